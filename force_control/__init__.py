@@ -1,0 +1,1 @@
+"""Hybrid force/position (admittance) control, wrench filtering, contact detection."""

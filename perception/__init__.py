@@ -1,0 +1,1 @@
+"""Camera model, deprojection, normals, stroke -> skin mapping, calibration maths."""

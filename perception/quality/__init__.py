@@ -1,0 +1,1 @@
+"""Ultrasound image quality assessment: confidence maps and ONNX models."""

@@ -1,0 +1,1 @@
+"""robot-us subcommands: one module per command (HELP, add_arguments, run)."""

@@ -1,0 +1,192 @@
+"""Configuration: TOML files over a complete default shipped in the package
+(``robot_us/default_config.toml``). Unknown keys and out-of-range values are errors naming
+the key and its allowed range. Read once at start; never inside the loop."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from robot_us.config_schema import ConfigError, build_section, describe, param, section, to_dict
+from sim.config import SimConfig
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "commented_defaults",
+    "default_toml",
+    "describe_config",
+    "load_config",
+]
+
+
+@dataclass(frozen=True)
+class RobotConfig:
+    """Which arm and where it starts."""
+
+    model: str = param("panda", choices=("panda", "lbr"), doc="arm model")
+    q_home: tuple[float, ...] = param(
+        (),
+        lo=-3.2,
+        hi=3.9,
+        unit="rad",
+        doc="home configuration, camera view clear of the arm ([] = the model's default)",
+    )
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    """The ultrasound probe and its mount: flange -> F/T sensor -> holder -> probe tip.
+    Probe frame: origin at the centre of the face, z out of the face, x along the array."""
+
+    geometry: str = param("linear", choices=("linear", "convex"), doc="probe type")
+    width: float = param(0.06, lo=0.01, hi=0.12, unit="m", doc="face length along the array (x)")
+    thickness: float = param(0.015, lo=0.005, hi=0.05, unit="m", doc="elevation size (y)")
+    length: float = param(0.08, lo=0.03, hi=0.2, unit="m", doc="probe body length (z)")
+    sensor_thickness: float = param(
+        0.0375, lo=0.0, hi=0.1, unit="m", doc="flange to the sensor's measuring plane"
+    )
+    holder_length: float = param(
+        0.02, lo=0.0, hi=0.2, unit="m", doc="sensor plane to the back of the probe"
+    )
+    mass: float = param(
+        0.25, lo=0.01, hi=3.0, unit="kg", doc="mass carried by the sensor (holder + probe)"
+    )
+    com: tuple[float, ...] = param(
+        (0.0, 0.0, 0.05),
+        length=3,
+        lo=-0.3,
+        hi=0.3,
+        unit="m",
+        doc="centre of mass of the carried mass in the sensor frame",
+    )
+
+    @property
+    def tip_offset(self) -> float:
+        """Flange to probe face distance along the flange z axis (m)."""
+        return self.sensor_thickness + self.holder_length + self.length
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """The control loop runner."""
+
+    rate_hz: float = param(1000.0, lo=100.0, hi=2000.0, unit="Hz", doc="control rate")
+    mode: str = param("lockstep", choices=("lockstep", "realtime"), doc="time base")
+    ring_capacity: int = param(
+        120_000, lo=1000, hi=10_000_000, unit="cycles", doc="state/timing ring buffer size"
+    )
+    realtime_priority: int = param(
+        0, lo=0, hi=99, doc="SCHED_FIFO priority in real-time mode (0 = normal scheduling)"
+    )
+    seed: int = param(0, lo=0, hi=2**31 - 1, doc="seed for everything random in a run")
+
+
+@dataclass(frozen=True)
+class CellConfig:
+    """Which backend drives the cell."""
+
+    backend: str = param("sim", choices=("sim", "hardware"), doc="cell backend")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole robot-us configuration."""
+
+    cell: CellConfig = section(CellConfig)
+    robot: RobotConfig = section(RobotConfig)
+    probe: ProbeConfig = section(ProbeConfig)
+    loop: LoopConfig = section(LoopConfig)
+    sim: SimConfig = section(SimConfig)
+
+
+def _merge(base: dict, over: dict, prefix: str = "") -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        full = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value, full)
+        elif isinstance(out.get(key), dict):
+            raise ConfigError(f"config key '{full}' must be a table, got {value!r}")
+        else:
+            out[key] = value
+    return out
+
+
+def default_toml() -> str:
+    """The packaged default configuration file (text)."""
+    return resources.files("robot_us").joinpath("default_config.toml").read_text()
+
+
+def _parse_toml(text: str, origin: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin}: invalid TOML: {exc}") from exc
+
+
+def _dotted(overrides: dict[str, Any]) -> dict:
+    out: dict = {}
+    for key, value in overrides.items():
+        node = out
+        parts = key.split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    return out
+
+
+def load_config(*paths: str | Path, overrides: dict[str, Any] | None = None) -> Config:
+    """The packaged defaults, then each TOML file in order, then ``overrides`` (dotted
+    keys, e.g. ``{"robot.model": "lbr"}``), validated into a ``Config``."""
+    data = _parse_toml(default_toml(), "default_config.toml")
+    for p in paths:
+        path = Path(p)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        data = _merge(data, _parse_toml(path.read_text(), str(path)))
+    if overrides:
+        data = _merge(data, _dotted(overrides))
+    return build_section(Config, data, "")
+
+
+def dump_toml(cfg: Config) -> str:
+    """``cfg`` as TOML text (values only)."""
+    return tomli_w.dumps(to_dict(cfg))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
+
+
+def commented_defaults() -> str:
+    """The default configuration as commented TOML (each key with its range and meaning)."""
+    lines = [
+        "# robot-us default configuration (generated by `robot-us config --defaults`).",
+        "# Copy the keys you want to change into your own file; unknown keys are errors.",
+    ]
+    current = None
+    for key, default, allowed, doc in describe(Config):
+        table, _, name = key.rpartition(".")
+        if table != current:
+            lines += ["", f"[{table}]"]
+            current = table
+        lines.append(f"{name} = {_fmt(default)}  # {allowed}: {doc}")
+    return "\n".join(lines) + "\n"
+
+
+def describe_config() -> list[tuple[str, Any, str, str]]:
+    """(key, default, allowed, description) for every configuration key."""
+    return describe(Config)

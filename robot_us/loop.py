@@ -1,0 +1,326 @@
+"""The 1 kHz loop runner: lockstep (simulated time, as fast as the machine allows) or real
+time (absolute monotonic deadlines; late wake-ups and overruns counted; missed cycles
+skipped, never caught up). Per-cycle compute time and lateness go into a preallocated
+ring buffer; ``LoopStats`` reports p50/p99/max.
+
+Real-time contract for the cycle callback: it receives the same ``LoopClock`` object every
+cycle (read its fields, do not keep references to arrays you did not allocate), returns
+True to keep running and False to stop, must not allocate large objects, block, log or
+print. Compute time is measured around the callback; the plant step (pybullet) is
+timed separately and excluded from compute.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+import numpy as np
+
+#: Default loop rate (Hz).
+DEFAULT_RATE_HZ = 1000.0
+#: Spin (busy-wait) window before a deadline, used only with a real-time scheduler (s).
+DEFAULT_SPIN_S = 100e-6
+#: Linux prctl option to set the timer slack (ns).
+_PR_SET_TIMERSLACK = 29
+
+
+class LoopMode(StrEnum):
+    """How the loop advances time."""
+
+    LOCKSTEP = "lockstep"
+    REALTIME = "realtime"
+
+
+class CycleRing:
+    """Preallocated ring buffer of per-cycle timing (us) and flags."""
+
+    FIELDS = ("cycle", "t", "compute_us", "lateness_us", "plant_us", "overrun")
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"ring capacity must be >= 1, got {capacity}")
+        self.capacity = capacity
+        self.cycle = np.zeros(capacity, dtype=np.int64)
+        self.t = np.zeros(capacity)
+        self.compute_us = np.zeros(capacity)
+        self.lateness_us = np.zeros(capacity)
+        self.plant_us = np.zeros(capacity)
+        self.overrun = np.zeros(capacity, dtype=bool)
+        self.count = 0  # total records ever written
+
+    def push(
+        self,
+        cycle: int,
+        t: float,
+        compute_us: float,
+        lateness_us: float,
+        plant_us: float,
+        overrun: bool,
+    ) -> None:
+        """Record one cycle (overwrites the oldest record when full)."""
+        i = self.count % self.capacity
+        self.cycle[i] = cycle
+        self.t[i] = t
+        self.compute_us[i] = compute_us
+        self.lateness_us[i] = lateness_us
+        self.plant_us[i] = plant_us
+        self.overrun[i] = overrun
+        self.count += 1
+
+    def __len__(self) -> int:
+        return min(self.count, self.capacity)
+
+    def ordered(self, name: str) -> np.ndarray:
+        """The stored records of field ``name``, oldest first (a copy)."""
+        arr = getattr(self, name)
+        n = len(self)
+        if self.count <= self.capacity:
+            return arr[:n].copy()
+        i = self.count % self.capacity
+        return np.concatenate([arr[i:], arr[:i]])
+
+
+@dataclass
+class LoopClock:
+    """Per-cycle timing handed to the cycle callback (the same object every cycle)."""
+
+    period_s: float
+    k: int = 0  # cycle index since start (skipped cycles count)
+    t: float = 0.0  # loop time (s): simulated in lockstep, since start in real time
+    last_compute_us: float = 0.0
+    last_lateness_us: float = 0.0
+    consecutive_overruns: int = 0
+    overruns: int = 0
+    skipped_cycles: int = 0
+
+
+@dataclass
+class LoopStats:
+    """Summary of a loop run; times in microseconds unless named otherwise."""
+
+    mode: str
+    rate_hz: float
+    cycles: int
+    sim_time_s: float
+    wall_time_s: float
+    realtime_factor: float
+    compute_us_p50: float
+    compute_us_p99: float
+    compute_us_max: float
+    lateness_us_p50: float
+    lateness_us_p99: float
+    lateness_us_max: float
+    plant_us_p50: float
+    plant_us_p99: float
+    overruns: int
+    late_wakeups: int
+    skipped_cycles: int
+    achieved_rate_hz: float
+
+    def as_dict(self) -> dict:
+        """Plain dict (JSON-ready)."""
+        return asdict(self)
+
+
+def _pct(x: np.ndarray, q: float) -> float:
+    return float(np.percentile(x, q)) if len(x) else 0.0
+
+
+def _set_timer_slack_ns(ns: int) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        return libc.prctl(_PR_SET_TIMERSLACK, ctypes.c_ulong(ns), 0, 0, 0) == 0
+    except OSError:
+        return False
+
+
+class LoopRunner:
+    """Runs a cycle callback at a fixed period, in lockstep or real time."""
+
+    def __init__(
+        self,
+        rate_hz: float = DEFAULT_RATE_HZ,
+        mode: LoopMode | str = LoopMode.LOCKSTEP,
+        ring_capacity: int = 60_000,
+        late_threshold_us: float = 100.0,
+        realtime_priority: int = 0,
+        spin_s: float | None = None,
+    ) -> None:
+        if not 1.0 <= rate_hz <= 10_000.0:
+            raise ValueError(f"loop rate must be in [1, 10000] Hz, got {rate_hz}")
+        self.period_s = 1.0 / rate_hz
+        self.rate_hz = rate_hz
+        self.mode = LoopMode(mode)
+        self.ring = CycleRing(ring_capacity)
+        self.clock = LoopClock(period_s=self.period_s)
+        self.late_threshold_us = late_threshold_us
+        self.realtime_priority = realtime_priority
+        self.spin_s = (
+            spin_s if spin_s is not None else (DEFAULT_SPIN_S if realtime_priority > 0 else 0.0)
+        )
+        self.late_wakeups = 0
+        self._wall_s = 0.0
+
+    # -- real-time process setup ------------------------------------------------------
+    def _enter_realtime(self) -> None:
+        _set_timer_slack_ns(1)
+        if self.realtime_priority > 0 and hasattr(os, "sched_setscheduler"):
+            try:
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.realtime_priority))
+            except PermissionError as exc:
+                raise PermissionError(
+                    f"loop.realtime_priority > 0 needs CAP_SYS_NICE (or an rtprio limit): {exc}"
+                ) from exc
+
+    # -- running ----------------------------------------------------------------------
+    def run(
+        self,
+        cycle: Callable[[LoopClock], bool],
+        plant_step: Callable[[], None] | None = None,
+        max_cycles: int | None = None,
+        duration_s: float | None = None,
+    ) -> LoopStats:
+        """Run ``cycle`` until it returns False, ``max_cycles`` cycles ran or ``duration_s``
+        of loop time elapsed. ``plant_step`` advances a simulated world one period after
+        each cycle (lockstep, or a sim driven in real time)."""
+        if max_cycles is None and duration_s is None:
+            raise ValueError("give max_cycles or duration_s (or both)")
+        limit = max_cycles if max_cycles is not None else 2**62
+        if duration_s is not None:
+            limit = min(limit, round(duration_s / self.period_s))
+        gc_was_enabled = gc.isenabled()
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        try:
+            if self.mode is LoopMode.LOCKSTEP:
+                self._run_lockstep(cycle, plant_step, limit)
+            else:
+                self._enter_realtime()
+                self._run_realtime(cycle, plant_step, limit)
+        finally:
+            gc.unfreeze()
+            if gc_was_enabled:
+                gc.enable()
+        return self.stats()
+
+    def _run_lockstep(
+        self,
+        cycle: Callable[[LoopClock], bool],
+        plant_step: Callable[[], None] | None,
+        limit: int,
+    ) -> None:
+        clock, ring, period = self.clock, self.ring, self.period_s
+        perf = time.perf_counter_ns
+        wall0 = perf()
+        n = 0
+        while n < limit:
+            t0 = perf()
+            keep = cycle(clock)
+            t1 = perf()
+            if plant_step is not None:
+                plant_step()
+            t2 = perf()
+            compute_us = (t1 - t0) * 1e-3
+            clock.last_compute_us = compute_us
+            ring.push(clock.k, clock.t, compute_us, 0.0, (t2 - t1) * 1e-3, False)
+            clock.k += 1
+            clock.t = clock.k * period
+            n += 1
+            if not keep:
+                break
+        self._wall_s = (perf() - wall0) * 1e-9
+
+    def _run_realtime(
+        self,
+        cycle: Callable[[LoopClock], bool],
+        plant_step: Callable[[], None] | None,
+        limit: int,
+    ) -> None:
+        clock, ring = self.clock, self.ring
+        period_ns = round(self.period_s * 1e9)
+        spin_ns = round(self.spin_s * 1e9)
+        late_ns = self.late_threshold_us * 1e3
+        mono = time.monotonic_ns
+        sleep = time.sleep
+        start = mono()
+        deadline = start  # wake-up time of the current cycle
+        n = 0
+        while n < limit:
+            now = mono()
+            lateness_ns = now - deadline
+            if lateness_ns > late_ns:
+                self.late_wakeups += 1
+            clock.last_lateness_us = lateness_ns * 1e-3
+            clock.t = (deadline - start) * 1e-9
+            t0 = mono()
+            keep = cycle(clock)
+            t1 = mono()
+            if plant_step is not None:
+                plant_step()
+            t2 = mono()
+            compute_us = (t1 - t0) * 1e-3
+            clock.last_compute_us = compute_us
+            next_deadline = deadline + period_ns
+            overrun = t2 > next_deadline
+            if overrun:
+                # skip every cycle whose deadline has already passed; never catch up
+                missed = int((t2 - deadline) // period_ns)  # >= 1 deadlines passed
+                clock.skipped_cycles += missed
+                next_deadline = deadline + (missed + 1) * period_ns
+                clock.k += missed + 1
+                clock.overruns += 1
+                clock.consecutive_overruns += 1
+            else:
+                clock.k += 1
+                clock.consecutive_overruns = 0
+            ring.push(clock.k, clock.t, compute_us, lateness_ns * 1e-3, (t2 - t1) * 1e-3, overrun)
+            n += 1
+            if not keep:
+                break
+            deadline = next_deadline
+            remaining = deadline - mono() - spin_ns
+            if remaining > 0:
+                sleep(remaining * 1e-9)
+            if spin_ns:
+                while mono() < deadline:
+                    pass
+        self._wall_s = (mono() - start) * 1e-9
+
+    def stats(self) -> LoopStats:
+        """Timing summary of the records in the ring (the most recent ``capacity``)."""
+        r = self.ring
+        compute = r.ordered("compute_us")
+        late = r.ordered("lateness_us")
+        plant = r.ordered("plant_us")
+        sim_t = r.count * self.period_s if self.mode is LoopMode.LOCKSTEP else self._wall_s
+        wall = max(self._wall_s, 1e-9)
+        return LoopStats(
+            mode=self.mode.value,
+            rate_hz=self.rate_hz,
+            cycles=r.count,
+            sim_time_s=sim_t,
+            wall_time_s=self._wall_s,
+            realtime_factor=(r.count * self.period_s) / wall,
+            compute_us_p50=_pct(compute, 50),
+            compute_us_p99=_pct(compute, 99),
+            compute_us_max=float(compute.max()) if len(compute) else 0.0,
+            lateness_us_p50=_pct(late, 50),
+            lateness_us_p99=_pct(late, 99),
+            lateness_us_max=float(late.max()) if len(late) else 0.0,
+            plant_us_p50=_pct(plant, 50),
+            plant_us_p99=_pct(plant, 99),
+            overruns=self.clock.overruns,
+            late_wakeups=self.late_wakeups,
+            skipped_cycles=self.clock.skipped_cycles,
+            achieved_rate_hz=r.count / wall,
+        )

@@ -1,0 +1,169 @@
+"""Shared message and state types. SI units everywhere; transforms are named ``T_a_b``
+(4x4 homogeneous, maps b-coordinates into frame a).
+
+Types that live in the 1 kHz loop (``ArmState``, ``WrenchSample``) are preallocated once
+and filled in place by ``read(out)`` calls; they never reallocate their arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+
+def _vec(n: int) -> np.ndarray:
+    return np.zeros(n, dtype=np.float64)
+
+
+@dataclass
+class ArmState:
+    """Joint-space state of the arm: positions (rad), velocities (rad/s), torques (N·m)."""
+
+    n_joints: int
+    t: float = 0.0
+    q: np.ndarray = field(default=None)  # type: ignore[assignment]
+    qd: np.ndarray = field(default=None)  # type: ignore[assignment]
+    tau: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.q is None:
+            self.q = _vec(self.n_joints)
+        if self.qd is None:
+            self.qd = _vec(self.n_joints)
+        if self.tau is None:
+            self.tau = _vec(self.n_joints)
+
+    def copy_from(self, other: ArmState) -> None:
+        """Copy ``other`` into this state without allocating."""
+        self.t = other.t
+        self.q[:] = other.q
+        self.qd[:] = other.qd
+        self.tau[:] = other.tau
+
+
+@dataclass
+class WrenchSample:
+    """One force/torque sample [fx fy fz tx ty tz] (N, N·m) in the sensor frame.
+
+    ``seq`` increments with every new sensor sample; a reader that sees the same ``seq``
+    twice knows the sensor has not delivered anything new (staleness detection).
+    """
+
+    t: float = 0.0
+    wrench: np.ndarray = field(default_factory=lambda: _vec(6))
+    seq: int = 0
+
+    @property
+    def force(self) -> np.ndarray:
+        """Force part (N), a view."""
+        return self.wrench[:3]
+
+    @property
+    def torque(self) -> np.ndarray:
+        """Torque part (N·m), a view."""
+        return self.wrench[3:]
+
+    def copy_from(self, other: WrenchSample) -> None:
+        """Copy ``other`` into this sample without allocating."""
+        self.t = other.t
+        self.wrench[:] = other.wrench
+        self.seq = other.seq
+
+
+@dataclass
+class ProbePose:
+    """Pose of the probe tip frame in the robot base frame at time ``t`` (s)."""
+
+    t: float
+    T_base_probe: np.ndarray  # 4x4
+
+
+@dataclass
+class CameraIntrinsics:
+    """Pinhole intrinsics with OpenCV conventions; ``dist`` in OpenCV order (k1 k2 p1 p2 k3...)."""
+
+    width: int
+    height: int
+    K: np.ndarray  # 3x3
+    dist: np.ndarray = field(default_factory=lambda: np.zeros(5))
+
+
+@dataclass
+class RgbdFrame:
+    """One RGB-D capture: ``rgb`` HxWx3 uint8, ``depth`` HxW float32 metres along the optical
+    axis (0 or NaN = invalid), intrinsics, and the camera pose if known."""
+
+    t: float
+    rgb: np.ndarray
+    depth: np.ndarray
+    intrinsics: CameraIntrinsics
+    T_base_camera: np.ndarray | None = None
+
+
+@dataclass
+class UltrasoundFrame:
+    """One B-mode frame (HxW uint8) with its time (s), pixel spacing (m/pixel: lateral, axial)
+    and, where known, the probe pose and the wrench at that time."""
+
+    t: float
+    image: np.ndarray
+    spacing_m: tuple[float, float]
+    seq: int = 0
+    T_base_probe: np.ndarray | None = None
+    wrench: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass
+class SurfacePath:
+    """Points on the skin and outward unit normals (both Nx3, metres) in frame ``frame``."""
+
+    points: np.ndarray
+    normals: np.ndarray
+    frame: str = "base"
+
+    def __post_init__(self) -> None:
+        self.points = np.asarray(self.points, dtype=np.float64)
+        self.normals = np.asarray(self.normals, dtype=np.float64)
+        if self.points.ndim != 2 or self.points.shape[1] != 3:
+            raise ValueError(f"SurfacePath.points must be Nx3, got shape {self.points.shape}")
+        if self.normals.shape != self.points.shape:
+            raise ValueError(
+                f"SurfacePath.normals shape {self.normals.shape} != points shape "
+                f"{self.points.shape}"
+            )
+        if not np.all(np.isfinite(self.points)) or not np.all(np.isfinite(self.normals)):
+            raise ValueError("SurfacePath contains NaN or infinite values")
+        norms = np.linalg.norm(self.normals, axis=1)
+        if np.any(norms < 1e-9):
+            raise ValueError("SurfacePath has a zero-length normal")
+        self.normals = self.normals / norms[:, None]
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+
+class SegmentKind(StrEnum):
+    """Kind of a planned motion segment."""
+
+    TRANSFER = "transfer"  # joint-space move to the pre-approach pose
+    APPROACH = "approach"  # along the normal, from stand-off to the skin
+    SWEEP = "sweep"  # along the surface path in contact
+    RETRACT = "retract"  # along the normal, back to stand-off
+
+
+@dataclass
+class ScanPlan:
+    """Probe poses along a scan (Nx4x4, base frame), arc length per pose (m), joint
+    solution per pose (Nxn, rad) and the segment kind of each pose."""
+
+    poses: np.ndarray
+    arc_length: np.ndarray
+    joints: np.ndarray
+    kinds: list[SegmentKind]
+    speed_m_s: float
+    duration_s: float
+    robot: str = "panda"
+    plane: str = "longitudinal"

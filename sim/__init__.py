@@ -1,0 +1,1 @@
+"""The pybullet scanning cell: arm, probe, F/T sensor, phantom, camera, ultrasound."""

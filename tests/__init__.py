@@ -1,0 +1,1 @@
+"""robot-us test suite."""

@@ -1,0 +1,42 @@
+"""Exact phantom geometry: closest points lie on the skin, normals are outward and unit."""
+
+import numpy as np
+
+from robot_us.config import Config
+from sim.phantom_geometry import PhantomGeometry
+
+
+def geom():
+    cfg = Config()
+    return PhantomGeometry.from_config(cfg.sim.phantom, cfg.sim.bed)
+
+
+def test_top_and_width():
+    g = geom()
+    assert g.top_z == 0.1
+    assert abs(g.width - 2 * np.sqrt(0.2**2 - 0.1**2)) < 1e-12
+
+
+def test_closest_point_on_surface_and_normal_outward():
+    g = geom()
+    rng = np.random.default_rng(0)
+    q = np.column_stack(
+        [rng.uniform(0.45, 0.75, 200), rng.uniform(-0.15, 0.15, 200), rng.uniform(0.05, 0.3, 200)]
+    )
+    p, n = g.closest_point(q)
+    assert np.allclose(np.linalg.norm(n, axis=1), 1.0)
+    assert np.allclose(g.signed_distance(p), 0.0, atol=1e-12)
+    # the query lies along the normal from its closest point
+    d = q - p
+    cross = np.cross(d, n)
+    assert np.allclose(cross, 0.0, atol=1e-12)
+    assert np.allclose(np.einsum("ij,ij->i", d, n), g.signed_distance(q), atol=1e-12)
+
+
+def test_height_and_breathing_shift():
+    g = geom()
+    assert np.isclose(g.height_at(0.6, 0.0), 0.1)
+    assert np.isnan(g.height_at(0.6, 0.5))
+    assert np.isclose(g.height_at(0.6, 0.0, dz=0.005), 0.105)
+    p, _ = g.closest_point(np.array([0.6, 0.0, 0.5]), dz=0.005)
+    assert np.isclose(p[2], 0.105)

@@ -1,0 +1,1 @@
+"""Surface path -> probe pose path -> time law (pure algorithms)."""
