@@ -49,6 +49,9 @@ class ProbeConfig:
     width: float = param(0.06, lo=0.01, hi=0.12, unit="m", doc="face length along the array (x)")
     thickness: float = param(0.015, lo=0.005, hi=0.05, unit="m", doc="elevation size (y)")
     length: float = param(0.08, lo=0.03, hi=0.2, unit="m", doc="probe body length (z)")
+    convex_radius: float = param(
+        0.045, lo=0.01, hi=0.2, unit="m", doc="radius of curvature of a convex probe's face"
+    )
     sensor_thickness: float = param(
         0.0375, lo=0.0, hi=0.1, unit="m", doc="flange to the sensor's measuring plane"
     )

@@ -93,13 +93,14 @@ class CameraIntrinsics:
 @dataclass
 class RgbdFrame:
     """One RGB-D capture: ``rgb`` HxWx3 uint8, ``depth`` HxW float32 metres along the optical
-    axis (0 or NaN = invalid), intrinsics, and the camera pose if known."""
+    axis (0 or NaN = invalid), intrinsics, the camera pose and a body mask if known."""
 
     t: float
     rgb: np.ndarray
     depth: np.ndarray
     intrinsics: CameraIntrinsics
     T_base_camera: np.ndarray | None = None
+    mask: np.ndarray | None = None  # HxW bool body pixels, where the source knows them
 
 
 @dataclass
