@@ -13,6 +13,7 @@ from typing import Any
 
 import tomli_w
 
+from perception.config import PerceptionConfig
 from robot_us.config_schema import ConfigError, build_section, describe, param, section, to_dict
 from sim.config import SimConfig
 
@@ -107,6 +108,7 @@ class Config:
     probe: ProbeConfig = section(ProbeConfig)
     loop: LoopConfig = section(LoopConfig)
     sim: SimConfig = section(SimConfig)
+    perception: PerceptionConfig = section(PerceptionConfig)
 
 
 def _merge(base: dict, over: dict, prefix: str = "") -> dict:
