@@ -39,6 +39,9 @@ from robot_us.types import CameraIntrinsics, RgbdFrame, SurfacePath
 #: Initial pixel step is this fraction of the step that gives ``densify_step`` on a surface
 #: facing the camera; oblique surfaces are then refined by subdivision.
 PIXEL_STEP_MARGIN = 0.9
+#: Neighbouring patches whose surface points along a ray differ by more than this (m) are
+#: not blended (the surface jumps between them); the nearer one is used.
+BLEND_TOLERANCE = 0.002
 #: Subdivision passes that bring neighbouring points within ``densify_step``.
 MAX_SUBDIVISION_PASSES = 4
 #: A gap left after subdivision larger than this many ``densify_step`` is a jump of the
@@ -278,6 +281,9 @@ class StrokeMapper:
         rays = ctx.cam.rays(px)
         p0, n0, ok0 = intersect(patch, k, rays)
         p1, n1, ok1 = intersect(patch, k + 1, rays)
+        # blend where both patches agree; across a jump of the surface take the nearer one
+        agree = np.linalg.norm(p0 - p1, axis=1) <= BLEND_TOLERANCE
+        w = np.where(ok0 & ok1 & ~agree, np.rint(w), w)
         w = np.where(ok0 & ok1, w, np.where(ok1, 1.0, 0.0))
         ok = ok0 | ok1
         points = (1 - w)[:, None] * np.nan_to_num(p0) + w[:, None] * np.nan_to_num(p1)
