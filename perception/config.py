@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from perception.charuco import CharucoConfig
 from robot_us.config_schema import ConfigError, param, section
 
 
@@ -93,6 +94,7 @@ class PerceptionConfig:
         doc="camera calibration JSON (T_base_camera, optional intrinsics); '' = use the scene's",
     )
     segmentation: BodySegmentationConfig = section(BodySegmentationConfig)
+    charuco: CharucoConfig = section(CharucoConfig)
 
     def validate(self, prefix: str) -> None:
         """Cross-field checks (called after loading)."""
