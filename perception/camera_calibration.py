@@ -24,20 +24,19 @@ class CalibrationFileError(ValueError):
 @dataclass
 class CameraCalibration:
     """Camera pose ``T_base_camera`` (4x4, maps camera coordinates into the base frame,
-    metres), optional intrinsics, and free-form reports (residuals, RMS errors)."""
+    metres; None until the hand-eye step ran), optional intrinsics, and free-form reports
+    (residuals, RMS errors)."""
 
-    T_base_camera: np.ndarray
+    T_base_camera: np.ndarray | None
     intrinsics: CameraIntrinsics | None = None
     hand_eye: dict[str, Any] = field(default_factory=dict)
     intrinsics_report: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The calibration as JSON-ready nested dicts and lists."""
-        out: dict[str, Any] = {
-            "format": FORMAT_NAME,
-            "version": FORMAT_VERSION,
-            "T_base_camera": np.asarray(self.T_base_camera, float).tolist(),
-        }
+        out: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION}
+        if self.T_base_camera is not None:
+            out["T_base_camera"] = np.asarray(self.T_base_camera, float).tolist()
         if self.intrinsics is not None:
             out["intrinsics"] = {
                 "width": int(self.intrinsics.width),
@@ -65,16 +64,20 @@ class CameraCalibration:
             raise CalibrationFileError(
                 f"{origin}: unsupported version {version!r} (this reader knows {FORMAT_VERSION})"
             )
-        if "T_base_camera" not in data:
-            raise CalibrationFileError(f"{origin}: missing key 'T_base_camera'")
-        T = _matrix(data["T_base_camera"], (4, 4), f"{origin}: 'T_base_camera'")
-        R = T[:3, :3]
-        if (
-            np.abs(R.T @ R - np.eye(3)).max() > ORTHONORMAL_TOL
-            or np.linalg.det(R) < 0
-            or np.abs(T[3] - [0, 0, 0, 1]).max() > 1e-9
-        ):
-            raise CalibrationFileError(f"{origin}: 'T_base_camera' is not a rigid transform")
+        if "T_base_camera" not in data and "intrinsics" not in data:
+            raise CalibrationFileError(
+                f"{origin}: holds neither 'T_base_camera' nor 'intrinsics' (missing keys)"
+            )
+        T = None
+        if "T_base_camera" in data:
+            T = _matrix(data["T_base_camera"], (4, 4), f"{origin}: 'T_base_camera'")
+            R = T[:3, :3]
+            if (
+                np.abs(R.T @ R - np.eye(3)).max() > ORTHONORMAL_TOL
+                or np.linalg.det(R) < 0
+                or np.abs(T[3] - [0, 0, 0, 1]).max() > 1e-9
+            ):
+                raise CalibrationFileError(f"{origin}: 'T_base_camera' is not a rigid transform")
         intr = None
         if "intrinsics" in data:
             d = data["intrinsics"]

@@ -252,7 +252,13 @@ def calibrate_from_views(
 ) -> HandEyeResult:
     """Eye-to-hand calibration from robot poses and the ChArUco corners seen at each: board
     poses by PnP, the closed-form solver, then (``refine``) the reprojection refinement."""
-    B = np.array([pose_from_view(v, K, dist).T_camera_board for v in views])
+    poses = []
+    for i, v in enumerate(views):
+        try:
+            poses.append(pose_from_view(v, K, dist).T_camera_board)
+        except CalibrationError as exc:
+            raise CalibrationError(f"view {i}: {exc}") from exc
+    B = np.array(poses)
     result = calibrate_eye_to_hand(T_base_flange, B, method)
     if refine:
         result = refine_on_corners(result, T_base_flange, B, views, K, dist)

@@ -125,7 +125,7 @@ def test_calibration_file_overrides_the_scene_pose(files, capsys):
 @pytest.mark.parametrize(
     "content, message",
     [
-        ({"version": 1}, "missing key 'T_base_camera'"),
+        ({"version": 1}, "neither 'T_base_camera' nor 'intrinsics'"),
         ({"T_base_camera": [[1, 0], [0, 1]]}, "must be \\(4, 4\\)"),
         ({"T_base_camera": (2 * np.eye(4)).tolist()}, "not a rigid transform"),
         ({"T_base_camera": np.eye(4).tolist(), "version": 7}, "unsupported version 7"),

@@ -32,6 +32,11 @@ def run(args: argparse.Namespace) -> int:
     calib_path = args.calibration or cfg.perception.calibration_file
     if calib_path:
         calib = load_calibration(calib_path)
+        if calib.T_base_camera is None:
+            raise ValueError(
+                f"missing camera calibration: {calib_path} holds no T_base_camera (only "
+                "intrinsics); run the hand-eye step (robot-us calibrate --hand-eye)"
+            )
         frame.T_base_camera = calib.T_base_camera
         if calib.intrinsics is not None:
             intr = calib.intrinsics
