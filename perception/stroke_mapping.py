@@ -13,7 +13,6 @@ Not for the control loop: one call maps a whole stroke (tens of milliseconds).
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +32,7 @@ from perception.deprojection import (
     valid_depth,
 )
 from perception.stroke import StrokeError, StrokeErrorCode, check_stroke, densify
-from perception.surface_fit import QuadricPatch, fit_along_rays, intersect
+from perception.surface_fit import QuadricPatch, fit_along_rays, intersect, masked_median
 from robot_us.types import CameraIntrinsics, RgbdFrame, SurfacePath
 
 #: Initial pixel step is this fraction of the step that gives ``densify_step`` on a surface
@@ -206,9 +205,7 @@ class StrokeMapper:
         vwin = ctx.valid[rows, cols] & inb
         inner = (np.abs(du) <= SUPPORT_HALF_PX) & (np.abs(dv) <= SUPPORT_HALF_PX)
         supported = np.any(vwin & inner, axis=1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows
-            z = np.nanmedian(np.where(vwin, ctx.depth[rows, cols], np.nan), axis=1)
+        z = masked_median(ctx.depth[rows, cols], vwin)
         seed = z[:, None] * ctx.cam.rays(px)
         if ctx.body_mask is not None:
             r = np.rint(px[:, 1]).astype(int)
@@ -239,11 +236,8 @@ class StrokeMapper:
             n_total += int(inb.sum())
             P = deproject_pixels(ctx.cam, ctx.depth, rows, cols)
             uwin = vwin & ctx.body(rows, cols, np.nan_to_num(P))
-            z = np.where(uwin, P[..., 2], np.nan)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows
-                z_near = np.nanmedian(np.where(seedwin, z, np.nan), axis=1)
-                z_wide = np.nanmedian(z, axis=1)
+            z_near = masked_median(P[..., 2], uwin & seedwin)
+            z_wide = masked_median(P[..., 2], uwin)
             z_seed = np.where(np.isfinite(z_near), z_near, z_wide)
             P[~uwin] = np.nan
             patches.append(
