@@ -44,7 +44,7 @@ class PerceptionConfig:
         0.001, lo=0.0002, hi=0.001, unit="m", doc="largest spacing of mapped points on the skin"
     )
     normal_radius: float = param(
-        0.012,
+        0.015,
         lo=0.003,
         hi=0.05,
         unit="m",
