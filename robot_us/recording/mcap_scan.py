@@ -68,7 +68,9 @@ def _parse(opcode: int, body: bytes) -> object | None:
     return None  # header, indexes, statistics, attachments: not needed here
 
 
-def scan_mcap(path: str | Path, state: ScanState | None = None) -> Iterator[tuple[Channel, Message]]:
+def scan_mcap(
+    path: str | Path, state: ScanState | None = None
+) -> Iterator[tuple[Channel, Message]]:
     """Yield (channel, message) for every message in file order. Fills ``state`` (schemas,
     channels, metadata, truncation). Raises ``NotMcapError`` if the file is not MCAP."""
     path = Path(path)
@@ -79,7 +81,9 @@ def scan_mcap(path: str | Path, state: ScanState | None = None) -> Iterator[tupl
     with open(path, "rb") as f:
         magic = f.read(MAGIC_SIZE)
         if magic != MCAP_MAGIC:
-            raise NotMcapError(f"{path} is not an MCAP file (it does not start with the MCAP magic)")
+            raise NotMcapError(
+                f"{path} is not an MCAP file (it does not start with the MCAP magic)"
+            )
         offset = MAGIC_SIZE
         while True:
             head = f.read(9)

@@ -67,12 +67,11 @@ def _last(raw: Raw, topic: str) -> dict[str, Any] | None:
     return m.loads(raw[-1][1], topic) if raw else None
 
 
-def _state(
-    by_topic: dict[str, Raw], meta: dict[str, str]
-) -> tuple[np.ndarray, bool, int]:
-    blocks = [m.decode_state_block(msg, ch.STATE_RAW.topic) for _, msg in _decode_all(
-        by_topic.get(ch.STATE_RAW.topic, []), ch.STATE_RAW.topic
-    )]
+def _state(by_topic: dict[str, Raw], meta: dict[str, str]) -> tuple[np.ndarray, bool, int]:
+    blocks = [
+        m.decode_state_block(msg, ch.STATE_RAW.topic)
+        for _, msg in _decode_all(by_topic.get(ch.STATE_RAW.topic, []), ch.STATE_RAW.topic)
+    ]
     if blocks:
         blocks.sort(key=lambda b: b[1])
         lost = sum(b[2] for b in blocks)

@@ -158,7 +158,9 @@ class Recorder:
             self.post_event(t, "error", f"{exc_type.__name__}: {exc}")
         self.close(raise_on_error=exc is None)
 
-    def close(self, summary: Mapping[str, Any] | None = None, raise_on_error: bool = True) -> RecorderStats:
+    def close(
+        self, summary: Mapping[str, Any] | None = None, raise_on_error: bool = True
+    ) -> RecorderStats:
         """Write ``summary`` (if given), drain everything, write the footer and close.
         Idempotent. Raises ``RecordingError`` if the writer failed (unless told not to)."""
         if self._closed:
@@ -466,7 +468,9 @@ class Recorder:
             "frame_id": "camera",
             "width": int(f.intrinsics.width),
             "height": int(f.intrinsics.height),
-            "distortion_model": "plumb_bob" if len(f.intrinsics.dist) <= 5 else "rational_polynomial",
+            "distortion_model": "plumb_bob"
+            if len(f.intrinsics.dist) <= 5
+            else "rational_polynomial",
             "D": np.asarray(f.intrinsics.dist, dtype=np.float64),
             "K": K.ravel(),
             "R": np.eye(3).ravel(),
