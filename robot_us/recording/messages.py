@@ -13,7 +13,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from robot_us.recording.contents import QualitySample, ScanEvent
 
@@ -74,8 +73,12 @@ def jsonable(obj: Any) -> Any:
 
 
 def dumps(msg: dict[str, Any]) -> bytes:
-    """Compact JSON bytes of a message (after ``jsonable``)."""
-    return json.dumps(jsonable(msg), separators=(",", ":"), allow_nan=False).encode()
+    """Compact JSON bytes of a message. Fast path for plain Python values; messages with
+    numpy values or non-finite floats go through ``jsonable`` first."""
+    try:
+        return json.dumps(msg, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError):
+        return json.dumps(jsonable(msg), separators=(",", ":"), allow_nan=False).encode()
 
 
 def loads(data: bytes, topic: str) -> dict[str, Any]:
@@ -141,8 +144,51 @@ def decode_raw_image(msg: dict[str, Any], topic: str) -> np.ndarray:
 
 # -- poses ------------------------------------------------------------------------------
 def quaternion_xyzw(R: np.ndarray) -> np.ndarray:
-    """Unit quaternion (x, y, z, w) of a rotation matrix (3x3) or a stack (Nx3x3)."""
-    return Rotation.from_matrix(np.asarray(R, dtype=np.float64)).as_quat()
+    """Unit quaternion (x, y, z, w), w >= 0, of a rotation matrix (3x3) or a stack (Nx3x3)
+    (Shepperd's method: the largest of w, x, y, z is computed first, so it is stable)."""
+    R = np.asarray(R, dtype=np.float64)
+    single = R.ndim == 2
+    R = R.reshape(-1, 3, 3)
+    m00, m11, m22 = R[:, 0, 0], R[:, 1, 1], R[:, 2, 2]
+    trace = m00 + m11 + m22
+    cand = np.stack([trace, m00, m11, m22], axis=1)
+    k = np.argmax(cand, axis=1)
+    q = np.empty((len(R), 4))  # x y z w
+    for case in range(4):
+        sel = k == case
+        if not np.any(sel):
+            continue
+        r = R[sel]
+        if case == 0:
+            s = np.sqrt(1.0 + trace[sel]) * 2.0
+            q[sel] = np.stack(
+                [(r[:, 2, 1] - r[:, 1, 2]) / s, (r[:, 0, 2] - r[:, 2, 0]) / s,
+                 (r[:, 1, 0] - r[:, 0, 1]) / s, 0.25 * s], axis=1)  # fmt: skip
+        else:
+            i = case - 1
+            j, n = (i + 1) % 3, (i + 2) % 3
+            s = np.sqrt(1.0 + r[:, i, i] - r[:, j, j] - r[:, n, n]) * 2.0
+            qi = np.empty((int(sel.sum()), 4))
+            qi[:, i] = 0.25 * s
+            qi[:, j] = (r[:, j, i] + r[:, i, j]) / s
+            qi[:, n] = (r[:, n, i] + r[:, i, n]) / s
+            qi[:, 3] = (r[:, n, j] - r[:, j, n]) / s
+            q[sel] = qi
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    q[q[:, 3] < 0] *= -1.0
+    return q[0] if single else q
+
+
+def rotation_matrix(quat_xyzw: np.ndarray) -> np.ndarray:
+    """Rotation matrix (3x3) of a quaternion (x, y, z, w); normalised first."""
+    x, y, z, w = np.asarray(quat_xyzw, dtype=np.float64) / np.linalg.norm(quat_xyzw)
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
 
 
 def pose_dict(T: np.ndarray) -> dict[str, Any]:
@@ -167,7 +213,7 @@ def pose_matrix(pose: dict[str, Any], topic: str) -> np.ndarray:
     if np.linalg.norm(quat) < 1e-9:
         raise MessageError(f"{topic}: zero-norm orientation quaternion")
     T = np.eye(4)
-    T[:3, :3] = Rotation.from_quat(quat).as_matrix()
+    T[:3, :3] = rotation_matrix(np.array(quat))
     T[:3, 3] = pos
     return T
 
@@ -337,12 +383,13 @@ def state_msgs(
     out = []
     T = rows["T_base_probe"]
     quats = quaternion_xyzw(T[:, :, :3]) if len(rows) else np.zeros((0, 4))
-    for i, r in enumerate(rows.tolist()):
-        row = dict(zip(rows.dtype.names, r, strict=True))
+    cols = {name: rows[name].tolist() for name in rows.dtype.names}  # plain Python values
+    for i in range(len(rows)):
+        row = {name: col[i] for name, col in cols.items()}
         t_ns = to_ns(row["t"], origin_ns)
         ts = stamp(t_ns)
-        p = T[i, :, 3]
-        qx, qy, qz, qw = quats[i]
+        p = T[i, :, 3].tolist()
+        qx, qy, qz, qw = quats[i].tolist()
         position = {"x": float(p[0]), "y": float(p[1]), "z": float(p[2])}
         orientation = {"x": float(qx), "y": float(qy), "z": float(qz), "w": float(qw)}
         state = {

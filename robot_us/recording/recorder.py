@@ -39,11 +39,14 @@ from robot_us.recording import messages as m
 from robot_us.recording.config import RecordingConfig
 from robot_us.recording.contents import QualitySample, ScanEvent
 from robot_us.recording.durable_writer import DurableMcapWriter, RecordingError, metadata_json
+from robot_us.recording.pose_history import PoseHistory
 from robot_us.state_log import StateLog
 from robot_us.types import RgbdFrame, ScanPlan, UltrasoundFrame
 
 #: Seconds of recent state kept to look up the pose and wrench at a frame's time.
 HISTORY_S = 2.0
+#: Loop rate assumed to size the pose history (Hz); faster loops keep less time.
+HISTORY_RATE_HZ = 2000.0
 #: Most poses written on /plan/path (the full plan is on /plan).
 MAX_PATH_POSES = 500
 #: Seconds ``close()`` waits for the writer thread to finish the file.
@@ -67,6 +70,7 @@ class RecorderStats:
     sync_ms_max: float = 0.0
     bytes: int = 0
     queue_max: int = 0
+    cpu_s: float = 0.0  # CPU time of the writer thread (s)
     error: str | None = None
     last_rejection: str | None = None
 
@@ -111,7 +115,7 @@ class Recorder:
         self._last_bin: int | None = None
         self._last_state: int | None = None
         self._last_fault: int | None = None
-        self._hist: np.ndarray | None = None
+        self._hist = PoseHistory(round(HISTORY_S * HISTORY_RATE_HZ))
         self._handlers: dict[str, Callable[[Any], None]] = {
             "frame": self._write_frame,
             "quality": self._write_quality,
@@ -275,6 +279,7 @@ class Recorder:
         now = time.monotonic()
         next_drain = now
         next_sync = now + cfg.flush_period_s
+        cpu0 = time.thread_time()
         try:
             while True:
                 timeout = max(0.0, min(next_drain, next_sync) - time.monotonic())
@@ -304,6 +309,7 @@ class Recorder:
                     self._handle(item)
             self._drain_state()
             self._drain_events()
+            self._stats.cpu_s = time.thread_time() - cpu0
             self._write_recorder_stats()
         except BaseException as exc:  # recorded, re-raised by close(); the file is closed
             self._error = exc
@@ -329,8 +335,9 @@ class Recorder:
 
     def _latest_t(self) -> float:
         """Loop time of the newest state row seen (0 before the loop starts)."""
-        if self._hist is not None and len(self._hist):
-            return float(self._hist["t"][-1])
+        t = self._hist.latest_t()
+        if t is not None:
+            return t
         if self.state_log is not None:
             row = self.state_log.latest()
             if row is not None:
@@ -369,7 +376,7 @@ class Recorder:
             w.write(ch.PROBE_POSE.topic, row_ns, m.dumps(pose))
         if self.cfg.state_events:
             self._derive_events(rows)
-        self._remember(rows)
+        self._hist.append(rows)
         if self._on_state_rows is not None:
             self._on_state_rows(rows)
 
@@ -397,24 +404,6 @@ class Recorder:
     def _state_name(self, sid: int) -> str:
         return self.state_names.get(sid, str(sid))
 
-    def _remember(self, rows: np.ndarray) -> None:
-        hist = rows if self._hist is None else np.concatenate([self._hist, rows])
-        t_end = hist["t"][-1]
-        self._hist = hist[hist["t"] >= t_end - HISTORY_S]
-
-    def _lookup(self, t: float) -> tuple[np.ndarray, np.ndarray] | None:
-        """(T_base_probe 4x4, filtered wrench) of the state row nearest to ``t``."""
-        h = self._hist
-        if h is None or len(h) == 0:
-            return None
-        ts = h["t"]
-        i = int(np.searchsorted(ts, t))
-        if i >= len(ts) or (i > 0 and t - ts[i - 1] <= ts[i] - t):
-            i = max(i - 1, 0)
-        T = np.eye(4)
-        T[:3] = h["T_base_probe"][i]
-        return T, h["wrench"][i].copy()
-
     # frames, quality, camera, plan, config, summary, events
     def _write_frame(self, f: UltrasoundFrame) -> None:
         w = self._writer
@@ -423,7 +412,7 @@ class Recorder:
         T, wrench, source = f.T_base_probe, f.wrench, "frame"
         wrench_frame = str(f.meta.get("wrench_frame", "probe")) if f.meta else "probe"
         if T is None or wrench is None:
-            found = self._lookup(f.t)
+            found = self._hist.lookup(f.t)
             if found is not None:
                 T = found[0] if T is None else T
                 if wrench is None:
@@ -544,6 +533,7 @@ class Recorder:
             "flushes": s.syncs,
             "bytes": s.bytes,
             "queue_max": s.queue_max,
+            "cpu_s": s.cpu_s,
             "last_rejection": s.last_rejection,
             "error": s.error,
         }
