@@ -41,11 +41,19 @@ Real-time contract
   int store, atomic under the GIL). A drainer only reads rows with index < ``count``.
 * Size the ring for the longest the drainer may stall: capacity / rate (120 s at 1 kHz
   with the default ``loop.ring_capacity``).
+* Across processes (real-time mode: the loop process writes, the server process drains):
+  ``StateLog.create_shared(capacity)`` puts header and rows in one shared-memory block,
+  ``StateLog.attach(name)`` maps it in the other process. The write count lives in the
+  block's header. Publication relies on stores becoming visible in program order, which
+  x86-64 guarantees; on weakly ordered CPUs (ARM) the newest row could in rare cases be
+  read before it is complete.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
+from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
 
@@ -55,6 +63,13 @@ DEFAULT_N_JOINTS = 7
 MIN_CAPACITY = 2
 #: Largest allowed ring (rows): 10 M rows (~3.5 GB) is already far more than a scan needs.
 MAX_CAPACITY = 10_000_000
+#: Header of the log's memory block: 8 little-endian int64 words.
+_HEADER_WORDS = 8
+_HEADER_BYTES = 8 * _HEADER_WORDS
+#: Header word 0: identifies a robot-us state log ("RUSLOG01" as an int64).
+_MAGIC = int.from_bytes(b"RUSLOG01", "little")
+#: Header word holding the write count.
+_COUNT = 3
 
 
 def state_dtype(n_joints: int = DEFAULT_N_JOINTS) -> np.dtype:
@@ -101,6 +116,11 @@ SCALAR_FIELDS = (
 )
 
 
+def shared_size(capacity: int, n_joints: int = DEFAULT_N_JOINTS) -> int:
+    """Bytes of a state log's memory block (header + rows)."""
+    return _HEADER_BYTES + capacity * state_dtype(n_joints).itemsize
+
+
 @dataclass
 class DrainResult:
     """Rows committed since the previous drain (oldest first, a copy) and how many rows
@@ -140,7 +160,9 @@ class StateRow:
 class StateLog:
     """Single-writer, single-drainer ring of state rows (see the module doc)."""
 
-    def __init__(self, capacity: int, n_joints: int = DEFAULT_N_JOINTS) -> None:
+    def __init__(
+        self, capacity: int, n_joints: int = DEFAULT_N_JOINTS, _shm: SharedMemory | None = None
+    ) -> None:
         if not MIN_CAPACITY <= capacity <= MAX_CAPACITY:
             raise ValueError(
                 f"state log capacity must be in [{MIN_CAPACITY}, {MAX_CAPACITY}], got {capacity}"
@@ -148,7 +170,14 @@ class StateLog:
         self.capacity = capacity
         self.n_joints = n_joints
         self.dtype = state_dtype(n_joints)
-        self.buf = np.zeros(capacity, dtype=self.dtype)
+        self.shm = _shm
+        size = shared_size(capacity, n_joints)
+        raw = _shm.buf if _shm is not None else np.zeros(size, dtype=np.uint8)
+        # header: magic, capacity, n_joints, count (the only word both sides touch)
+        self._hdr = np.ndarray(_HEADER_WORDS, dtype="<i8", buffer=raw)
+        self.buf = np.ndarray(capacity, dtype=self.dtype, buffer=raw, offset=_HEADER_BYTES)
+        if _shm is None or self._hdr[0] != _MAGIC:
+            self._hdr[:] = (_MAGIC, capacity, n_joints, 0, 0, 0, 0, 0)
         # column views, created once: the writer indexes them, never the structured array
         self._col = {name: self.buf[name] for name in self.dtype.names}
         self._c_t = self._col["t"]
@@ -171,15 +200,17 @@ class StateLog:
         # staging row for the row()/commit() style
         self._staging = np.zeros(1, dtype=self.dtype)
         self.row = StateRow(self._staging)
-        self.count = 0  # rows ever committed (writer-owned)
+        self._wcount = int(self._hdr[_COUNT])  # the writer's own copy of the count
         self._read = 0  # next row index the drainer will return (drainer-owned)
         self.lost_total = 0  # rows overwritten before they were drained (drainer-owned)
 
     # -- writer side (the loop) ---------------------------------------------------------
     def commit(self) -> None:
         """Copy the staging ``row`` into the next slot and publish it."""
-        self.buf[self.count % self.capacity] = self._staging[0]
-        self.count += 1
+        c = self._wcount
+        self.buf[c % self.capacity] = self._staging[0]
+        self._wcount = c + 1
+        self._hdr[_COUNT] = c + 1  # publish after the row is written
 
     def push_fields(
         self,
@@ -203,7 +234,8 @@ class StateLog:
     ) -> None:
         """Write one row directly into the next slot and publish it. ``T_base_probe`` is
         the 4x4 transform (its top three rows are stored) or already 3x4."""
-        i = self.count % self.capacity
+        c = self._wcount
+        i = c % self.capacity
         self._c_t[i] = t
         self._c_cycle[i] = cycle
         self._c_q[i] = q
@@ -221,7 +253,59 @@ class StateLog:
         self._c_fault[i] = fault
         self._c_comp[i] = compute_us
         self._c_late[i] = lateness_us
-        self.count += 1
+        self._wcount = c + 1
+        self._hdr[_COUNT] = c + 1  # publish after the row is written
+
+    @property
+    def count(self) -> int:
+        """Rows ever committed (the write index)."""
+        return int(self._hdr[_COUNT])
+
+    # -- shared memory (writer and drainer in different processes) ----------------------
+    @classmethod
+    def create_shared(
+        cls, capacity: int, n_joints: int = DEFAULT_N_JOINTS, name: str | None = None
+    ) -> StateLog:
+        """A state log in a new shared-memory block (``.shm.name``), for a loop process
+        writing and another process draining. The creator calls ``unlink()`` at the end."""
+        shm = SharedMemory(name=name, create=True, size=shared_size(capacity, n_joints))
+        return cls(capacity, n_joints, _shm=shm)
+
+    @classmethod
+    def attach(cls, name: str) -> StateLog:
+        """Attach to a shared state log created by another process (layout from its header)."""
+        shm = SharedMemory(name=name, create=False)
+        # Python < 3.13 registers attached blocks for removal at exit; the creator owns it
+        resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
+        hdr = np.ndarray(_HEADER_WORDS, dtype="<i8", buffer=shm.buf)
+        if hdr[0] != _MAGIC:
+            shm.close()
+            raise ValueError(f"shared memory {name!r} does not hold a robot-us state log")
+        capacity, n_joints = int(hdr[1]), int(hdr[2])
+        del hdr
+        return cls(capacity, n_joints, _shm=shm)
+
+    def close(self) -> None:
+        """Release this process's mapping of a shared log (no-op for a local log)."""
+        if self.shm is not None:
+            self._release_views()
+            self.shm.close()
+
+    def unlink(self) -> None:
+        """Remove the shared-memory block (creator only, after every user closed)."""
+        if self.shm is not None:
+            self.close()
+            self.shm.unlink()
+            self.shm = None
+
+    def _release_views(self) -> None:
+        # numpy views pin the mapping; drop them before closing it
+        for attr in [a for a in vars(self) if a.startswith("_c_")]:
+            delattr(self, attr)
+        self._col = {}
+        self._hdr = np.zeros(_HEADER_WORDS, dtype="<i8")
+        self._hdr[_COUNT] = -1
+        self.buf = np.zeros(0, dtype=self.dtype)
 
     # -- drainer side -------------------------------------------------------------------
     def pending(self) -> int:

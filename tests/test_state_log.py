@@ -154,3 +154,61 @@ def test_concurrent_writer_and_drainer_never_see_torn_or_reordered_rows():
     total = sum(len(c) for c in got)
     assert total + lost == n
     assert log.lost_total == lost
+
+
+WRITER = """
+import sys, numpy as np
+from robot_us.state_log import StateLog
+log = StateLog.attach(sys.argv[1])
+T = np.eye(4)
+for k in range(int(sys.argv[2])):
+    q = np.full(7, float(k))
+    log.push_fields(k * 1e-3, k, q, q, q, np.zeros(6), np.zeros(6), T, 0, 0, 0, 0, 1, 0, 0, 0, 0)
+log.close()
+"""
+
+
+def test_shared_log_written_by_another_process_is_drained_here(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    log = StateLog.create_shared(512)
+    try:
+        n = 20_000
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, log.shm.name, str(n)],
+            cwd=root,
+            env={"PYTHONPATH": str(root), "PATH": ""},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        got, lost = 0, 0
+        while proc.poll() is None or log.pending():
+            d = log.drain()
+            lost += d.lost
+            if len(d.rows):
+                cyc = d.rows["cycle"]
+                assert np.array_equal(cyc, np.arange(d.first_index, d.first_index + len(cyc)))
+                assert np.all(d.rows["q"] == cyc[:, None].astype(float))
+                got += len(cyc)
+        assert proc.returncode == 0, proc.stderr.read()
+        assert log.count == n and got + lost == n and got > 0
+    finally:
+        log.unlink()
+
+
+def test_attach_to_something_else_is_a_clear_error():
+    from multiprocessing import resource_tracker
+    from multiprocessing.shared_memory import SharedMemory
+
+    shm = SharedMemory(create=True, size=4096)
+    try:
+        with pytest.raises(ValueError, match="does not hold a robot-us state log"):
+            StateLog.attach(shm.name)
+    finally:
+        # attach() (meant for another process) dropped this process's tracker entry
+        resource_tracker.register(shm._name, "shared_memory")
+        shm.close()
+        shm.unlink()
