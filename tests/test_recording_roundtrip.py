@@ -343,3 +343,58 @@ def test_export_writes_pngs_csv_npz_and_json(recorded, tmp_path):
     assert json.loads((out / "summary.json").read_text())["force_rms_N"] == 0.12
     assert (out / "camera_rgb.png").exists() and (out / "quality.csv").exists()
     shutil.rmtree(out)
+
+
+_TYPES = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "null": type(None),
+}
+
+
+def _check(value, schema, where):
+    """A small JSON-schema subset check: types, object properties, array items, oneOf const."""
+    if "oneOf" in schema:
+        assert value in [alt["const"] for alt in schema["oneOf"]], where
+        return
+    types = schema.get("type")
+    if types is None:
+        return
+    types = [types] if isinstance(types, str) else types
+    assert any(isinstance(value, _TYPES[t]) for t in types), f"{where}: {value!r} not {types}"
+    if isinstance(value, bool):
+        assert "boolean" in types, where
+    if isinstance(value, dict) and "properties" in schema:
+        unknown = set(value) - set(schema["properties"])
+        assert not unknown, f"{where}: fields {unknown} not in the schema"
+        for k, v in value.items():
+            _check(v, schema["properties"][k], f"{where}.{k}")
+    if isinstance(value, list) and "items" in schema:
+        for i, v in enumerate(value[:50]):
+            _check(v, schema["items"], f"{where}[{i}]")
+    if "enum" in schema:
+        assert value in schema["enum"], where
+
+
+def test_every_message_matches_its_json_schema(recorded):
+    path, _, _ = recorded
+    seen = set()
+    with open(path, "rb") as f:
+        for schema, channel, msg in make_reader(f).iter_messages():
+            sch = json.loads(schema.data)
+            assert sch["type"] == "object" and schema.encoding == "jsonschema"
+            assert channel.message_encoding == "json"
+            _check(json.loads(msg.data), sch, channel.topic)
+            seen.add(channel.topic)
+    assert seen == {c.topic for c in ch.CHANNELS}
+
+
+def test_binary_fields_are_declared_base64():
+    for c in ch.CHANNELS:
+        sch = json.loads(ch.schema_bytes(c.schema))
+        for name, prop in sch["properties"].items():
+            if name == "data":
+                assert prop.get("contentEncoding") == "base64", c.schema
