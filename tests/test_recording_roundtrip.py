@@ -398,3 +398,20 @@ def test_binary_fields_are_declared_base64():
         for name, prop in sch["properties"].items():
             if name == "data":
                 assert prop.get("contentEncoding") == "base64", c.schema
+
+
+def test_malformed_item_is_rejected_and_counted_but_recording_goes_on(tmp_path):
+    log = StateLog(1024)
+    blocks = []
+    path = tmp_path / "rej.mcap"
+    with Recorder(path, state_log=log, on_state_rows=blocks.append) as rec:
+        rec.add_quality(QualitySample(0.0, 0, "good", "not a number", 0.5))  # type: ignore[arg-type]
+        rec.add_quality(QualitySample(0.001, 1, "good", 0.9, 0.5))
+        for k in range(100):
+            _push(log, k)
+    stats = rec.stats()
+    assert stats.dropped == {"quality": 1} and "quality" in stats.last_rejection
+    assert sum(len(b) for b in blocks) == 100  # the live hook saw every row
+    r = read_recording(path)
+    assert [q.seq for q in r.quality] == [1] and len(r.state) == 100
+    assert r.recorder_stats["dropped"] == {"quality": 1}
