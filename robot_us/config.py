@@ -14,6 +14,7 @@ from typing import Any
 import tomli_w
 
 from robot_us.config_schema import ConfigError, build_section, describe, param, section, to_dict
+from robot_us.recording.config import RecordingConfig
 from sim.config import SimConfig
 
 __all__ = [
@@ -107,6 +108,7 @@ class Config:
     probe: ProbeConfig = section(ProbeConfig)
     loop: LoopConfig = section(LoopConfig)
     sim: SimConfig = section(SimConfig)
+    recording: RecordingConfig = section(RecordingConfig)
 
 
 def _merge(base: dict, over: dict, prefix: str = "") -> dict:
