@@ -190,8 +190,8 @@ class LoopRunner:
         duration_s: float | None = None,
     ) -> LoopStats:
         """Run ``cycle`` until it returns False, ``max_cycles`` periods (skipped ones
-        included) or ``duration_s`` of loop time elapsed. ``plant_step`` advances a simulated world one period after
-        each cycle (lockstep, or a sim driven in real time)."""
+        included) or ``duration_s`` of loop time elapsed. ``plant_step`` advances a
+        simulated world one period after each cycle (lockstep, or a sim in real time)."""
         if max_cycles is None and duration_s is None:
             raise ValueError("give max_cycles or duration_s (or both)")
         limit = max_cycles if max_cycles is not None else 2**62
