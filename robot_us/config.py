@@ -15,6 +15,7 @@ import tomli_w
 
 from perception.config import PerceptionConfig
 from robot_us.config_schema import ConfigError, build_section, describe, param, section, to_dict
+from robot_us.recording.config import RecordingConfig
 from sim.config import SimConfig
 
 __all__ = [
@@ -109,6 +110,7 @@ class Config:
     loop: LoopConfig = section(LoopConfig)
     sim: SimConfig = section(SimConfig)
     perception: PerceptionConfig = section(PerceptionConfig)
+    recording: RecordingConfig = section(RecordingConfig)
 
 
 def _merge(base: dict, over: dict, prefix: str = "") -> dict:
