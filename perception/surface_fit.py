@@ -123,7 +123,8 @@ def fit_along_rays(
     """Fit a quadric patch to the surface around each ray.
 
     ``P``: neighbourhood points (S x W x 3, camera frame, m; NaN = missing); ``rays``: query
-    rays (S x 3, z = 1); ``seed_depth``: first guess of the depth along each ray (S, m).
+    rays (S x 3, z = 1); ``seed_depth``: first guess of the depth along each ray (S, m),
+    within about ``radius`` of the surface (e.g. the median measured depth near the ray).
     """
     valid = np.all(np.isfinite(P), axis=2)
     P = np.where(valid[..., None], P, 0.0)
