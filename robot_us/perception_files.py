@@ -142,6 +142,27 @@ def load_calibration(path: str | Path) -> CameraCalibration:
         raise FileFormatError(str(exc)) from exc
 
 
+def apply_calibration(frame: RgbdFrame, calib: CameraCalibration, origin: str = "") -> None:
+    """Give ``frame`` the calibrated camera pose (and intrinsics, when the calibration has
+    them); raises ``FileFormatError`` if the calibration has no pose or another image size."""
+    where = origin or "the calibration"
+    if calib.T_base_camera is None:
+        raise FileFormatError(
+            f"missing camera calibration: {where} holds no T_base_camera (only intrinsics); "
+            "run the hand-eye step (robot-us calibrate --hand-eye)"
+        )
+    frame.T_base_camera = np.asarray(calib.T_base_camera, float).copy()
+    if calib.intrinsics is not None:
+        intr = calib.intrinsics
+        h, w = np.shape(frame.depth)
+        if (intr.width, intr.height) != (w, h):
+            raise FileFormatError(
+                f"{where}: intrinsics are for {intr.width} x {intr.height} images, the depth "
+                f"image is {w} x {h}"
+            )
+        frame.intrinsics = intr
+
+
 def save_calibration(path: str | Path, calib: CameraCalibration) -> None:
     """Write ``calibration.json``."""
     Path(path).write_text(json.dumps(calib.to_dict(), indent=2) + "\n")

@@ -139,3 +139,16 @@ def test_bad_calibration_files(tmp_path, content, message):
     (tmp_path / "c.json").write_text(json.dumps(content))
     with pytest.raises(FileFormatError, match=message):
         load_calibration(tmp_path / "c.json")
+
+
+def test_calibration_without_pose_or_with_other_size(files, capsys):
+    tmp, frame, _ = files
+    save_calibration(tmp / "intr.json", CameraCalibration(None, frame.intrinsics))
+    assert run(tmp, "--calibration", str(tmp / "intr.json")) == 1
+    assert "missing camera calibration" in capsys.readouterr().err
+    from robot_us.types import CameraIntrinsics
+
+    big = CameraIntrinsics(640, 480, frame.intrinsics.K, frame.intrinsics.dist)
+    save_calibration(tmp / "big.json", CameraCalibration(frame.T_base_camera, big))
+    assert run(tmp, "--calibration", str(tmp / "big.json")) == 1
+    assert "intrinsics are for 640 x 480 images" in capsys.readouterr().err

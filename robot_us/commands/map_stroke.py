@@ -24,29 +24,20 @@ def run(args: argparse.Namespace) -> int:
     """Load, map, write; bad input raises an error naming the cause (exit 1)."""
     from perception.stroke_mapping import StrokeMapper
     from robot_us.config import load_config
-    from robot_us.perception_files import load_calibration, load_scene, load_stroke, save_path
+    from robot_us.perception_files import (
+        apply_calibration,
+        load_calibration,
+        load_scene,
+        load_stroke,
+        save_path,
+    )
 
     cfg = load_config(*args.config)
     frame = load_scene(args.scene)
     pixels = load_stroke(args.stroke)
     calib_path = args.calibration or cfg.perception.calibration_file
     if calib_path:
-        calib = load_calibration(calib_path)
-        if calib.T_base_camera is None:
-            raise ValueError(
-                f"missing camera calibration: {calib_path} holds no T_base_camera (only "
-                "intrinsics); run the hand-eye step (robot-us calibrate --hand-eye)"
-            )
-        frame.T_base_camera = calib.T_base_camera
-        if calib.intrinsics is not None:
-            intr = calib.intrinsics
-            h, w = frame.depth.shape
-            if (intr.width, intr.height) != (w, h):
-                raise ValueError(
-                    f"{calib_path}: intrinsics are for {intr.width} x {intr.height} images, "
-                    f"the scene's depth is {w} x {h}"
-                )
-            frame.intrinsics = intr
+        apply_calibration(frame, load_calibration(calib_path), str(calib_path))
     if frame.T_base_camera is None:
         raise ValueError(
             f"{args.scene} has no T_base_camera and no calibration file was given: "
