@@ -135,6 +135,10 @@ class _Context:
         """Body flags of pixels (mask) or of their camera-frame points (bed geometry)."""
         if self.body_mask is not None:
             return self.body_mask[rows, cols]
+        return self.body_at_points(P)
+
+    def body_at_points(self, P: np.ndarray) -> np.ndarray:
+        """Body flags of camera-frame points (..., 3) from their height above the bed."""
         n_c, d_c = self.plane_c
         return body_from_height(P @ n_c + d_c, self.seg_cfg)
 
@@ -213,7 +217,7 @@ class StrokeMapper:
             on_body = ctx.body_mask[r, c]
         else:
             known = np.isfinite(z)
-            on_body = np.where(known, ctx.body(None, None, np.nan_to_num(seed)), True)
+            on_body = np.where(known, ctx.body_at_points(np.nan_to_num(seed)), True)
         return supported, seed, on_body
 
     def _fit_anchors(
