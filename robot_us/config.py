@@ -15,6 +15,7 @@ import tomli_w
 
 from robot_us.config_schema import ConfigError, build_section, describe, param, section, to_dict
 from sim.config import SimConfig
+from trajectory.config import TrajectoryConfig
 
 __all__ = [
     "Config",
@@ -107,6 +108,7 @@ class Config:
     probe: ProbeConfig = section(ProbeConfig)
     loop: LoopConfig = section(LoopConfig)
     sim: SimConfig = section(SimConfig)
+    trajectory: TrajectoryConfig = section(TrajectoryConfig)
 
 
 def _merge(base: dict, over: dict, prefix: str = "") -> dict:
