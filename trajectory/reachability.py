@@ -1,0 +1,209 @@
+"""Inverse kinematics along a pose path, with the checks that make it executable: pose
+reached (else out of reach), joints inside their limits with a margin, Yoshikawa
+manipulability above a threshold (else near-singular), and no joint jump between
+neighbouring poses above ``max_joint_jump_per_m`` (else discontinuity).
+
+Each pose is solved with roboticstoolbox's C++ Levenberg-Marquardt solver seeded from the
+previous pose's solution, after a small null-space step that moves the (7-DoF) arm
+towards mid-range joints without moving the probe: the redundancy is spent on keeping
+away from joint limits, and consecutive solutions stay on the same branch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from robot_us.kinematics import ArmKinematics
+from trajectory.config import TrajectoryConfig
+from trajectory.errors import FailureReason
+
+#: Largest position error (m) of an IK solution counted as reaching the pose.
+IK_POSITION_TOLERANCE = 1e-4
+#: Largest orientation error (rad) of an IK solution counted as reaching the pose.
+IK_ORIENTATION_TOLERANCE = 1e-3
+#: Levenberg-Marquardt iterations per pose (seeded from a neighbour: 1-3 suffice).
+IK_ITERATIONS = 50
+#: Solver residual tolerance (0.5 e^T e with e in m and rad).
+IK_RESIDUAL = 1e-12
+#: Seeds tried for the first pose of a path (deterministic).
+START_SEEDS = 12
+#: Null-space motion per pose is capped to this fraction of the allowed joint jump.
+NULLSPACE_JUMP_FRACTION = 0.25
+
+
+@dataclass
+class TrackResult:
+    """IK along a pose path: joints (N x n, rad) and, per pose, ``None`` or the failure
+    reason with a short detail; ``solved`` counts the poses attempted."""
+
+    q: np.ndarray
+    reasons: list[FailureReason | None] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+    solved: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when every pose was solved and passed every check."""
+        return self.solved == len(self.q) and all(r is None for r in self.reasons)
+
+    def first_failure(self) -> tuple[int, int, list[FailureReason], str] | None:
+        """(first, last) index of the first run of failing poses, the reasons in the order
+        they appear in that run, and the first detail; None if all passed."""
+        bad = [r is not None for r in self.reasons]
+        if not any(bad):
+            return None
+        i = bad.index(True)
+        j = i
+        while j + 1 < len(bad) and bad[j + 1]:
+            j += 1
+        reasons: list[FailureReason] = []
+        for r in self.reasons[i : j + 1]:
+            if r is not None and r not in reasons:
+                reasons.append(r)
+        return i, j, reasons, self.details[i]
+
+
+class PathIK:
+    """IK and feasibility checks for probe poses (T_base_probe) on one arm."""
+
+    def __init__(self, kin: ArmKinematics, cfg: TrajectoryConfig) -> None:
+        self.kin = kin
+        self.cfg = cfg
+        lim = kin.limits
+        self.lower = lim.lower + cfg.joint_limit_margin
+        self.upper = lim.upper - cfg.joint_limit_margin
+        self.centre = 0.5 * (lim.lower + lim.upper)
+        self.T_tool_flange = np.linalg.inv(kin.T_flange_tool)
+
+    def flange_target(self, T_base_probe: np.ndarray) -> np.ndarray:
+        """T_base_flange that puts the probe at ``T_base_probe``."""
+        return T_base_probe @ self.T_tool_flange
+
+    def pose_error(self, q: np.ndarray, T_base_probe: np.ndarray) -> tuple[float, float]:
+        """(position error m, orientation error rad) of the probe at ``q``."""
+        T = self.kin.fk(q)
+        dp = float(np.linalg.norm(T[:3, 3] - T_base_probe[:3, 3]))
+        c = (np.trace(T[:3, :3].T @ T_base_probe[:3, :3]) - 1.0) / 2.0
+        return dp, float(np.arccos(np.clip(c, -1.0, 1.0)))
+
+    def manipulability(self, J: np.ndarray) -> float:
+        """Yoshikawa manipulability sqrt(det(J J^T)) of a 6 x n Jacobian."""
+        return float(np.sqrt(max(np.linalg.det(J @ J.T), 0.0)))
+
+    def margin(self, q: np.ndarray) -> float:
+        """Smallest distance (rad) of ``q`` to a limit-with-margin (negative if outside)."""
+        return float(min((q - self.lower).min(), (self.upper - q).min()))
+
+    def check(self, q: np.ndarray, T_base_probe: np.ndarray) -> tuple[FailureReason | None, str]:
+        """Static checks of one solution: reached, inside limits, away from singularity."""
+        dp, dr = self.pose_error(q, T_base_probe)
+        if dp > IK_POSITION_TOLERANCE or dr > IK_ORIENTATION_TOLERANCE:
+            return FailureReason.OUT_OF_REACH, (
+                f"IK misses the pose by {dp * 1e3:.1f} mm and {np.degrees(dr):.1f} deg"
+            )
+        below, above = q < self.lower, q > self.upper
+        if below.any() or above.any():
+            j = int(np.argmax(below | above))
+            return FailureReason.JOINT_LIMIT, (
+                f"joint {j + 1} at {q[j]:.3f} rad is outside [{self.lower[j]:.3f}, "
+                f"{self.upper[j]:.3f}] rad (limits with a {self.cfg.joint_limit_margin} rad margin)"
+            )
+        w = self.manipulability(self.kin.jacobian(q))
+        if w < self.cfg.min_manipulability:
+            return FailureReason.NEAR_SINGULAR, (
+                f"manipulability {w:.4f} < {self.cfg.min_manipulability}"
+            )
+        return None, ""
+
+    def solve(self, T_base_probe: np.ndarray, seed: np.ndarray) -> np.ndarray:
+        """One IK solve from ``seed`` (no limit rejection: the checks classify)."""
+        sol = self.kin.ets.ik_LM(
+            self.flange_target(T_base_probe),
+            q0=seed,
+            ilimit=IK_ITERATIONS,
+            slimit=1,
+            tol=IK_RESIDUAL,
+            joint_limits=False,
+        )
+        return np.asarray(sol.q, dtype=float)
+
+    def start_candidates(
+        self, T_base_probe: np.ndarray, q_start: np.ndarray, count: int
+    ) -> list[np.ndarray]:
+        """Up to ``count`` distinct feasible solutions for one pose, best first: far from
+        joint limits and close to ``q_start``. Deterministic (fixed seeds)."""
+        rng = np.random.default_rng(0)
+        lim = self.kin.limits
+        seeds = [q_start, self.kin.q_ready]
+        seeds += [rng.uniform(lim.lower, lim.upper) for _ in range(START_SEEDS)]
+        found: list[tuple[float, np.ndarray]] = []
+        for seed in seeds:
+            q = self.solve(T_base_probe, seed)
+            if self.check(q, T_base_probe)[0] is not None:
+                continue
+            if any(np.abs(q - other).max() < 0.2 for _, other in found):
+                continue
+            span = self.upper - self.lower
+            margin = float(np.min(np.minimum(q - self.lower, self.upper - q) / span))
+            found.append((margin - 0.05 * float(np.linalg.norm(q - q_start)), q))
+        found.sort(key=lambda item: -item[0])
+        return [q for _, q in found[:count]]
+
+    def _nullspace_step(self, q: np.ndarray, ds: float) -> np.ndarray:
+        gain = self.cfg.redundancy_gain
+        if gain <= 0.0:
+            return q
+        J = self.kin.jacobian(q)
+        N = np.eye(len(q)) - np.linalg.pinv(J) @ J
+        dq = N @ (gain * (self.centre - q))
+        cap = NULLSPACE_JUMP_FRACTION * self.cfg.max_joint_jump_per_m * ds
+        big = float(np.abs(dq).max())
+        if big > cap:
+            dq *= cap / big
+        return q + dq
+
+    def track(
+        self,
+        poses: np.ndarray,
+        s: np.ndarray,
+        q_prev: np.ndarray,
+        s_prev: float | None = None,
+        stop_after_failure: bool = True,
+    ) -> TrackResult:
+        """Solve every pose (N x 4 x 4) in order, seeding each from the previous solution
+        (``q_prev`` before the first; ``s_prev`` its arc length, None = no jump check on
+        the first pose). With ``stop_after_failure``, stop once the first failing run of
+        poses has ended (its extent is all a caller reports)."""
+        n = len(poses)
+        out = TrackResult(q=np.zeros((n, self.kin.n)))
+        jump = self.cfg.max_joint_jump_per_m
+        step = self.cfg.resample_step
+        prev_ok = s_prev is not None
+        s_last = s_prev if s_prev is not None else float(s[0])
+        failed = False
+        for i in range(n):
+            ds = max(abs(float(s[i]) - s_last), step)
+            seed = self._nullspace_step(q_prev, ds) if prev_ok else q_prev
+            q = self.solve(poses[i], seed)
+            reason, detail = self.check(q, poses[i])
+            if reason is None and prev_ok:
+                dq = float(np.abs(q - q_prev).max())
+                if dq > jump * ds:
+                    reason = FailureReason.DISCONTINUITY
+                    detail = (
+                        f"joints jump {dq:.3f} rad over {ds * 1e3:.1f} mm "
+                        f"(limit {jump * ds:.3f} rad): the arm would switch configuration"
+                    )
+            out.q[i] = q
+            out.reasons.append(reason)
+            out.details.append(detail)
+            out.solved = i + 1
+            if reason is not None:
+                failed = True
+            elif failed and stop_after_failure:
+                break
+            prev_ok = reason is None
+            q_prev, s_last = q, float(s[i])
+        return out
