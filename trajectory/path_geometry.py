@@ -213,8 +213,9 @@ def smooth_path(path: SurfacePath, cfg: TrajectoryConfig) -> SmoothPath:
         angle = np.degrees(np.arccos(cos_nt.max()))
         raise PlanningError(
             FailureReason.NORMAL,
-            f"normals make only {angle:.0f} deg with the path direction {span_text(s_out[i], s_out[j])}; "
-            "they must be surface normals, perpendicular to the path",
+            f"normals make only {angle:.0f} deg with the path direction "
+            f"{span_text(s_out[i], s_out[j])}; they must be surface normals, "
+            "perpendicular to the path",
             span_m=(float(s_out[i]), float(s_out[j])),
         )
     return SmoothPath(s_out, points, tangents, normals, curvature)
