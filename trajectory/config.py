@@ -105,11 +105,18 @@ class TrajectoryConfig:
         doc="smallest Yoshikawa manipulability of the tool Jacobian (below = near-singular)",
     )
     max_joint_jump_per_m: float = param(
-        50.0,
+        200.0,
         lo=1.0,
-        hi=1000.0,
+        hi=2000.0,
         unit="rad/m",
-        doc="largest joint change per metre of path between neighbouring poses",
+        doc="a larger joint change per metre of path between neighbouring poses is a "
+        "discontinuity (a configuration switch)",
+    )
+    joint_velocity_scale: float = param(
+        0.5,
+        lo=0.01,
+        hi=1.0,
+        doc="sweep/approach/retract joint speeds stay below this fraction of the arm's limits",
     )
     redundancy_gain: float = param(
         0.2,

@@ -19,6 +19,7 @@ class FailureReason(StrEnum):
     JOINT_LIMIT = "joint limit"
     NEAR_SINGULAR = "near-singular"
     DISCONTINUITY = "discontinuity"
+    JOINT_SPEED = "joints too fast at this speed"
     START_STATE = "start configuration not usable"
 
 

@@ -29,8 +29,8 @@ IK_ITERATIONS = 50
 IK_RESIDUAL = 1e-12
 #: Seeds tried for the first pose of a path (deterministic).
 START_SEEDS = 12
-#: Null-space motion per pose is capped to this fraction of the allowed joint jump.
-NULLSPACE_JUMP_FRACTION = 0.25
+#: Null-space motion is capped to this many rad (largest joint) per metre of path.
+NULLSPACE_MAX_RATE = 10.0
 
 
 @dataclass
@@ -75,6 +75,7 @@ class PathIK:
         self.lower = lim.lower + cfg.joint_limit_margin
         self.upper = lim.upper - cfg.joint_limit_margin
         self.centre = 0.5 * (lim.lower + lim.upper)
+        self.half_range = 0.5 * (lim.upper - lim.lower)
         self.T_tool_flange = np.linalg.inv(kin.T_flange_tool)
 
     def flange_target(self, T_base_probe: np.ndarray) -> np.ndarray:
@@ -96,29 +97,44 @@ class PathIK:
         """Smallest distance (rad) of ``q`` to a limit-with-margin (negative if outside)."""
         return float(min((q - self.lower).min(), (self.upper - q).min()))
 
-    def check(self, q: np.ndarray, T_base_probe: np.ndarray) -> tuple[FailureReason | None, str]:
-        """Static checks of one solution: reached, inside limits, away from singularity."""
-        dp, dr = self.pose_error(q, T_base_probe)
-        if dp > IK_POSITION_TOLERANCE or dr > IK_ORIENTATION_TOLERANCE:
-            return FailureReason.OUT_OF_REACH, (
-                f"IK misses the pose by {dp * 1e3:.1f} mm and {np.degrees(dr):.1f} deg"
-            )
+    def check(
+        self, q: np.ndarray, T_base_probe: np.ndarray, reached: bool | None = None
+    ) -> tuple[FailureReason | None, str, np.ndarray]:
+        """Static checks of one solution: reached (``reached`` from the solver skips the
+        forward-kinematics check when True), inside limits, away from singularity.
+        Returns (reason or None, detail, tool Jacobian at q)."""
+        J = self.kin.jacobian(q)
+        if not reached:
+            dp, dr = self.pose_error(q, T_base_probe)
+            if dp > IK_POSITION_TOLERANCE or dr > IK_ORIENTATION_TOLERANCE:
+                return (
+                    FailureReason.OUT_OF_REACH,
+                    f"IK finds no solution: its last try misses by {dp * 1e3:.1f} mm, "
+                    f"{np.degrees(dr):.1f} deg",
+                    J,
+                )
         below, above = q < self.lower, q > self.upper
         if below.any() or above.any():
             j = int(np.argmax(below | above))
-            return FailureReason.JOINT_LIMIT, (
+            return (
+                FailureReason.JOINT_LIMIT,
                 f"joint {j + 1} at {q[j]:.3f} rad is outside [{self.lower[j]:.3f}, "
-                f"{self.upper[j]:.3f}] rad (limits with a {self.cfg.joint_limit_margin} rad margin)"
+                f"{self.upper[j]:.3f}] rad (limits with a {self.cfg.joint_limit_margin} rad "
+                "margin)",
+                J,
             )
-        w = self.manipulability(self.kin.jacobian(q))
+        w = self.manipulability(J)
         if w < self.cfg.min_manipulability:
-            return FailureReason.NEAR_SINGULAR, (
-                f"manipulability {w:.4f} < {self.cfg.min_manipulability}"
+            return (
+                FailureReason.NEAR_SINGULAR,
+                f"manipulability {w:.4f} < {self.cfg.min_manipulability}",
+                J,
             )
-        return None, ""
+        return None, "", J
 
-    def solve(self, T_base_probe: np.ndarray, seed: np.ndarray) -> np.ndarray:
-        """One IK solve from ``seed`` (no limit rejection: the checks classify)."""
+    def solve(self, T_base_probe: np.ndarray, seed: np.ndarray) -> tuple[np.ndarray, bool]:
+        """One IK solve from ``seed`` (no limit rejection: the checks classify); returns
+        (q, converged)."""
         sol = self.kin.ets.ik_LM(
             self.flange_target(T_base_probe),
             q0=seed,
@@ -127,7 +143,7 @@ class PathIK:
             tol=IK_RESIDUAL,
             joint_limits=False,
         )
-        return np.asarray(sol.q, dtype=float)
+        return np.asarray(sol.q, dtype=float), bool(sol.success)
 
     def start_candidates(
         self, T_base_probe: np.ndarray, q_start: np.ndarray, count: int
@@ -140,25 +156,31 @@ class PathIK:
         seeds += [rng.uniform(lim.lower, lim.upper) for _ in range(START_SEEDS)]
         found: list[tuple[float, np.ndarray]] = []
         for seed in seeds:
-            q = self.solve(T_base_probe, seed)
-            if self.check(q, T_base_probe)[0] is not None:
+            q, reached = self.solve(T_base_probe, seed)
+            if self.check(q, T_base_probe, reached)[0] is not None:
                 continue
             if any(np.abs(q - other).max() < 0.2 for _, other in found):
                 continue
             span = self.upper - self.lower
             margin = float(np.min(np.minimum(q - self.lower, self.upper - q) / span))
-            found.append((margin - 0.05 * float(np.linalg.norm(q - q_start)), q))
+            found.append((margin - 0.1 * float(np.linalg.norm(q - q_start)), q))
         found.sort(key=lambda item: -item[0])
         return [q for _, q in found[:count]]
 
-    def _nullspace_step(self, q: np.ndarray, ds: float) -> np.ndarray:
+    def _nullspace_step(self, q: np.ndarray, J: np.ndarray, ds: float) -> np.ndarray:
+        """``q`` moved away from joint limits in the null space of the Jacobian ``J`` (at
+        ``q``): the step is -gain * x / (1 - (x/h)^2)^2 per joint (x offset from mid-range,
+        h half range; a scaled gradient of the Chan-Dubey joint-limit cost, ~ -gain * x near
+        mid-range and growing without bound near a limit), projected, capped at
+        ``NULLSPACE_MAX_RATE`` * ``ds``."""
         gain = self.cfg.redundancy_gain
         if gain <= 0.0:
             return q
-        J = self.kin.jacobian(q)
-        N = np.eye(len(q)) - np.linalg.pinv(J) @ J
-        dq = N @ (gain * (self.centre - q))
-        cap = NULLSPACE_JUMP_FRACTION * self.cfg.max_joint_jump_per_m * ds
+        x = q - self.centre
+        r = np.minimum((x / self.half_range) ** 2, 0.99)
+        dq = -gain * x / (1.0 - r) ** 2
+        dq -= J.T @ np.linalg.solve(J @ J.T, J @ dq)
+        cap = NULLSPACE_MAX_RATE * ds
         big = float(np.abs(dq).max())
         if big > cap:
             dq *= cap / big
@@ -183,11 +205,12 @@ class PathIK:
         prev_ok = s_prev is not None
         s_last = s_prev if s_prev is not None else float(s[0])
         failed = False
+        J_prev = self.kin.jacobian(q_prev) if prev_ok else None
         for i in range(n):
             ds = max(abs(float(s[i]) - s_last), step)
-            seed = self._nullspace_step(q_prev, ds) if prev_ok else q_prev
-            q = self.solve(poses[i], seed)
-            reason, detail = self.check(q, poses[i])
+            seed = self._nullspace_step(q_prev, J_prev, ds) if prev_ok else q_prev
+            q, reached = self.solve(poses[i], seed)
+            reason, detail, J = self.check(q, poses[i], reached)
             if reason is None and prev_ok:
                 dq = float(np.abs(q - q_prev).max())
                 if dq > jump * ds:
@@ -205,5 +228,5 @@ class PathIK:
             elif failed and stop_after_failure:
                 break
             prev_ok = reason is None
-            q_prev, s_last = q, float(s[i])
+            q_prev, J_prev, s_last = q, J, float(s[i])
         return out
