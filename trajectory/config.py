@@ -99,7 +99,7 @@ class TrajectoryConfig:
         0.05, lo=0.0, hi=0.5, unit="rad", doc="planned joints keep this far from their limits"
     )
     min_manipulability: float = param(
-        0.01,
+        0.005,
         lo=0.0,
         hi=0.5,
         doc="smallest Yoshikawa manipulability of the tool Jacobian (below = near-singular)",
