@@ -48,7 +48,7 @@ class TrajectoryConfig:
         doc="a direction change larger than this between neighbouring steps is a fold-back",
     )
     max_curvature: float = param(
-        100.0,
+        50.0,
         lo=1.0,
         hi=2000.0,
         unit="1/m",

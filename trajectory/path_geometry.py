@@ -5,7 +5,9 @@ Steps: drop repeated points; reject paths shorter than ``min_path_length``; resa
 polyline linearly; reject fold-backs; fit a cubic smoothing spline (cut-off wavelength
 ``smoothing_length``: a sine of that wavelength keeps half its amplitude, straight lines
 and slow curves pass unchanged); if the curvature exceeds ``max_curvature``, smooth
-harder (the cut-off doubles, at most ``MAX_SMOOTHING_ROUNDS`` times); reject the result if
+harder (the cut-off doubles, at most ``MAX_SMOOTHING_ROUNDS`` times), likewise while its
+geodesic curvature (its turn rate within the skin: the probe's heading rate) exceeds
+``max_orientation_rate``; reject the result if
 it moved the path more than ``max_smoothing_deviation``; resample uniformly in arc length.
 Normals are smoothed the same way (``normal_smoothing_length``) and renormalised.
 """
@@ -31,9 +33,6 @@ MAX_SMOOTHING_ROUNDS = 4
 DENSE_FACTOR = 4
 #: Largest |cos| between a normal and the path tangent (normals must be ~perpendicular).
 MAX_NORMAL_TANGENT_COS = 0.5
-#: A resampled step shorter than this fraction of the check spacing means the path
-#: came back on itself.
-FOLD_BACK_MIN_CHORD = 0.25
 #: The last step may be stretched by up to this fraction of a step instead of adding a
 #: very short final step.
 LAST_STEP_MERGE = 0.25
@@ -86,26 +85,27 @@ def _linear_resample(u: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarr
 
 
 def _check_fold_back(u: np.ndarray, points: np.ndarray, spacing: float, limit: float) -> None:
-    """Reject a polyline that reverses direction (checked at ``spacing`` metres)."""
-    n = max(2, round(u[-1] / spacing))
-    grid = np.linspace(0.0, u[-1], n + 1)
-    p = _linear_resample(u, points, grid)
-    d = np.diff(p, axis=0)
-    length = np.linalg.norm(d, axis=1)
-    h = grid[1] - grid[0]
-    short = length < FOLD_BACK_MIN_CHORD * h
-    d = d / np.maximum(length, 1e-12)[:, None]
-    cos = np.einsum("ij,ij->i", d[:-1], d[1:])
-    turn = np.zeros(len(grid), dtype=bool)
-    turn[1:-1] = np.arccos(np.clip(cos, -1.0, 1.0)) > limit
-    turn[:-1] |= short
+    """Reject a polyline that reverses direction. Checked on the input decimated to points
+    at least ``spacing`` m apart (jitter below that scale is ignored): a turn sharper than
+    ``limit`` rad between consecutive decimated chords is a fold-back."""
+    keep = [0]
+    last = points[0]
+    for i in range(1, len(points)):
+        if np.linalg.norm(points[i] - last) >= spacing:
+            keep.append(i)
+            last = points[i]
+    if len(keep) < 3:
+        return
+    d = np.diff(points[keep], axis=0)
+    d /= np.linalg.norm(d, axis=1)[:, None]
+    turn = np.arccos(np.clip(np.einsum("ij,ij->i", d[:-1], d[1:]), -1.0, 1.0)) > limit
     if turn.any():
-        i, _ = _runs(turn)
+        at = float(u[keep[int(np.argmax(turn)) + 1]])
         raise PlanningError(
             FailureReason.FOLD_BACK,
-            f"path folds back on itself {span_text(grid[i], grid[i])} (its direction "
-            f"reverses by more than {np.degrees(limit):.0f} deg); draw it in one direction",
-            span_m=(float(grid[i]), float(grid[i])),
+            f"path folds back on itself {span_text(at, at)} (its direction reverses by more "
+            f"than {np.degrees(limit):.0f} deg); draw it in one direction",
+            span_m=(at, at),
         )
 
 
@@ -157,14 +157,22 @@ def smooth_path(path: SurfacePath, cfg: TrajectoryConfig) -> SmoothPath:
     # Smooth; harden the smoothing while the curvature is above the limit.
     ud = np.linspace(0.0, length0, DENSE_FACTOR * n + 1)
     cutoff = cfg.smoothing_length
+    n_dense = _linear_resample(u, n_lin, ud)
     for _round in range(MAX_SMOOTHING_ROUNDS + 1):
         spline = _fit(u, p_lin, cutoff)
         d1, d2 = spline(ud, 1), spline(ud, 2)
-        speed = np.linalg.norm(d1, axis=1)
-        kappa = np.linalg.norm(np.cross(d1, d2), axis=1) / np.maximum(speed, 1e-12) ** 3
-        if kappa.max() <= cfg.max_curvature or cutoff <= 0.0:
+        speed3 = np.maximum(np.linalg.norm(d1, axis=1), 1e-12) ** 3
+        bend = np.cross(d1, d2)
+        kappa = np.linalg.norm(bend, axis=1) / speed3
+        # geodesic curvature: how fast the path turns within the skin = the probe's
+        # heading rate (rad/m)
+        kappa_g = np.abs(np.einsum("ij,ij->i", bend, n_dense)) / speed3
+        smooth_enough = (
+            kappa.max() <= cfg.max_curvature and kappa_g.max() <= cfg.max_orientation_rate
+        )
+        if smooth_enough or cutoff <= 0.0:
             break
-        cutoff *= 2.0
+        cutoff = 2.0 * cutoff
     pd = spline(ud)
     sd = np.zeros(len(ud))
     sd[1:] = np.cumsum(np.linalg.norm(np.diff(pd, axis=0), axis=1))
@@ -180,7 +188,11 @@ def smooth_path(path: SurfacePath, cfg: TrajectoryConfig) -> SmoothPath:
     tol = cfg.max_smoothing_deviation + 0.5 * (ud[1] - ud[0])
     if dev.max() > tol:
         far = dev > tol
-        i, j = _runs(far)
+        i = j = int(np.argmax(dev))  # the run around the largest deviation: the corner
+        while i > 0 and far[i - 1]:
+            i -= 1
+        while j + 1 < len(far) and far[j + 1]:
+            j += 1
         s_i, s_j = np.interp(u[[i, j]], ud, sd)
         raise PlanningError(
             FailureReason.SMOOTHING,
