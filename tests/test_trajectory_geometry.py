@@ -47,7 +47,7 @@ def test_straight_line_on_a_plane_gives_exact_poses():
 
 
 def test_transverse_plane_puts_the_path_along_probe_y_and_flip_turns_it():
-    _, d, normal, path = _plane_line()
+    _, d, _normal, path = _plane_line()
     sp = smooth_path(path, CFG)
     lon = probe_frames(sp, "longitudinal")
     tra = probe_frames(sp, "transverse")
@@ -171,7 +171,7 @@ def test_abrupt_normal_change_exceeds_the_orientation_rate():
 
 
 def test_approach_segment_runs_along_the_normal_from_the_standoff():
-    _, d, normal, path = _plane_line()
+    _, _d, normal, path = _plane_line()
     T0 = probe_frames(smooth_path(path, CFG))[0]
     A = normal_segment(T0, 0.05, 0.001)
     assert len(A) == 50

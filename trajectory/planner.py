@@ -28,6 +28,9 @@ from trajectory.transfer import TransferLimits, TransferMove
 
 #: Distinct start solutions tried for each probe orientation (best first).
 MAX_START_CANDIDATES = 3
+#: Spacing (m) of the approach and retract poses (straight lines along the normal; the
+#: resample step if that is coarser).
+NORMAL_STEP = 0.005
 #: Execution order of the segments (a failure earlier in this order is reported first).
 _ORDER = (SegmentKind.APPROACH, SegmentKind.SWEEP, SegmentKind.RETRACT)
 
@@ -96,6 +99,7 @@ class ScanPlanner:
         self.cfg = cfg
         self.dt = dt
         self.ik = PathIK(kin, cfg)
+        self.normal_step = max(NORMAL_STEP, cfg.resample_step)
         self.qd_max = kin.limits.velocity * cfg.joint_velocity_scale
         self._speed = cfg.speed
         self.transfer_limits = TransferLimits.scaled(
@@ -153,9 +157,9 @@ class ScanPlanner:
             reason, detail, _ = self.ik.check(q, T_sweep[0], reached)
             reason = reason or FailureReason.OUT_OF_REACH
             return None, _Failure(SegmentKind.SWEEP, (0.0, 0.0), [reason], detail or "no IK")
-        T_app = normal_segment(T_sweep[0], cfg.standoff, cfg.resample_step)  # outside -> in
+        T_app = normal_segment(T_sweep[0], cfg.standoff, self.normal_step)  # outside -> in
         d_app = np.linalg.norm(T_app[:, :3, 3] - T_sweep[0, :3, 3], axis=1)
-        T_ret = normal_segment(T_sweep[-1], cfg.standoff, cfg.resample_step)[::-1]  # in -> out
+        T_ret = normal_segment(T_sweep[-1], cfg.standoff, self.normal_step)[::-1]  # in -> out
         d_ret = np.linalg.norm(T_ret[:, :3, 3] - T_sweep[-1, :3, 3], axis=1)
         best: _Failure | None = None
         for q0 in candidates:
@@ -241,8 +245,8 @@ class ScanPlanner:
         _, q_tr = move.sample(cfg.transfer_sample_dt)
         q_tr = q_tr[:-1]  # the last sample is the first approach pose
         T_tr = np.array([self.kin.fk(q) for q in q_tr]).reshape(-1, 4, 4)
-        T_app = normal_segment(T_sweep[0], cfg.standoff, cfg.resample_step)
-        T_ret = normal_segment(T_sweep[-1], cfg.standoff, cfg.resample_step)[::-1]
+        T_app = normal_segment(T_sweep[0], cfg.standoff, self.normal_step)
+        T_ret = normal_segment(T_sweep[-1], cfg.standoff, self.normal_step)[::-1]
         length = smooth.length
         limits = dict(max_acceleration=cfg.max_acceleration, max_jerk=cfg.max_jerk, dt=self.dt)
         normal_time = nominal_duration(
