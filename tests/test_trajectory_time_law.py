@@ -65,7 +65,7 @@ def test_speed_override_change_respects_the_jerk_limit():
     s, res = _run(law, lambda t: (1.0 if t < 1.5 else 0.25 if t < 3.0 else 1.0, False))
     assert res[-1] is TimeLawResult.FINISHED
     _assert_within_limits(s)
-    v, a, j = _derivatives(s)
+    v, _a, j = _derivatives(s)
     # the slow-down happened: some time after 1.5 s the speed is at 25 %
     assert v[2500:3000].max() <= 0.25 * LIM.max_speed * (1 + TOL) + 1e-9
     assert v[2500:3000].min() >= 0.25 * LIM.max_speed * 0.999

@@ -44,6 +44,8 @@ class _Failure:
     span: tuple[float, float]
     reasons: list[FailureReason]
     detail: str
+    # how to re-run the failing segment: its poses, their arc lengths, seed, s before it
+    retrack: tuple | None = None
 
     @property
     def progress(self) -> tuple[int, float]:
@@ -83,12 +85,14 @@ def speed_limit(q: np.ndarray, s: np.ndarray, qd_max: np.ndarray) -> np.ndarray:
     return np.min(qd_max / np.maximum(rate, 1e-12), axis=1)
 
 
-def _failure_of(track: TrackResult, kind: SegmentKind, s: np.ndarray) -> _Failure | None:
+def _failure_of(
+    track: TrackResult, kind: SegmentKind, s: np.ndarray, retrack: tuple | None = None
+) -> _Failure | None:
     first = track.first_failure()
     if first is None:
         return None
     i, j, reasons, detail = first
-    return _Failure(kind, (float(s[i]), float(s[j])), reasons, detail)
+    return _Failure(kind, (float(s[i]), float(s[j])), reasons, detail, retrack)
 
 
 class ScanPlanner:
@@ -164,13 +168,15 @@ class ScanPlanner:
         best: _Failure | None = None
         for q0 in candidates:
             sweep = self.ik.track(T_sweep, s, q0)
-            fail = _failure_of(sweep, SegmentKind.SWEEP, s)
+            fail = _failure_of(sweep, SegmentKind.SWEEP, s, (T_sweep, s, q0, None))
             if fail is None:
-                app = self.ik.track(T_app[::-1], d_app[::-1], sweep.q[0], s_prev=0.0)
-                fail = _failure_of(app, SegmentKind.APPROACH, d_app[::-1])
+                app_args = (T_app[::-1], d_app[::-1], sweep.q[0], 0.0)
+                app = self.ik.track(*app_args)
+                fail = _failure_of(app, SegmentKind.APPROACH, d_app[::-1], app_args)
             if fail is None:
-                ret = self.ik.track(T_ret, d_ret, sweep.q[-1], s_prev=0.0)
-                fail = _failure_of(ret, SegmentKind.RETRACT, d_ret)
+                ret_args = (T_ret, d_ret, sweep.q[-1], 0.0)
+                ret = self.ik.track(*ret_args)
+                fail = _failure_of(ret, SegmentKind.RETRACT, d_ret, ret_args)
             if fail is None:
                 fail = self._speed_failure(
                     (SegmentKind.SWEEP, sweep.q, s, self._speed),
@@ -214,6 +220,10 @@ class ScanPlanner:
         if flip_solution is not None and allow_flip:
             return self._assemble(smooth, T_flip, flip_solution, q_start, plane, speed, True)
         assert failure is not None
+        if failure.retrack is not None:  # find where the first failing span ends
+            poses, s_seg, seed, s_prev = failure.retrack
+            track = self.ik.track(poses, s_seg, seed, s_prev, find_span_end=True)
+            failure = _failure_of(track, failure.kind, s_seg) or failure
         message = (
             f"path is not feasible for the {self.kin.model} ({plane} plane): "
             f"{failure.describe(cfg.standoff)}"

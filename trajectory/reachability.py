@@ -30,6 +30,10 @@ IK_ITERATIONS = 50
 IK_RESIDUAL = 1e-12
 #: Seeds tried for the first pose of a path (deterministic).
 START_SEEDS = 12
+#: The end of a failing run is searched every this many poses, then refined.
+SPAN_STRIDE = 10
+#: Fixed random seeds (besides the last solutions and the ready pose) tried there.
+SPAN_RANDOM_SEEDS = 12
 #: Null-space motion is capped to this many rad (largest joint) per metre of path.
 NULLSPACE_MAX_RATE = 10.0
 
@@ -207,25 +211,74 @@ class PathIK:
             dq *= cap / big
         return q + dq
 
+    def _first_feasible(self, T: np.ndarray, seeds: list[np.ndarray]):
+        """The first seed whose IK solution passes the static checks: (q, None, "") or
+        (last q, reason, detail) if none does."""
+        for seed in seeds:
+            q, reached = self.solve(T, seed)
+            reason, detail, _ = self.check(q, T, reached)
+            if reason is None:
+                return q, None, ""
+        return q, reason, detail
+
+    def _span_end(
+        self, poses: np.ndarray, i: int, q_fail: np.ndarray, q_good: np.ndarray, out: TrackResult
+    ) -> None:
+        """Extend ``out`` (failed at pose ``i``) over the failing run: probe every
+        ``SPAN_STRIDE`` poses from several seeds (the last failing and last good solutions,
+        the ready pose, a few fixed random ones) until a pose is feasible again, then
+        refine back to the first feasible pose. The run is out.reasons[i:out.solved]."""
+        n = len(poses)
+        rng = np.random.default_rng(1)
+        lim = self.kin.limits
+        extra = [rng.uniform(lim.lower, lim.upper) for _ in range(SPAN_RANDOM_SEEDS)]
+        k, q_seed = i, q_fail
+
+        def record(m: int, q: np.ndarray, reason, detail) -> None:
+            out.q[m] = q
+            while len(out.reasons) < m:  # poses skipped by the stride share the reason
+                out.reasons.append(reason)
+                out.details.append(detail)
+            out.reasons.append(reason)
+            out.details.append(detail)
+            out.solved = m + 1
+
+        while k < n - 1:
+            nxt = min(k + SPAN_STRIDE, n - 1)
+            seeds = [q_seed, q_good, self.kin.q_ready, *extra]
+            q, reason, detail = self._first_feasible(poses[nxt], seeds)
+            if reason is None:
+                for m in range(k + 1, nxt):
+                    q2, r2, d2 = self._first_feasible(poses[m], [q, q_seed, q_good])
+                    if r2 is None:
+                        record(m, q2, None, "")
+                        return
+                    record(m, q2, r2, d2)
+                record(nxt, q, None, "")
+                return
+            record(nxt, q, reason, detail)
+            k, q_seed = nxt, q
+
     def track(
         self,
         poses: np.ndarray,
         s: np.ndarray,
         q_prev: np.ndarray,
         s_prev: float | None = None,
-        stop_after_failure: bool = True,
+        find_span_end: bool = False,
     ) -> TrackResult:
         """Solve every pose (N x 4 x 4) in order, seeding each from the previous solution
         (``q_prev`` before the first; ``s_prev`` its arc length, None = no jump check on
-        the first pose). With ``stop_after_failure``, stop once the first failing run of
-        poses has ended (its extent is all a caller reports)."""
+        the first pose). Stops at the first failing pose, or with ``find_span_end`` once the
+        first failing run of poses has ended (retrying its poses from other seeds to find
+        where the path becomes feasible again)."""
         n = len(poses)
         out = TrackResult(q=np.zeros((n, self.kin.n)))
         jump = self.cfg.max_joint_jump_per_m
         step = self.cfg.resample_step
         prev_ok = s_prev is not None
         s_last = s_prev if s_prev is not None else float(s[0])
-        failed = False
+        q_good = q_prev
         J_prev = self.jacobian(q_prev) if prev_ok else None
         for i in range(n):
             ds = max(abs(float(s[i]) - s_last), step)
@@ -245,9 +298,10 @@ class PathIK:
             out.details.append(detail)
             out.solved = i + 1
             if reason is not None:
-                failed = True
-            elif failed and stop_after_failure:
+                if find_span_end:
+                    self._span_end(poses, i, q, q_good, out)
                 break
-            prev_ok = reason is None
-            q_prev, J_prev, s_last = q, J, float(s[i])
+            q_good = q_prev = q
+            J_prev, s_last = J, float(s[i])
+            prev_ok = True
         return out
