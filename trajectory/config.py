@@ -45,7 +45,8 @@ class TrajectoryConfig:
         lo=0.5,
         hi=3.1,
         unit="rad",
-        doc="a direction change larger than this between neighbouring steps is a fold-back",
+        doc="a direction change larger than this over max(resample_step, smoothing_length/4) "
+        "is a fold-back",
     )
     max_curvature: float = param(
         50.0,

@@ -134,8 +134,8 @@ class PathIK:
             if dp > IK_POSITION_TOLERANCE or dr > IK_ORIENTATION_TOLERANCE:
                 return (
                     FailureReason.OUT_OF_REACH,
-                    f"IK finds no solution: its last try misses by {dp * 1e3:.1f} mm, "
-                    f"{np.degrees(dr):.1f} deg",
+                    "no joint configuration puts the probe there (IK does not converge; "
+                    f"{dp * 1e3:.0f} mm away at the last try)",
                     J,
                 )
         below, above = q < self.lower, q > self.upper
