@@ -15,6 +15,7 @@ from robot_us import __version__
 COMMANDS: dict[str, str] = {
     "config": "robot_us.commands.config",
     "plan": "robot_us.commands.plan",
+    "recording": "robot_us.commands.recording",
 }
 
 
