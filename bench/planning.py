@@ -136,6 +136,27 @@ def bench_time_law(cfg: Config, plan) -> dict[str, float]:
     }
 
 
+def bench_time_law_allocations(cfg: Config) -> dict[str, float]:
+    """Net Python memory blocks left allocated after 10000 updates (0 = nothing kept or
+    grown per call; the binding's transient 1-element lists are freed at once)."""
+    tc = cfg.trajectory
+    law = ArcTimeLaw(TimeLawLimits(0.3, tc.speed, tc.max_acceleration, tc.max_jerk, 0.001))
+    inp, out = TimeLawInput(), TimeLawOutput()
+    for _ in range(100):
+        law.update(inp, out)
+    gc.collect()
+    gc.disable()
+    try:
+        before = sys.getallocatedblocks()
+        for k in range(10_000):
+            inp.override = 0.5 if (k // 1000) % 2 else 1.0
+            law.update(inp, out)
+        after = sys.getallocatedblocks()
+    finally:
+        gc.enable()
+    return {"time_law_net_alloc_blocks": float(after - before)}
+
+
 def bench_ruckig_raw() -> dict[str, float]:
     """The ruckig Python binding alone: one 1-DoF update per call (reference)."""
     from ruckig import InputParameter, OutputParameter, Ruckig
@@ -161,6 +182,7 @@ def main() -> None:
     geo = PhantomGeometry.from_config(cfg.sim.phantom, cfg.sim.bed)
     figures, plan = bench_plan(cfg, geo)
     figures.update(bench_time_law(cfg, plan))
+    figures.update(bench_time_law_allocations(cfg))
     figures.update(bench_ruckig_raw())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -207,3 +207,15 @@ def test_probe_path_interpolates_the_sweep(panda, phantom):
     assert _rot_err(mid, plan.poses[i]) <= _rot_err(plan.poses[i + 1], plan.poses[i]) + 1e-9
     np.testing.assert_allclose(pp.pose_at(-1.0, out), plan.poses[idx[0]], atol=1e-9)
     np.testing.assert_allclose(pp.pose_at(9.0, out), plan.poses[idx[-1]], atol=1e-9)
+
+
+def test_too_fast_for_the_joints_names_the_speed(phantom):
+    import dataclasses
+
+    kin = _kin("panda")
+    cfg = dataclasses.replace(CFG.trajectory, joint_velocity_scale=0.05)
+    with pytest.raises(PlanningError, match="mm/s there") as e:
+        ScanPlanner(kin, cfg).plan(_phantom_path(phantom), kin.q_ready, speed=0.05)
+    assert e.value.reason is FailureReason.JOINT_SPEED
+    plan = ScanPlanner(kin, cfg).plan(_phantom_path(phantom), kin.q_ready, speed=0.002)
+    assert 0.002 <= plan.max_speed_m_s < 0.05
