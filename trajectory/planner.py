@@ -105,7 +105,6 @@ class ScanPlanner:
         self.ik = PathIK(kin, cfg)
         self.normal_step = max(NORMAL_STEP, cfg.resample_step)
         self.qd_max = kin.limits.velocity * cfg.joint_velocity_scale
-        self._speed = cfg.speed
         self.transfer_limits = TransferLimits.scaled(
             kin.limits, cfg.transfer_velocity_scale, cfg.transfer_acceleration, cfg.transfer_jerk
         )
@@ -151,9 +150,9 @@ class ScanPlanner:
         return None
 
     def _attempt(
-        self, T_sweep: np.ndarray, s: np.ndarray, q_start: np.ndarray
+        self, T_sweep: np.ndarray, s: np.ndarray, q_start: np.ndarray, speed: float
     ) -> tuple[_Solution | None, _Failure | None]:
-        """Solve approach, sweep and retract for one probe orientation."""
+        """Solve approach, sweep (at ``speed`` m/s) and retract for one probe orientation."""
         cfg = self.cfg
         candidates = self.ik.start_candidates(T_sweep[0], q_start, MAX_START_CANDIDATES)
         if not candidates:
@@ -179,7 +178,7 @@ class ScanPlanner:
                 fail = _failure_of(ret, SegmentKind.RETRACT, d_ret, ret_args)
             if fail is None:
                 fail = self._speed_failure(
-                    (SegmentKind.SWEEP, sweep.q, s, self._speed),
+                    (SegmentKind.SWEEP, sweep.q, s, speed),
                     (SegmentKind.APPROACH, app.q, d_app[::-1], cfg.approach_speed),
                     (SegmentKind.RETRACT, ret.q, d_ret, cfg.approach_speed),
                 )
@@ -209,14 +208,13 @@ class ScanPlanner:
                 f"scan speed {speed * 1e3:.1f} mm/s is outside (0, {MAX_SCAN_SPEED * 1e3:.0f}] mm/s"
             )
         q_start = self._check_start(q_start)
-        self._speed = speed
         smooth = smooth_path(path, cfg)
         T_nominal = probe_frames(smooth, plane, False, cfg.max_orientation_rate)
-        solution, failure = self._attempt(T_nominal, smooth.s, q_start)
+        solution, failure = self._attempt(T_nominal, smooth.s, q_start, speed)
         if solution is not None:
             return self._assemble(smooth, T_nominal, solution, q_start, plane, speed, False)
         T_flip = probe_frames(smooth, plane, True, cfg.max_orientation_rate)
-        flip_solution, _ = self._attempt(T_flip, smooth.s, q_start)
+        flip_solution, _ = self._attempt(T_flip, smooth.s, q_start, speed)
         if flip_solution is not None and allow_flip:
             return self._assemble(smooth, T_flip, flip_solution, q_start, plane, speed, True)
         assert failure is not None
