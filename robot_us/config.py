@@ -17,6 +17,7 @@ from perception.config import PerceptionConfig
 from robot_us.config_schema import ConfigError, build_section, describe, param, section, to_dict
 from robot_us.recording.config import RecordingConfig
 from sim.config import SimConfig
+from trajectory.config import TrajectoryConfig
 
 __all__ = [
     "Config",
@@ -110,6 +111,7 @@ class Config:
     loop: LoopConfig = section(LoopConfig)
     sim: SimConfig = section(SimConfig)
     perception: PerceptionConfig = section(PerceptionConfig)
+    trajectory: TrajectoryConfig = section(TrajectoryConfig)
     recording: RecordingConfig = section(RecordingConfig)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from perception.camera_calibration import CalibrationFileError, CameraCalibration
 from robot_us.types import CameraIntrinsics, RgbdFrame, SurfacePath
+from trajectory.formats import path_to_dict
 
 
 class FileFormatError(ValueError):
@@ -170,9 +171,4 @@ def save_calibration(path: str | Path, calib: CameraCalibration) -> None:
 
 def save_path(path: str | Path, surface: SurfacePath) -> None:
     """Write the trajectory planner's ``path.json`` (points and outward normals, metres)."""
-    data = {
-        "frame": surface.frame,
-        "points": np.round(surface.points, 7).tolist(),
-        "normals": np.round(surface.normals, 7).tolist(),
-    }
-    Path(path).write_text(json.dumps(data) + "\n")
+    Path(path).write_text(json.dumps(path_to_dict(surface)) + "\n")
