@@ -50,6 +50,13 @@ class PerceptionConfig:
         unit="m",
         doc="radius of the neighbourhood each point and normal is fitted to",
     )
+    path_smoothing: float = param(
+        0.005,
+        lo=0.0,
+        hi=0.05,
+        unit="m",
+        doc="sigma (arc length) of the smoothing along the path of depth and normals (0 = none)",
+    )
     fit_spacing: float = param(
         0.003,
         lo=0.0005,

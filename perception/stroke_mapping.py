@@ -31,6 +31,7 @@ from perception.deprojection import (
     transform_vectors,
     valid_depth,
 )
+from perception.path_smoothing import smooth_path
 from perception.stroke import StrokeError, StrokeErrorCode, check_stroke, densify
 from perception.surface_fit import QuadricPatch, fit_along_rays, intersect, masked_median
 from robot_us.types import CameraIntrinsics, RgbdFrame, SurfacePath
@@ -462,6 +463,7 @@ class StrokeMapper:
                 "occlusion; draw on one continuous surface)",
             )
         s = self._fill_gaps(s, gap)
+        s.points, s.normals = smooth_path(s.points, s.normals, cfg.path_smoothing)
 
         length = float(np.sum(np.linalg.norm(np.diff(s.points, axis=0), axis=1)))
         if length < cfg.min_length:

@@ -152,3 +152,16 @@ def test_calibration_without_pose_or_with_other_size(files, capsys):
     save_calibration(tmp / "big.json", CameraCalibration(frame.T_base_camera, big))
     assert run(tmp, "--calibration", str(tmp / "big.json")) == 1
     assert "intrinsics are for 640 x 480 images" in capsys.readouterr().err
+
+
+def test_mapped_path_plans(files, capsys):
+    """The path map-stroke writes is one `robot-us plan` accepts (end to end)."""
+    tmp, frame, geom = files
+    save_stroke(tmp / "short.json", skin_stroke(geom, frame, (0.1, 0.3), (-0.03, 0.03)))
+    assert run(tmp, stroke="short.json") == 0
+    out = tmp / "plan.json"
+    assert main(["plan", "--path", str(tmp / "path.json"), "--out", str(out)]) == 0, (
+        capsys.readouterr().err
+    )
+    plan = json.loads(out.read_text())
+    assert plan["frame"] == "base" and "sweep" in plan["kinds"]
