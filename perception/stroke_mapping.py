@@ -464,6 +464,9 @@ class StrokeMapper:
             )
         s = self._fill_gaps(s, gap)
         s.points, s.normals = smooth_path(s.points, s.normals, cfg.path_smoothing)
+        # smoothing moves points along their rays by fractions of a millimetre: close any
+        # spacing it pushed just beyond densify_step
+        s = self._fill_gaps(s, np.linalg.norm(np.diff(s.points, axis=0), axis=1))
 
         length = float(np.sum(np.linalg.norm(np.diff(s.points, axis=0), axis=1)))
         if length < cfg.min_length:
