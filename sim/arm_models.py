@@ -6,7 +6,6 @@ configuration. Add an arm by registering one more ``ArmModel`` (see docs/simulat
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 
 import numpy as np

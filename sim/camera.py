@@ -98,7 +98,7 @@ class SimRgbdCamera(RgbdCamera):
             physicsClientId=self._client,
         )
         shape = (self.height, self.width)
-        rgb = np.asarray(rgba, dtype=np.uint8).reshape(shape + (4,))[..., :3].copy()
+        rgb = np.asarray(rgba, dtype=np.uint8).reshape((*shape, 4))[..., :3].copy()
         depth = zbuffer_to_depth(
             np.asarray(zb, dtype=np.float64).reshape(shape), self.near, self.far
         )
