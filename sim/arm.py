@@ -49,16 +49,16 @@ class SimArm(ArmBackend):
         command."""
         cmd = self._cmd
         cmd[:] = qd
-        if not np.isfinite(cmd).all():
-            raise BackendError(f"non-finite joint velocity command: {qd}")
-        if np.any(np.abs(cmd) > self._vlim):
+        if not (np.abs(cmd) <= self._vlim).all():  # also catches NaN
+            if not np.isfinite(cmd).all():
+                raise BackendError(f"non-finite joint velocity command: {list(qd)}")
             np.clip(cmd, -self._vlim, self._vlim, out=cmd)
             self.clipped_commands += 1
         p.setJointMotorControlArray(
             self._body,
             self._joints,
             p.VELOCITY_CONTROL,
-            targetVelocities=cmd,
+            targetVelocities=cmd.tolist(),
             forces=self._max_torque,
             physicsClientId=self._client,
         )
@@ -79,7 +79,7 @@ class SimArm(ArmBackend):
             self._body,
             self._joints,
             p.POSITION_CONTROL,
-            targetPositions=q,
+            targetPositions=q.tolist(),
             forces=self._max_torque,
             physicsClientId=self._client,
         )
