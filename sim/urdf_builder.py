@@ -18,7 +18,7 @@ from sim.arm_models import ArmModel
 from sim.probe_tool import ProbeTool, tool_elements
 
 #: Bump when the generated URDF changes for the same inputs.
-URDF_FORMAT_VERSION = 3
+URDF_FORMAT_VERSION = 4
 #: Cache directory of generated URDFs (override with ROBOT_US_CACHE).
 CACHE_DIR = Path(os.environ.get("ROBOT_US_CACHE", Path(tempfile.gettempdir()) / "robot-us-cache"))
 
