@@ -246,7 +246,8 @@ class SimWorld:
 
     # -- state ----------------------------------------------------------------------
     def reset_joints(self, q: np.ndarray) -> None:
-        """Teleport the arm to ``q`` (rad) at rest and hold it there (zero velocity)."""
+        """Teleport the arm to ``q`` (rad) at rest and hold it there (zero velocity).
+        Joint reaction forces (the F/T reading) refresh with the next ``step``."""
         c = self.client
         for j, qi in zip(self.joint_indices, q, strict=True):
             p.resetJointState(self.robot_id, j, float(qi), 0.0, physicsClientId=c)

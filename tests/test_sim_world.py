@@ -61,7 +61,7 @@ def test_q_home_with_wrong_length_is_an_error():
 
 
 def test_bad_config_value_names_the_key():
-    with pytest.raises(ConfigError, match="sim.phantom.breathing_amplitude"):
+    with pytest.raises(ConfigError, match=r"sim\.phantom\.breathing_amplitude"):
         sim_config({"sim.phantom.breathing_amplitude": 0.5})
 
 
