@@ -72,7 +72,7 @@ def test_bias_and_noise_statistics():
     try:
         mean, std, n = _mean_reading(cell, 2000)
         assert n == 2000
-        expected = np.array(cfg.sim.ft.bias) + [0, 0, cfg.probe.mass * G, 0, 0, 0]
+        expected = np.array(cfg.sim.ft.bias) + np.array([0, 0, cfg.probe.mass * G, 0, 0, 0])
         assert np.allclose(mean[:3], expected[:3], atol=0.02)
         assert np.allclose(mean[3:], expected[3:], atol=1e-3)
         assert np.allclose(std[:3], 0.2, rtol=0.1)
