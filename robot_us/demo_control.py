@@ -9,9 +9,11 @@ Real-time contract: ``update`` methods work in preallocated arrays and read no c
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg.lapack import dposv
 
 from robot_us.kinematics import ArmKinematics
 
@@ -81,16 +83,19 @@ class PoseServo:
         tw = self._twist
         if tw is not twist:
             tw[:] = twist
-        lin = float(np.linalg.norm(tw[:3]))
+        lin = math.sqrt(float(tw[:3] @ tw[:3]))
         if lin > g.max_linear:
             tw[:3] *= g.max_linear / lin
-        ang = float(np.linalg.norm(tw[3:]))
+        ang = math.sqrt(float(tw[3:] @ tw[3:]))
         if ang > g.max_angular:
             tw[3:] *= g.max_angular / ang
         J = self.kin.jacobian(q, out=self._J)
         np.matmul(J, J.T, out=self._A)
         self._A += self._damp
-        self.qd[:] = J.T @ np.linalg.solve(self._A, tw)
+        _, x, info = dposv(self._A, tw)  # Cholesky solve: J J^T + l^2 I is SPD
+        if info != 0:
+            raise np.linalg.LinAlgError(f"damped least squares failed (LAPACK info {info})")
+        np.matmul(J.T, x, out=self.qd)
         return self.qd
 
 
