@@ -291,13 +291,15 @@ class SimWorld:
         return -float(self.geometry.signed_distance(tip, self.breathing_offset()))
 
     def contact_points(self) -> ContactPoints:
-        """Current probe/phantom contact points (after the last step)."""
+        """Current probe/phantom contact points (touching or overlapping, after the last
+        step). A lens contact is carried by one point (docs/simulation.md)."""
         pts = p.getContactPoints(
             bodyA=self.robot_id,
             bodyB=self.phantom_id,
             linkIndexA=self.probe_link,
             physicsClientId=self.client,
         )
+        pts = [cp for cp in pts if cp[8] <= 0.0]  # drop speculative (separated) points
         n = len(pts)
         pos, nrm = np.zeros((n, 3)), np.zeros((n, 3))
         f, d = np.zeros(n), np.zeros(n)
