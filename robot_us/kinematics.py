@@ -42,6 +42,21 @@ def _lbr_ets():
 _ETS_OVERRIDES = {"lbr": _lbr_ets}
 
 
+def _c_entry_points(ets):
+    """roboticstoolbox's C++ forward kinematics / Jacobian entry points for ``ets``, or
+    None. ``ETS.eval``/``ETS.jacob0`` spend 10-30 us per call resolving their arguments
+    in Python before the ~3 us C++ call; for an unbranched arm (compact q = global q)
+    calling the entry points directly gives identical results (checked at start)."""
+    try:
+        from roboticstoolbox.ets.fknm import ETS_fkine, ETS_jacob0
+    except ImportError:
+        return None
+    handle = getattr(ets, "_fknm", None)
+    if handle is None or list(ets.jindices) != list(range(ets.n)):
+        return None
+    return handle, ETS_fkine, ETS_jacob0
+
+
 @dataclass(frozen=True)
 class JointLimits:
     """Joint position limits (rad) and velocity limits (rad/s)."""
@@ -73,14 +88,33 @@ class ArmKinematics:
         qlim = np.array(robot.qlim, dtype=float)
         self.limits = JointLimits(qlim[0].copy(), qlim[1].copy(), VELOCITY_LIMITS[model].copy())
         self.q_ready = np.array(robot.qr, dtype=float)
+        self._c = _c_entry_points(self.ets)
+        if self._c is not None:  # self-check against the public methods, else fall back
+            q = self.q_ready + 0.1
+            same_T = np.allclose(self.fk(q), self.ets.eval(q, tool=self.T_flange_tool))
+            same_J = np.allclose(self.jacobian(q), self.ets.jacob0(q, tool=self.T_flange_tool))
+            if not (same_T and same_J):
+                self._c = None
+
+    @property
+    def fast(self) -> bool:
+        """True when the C++ entry points are used directly (see ``_c_entry_points``)."""
+        return self._c is not None
 
     def fk_flange(self, q: np.ndarray) -> np.ndarray:
         """T_base_flange (4x4) at joint positions ``q`` (rad)."""
+        if self._c is not None:
+            handle, fkine, _ = self._c
+            return fkine(handle, q, None, None, True)
         return self.ets.eval(q)
 
     def fk(self, q: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """T_base_tool (4x4) at ``q`` (rad); written into ``out`` when given."""
-        T = self.ets.eval(q, tool=self.T_flange_tool)
+        if self._c is not None:
+            handle, fkine, _ = self._c
+            T = fkine(handle, q, None, self.T_flange_tool, True)
+        else:
+            T = self.ets.eval(q, tool=self.T_flange_tool)
         if out is None:
             return T
         out[:] = T
@@ -88,7 +122,11 @@ class ArmKinematics:
 
     def jacobian(self, q: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Geometric Jacobian (6 x n) of the tool point in the base frame, rows [v; w]."""
-        J = self.ets.jacob0(q, tool=self.T_flange_tool)
+        if self._c is not None:
+            handle, _, jacob0 = self._c
+            J = jacob0(handle, q, self.T_flange_tool)
+        else:
+            J = self.ets.jacob0(q, tool=self.T_flange_tool)
         if out is None:
             return J
         out[:] = J
