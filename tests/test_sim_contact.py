@@ -43,8 +43,11 @@ def test_force_indentation_law(cfg, depth, yaw):
     assert sensed == pytest.approx(m["force"], rel=0.02)
 
 
-def test_convex_probe_follows_the_law():
-    cfg = load_config(overrides={"probe.geometry": "convex"})
+@pytest.mark.parametrize(
+    "overrides", [{"probe.geometry": "convex"}, {"robot.model": "lbr"}], ids=["convex", "lbr"]
+)
+def test_other_probe_and_arm_follow_the_law(overrides):
+    cfg = load_config(overrides=overrides)
     m = _press_and_measure(cfg, 0.005, 0.0)
     assert m["force"] == pytest.approx(cfg.sim.phantom.stiffness * m["indentation"], rel=0.10)
     assert -m["ft"][2] == pytest.approx(m["force"], rel=0.02)
