@@ -15,6 +15,8 @@ from robot_us import __version__
 COMMANDS: dict[str, str] = {
     "config": "robot_us.commands.config",
     "demo": "robot_us.commands.demo",
+    "plan": "robot_us.commands.plan",
+    "recording": "robot_us.commands.recording",
 }
 
 

@@ -14,7 +14,9 @@ from typing import Any
 import tomli_w
 
 from robot_us.config_schema import ConfigError, build_section, describe, param, section, to_dict
+from robot_us.recording.config import RecordingConfig
 from sim.config import SimConfig
+from trajectory.config import TrajectoryConfig
 
 __all__ = [
     "Config",
@@ -107,6 +109,8 @@ class Config:
     probe: ProbeConfig = section(ProbeConfig)
     loop: LoopConfig = section(LoopConfig)
     sim: SimConfig = section(SimConfig)
+    trajectory: TrajectoryConfig = section(TrajectoryConfig)
+    recording: RecordingConfig = section(RecordingConfig)
 
 
 def _merge(base: dict, over: dict, prefix: str = "") -> dict:
