@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "calibrate": "robot_us.commands.calibrate",
     "map-stroke": "robot_us.commands.map_stroke",
     "sim-scene": "robot_us.commands.sim_scene",
+    "demo": "robot_us.commands.demo",
     "plan": "robot_us.commands.plan",
     "recording": "robot_us.commands.recording",
 }
