@@ -21,7 +21,7 @@ def deproject_pixels(
     """Camera-frame points (..., 3, metres) of integer pixels (``rows``, ``cols`` of equal
     shape, inside the image); invalid depth gives NaN coordinates."""
     rays = camera.ray_map()[rows, cols]
-    z = np.asarray(depth, dtype=np.float64)[rows, cols]
+    z = np.asarray(depth)[rows, cols].astype(np.float64)
     return np.stack([rays[..., 0] * z, rays[..., 1] * z, z], axis=-1)
 
 

@@ -199,7 +199,7 @@ class StrokeMapper:
                 StrokeErrorCode.BAD_FRAME,
                 f"body mask is {np.shape(frame.mask)}, the depth image {depth.shape}",
             )
-        return depth.astype(np.float64, copy=False), T
+        return depth, T
 
     # ------------------------------------------------------------------ per sample
     def _probe(self, ctx: _Context, px: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -160,7 +160,10 @@ def fit_along_rays(
     X = (_project(P, e1) - np.einsum("si,si->s", origin, e1)[:, None]) / radius
     Y = (_project(P, e2) - np.einsum("si,si->s", origin, e2)[:, None]) / radius
     H = _project(P, nrm) - np.einsum("si,si->s", origin, nrm)[:, None]
-    A = np.stack([np.ones_like(X), X, Y, X * X, X * Y, Y * Y], axis=2)
+    A = np.empty((*X.shape, 6))
+    A[..., 0] = 1.0
+    A[..., 1], A[..., 2] = X, Y
+    A[..., 3], A[..., 4], A[..., 5] = X * X, X * Y, Y * Y
     Aw = (A * w[..., None]).transpose(0, 2, 1)
     N = Aw @ A + RIDGE * np.eye(6)
     rhs = (Aw @ H[..., None])[..., 0]
