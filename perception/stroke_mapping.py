@@ -1,12 +1,14 @@
 """Stroke -> skin: map the operator's stroke on the camera image (pixels) to points on the
 skin and outward normals in the robot base frame.
 
-Steps: check the stroke against the image; densify it between mouse samples; for every
-sample fit the deprojected depth within ``normal_radius`` (m) of its line of sight (plane,
-then quadric, outliers trimmed: ``perception.surface_fit``) and intersect the line of sight
-with the fit; subdivide wherever neighbouring points are more than ``densify_step`` apart
-on the skin; fill short runs of missing depth, reject long ones; check every sample is on
-the body (mask, or height above the bed found by geometry); transform to the base frame.
+Steps: check the stroke against the image; densify it between mouse samples; every
+``fit_spacing`` (m) along it fit the deprojected depth within ``normal_radius`` (m) of the
+line of sight (plane, then quadric, outliers trimmed: ``perception.surface_fit``);
+intersect every sample's line of sight with the two neighbouring fits; reject parts off
+the body (mask, or height above the bed found by geometry) and long runs of missing
+depth; subdivide wherever neighbouring points are more than ``densify_step`` apart on the
+skin; reject jumps of the surface; smooth along the path (``perception.path_smoothing``);
+transform to the base frame.
 
 Not for the control loop: one call maps a whole stroke (tens of milliseconds).
 """
