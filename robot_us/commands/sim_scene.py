@@ -24,10 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the simulated cell, capture one frame, write it."""
-    from sim.cell import make_sim_cell
-
     from robot_us.config import load_config
     from robot_us.perception_files import save_scene
+    from sim.cell import make_sim_cell
 
     overrides = {}
     if args.noise is not None:
