@@ -13,7 +13,9 @@ from typing import Any
 
 import tomli_w
 
+from force_control.config import ForceControlConfig
 from robot_us.config_schema import ConfigError, build_section, describe, param, section, to_dict
+from robot_us.safety.config import SafetyConfig
 from sim.config import SimConfig
 
 __all__ = [
@@ -107,6 +109,8 @@ class Config:
     probe: ProbeConfig = section(ProbeConfig)
     loop: LoopConfig = section(LoopConfig)
     sim: SimConfig = section(SimConfig)
+    force_control: ForceControlConfig = section(ForceControlConfig)
+    safety: SafetyConfig = section(SafetyConfig)
 
 
 def _merge(base: dict, over: dict, prefix: str = "") -> dict:

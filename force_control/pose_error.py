@@ -1,0 +1,58 @@
+"""Pose error between the current probe pose and a reference, expressed in the probe
+frame: translation ``R.T (p_ref - p)`` and the rotation vector ``log(R.T R_ref)``.
+
+Real-time contract: allocation-free (writes into a caller-provided 6-vector; scalar
+maths with ``math``); raw 4x4 matrices in, no SE3 objects.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: Below this rotation angle (rad) the rotation vector uses the small-angle formula.
+SMALL_ANGLE = 1e-6
+
+
+def rotation_log(R: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Rotation vector (axis * angle, rad) of the 3x3 rotation ``R`` into ``out`` (3)."""
+    wx = 0.5 * (R[2, 1] - R[1, 2])
+    wy = 0.5 * (R[0, 2] - R[2, 0])
+    wz = 0.5 * (R[1, 0] - R[0, 1])
+    c = 0.5 * (R[0, 0] + R[1, 1] + R[2, 2] - 1.0)
+    c = min(1.0, max(-1.0, c))
+    s = math.sqrt(wx * wx + wy * wy + wz * wz)
+    angle = math.atan2(s, c)
+    if angle < SMALL_ANGLE:
+        out[0], out[1], out[2] = wx, wy, wz
+        return out
+    if math.pi - angle < 1e-4:
+        # near pi: axis from the diagonal of (R + I) / 2
+        d = np.diag(R)
+        i = int(np.argmax(d))
+        v = (R[:, i] + (np.arange(3) == i)) / math.sqrt(2.0 * (1.0 + d[i]))
+        out[:] = v * angle
+        return out
+    k = angle / s
+    out[0], out[1], out[2] = wx * k, wy * k, wz * k
+    return out
+
+
+class PoseError:
+    """Computes the 6-D pose error [e_p; e_r] in the probe frame (m, rad)."""
+
+    def __init__(self) -> None:
+        self.error = np.zeros(6)
+        self._Rerr = np.zeros((3, 3))
+        self._dp = np.zeros(3)
+
+    def update(self, T_base_probe: np.ndarray, T_base_ref: np.ndarray) -> np.ndarray:
+        """Error of ``T_base_probe`` relative to ``T_base_ref`` (both 4x4), probe frame."""
+        R = T_base_probe[:3, :3]
+        np.subtract(T_base_ref[:3, 3], T_base_probe[:3, 3], out=self._dp)
+        e = self.error
+        np.matmul(self._dp, R, out=e[:3])  # R.T @ dp
+        np.matmul(R.T, T_base_ref[:3, :3], out=self._Rerr)
+        rotation_log(self._Rerr, e[3:])
+        return e
