@@ -4,10 +4,12 @@ that turns a wrench error into a velocity, with anti-windup.
     M dv/dt + D v = u          (u = drive: wrench error, optionally + spring term)
     v_out = v + Ki * integral(e_w) dt
 
-The mass-damper is discretised exactly for a constant drive over one period, so it is
-stable for any M, D > 0 and period. Anti-windup: ``v`` is clamped to the velocity limit;
-the integral is clamped to its limit, frozen while the output is saturated downstream
-(``saturation`` < 1), and ``v`` is back-calculated to what the arm achieved.
+The mass-damper is discretised exactly for a drive held over one period
+(``v <- alpha v + (1 - alpha) u / D``, ``alpha = exp(-D dt / M)``), so it is stable for
+any M, D > 0 and period. Anti-windup: ``v`` and the output are clamped to the velocity
+limit; the integral is clamped to its limit, and when the joint-space chain could only
+realise part of the command (``back_calculate``) the velocity state is scaled to what was
+achieved and the cycle's integration is undone.
 
 Real-time contract: ``update`` is allocation-free; gains are preallocated arrays.
 """
@@ -36,7 +38,7 @@ class Admittance:
             raise ValueError("admittance mass and damping must be > 0 on every axis")
         self.dt = float(dt)
         self.alpha = np.exp(-damping / mass * dt)  # velocity decay per period
-        self.inv_damping = 1.0 / damping
+        self.beta = (1.0 - self.alpha) / damping  # drive -> velocity per period
         self.ki = np.asarray(integral_gain, float).copy()
         self.integral_limit = np.asarray(integral_limit, float).copy()
         self.vmax = np.asarray(velocity_limit, float).copy()
@@ -44,9 +46,10 @@ class Admittance:
         self.integral = np.zeros(6)  # integrated wrench error (N·s, N·m·s)
         self.out = np.zeros(6)
         self._t = np.zeros(6)
+        self._nvmax = -self.vmax
+        self._nilim = -self.integral_limit
         self._lim = self.vmax.copy()
         self._nlim = -self.vmax
-        self._nilim = -self.integral_limit
 
     def reset(self, v0: np.ndarray | float = 0.0, integral: np.ndarray | float = 0.0) -> None:
         """Set the velocity state (bumpless transfer) and the integral."""
@@ -58,37 +61,33 @@ class Admittance:
     def update(
         self,
         drive: np.ndarray,
-        error: np.ndarray,
-        integrate: np.ndarray | bool,
+        error: np.ndarray | None,
         vmax: np.ndarray | None = None,
     ) -> np.ndarray:
-        """One period: ``drive`` (wrench units) feeds the mass-damper, ``error`` the
-        integral where ``integrate`` (per-axis mask or bool); ``vmax`` optionally tightens
-        the velocity clamp this cycle. Returns the output velocity (probe frame)."""
-        lim = self._lim
+        """One period: ``drive`` (wrench units) feeds the mass-damper; ``error`` (or None
+        to freeze it) feeds the integral; ``vmax`` optionally tightens the velocity clamp
+        this cycle. Returns the output velocity (probe frame, ``self.out``)."""
         if vmax is None:
-            lim[:] = self.vmax
+            lim, nlim = self.vmax, self._nvmax
         else:
+            lim, nlim = self._lim, self._nlim
             np.minimum(self.vmax, vmax, out=lim)
-        nlim = self._nlim
-        np.negative(lim, out=nlim)
-        v, t = self.v, self._t
-        # v <- alpha v + (1 - alpha) drive / D
-        np.multiply(drive, self.inv_damping, out=t)
-        t -= v
-        np.multiply(t, 1.0 - self.alpha, out=t)
+            np.negative(lim, out=nlim)
+        v, t, out = self.v, self._t, self.out
+        np.multiply(drive, self.beta, out=t)
+        v *= self.alpha
         v += t
-        np.clip(v, nlim, lim, out=v)
-        if integrate is not False:
+        np.minimum(v, lim, out=v)
+        np.maximum(v, nlim, out=v)
+        if error is not None:
             np.multiply(error, self.dt, out=t)
-            if integrate is not True:
-                t *= integrate
             self.integral += t
-            np.clip(self.integral, self._nilim, self.integral_limit, out=self.integral)
-        out = self.out
+            np.minimum(self.integral, self.integral_limit, out=self.integral)
+            np.maximum(self.integral, self._nilim, out=self.integral)
         np.multiply(self.ki, self.integral, out=out)
         out += v
-        np.clip(out, nlim, lim, out=out)
+        np.minimum(out, lim, out=out)
+        np.maximum(out, nlim, out=out)
         return out
 
     def back_calculate(self, saturation: float, undo_integral: np.ndarray | None = None) -> None:

@@ -1,6 +1,7 @@
 """The probe controller: guarded approach, hybrid force/position tracking in contact,
 contact-loss re-seek, controlled retract and hold, as modes of one object whose per-cycle
-``update`` turns a ``ControllerInput`` into a ``ControllerOutput`` (joint velocities).
+``update`` turns its ``ControllerInput`` (``controller.inp``, preallocated, filled in place
+by the caller) into a ``ControllerOutput`` (joint velocities).
 
 Modes are switched by requests (``approach()``, ``retract()``, ...; applied at the start
 of the next ``update``) and by the controller itself, which reports each switch as an
@@ -26,7 +27,7 @@ from force_control.admittance import Admittance
 from force_control.config import ForceControlConfig
 from force_control.contact import ContactChange, ContactDetector
 from force_control.damped_least_squares import DampedLeastSquares
-from force_control.hybrid_law import HybridLaw
+from force_control.hybrid_law import HybridLaw, Selection
 from force_control.joint_rate_limiter import JointRateLimiter
 from force_control.pose_error import PoseError
 from robot_us.kinematics import JointLimits
@@ -144,14 +145,26 @@ class ProbeController:
             dt,
         )
         self.law = HybridLaw(
-            self.selection,
             self.admittance,
             np.array(p.gain),
             kc,
             p.max_linear_speed,
             p.max_angular_speed,
         )
-        self.pose_error = PoseError()
+        # the input is owned here so that every view below is computed once
+        self.inp = ControllerInput(n)
+        inp = self.inp
+        self._T_hold = np.eye(4)
+        self._T_retract = np.eye(4)
+        self._err_ref = PoseError(inp.T_base_probe, inp.T_base_ref)
+        self._err_hold = PoseError(inp.T_base_probe, self._T_hold)
+        self._err_retract = PoseError(inp.T_base_probe, self._T_retract)
+        self._p = inp.T_base_probe[:3, 3]
+        self._zaxis = inp.T_base_probe[:3, 2]
+        self._Rb = np.zeros((6, 6))  # blockdiag(R, R): probe-frame twist -> base frame
+        self._Rb_lin = self._Rb[:3, :3]
+        self._Rb_ang = self._Rb[3:, 3:]
+        self._R = inp.T_base_probe[:3, :3]
         self.dls = DampedLeastSquares(
             limits.lower,
             limits.upper,
@@ -173,11 +186,15 @@ class ProbeController:
         self.retract_accel = c.retract_acceleration
         self.retract_distance = c.retract_distance
         self.settle_cycles = max(1, round(SETTLE_TIME_S / dt))
+        # contact loss / re-seek only make sense when the probe axis is force-controlled
+        self.force_axis = bool(self.selection[2] > 0.0)
 
-        # selection vectors per mode (preallocated)
-        self._sel_position = np.zeros(6)
-        self._sel_guarded = self.selection.copy()
-        self._sel_guarded[2] = 1.0
+        # selection vectors per mode (gains precomputed)
+        self.sel_contact: Selection = self.law.selection(self.selection)
+        self._sel_position = self.law.selection(np.zeros(6))
+        guarded = self.selection.copy()
+        guarded[2] = 1.0
+        self._sel_guarded = self.law.selection(guarded)
         self._zero6 = np.zeros(6)
         self._vmax_guarded = np.full(6, _NO_LIMIT)
         self._vmax_guarded[2] = self.approach_speed
@@ -189,8 +206,6 @@ class ProbeController:
         self._wdes = np.zeros(6)
         self._ff = np.zeros(6)
         self._twist_base = np.zeros(6)
-        self._T_hold = np.eye(4)
-        self._T_retract = np.eye(4)
         self._start_p = np.zeros(3)
         self._start_z = np.zeros(3)
         self._dp = np.zeros(3)
@@ -247,182 +262,177 @@ class ProbeController:
         self.rate_limiter.prev[:] = qd_sent
 
     # -- per cycle ---------------------------------------------------------------------
-    def update(self, inp: ControllerInput) -> ControllerOutput:
-        """One control period: joint velocity command for ``inp`` (into ``self.out``)."""
+    def update(self) -> ControllerOutput:
+        """One control period on ``self.inp`` (filled by the caller); the joint velocity
+        command and status are in the returned ``self.out``."""
         out = self.out
         out.event = Event.NONE
         if self._pending is not None:
             mode, self._pending = self._pending, None
-            self._switch(mode, inp)
+            self.mode = mode
+            self._enter[mode]()
+        inp = self.inp
         out.axial_force = float(inp.wrench[2])
-        self._handlers[self.mode](inp)
+        # blockdiag(R, R) for this cycle's frame changes
+        self._Rb_lin[...] = self._R
+        self._Rb_ang[...] = self._R
+        self._handlers[self.mode]()
         out.mode = self.mode
         out.in_contact = self.contact.in_contact
         out.force_command = self._force_cmd
         return out
 
-    def _switch(self, mode: Mode, inp: ControllerInput) -> None:
-        self.mode = mode
-        self._enter[mode](inp)
-
     # -- shared steps --------------------------------------------------------------------
-    def _ff_from_ref(self, inp: ControllerInput) -> np.ndarray:
+    def _ff_from_ref(self) -> np.ndarray:
         """Reference twist in the probe frame."""
-        R = inp.T_base_probe[:3, :3]
-        ff = self._ff
-        np.matmul(inp.twist_ref[:3], R, out=ff[:3])
-        np.matmul(inp.twist_ref[3:], R, out=ff[3:])
-        return ff
+        return np.matmul(self.inp.twist_ref, self._Rb, out=self._ff)
 
-    def _to_joints(self, inp: ControllerInput, twist_probe: np.ndarray) -> None:
+    def _to_joints(self, twist_probe: np.ndarray) -> None:
         """Probe-frame twist -> joint velocity (DLS, null space, joint rate limits),
         then anti-windup back-calculation."""
-        R = inp.T_base_probe[:3, :3]
-        tb = self._twist_base
-        np.matmul(R, twist_probe[:3], out=tb[:3])
-        np.matmul(R, twist_probe[3:], out=tb[3:])
-        qd = self.dls.solve(inp.J, tb, inp.q)
-        out = self.out
-        out.qd[:] = qd
+        tb = np.matmul(self._Rb, twist_probe, out=self._twist_base)
+        inp, out = self.inp, self.out
+        out.qd[:] = self.dls.solve(inp.J, tb, inp.q)
         s = self.rate_limiter.limit(out.qd)
-        sat = self.law.saturation * s
         self.law.back_calculate(s)
         out.twist[:] = twist_probe
-        out.saturation = sat
+        out.saturation = self.law.saturation * s
         out.manipulability = self.dls.manipulability
 
-    def _track_pose(self, inp: ControllerInput, T_ref: np.ndarray, ff: np.ndarray) -> None:
-        e = self.pose_error.update(inp.T_base_probe, T_ref)
-        tw = self.law.update(self._sel_position, e, inp.wrench, self._zero6, ff, False)
-        self._to_joints(inp, tw)
+    def _track_pose(self, err: PoseError, ff: np.ndarray) -> None:
+        e = err.update()
+        tw = self.law.update(self._sel_position, e, self.inp.wrench, self._zero6, ff, False)
+        self._to_joints(tw)
 
-    def _mark_start(self, inp: ControllerInput) -> None:
-        self._start_p[:] = inp.T_base_probe[:3, 3]
-        self._start_z[:] = inp.T_base_probe[:3, 2]
+    def _mark_start(self) -> None:
+        self._start_p[:] = self._p
+        self._start_z[:] = self._zaxis
 
-    def _travel(self, inp: ControllerInput) -> float:
+    def _travel(self) -> float:
         """Distance travelled along the start probe axis since ``_mark_start`` (m)."""
-        np.subtract(inp.T_base_probe[:3, 3], self._start_p, out=self._dp)
+        np.subtract(self._p, self._start_p, out=self._dp)
         return float(self._dp @ self._start_z)
 
     # -- modes ---------------------------------------------------------------------------
-    def _enter_idle(self, inp: ControllerInput) -> None:
+    def _enter_idle(self) -> None:
         self.admittance.reset()
 
-    def _run_idle(self, inp: ControllerInput) -> None:
+    def _run_idle(self) -> None:
         out = self.out
         out.qd[:] = 0.0
         self.rate_limiter.limit(out.qd)
         out.twist[:] = 0.0
         out.saturation = 1.0
 
-    def _enter_track(self, inp: ControllerInput) -> None:
+    def _enter_track(self) -> None:
         self.admittance.reset()
         self.contact.reset(False)
 
-    def _run_track(self, inp: ControllerInput) -> None:
-        self._track_pose(inp, inp.T_base_ref, self._ff_from_ref(inp))
+    def _run_track(self) -> None:
+        self._track_pose(self._err_ref, self._ff_from_ref())
 
-    def _enter_hold(self, inp: ControllerInput) -> None:
-        self._T_hold[:] = inp.T_base_probe
-        self.admittance.reset()
+    def _enter_hold(self) -> None:
+        self._hold_at(self.inp.T_base_probe)
 
-    def _enter_hold_at(self, T: np.ndarray) -> None:
+    def _hold_at(self, T: np.ndarray) -> None:
         self.mode = Mode.HOLD
         self._T_hold[:] = T
         self.admittance.reset()
 
-    def _run_hold(self, inp: ControllerInput) -> None:
-        self._track_pose(inp, self._T_hold, self._zero6)
+    def _run_hold(self) -> None:
+        self._track_pose(self._err_hold, self._zero6)
 
-    def _enter_approach(self, inp: ControllerInput) -> None:
+    def _enter_approach(self) -> None:
         self.admittance.reset()
         self.contact.reset(False)
-        self._mark_start(inp)
+        self._mark_start()
         self._guard_limit = self.approach_max_distance
-        self._force_cmd = inp.force_setpoint
+        self._force_cmd = self.inp.force_setpoint
 
-    def _enter_reseek(self, inp: ControllerInput) -> None:
+    def _enter_reseek(self) -> None:
         # keep the admittance velocity (bumpless), drop the integral
         self.admittance.integral[:] = 0.0
-        self._mark_start(inp)
+        self._mark_start()
         self._guard_limit = self.reseek_distance
 
-    def _run_guarded(self, inp: ControllerInput) -> None:
+    def _run_guarded(self) -> None:
         """APPROACH and RESEEK: force-controlled along the probe axis with the velocity
         clamped to the approach speed and no integral; pose tracking elsewhere."""
+        inp = self.inp
         self._force_cmd = inp.force_setpoint
         self._wdes[2] = inp.force_setpoint
         change = self.contact.update(inp.wrench[2])
-        e = self.pose_error.update(inp.T_base_probe, inp.T_base_ref)
+        e = self._err_ref.update()
         tw = self.law.update(
             self._sel_guarded,
             e,
             inp.wrench,
             self._wdes,
-            self._ff_from_ref(inp),
+            self._ff_from_ref(),
             False,
             self._vmax_guarded,
         )
-        self._to_joints(inp, tw)
+        self._to_joints(tw)
         if change is ContactChange.MADE:
             event = Event.CONTACT_MADE if self.mode is Mode.APPROACH else Event.CONTACT_REGAINED
             self.mode = Mode.CONTACT
-            self._enter_contact(inp)
+            self._enter_contact()
             self.out.event = event
-        elif self._travel(inp) > self._guard_limit:
+        elif self._travel() > self._guard_limit:
             failed = self.mode is Mode.APPROACH
             self.out.event = Event.APPROACH_FAILED if failed else Event.RESEEK_FAILED
             if failed:
-                self._enter_hold_at(inp.T_base_probe)
+                self._hold_at(inp.T_base_probe)
             else:
                 self.mode = Mode.RETRACT
-                self._enter_retract(inp)
+                self._enter_retract()
 
-    def _enter_contact(self, inp: ControllerInput) -> None:
+    def _enter_contact(self) -> None:
         # bumpless: keep the admittance velocity; start the setpoint ramp at the force
         # measured now so the probe eases into the target instead of overshooting
+        inp = self.inp
         self.admittance.integral[:] = 0.0
         self._force_cmd = min(max(float(inp.wrench[2]), 0.0), inp.force_setpoint)
         self.contact.reset(True)
         self._settle_count = 0
         self._settled = False
 
-    def _run_contact(self, inp: ControllerInput) -> None:
+    def _run_contact(self) -> None:
+        inp = self.inp
         target = inp.force_setpoint
         step = self.setpoint_step
         fc = self._force_cmd
         fc = min(fc + step, target) if fc < target else max(fc - step, target)
         self._force_cmd = fc
         self._wdes[2] = fc
-        change = self.contact.update(inp.wrench[2])
-        e = self.pose_error.update(inp.T_base_probe, inp.T_base_ref)
-        tw = self.law.update(
-            self.selection, e, inp.wrench, self._wdes, self._ff_from_ref(inp), True
-        )
-        self._to_joints(inp, tw)
+        fz = float(inp.wrench[2])
+        change = self.contact.update(fz)
+        e = self._err_ref.update()
+        tw = self.law.update(self.sel_contact, e, inp.wrench, self._wdes, self._ff_from_ref(), True)
+        self._to_joints(tw)
         if not self._settled:
-            near = abs(inp.wrench[2] - target) < SETTLE_TOLERANCE_N and fc == target
+            near = abs(fz - target) < SETTLE_TOLERANCE_N and fc == target
             self._settle_count = self._settle_count + 1 if near else 0
             if self._settle_count >= self.settle_cycles:
                 self._settled = True
                 self.out.event = Event.SETTLED
-        if change is ContactChange.LOST:
+        if change is ContactChange.LOST and self.force_axis:
             self.mode = Mode.RESEEK
-            self._enter_reseek(inp)
+            self._enter_reseek()
             self.out.event = Event.CONTACT_LOST
 
-    def _enter_retract(self, inp: ControllerInput) -> None:
-        self._T_retract[:] = inp.T_base_probe
-        self._T_hold[:] = inp.T_base_probe
-        self._mark_start(inp)
+    def _enter_retract(self) -> None:
+        T = self.inp.T_base_probe
+        self._T_retract[:] = T
+        self._T_hold[:] = T
+        self._mark_start()
         self._retract_d = 0.0
         self._retract_v = 0.0
         self.admittance.reset()
         self.contact.reset(False)
         self._force_cmd = 0.0
 
-    def _run_retract(self, inp: ControllerInput) -> None:
+    def _run_retract(self) -> None:
         """Trapezoidal speed profile along -z of the probe at retract start; the tip
         tracks the moving point (pose control on every axis)."""
         remaining = self.retract_distance - self._retract_d
@@ -433,15 +443,15 @@ class ProbeController:
         )
         self._retract_v = v
         self._retract_d = min(self._retract_d + v * self.dt, self.retract_distance)
-        T = self._T_retract
-        T[:3, 3] = self._start_p
-        T[:3, 3] -= self._retract_d * self._start_z
+        p = self._T_retract[:3, 3]
+        np.multiply(self._start_z, -self._retract_d, out=p)
+        p += self._start_p
         ff = self._ff
         ff[:] = 0.0
         ff[2] = -v  # along the probe axis (probe frame), the orientation is held
-        self._track_pose(inp, T, ff)
+        self._track_pose(self._err_retract, ff)
         if self._retract_d >= self.retract_distance - 1e-9 and v <= self.retract_accel * self.dt:
-            self._enter_hold_at(T)
+            self._hold_at(self._T_retract)
             self.out.event = Event.RETRACT_DONE
 
 

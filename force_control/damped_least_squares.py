@@ -4,23 +4,24 @@ null space that pulls redundant (7-DoF) arms away from their joint limits.
     qd = qd0 + J^T (J J^T + lambda^2 I)^-1 (v - J qd0)
 
 ``qd0`` is the joint-limit-avoidance velocity; the formula equals ``J# v + (I - J# J) qd0``
-with ``J#`` the damped pseudo-inverse, using one 6x6 ``solve`` and no explicit inverse.
-The damping rises from ``damping`` to ``singular_damping`` as the manipulability
-``sqrt(det(J J^T))`` falls below ``manipulability_threshold``.
+with ``J#`` the damped pseudo-inverse, using one 6x6 symmetric positive-definite solve
+(LAPACK ``dposv``, Cholesky: a 6x6 solve without numpy's wrapper overhead) and no explicit
+inverse. The Cholesky factor also gives the manipulability ``sqrt(det(J J^T))``; below
+``manipulability_threshold`` the damping rises towards ``singular_damping`` (second solve).
 
-Real-time contract: preallocated work arrays; ``np.linalg.solve`` and ``det`` allocate
-their small results internally (a few microseconds, measured in bench/force_tracking).
+Real-time contract: preallocated work arrays; ``dposv`` returns its small factor and
+solution arrays (allocated by LAPACK's wrapper, a few microseconds).
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+from scipy.linalg import lapack
 
 
 class DampedLeastSquares:
-    """Twist (base frame, [v; w]) -> joint velocity for an ``n``-joint arm."""
+    """Twist (6, [v; w]) -> joint velocity for an ``n``-joint arm whose Jacobian is
+    expressed in the same frame as the twist."""
 
     def __init__(
         self,
@@ -42,42 +43,52 @@ class DampedLeastSquares:
         self.qd = np.zeros(self.n)
         self.qd0 = np.zeros(self.n)
         self.manipulability = 0.0
+        self.damping_sq = self.lambda0_sq
         self._A = np.zeros((6, 6))
         self._r = np.zeros(6)
         self._rho = np.zeros(self.n)
-        self._diag = np.arange(6) * 7  # flat indices of a 6x6 diagonal
+        self._eye0 = np.eye(6) * self.lambda0_sq
+        self._eye = np.eye(6)
 
     def nullspace_velocity(self, q: np.ndarray) -> np.ndarray:
         """Joint-limit avoidance velocity (rad/s): -k * rho^3 with rho the joint position
         normalised to [-1, 1] over its range (negligible mid-range, strong near limits)."""
-        rho = self._rho
+        rho, qd0 = self._rho, self.qd0
         np.subtract(q, self.q_mid, out=rho)
         rho *= self.inv_half_range
-        np.power(rho, 3, out=self.qd0)
-        self.qd0 *= -self.k_null
-        return self.qd0
+        np.multiply(rho, rho, out=qd0)
+        qd0 *= rho
+        qd0 *= -self.k_null
+        return qd0
 
     def solve(self, J: np.ndarray, twist: np.ndarray, q: np.ndarray) -> np.ndarray:
-        """Joint velocity (rad/s) realising ``twist`` (6, base frame) at ``q`` with
-        Jacobian ``J`` (6 x n); written into and returning ``self.qd``."""
-        A = self._A
+        """Joint velocity (rad/s) realising ``twist`` at ``q`` with Jacobian ``J``
+        (6 x n); written into and returning ``self.qd``."""
+        A, r = self._A, self._r
         np.matmul(J, J.T, out=A)
-        det = np.linalg.det(A)
-        w = math.sqrt(det) if det > 0.0 else 0.0
-        self.manipulability = w
-        lam_sq = self.lambda0_sq
-        if w < self.w_threshold:
-            x = 1.0 - w / self.w_threshold
-            lam_sq += (self.lambda1_sq - self.lambda0_sq) * x * x
-        A.flat[self._diag] += lam_sq
-        r = self._r
+        A += self._eye0
         if self.use_nullspace:
             qd0 = self.nullspace_velocity(q)
             np.matmul(J, qd0, out=r)
             np.subtract(twist, r, out=r)
         else:
             r[:] = twist
-        y = np.linalg.solve(A, r)
+        c, y, info = lapack.dposv(A, r)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"damped least squares: dposv failed (info={info})")
+        w = c[0, 0] * c[1, 1] * c[2, 2] * c[3, 3] * c[4, 4] * c[5, 5]
+        self.manipulability = w
+        self.damping_sq = self.lambda0_sq
+        if w < self.w_threshold:
+            x = 1.0 - w / self.w_threshold
+            extra = (self.lambda1_sq - self.lambda0_sq) * x * x
+            self.damping_sq += extra
+            np.multiply(self._eye, extra, out=self._A)
+            A += np.matmul(J, J.T)
+            A += self._eye0
+            c, y, info = lapack.dposv(A, r)
+            if info != 0:
+                raise np.linalg.LinAlgError(f"damped least squares: dposv failed ({info})")
         np.matmul(y, J, out=self.qd)  # J^T y
         if self.use_nullspace:
             self.qd += self.qd0

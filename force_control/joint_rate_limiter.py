@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+_max = np.maximum.reduce
+
 
 class JointRateLimiter:
     """Limits ``|qd| <= velocity_limit`` and ``|qd - qd_prev| <= acceleration_limit * dt``."""
@@ -33,7 +35,7 @@ class JointRateLimiter:
         t = self._t
         np.abs(qd, out=t)
         np.divide(t, self.vmax, out=t)
-        peak = float(t.max())
+        peak = float(_max(t))
         s = 1.0 if peak <= 1.0 else 1.0 / peak
         if s < 1.0:
             qd *= s
@@ -42,7 +44,7 @@ class JointRateLimiter:
         np.subtract(qd, self.prev, out=t)
         np.abs(t, out=t)
         np.divide(t, self.dv_max, out=t)
-        peak = float(t.max())
+        peak = float(_max(t))
         b = 1.0 if peak <= 1.0 else 1.0 / peak
         if b < 1.0:
             qd -= self.prev

@@ -40,19 +40,26 @@ def rotation_log(R: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 class PoseError:
-    """Computes the 6-D pose error [e_p; e_r] in the probe frame (m, rad)."""
+    """The 6-D pose error [e_p; e_r] (m, rad, probe frame) of the pose held in the 4x4
+    array ``T_base_probe`` relative to the 4x4 array ``T_base_ref``. Both arrays are
+    bound at construction (views precomputed) and read on every ``update``."""
 
-    def __init__(self) -> None:
+    def __init__(self, T_base_probe: np.ndarray, T_base_ref: np.ndarray) -> None:
         self.error = np.zeros(6)
+        self._ep = self.error[:3]
+        self._er = self.error[3:]
+        self._R = T_base_probe[:3, :3]
+        self._RT = self._R.T
+        self._p = T_base_probe[:3, 3]
+        self._Rref = T_base_ref[:3, :3]
+        self._pref = T_base_ref[:3, 3]
         self._Rerr = np.zeros((3, 3))
         self._dp = np.zeros(3)
 
-    def update(self, T_base_probe: np.ndarray, T_base_ref: np.ndarray) -> np.ndarray:
-        """Error of ``T_base_probe`` relative to ``T_base_ref`` (both 4x4), probe frame."""
-        R = T_base_probe[:3, :3]
-        np.subtract(T_base_ref[:3, 3], T_base_probe[:3, 3], out=self._dp)
-        e = self.error
-        np.matmul(self._dp, R, out=e[:3])  # R.T @ dp
-        np.matmul(R.T, T_base_ref[:3, :3], out=self._Rerr)
-        rotation_log(self._Rerr, e[3:])
-        return e
+    def update(self) -> np.ndarray:
+        """Error of the probe pose relative to the reference, probe frame."""
+        np.subtract(self._pref, self._p, out=self._dp)
+        np.matmul(self._dp, self._R, out=self._ep)  # R.T @ dp
+        np.matmul(self._RT, self._Rref, out=self._Rerr)
+        rotation_log(self._Rerr, self._er)
+        return self.error
