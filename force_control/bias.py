@@ -35,6 +35,12 @@ class BiasEstimator:
         self._sum = np.zeros(6)
         self._g = np.zeros(6)
         self._count = 0
+        self.version = 0  # incremented whenever ``bias`` changes
+
+    def set_bias(self, bias: np.ndarray) -> None:
+        """Use ``bias`` (sensor frame, N and N·m) from now on."""
+        self.bias[:] = bias
+        self.version += 1
 
     def start(self) -> None:
         """Begin a new tare; the previous bias stays in use until it completes."""
@@ -53,6 +59,7 @@ class BiasEstimator:
         self._count += 1
         if self._count >= self.n_samples:
             np.multiply(self._sum, 1.0 / self._count, out=self.bias)
+            self.version += 1
             self.status = TareStatus.DONE
         return self.status
 

@@ -1,8 +1,9 @@
 """Low-pass filter for wrench signals: a 2nd-order Butterworth biquad per axis (bilinear
 transform with pre-warping), direct form II transposed.
 
-Real-time contract: ``update`` is allocation-free (state and output preallocated);
-coefficients are computed once in the constructor.
+Real-time contract: ``update`` allocates no arrays (the output array is preallocated and
+the per-channel state is kept as Python floats: for six channels plain float arithmetic
+is several times cheaper than numpy calls); coefficients are computed in the constructor.
 """
 
 from __future__ import annotations
@@ -34,36 +35,40 @@ class LowPassFilter:
         self.b2 = self.b0
         self.a1 = 2.0 * (k * k - 1.0) * norm
         self.a2 = (1.0 - k / q + k * k) * norm
+        self.n = n
         self.y = np.zeros(n)
-        self._z1 = np.zeros(n)
-        self._z2 = np.zeros(n)
-        self._t = np.zeros(n)
+        self._ys = [0.0] * n
+        self._z1 = [0.0] * n
+        self._z2 = [0.0] * n
         self._primed = False
 
     def reset(self, value: np.ndarray | float = 0.0) -> None:
         """Set the filter to steady state at ``value``."""
         self.y[:] = value
+        ys = self.y.tolist()
+        self._ys = ys
         # steady state of DF2T: z1 = (1 - b0) y, z2 = (b2 - a2) y
-        np.multiply(self.y, 1.0 - self.b0, out=self._z1)
-        np.multiply(self.y, self.b2 - self.a2, out=self._z2)
+        self._z1 = [(1.0 - self.b0) * v for v in ys]
+        self._z2 = [(self.b2 - self.a2) * v for v in ys]
         self._primed = True
 
     def update(self, x: np.ndarray) -> np.ndarray:
         """Filter one sample ``x``; returns the output array (updated in place). The first
         sample primes the filter to steady state (no start-up transient)."""
+        return self.update_list(x.tolist())
+
+    def update_list(self, xs: list[float]) -> np.ndarray:
+        """``update`` for a sample given as a list of floats (saves a conversion)."""
         if not self._primed:
-            self.reset(x)
+            self.reset(np.asarray(xs))
             return self.y
-        y, z1, z2, t = self.y, self._z1, self._z2, self._t
-        np.multiply(x, self.b0, out=y)
-        y += z1
-        # z1 = b1 x - a1 y + z2
-        np.multiply(x, self.b1, out=z1)
-        np.multiply(y, self.a1, out=t)
-        z1 -= t
-        z1 += z2
-        # z2 = b2 x - a2 y
-        np.multiply(x, self.b2, out=z2)
-        np.multiply(y, self.a2, out=t)
-        z2 -= t
-        return y
+        b0, b1, b2, a1, a2 = self.b0, self.b1, self.b2, self.a1, self.a2
+        z1, z2, ys = self._z1, self._z2, self._ys
+        for i in range(self.n):
+            xi = xs[i]
+            yi = b0 * xi + z1[i]
+            z1[i] = b1 * xi - a1 * yi + z2[i]
+            z2[i] = b2 * xi - a2 * yi
+            ys[i] = yi
+        self.y[:] = ys
+        return self.y

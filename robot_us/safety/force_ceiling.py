@@ -39,8 +39,7 @@ class ForceCeiling(SafetyLayer):
         self.code = FaultCode.FORCE_HARD
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
-        f = s.force
-        mag = math.sqrt(f[0] * f[0] + f[1] * f[1] + f[2] * f[2])
+        mag = math.hypot(*s.force.tolist())
         if mag >= self.hard:
             return self._fault(FaultCode.FORCE_HARD, Reaction.STOP, mag, self.hard)
         if mag >= self.soft:

@@ -3,7 +3,7 @@ measured over a short window (a difference over ``window`` seconds keeps sensor 
 from tripping it). A fast rise means a collision or a patient moving into the probe:
 controlled retract.
 
-Real-time contract: a preallocated ring of past magnitudes; scalar arithmetic.
+Real-time contract: a fixed-size ring (list) of past magnitudes; scalar arithmetic.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class ForceRate(SafetyLayer):
         self.n = max(1, round(window / dt))
         self.window = self.n * dt
         self.code = FaultCode.FORCE_RATE
-        self._ring = np.zeros(self.n)
+        self._ring = [0.0] * self.n
         self._i = 0
         self._filled = 0
         self.rate = 0.0
@@ -43,11 +43,11 @@ class ForceRate(SafetyLayer):
         self._i = 0
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
-        f = s.force_filtered
-        mag = math.sqrt(f[0] * f[0] + f[1] * f[1] + f[2] * f[2])
+        mag = math.hypot(*s.force_filtered.tolist())
         i = self._i
-        old = self._ring[i]
-        self._ring[i] = mag
+        ring = self._ring
+        old = ring[i]
+        ring[i] = mag
         self._i = (i + 1) % self.n
         if self._filled < self.n:
             self._filled += 1

@@ -2,7 +2,7 @@
 the limit is slowed in proportion to the room left before the hard margin (per joint);
 a joint closer than ``hard_margin`` to its limit is a fault: stop.
 
-Real-time contract: a loop over the joints with scalar arithmetic, no allocation.
+Real-time contract: a loop over the joints with Python-float arithmetic, no arrays.
 """
 
 from __future__ import annotations
@@ -36,27 +36,31 @@ class JointPosition(SafetyLayer):
         self.hard_margin = float(hard_margin)
         self.code = FaultCode.JOINT_POSITION
         self.n = len(self.lower)
+        self._lower = self.lower.tolist()
+        self._upper = self.upper.tolist()
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
-        q = s.q
+        q = s.q.tolist()
+        c = cmd.tolist()
         hard, margin = self.hard_margin, self.margin
+        lower, upper = self._lower, self._upper
         clipped = False
         for i in range(self.n):
-            d_lo = q[i] - self.lower[i]
-            d_hi = self.upper[i] - q[i]
+            d_lo = q[i] - lower[i]
+            d_hi = upper[i] - q[i]
             if d_lo < hard:
                 return self._fault(FaultCode.JOINT_POSITION, Reaction.STOP, d_lo, hard, i)
             if d_hi < hard:
                 return self._fault(FaultCode.JOINT_POSITION, Reaction.STOP, d_hi, hard, i)
-            c = cmd[i]
-            if d_lo < margin and c < 0.0:
+            ci = c[i]
+            if d_lo < margin and ci < 0.0:
                 allowed = (d_lo - hard) / LIMIT_TIME_CONSTANT_S
-                if -c > allowed:
+                if -ci > allowed:
                     cmd[i] = -allowed
                     clipped = True
-            elif d_hi < margin and c > 0.0:
+            elif d_hi < margin and ci > 0.0:
                 allowed = (d_hi - hard) / LIMIT_TIME_CONSTANT_S
-                if c > allowed:
+                if ci > allowed:
                     cmd[i] = allowed
                     clipped = True
         return Reaction.CLIP if clipped else Reaction.NONE

@@ -1,7 +1,7 @@
 """Joint velocity limits: each commanded joint velocity is clipped to its limit; a
 measured joint velocity above ``limit * tolerance`` is a fault: stop.
 
-Real-time contract: in-place numpy ops on preallocated arrays.
+Real-time contract: Python-float loops over the joints, no arrays.
 """
 
 from __future__ import annotations
@@ -28,24 +28,25 @@ class JointVelocity(SafetyLayer):
         self.vneg = -self.vmax
         self.fault_speed = self.vmax * tolerance
         self.code = FaultCode.JOINT_VELOCITY
-        self._t = np.zeros(len(self.vmax))
+        self.n = len(self.vmax)
+        self._vmax = self.vmax.tolist()
+        self._fault_speed = self.fault_speed.tolist()
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
-        t = self._t
-        np.abs(s.qd, out=t)
-        t -= self.fault_speed
-        i = int(t.argmax())
-        if t[i] > 0.0:
-            return self._fault(
-                FaultCode.JOINT_VELOCITY,
-                Reaction.STOP,
-                abs(float(s.qd[i])),
-                float(self.fault_speed[i]),
-                i,
-            )
-        np.abs(cmd, out=t)
-        t -= self.vmax
-        if t.max() > 0.0:
-            np.clip(cmd, self.vneg, self.vmax, out=cmd)
-            return Reaction.CLIP
-        return Reaction.NONE
+        qd = s.qd.tolist()
+        fault = self._fault_speed
+        for i in range(self.n):
+            if abs(qd[i]) > fault[i]:
+                return self._fault(FaultCode.JOINT_VELOCITY, Reaction.STOP, abs(qd[i]), fault[i], i)
+        c = cmd.tolist()
+        vmax = self._vmax
+        clipped = False
+        for i in range(self.n):
+            v = vmax[i]
+            if c[i] > v:
+                cmd[i] = v
+                clipped = True
+            elif c[i] < -v:
+                cmd[i] = -v
+                clipped = True
+        return Reaction.CLIP if clipped else Reaction.NONE

@@ -36,13 +36,11 @@ class ToolSpeed(SafetyLayer):
         self._v = np.zeros(3)
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
-        v = self._v
-        np.matmul(s.J[:3], s.qd, out=v)
-        measured = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+        J3, v = s.J[:3], self._v
+        measured = math.hypot(*np.matmul(J3, s.qd, out=v).tolist())
         if measured > self.fault_speed:
             return self._fault(FaultCode.TOOL_SPEED, Reaction.STOP, measured, self.fault_speed)
-        np.matmul(s.J[:3], cmd, out=v)
-        commanded = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+        commanded = math.hypot(*np.matmul(J3, cmd, out=v).tolist())
         if commanded > self.speed_limit:
             cmd *= self.speed_limit / commanded
             return Reaction.CLIP

@@ -2,7 +2,8 @@
 tip motion towards that wall is slowed in proportion to the distance left (the command
 is scaled uniformly, so the direction is kept); a tip outside the box is a fault: stop.
 
-Real-time contract: scalar arithmetic over three axes, no allocation.
+Real-time contract: Python-float arithmetic over three axes; the commanded tip velocity
+(one 3 x n product into a preallocated array) only near a wall.
 """
 
 from __future__ import annotations
@@ -34,30 +35,34 @@ class Workspace(SafetyLayer):
         self.margin = float(margin)
         self.code = FaultCode.WORKSPACE
         self._v = np.zeros(3)
+        self._lo = self.lower.tolist()
+        self._hi = self.upper.tolist()
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
-        p = s.T_base_probe
-        lo, hi = self.lower, self.upper
+        x = s.T_base_probe[:3, 3].tolist()
+        lo, hi = self._lo, self._hi
         for i in range(3):
-            x = p[i, 3]
-            if x < lo[i]:
-                return self._fault(FaultCode.WORKSPACE, Reaction.STOP, lo[i] - x, 0.0, i)
-            if x > hi[i]:
-                return self._fault(FaultCode.WORKSPACE, Reaction.STOP, x - hi[i], 0.0, i)
-        if self.margin <= 0.0:
+            if x[i] < lo[i]:
+                return self._fault(FaultCode.WORKSPACE, Reaction.STOP, lo[i] - x[i], 0.0, i)
+            if x[i] > hi[i]:
+                return self._fault(FaultCode.WORKSPACE, Reaction.STOP, x[i] - hi[i], 0.0, i)
+        margin = self.margin
+        near = False
+        for i in range(3):
+            if x[i] - lo[i] < margin or hi[i] - x[i] < margin:
+                near = True
+        if not near:
             return Reaction.NONE
-        v = self._v
-        np.matmul(s.J[:3], cmd, out=v)
+        v = np.matmul(s.J[:3], cmd, out=self._v).tolist()
         scale = 1.0
         for i in range(3):
-            x = p[i, 3]
-            d_lo = x - lo[i]
-            if d_lo < self.margin and v[i] < 0.0:
+            d_lo = x[i] - lo[i]
+            if d_lo < margin and v[i] < 0.0:
                 allowed = d_lo / WALL_TIME_CONSTANT_S
                 if -v[i] > allowed:
                     scale = min(scale, allowed / -v[i])
-            d_hi = hi[i] - x
-            if d_hi < self.margin and v[i] > 0.0:
+            d_hi = hi[i] - x[i]
+            if d_hi < margin and v[i] > 0.0:
                 allowed = d_hi / WALL_TIME_CONSTANT_S
                 if v[i] > allowed:
                     scale = min(scale, allowed / v[i])
