@@ -196,14 +196,15 @@ class ProbeController:
         guarded[2] = 1.0
         self._sel_guarded = self.law.selection(guarded)
         self._zero6 = np.zeros(6)
-        self._vmax_guarded = np.full(6, _NO_LIMIT)
+        self._vmax_guarded = [_NO_LIMIT] * 6
         self._vmax_guarded[2] = self.approach_speed
+        self._no_wrench = [0.0] * 6
 
         # state
         self.out = ControllerOutput(n)
         self.mode = Mode.IDLE
         self._pending: Mode | None = None
-        self._wdes = np.zeros(6)
+        self._wdes = [0.0] * 6
         self._ff = np.zeros(6)
         self._twist_base = np.zeros(6)
         self._start_p = np.zeros(3)
@@ -301,7 +302,7 @@ class ProbeController:
 
     def _track_pose(self, err: PoseError, ff: np.ndarray) -> None:
         e = err.update()
-        tw = self.law.update(self._sel_position, e, self.inp.wrench, self._zero6, ff, False)
+        tw = self.law.update(self._sel_position, e, self.inp.wrench, self._no_wrench, ff, False)
         self._to_joints(tw)
 
     def _mark_start(self) -> None:
@@ -351,7 +352,7 @@ class ProbeController:
 
     def _enter_reseek(self) -> None:
         # keep the admittance velocity (bumpless), drop the integral
-        self.admittance.integral[:] = 0.0
+        self.admittance.reset_integral()
         self._mark_start()
         self._guard_limit = self.reseek_distance
 
@@ -391,7 +392,7 @@ class ProbeController:
         # bumpless: keep the admittance velocity; start the setpoint ramp at the force
         # measured now so the probe eases into the target instead of overshooting
         inp = self.inp
-        self.admittance.integral[:] = 0.0
+        self.admittance.reset_integral()
         self._force_cmd = min(max(float(inp.wrench[2]), 0.0), inp.force_setpoint)
         self.contact.reset(True)
         self._settle_count = 0

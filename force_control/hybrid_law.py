@@ -14,7 +14,8 @@ K_c > 0 to the reference. A ``Selection`` holds one s with its precomputed gains
 controller keeps one per mode. The commanded linear and angular speeds are clamped
 (uniform scaling; reported as ``saturation`` for anti-windup).
 
-Real-time contract: allocation-free; all gains are arrays precomputed at construction.
+Real-time contract: allocates no arrays; the six axes are computed with Python floats
+(cheaper than numpy calls at this size); gains are precomputed at construction.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import numpy as np
 
 from force_control.admittance import Admittance
 
+_AXES = range(6)
+
 
 class Selection:
     """A selection vector ``s`` (6, values in [0, 1]) with ``(1 - s) * K_p`` precomputed."""
@@ -33,8 +36,8 @@ class Selection:
         s = np.asarray(s, float)
         if s.shape != (6,) or np.any(s < 0) or np.any(s > 1):
             raise ValueError(f"selection must be 6 values in [0, 1], got {s}")
-        self.s = s.copy()
-        self.kp_free = (1.0 - s) * np.asarray(pose_gain, float)
+        self.s = s.tolist()
+        self.kp_free = ((1.0 - s) * np.asarray(pose_gain, float)).tolist()
         self.any_force = bool(np.any(s > 0))
 
 
@@ -51,17 +54,17 @@ class HybridLaw:
     ) -> None:
         self.admittance = admittance
         self.kp = np.asarray(pose_gain, float).copy()
-        self.kc = np.asarray(compliance_stiffness, float).copy()
-        self.use_spring = bool(np.any(self.kc > 0))
+        self.kc = np.asarray(compliance_stiffness, float).tolist()
+        self.use_spring = any(k > 0 for k in self.kc)
         self.max_lin = max_linear_speed
         self.max_ang = max_angular_speed
         self.twist = np.zeros(6)
         self.wrench_error = np.zeros(6)
         self.saturation = 1.0
-        self._drive = np.zeros(6)
-        self._sew = np.zeros(6)
-        self._t = np.zeros(6)
-        self._integrated: np.ndarray | None = None
+        self._sew = [0.0] * 6
+        self._drive = [0.0] * 6
+        self._tw = [0.0] * 6
+        self._integrated: list[float] | None = None
 
     def selection(self, s: np.ndarray) -> Selection:
         """A ``Selection`` for ``s`` with this law's pose gains."""
@@ -72,32 +75,34 @@ class HybridLaw:
         sel: Selection,
         pose_error: np.ndarray,
         wrench: np.ndarray,
-        wrench_setpoint: np.ndarray,
+        wrench_setpoint: list[float],
         twist_ff: np.ndarray,
         integrate: bool,
-        vmax: np.ndarray | None = None,
+        vmax: list[float] | None = None,
     ) -> np.ndarray:
-        """One period with selection ``sel``: ``pose_error`` (probe frame), ``wrench`` /
-        ``wrench_setpoint`` (pressing, probe frame), ``twist_ff`` (probe frame).
-        Returns the probe-frame twist (``self.twist``)."""
-        tw, t = self.twist, self._t
-        np.multiply(sel.kp_free, pose_error, out=tw)
+        """One period with selection ``sel``: ``pose_error`` (6, probe frame), ``wrench``
+        (6, pressing, probe frame) and ``wrench_setpoint`` (6 floats), ``twist_ff``
+        (6, probe frame). Returns the probe-frame twist (``self.twist``)."""
+        e = pose_error.tolist()
+        ff = twist_ff.tolist()
+        kp, s = sel.kp_free, sel.s
+        tw = self._tw
         if sel.any_force or self.use_spring:
-            ew, sew, drive = self.wrench_error, self._sew, self._drive
-            np.subtract(wrench_setpoint, wrench, out=ew)
-            np.multiply(ew, sel.s, out=sew)
-            d = sew
-            if self.use_spring:
-                np.multiply(self.kc, pose_error, out=drive)
-                drive += sew
-                d = drive
+            w = wrench.tolist()
+            sew, drive, kc = self._sew, self._drive, self.kc
+            for k in _AXES:
+                ew = wrench_setpoint[k] - w[k]
+                sew[k] = s[k] * ew
+                drive[k] = sew[k] + kc[k] * e[k]
+            self.wrench_error[:] = [wrench_setpoint[k] - w[k] for k in _AXES]
             self._integrated = sew if integrate else None
-            v_adm = self.admittance.update(d, self._integrated, vmax)
-            np.multiply(v_adm, sel.s, out=t)
-            tw += t
+            v_adm = self.admittance.update(drive, self._integrated, vmax)
+            for k in _AXES:
+                tw[k] = kp[k] * e[k] + s[k] * v_adm[k] + ff[k]
         else:
             self._integrated = None
-        tw += twist_ff
+            for k in _AXES:
+                tw[k] = kp[k] * e[k] + ff[k]
         lin = math.hypot(tw[0], tw[1], tw[2])
         ang = math.hypot(tw[3], tw[4], tw[5])
         sat = 1.0
@@ -106,9 +111,11 @@ class HybridLaw:
         if ang > self.max_ang:
             sat = min(sat, self.max_ang / ang)
         if sat < 1.0:
-            tw *= sat
+            for k in _AXES:
+                tw[k] *= sat
         self.saturation = sat
-        return tw
+        self.twist[:] = tw
+        return self.twist
 
     def back_calculate(self, saturation: float) -> None:
         """Anti-windup after the joint-space limits achieved only ``saturation`` (0..1)

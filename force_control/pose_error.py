@@ -17,10 +17,11 @@ SMALL_ANGLE = 1e-6
 
 def rotation_log(R: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Rotation vector (axis * angle, rad) of the 3x3 rotation ``R`` into ``out`` (3)."""
-    wx = 0.5 * (R[2, 1] - R[1, 2])
-    wy = 0.5 * (R[0, 2] - R[2, 0])
-    wz = 0.5 * (R[1, 0] - R[0, 1])
-    c = 0.5 * (R[0, 0] + R[1, 1] + R[2, 2] - 1.0)
+    (r00, r01, r02), (r10, r11, r12), (r20, r21, r22) = R.tolist()
+    wx = 0.5 * (r21 - r12)
+    wy = 0.5 * (r02 - r20)
+    wz = 0.5 * (r10 - r01)
+    c = 0.5 * (r00 + r11 + r22 - 1.0)
     c = min(1.0, max(-1.0, c))
     s = math.sqrt(wx * wx + wy * wy + wz * wz)
     angle = math.atan2(s, c)

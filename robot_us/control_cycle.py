@@ -7,11 +7,13 @@ and the safety signals view the same joint state, pose and Jacobian); configurat
 consumed by the constructor; per-cycle figures go into a preallocated ``ControlRing``;
 events (contact made, faults, ...) into a bounded deque (rare by nature). The time of
 the control work (kinematics + wrench pipeline + controller + safety, without the
-backend reads/writes) is measured every cycle as ``control_us``.
+backend reads/writes) is measured every cycle as ``control_us`` (wall clock) and
+``control_cpu_us`` (this thread's CPU time, which excludes preemption by other processes).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -64,6 +66,7 @@ class ControlRing:
         "mode",
         "reaction",
         "control_us",
+        "control_cpu_us",
     )
 
     def __init__(self, capacity: int) -> None:
@@ -75,6 +78,7 @@ class ControlRing:
         self.mode = np.zeros(capacity, dtype=np.int8)
         self.reaction = np.zeros(capacity, dtype=np.int8)
         self.control_us = np.zeros(capacity)
+        self.control_cpu_us = np.zeros(capacity)
         self.count = 0
 
     def __len__(self) -> int:
@@ -134,6 +138,7 @@ class ControlCycle:
         self.last_fault: Fault | None = None
         self.keep_running = True
         self._perf = time.perf_counter_ns
+        self._cpu = time.thread_time_ns
 
     # -- requests (between or inside cycles) -------------------------------------------
     def set_reference(self, T_base_ref: np.ndarray, twist_ref: np.ndarray | None = None) -> None:
@@ -193,6 +198,7 @@ class ControlCycle:
         cell, inp = self.cell, self.inp
         cell.arm.read(self.state)
         new = cell.wrench.read(self.sample)
+        c0 = self._cpu()
         t0 = self._perf()
         inp.q[:] = self.state.q
         inp.qd[:] = self.state.qd
@@ -214,11 +220,14 @@ class ControlCycle:
             self._on_fault(res.new_fault, clock)
         self.controller.sync_command(cmd)
         t1 = self._perf()
+        c1 = self._cpu()
         cell.arm.command_velocity(cmd)
         if out.event is not Event.NONE:
             self.last_event = out.event
             self.events.append(CycleEvent(clock.k, clock.t, "controller", out.event.name))
-        self._record(clock.t, out.axial_force, out.force_command, out.mode, res.reaction, t1 - t0)
+        self._record(
+            clock.t, out.axial_force, out.force_command, out.mode, res.reaction, t1 - t0, c1 - c0
+        )
         return self.keep_running
 
     def _on_fault(self, fault: Fault, clock: LoopClock) -> None:
@@ -230,16 +239,23 @@ class ControlCycle:
             self.controller.retract()
 
     def _record(
-        self, t: float, fz: float, fcmd: float, mode: Mode, reaction: Reaction, ns: int
+        self,
+        t: float,
+        fz: float,
+        fcmd: float,
+        mode: Mode,
+        reaction: Reaction,
+        ns: int,
+        cpu_ns: int,
     ) -> None:
         r = self.ring
         i = r.count % r.capacity
-        f = self.signals.force
         r.t[i] = t
         r.axial_force[i] = fz
-        r.force_norm[i] = (f[0] * f[0] + f[1] * f[1] + f[2] * f[2]) ** 0.5
+        r.force_norm[i] = math.hypot(*self.signals.force.tolist())
         r.force_command[i] = fcmd
         r.mode[i] = mode
         r.reaction[i] = reaction
         r.control_us[i] = ns * 1e-3
+        r.control_cpu_us[i] = cpu_ns * 1e-3
         r.count += 1

@@ -50,20 +50,23 @@ def _adm(ki=0.0, ilim=0.0):
 def test_admittance_steady_state_clamp_and_antiwindup():
     a = _adm()
     for _ in range(2000):
-        v = a.update(np.full(6, 1.0), None)
-    assert v == pytest.approx(np.full(6, 1.0 / 50.0))
+        v = a.update([1.0] * 6, None)
+    assert v == pytest.approx([1.0 / 50.0] * 6)
     for _ in range(2000):
-        v = a.update(np.full(6, 100.0), None)
-    assert np.all(np.abs(v) <= 0.05 + 1e-12)  # velocity clamp
+        v = a.update([100.0] * 6, None)
+    assert max(abs(x) for x in v) <= 0.05 + 1e-12  # velocity clamp
+    v = a.update([100.0] * 6, None, vmax=[0.01] * 6)
+    assert max(abs(x) for x in v) <= 0.01 + 1e-12  # per-cycle clamp
     a = _adm(ki=0.2, ilim=0.1)
     for _ in range(5000):
-        a.update(np.zeros(6), np.full(6, 10.0))
+        a.update([0.0] * 6, [10.0] * 6)
     assert a.integral == pytest.approx(np.full(6, 0.1))  # integral clamp
     a.reset()
-    a.update(np.full(6, 1.0), np.full(6, 1.0))
+    a.update([1.0] * 6, [1.0] * 6)
     before = a.integral.copy()
-    a.back_calculate(0.5, np.full(6, 1.0))
+    a.back_calculate(0.5, [1.0] * 6)
     assert a.integral == pytest.approx(before - 1e-3)  # the cycle's integration undone
+    assert a.v == pytest.approx(0.5 * a.beta[0] * np.ones(6))
 
 
 def test_hybrid_law_selection_modes():
@@ -71,7 +74,7 @@ def test_hybrid_law_selection_modes():
     hybrid = law.selection(np.array([0, 0, 1, 0, 0, 0.0]))
     e = np.array([0.01, -0.01, 0.02, 0.0, 0.01, 0.0])
     w = np.zeros(6)
-    wdes = np.array([0, 0, 5.0, 0, 0, 0])
+    wdes = [0, 0, 5.0, 0, 0, 0]
     for _ in range(3000):
         tw = law.update(hybrid, e, w, wdes, np.zeros(6), False)
     # x, y, rotations: pose gain; z: admittance on the 5 N error (pose error ignored)
