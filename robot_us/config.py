@@ -15,8 +15,10 @@ import tomli_w
 
 from force_control.config import ForceControlConfig
 from robot_us.config_schema import ConfigError, build_section, describe, param, section, to_dict
+from robot_us.recording.config import RecordingConfig
 from robot_us.safety.config import SafetyConfig
 from sim.config import SimConfig
+from trajectory.config import TrajectoryConfig
 
 __all__ = [
     "Config",
@@ -109,6 +111,8 @@ class Config:
     probe: ProbeConfig = section(ProbeConfig)
     loop: LoopConfig = section(LoopConfig)
     sim: SimConfig = section(SimConfig)
+    trajectory: TrajectoryConfig = section(TrajectoryConfig)
+    recording: RecordingConfig = section(RecordingConfig)
     force_control: ForceControlConfig = section(ForceControlConfig)
     safety: SafetyConfig = section(SafetyConfig)
 
