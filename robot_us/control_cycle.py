@@ -218,6 +218,13 @@ class ControlCycle:
         res = self.supervisor.check(sig, cmd)
         if res.new_fault is not None:
             self._on_fault(res.new_fault, clock)
+            if res.retract_requested and self.supervisor.latch.reaction is Reaction.RETRACT:
+                # retract in this very cycle: recompute the command and check it again
+                out = self.controller.update()
+                cmd[:] = out.qd
+                res = self.supervisor.check(sig, cmd)
+                if res.new_fault is not None:
+                    self._on_fault(res.new_fault, clock)
         self.controller.sync_command(cmd)
         t1 = self._perf()
         c1 = self._cpu()

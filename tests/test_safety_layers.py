@@ -65,7 +65,7 @@ def test_workspace_stops_outside_and_slows_near_walls():
     assert layer.check(s, cmd) is Reaction.NONE
     s.T_base_probe[2, 3] = 0.005  # 5 mm above the floor
     assert layer.check(s, cmd) is Reaction.CLIP
-    assert cmd[2] == pytest.approx(-0.005 / 0.1)  # distance / time constant
+    assert cmd[2] == pytest.approx(-(0.005 - 0.001) / 0.1)  # room / time constant
     up = np.array([0.0, 0.0, 0.1])
     assert layer.check(s, up) is Reaction.NONE  # moving away is fine
     s.T_base_probe[2, 3] = -0.001
@@ -90,7 +90,7 @@ def test_joint_position_clips_then_stops():
     s.q[:] = [0.95, 0.0, -0.95]
     cmd = np.array([1.0, 1.0, 1.0])
     assert layer.check(s, cmd) is Reaction.CLIP
-    assert cmd[0] == pytest.approx((0.05 - 0.02) / 0.1) and cmd[1] == 1.0 and cmd[2] == 1.0
+    assert cmd[0] == pytest.approx((0.05 - 0.025) / 0.1) and cmd[1] == 1.0 and cmd[2] == 1.0
     s.q[0] = 0.99
     assert layer.check(s, cmd) is Reaction.STOP
     assert layer.code is FaultCode.JOINT_POSITION and layer.index == 0
@@ -138,7 +138,7 @@ def test_supervisor_latches_cause_until_reset():
     s.force[2] = 22.0
     res = sup.check(s, cmd)
     assert res.retract_requested and res.new_fault.code is FaultCode.FORCE_SOFT
-    assert cmd.tolist() == [0, 0, 0]  # hold in the cycle the retract is requested
+    assert cmd.tolist() == [1, 1, 1]  # the caller switches to the retract this cycle
     s.force[2] = 5.0
     cmd[:] = 1.0
     res = sup.check(s, cmd)

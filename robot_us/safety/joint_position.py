@@ -1,6 +1,6 @@
 """Joint position margins: inside ``margin`` of a joint limit, commanded motion towards
-the limit is slowed in proportion to the room left before the hard margin (per joint);
-a joint closer than ``hard_margin`` to its limit is a fault: stop.
+the limit is slowed in proportion to the room left before a point just inside the hard
+margin (per joint); a joint closer than ``hard_margin`` to its limit is a fault: stop.
 
 Real-time contract: a loop over the joints with Python-float arithmetic, no arrays.
 """
@@ -15,6 +15,9 @@ from robot_us.safety.signals import SafetySignals
 
 #: Time constant (s) of the slow-down towards a joint limit.
 LIMIT_TIME_CONSTANT_S = 0.1
+#: The slow-down aims this far inside the hard margin (rad; at most half the band), so
+#: that the arm's tracking lag cannot carry the joint into it.
+LIMIT_BUFFER_RAD = 0.005
 
 
 class JointPosition(SafetyLayer):
@@ -34,6 +37,7 @@ class JointPosition(SafetyLayer):
             raise ValueError("joint margin leaves no room between the limits")
         self.margin = float(margin)
         self.hard_margin = float(hard_margin)
+        self.target = self.hard_margin + min(LIMIT_BUFFER_RAD, 0.5 * (margin - hard_margin))
         self.code = FaultCode.JOINT_POSITION
         self.n = len(self.lower)
         self._lower = self.lower.tolist()
@@ -42,7 +46,7 @@ class JointPosition(SafetyLayer):
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
         q = s.q.tolist()
         c = cmd.tolist()
-        hard, margin = self.hard_margin, self.margin
+        hard, margin, target = self.hard_margin, self.margin, self.target
         lower, upper = self._lower, self._upper
         clipped = False
         for i in range(self.n):
@@ -54,12 +58,12 @@ class JointPosition(SafetyLayer):
                 return self._fault(FaultCode.JOINT_POSITION, Reaction.STOP, d_hi, hard, i)
             ci = c[i]
             if d_lo < margin and ci < 0.0:
-                allowed = (d_lo - hard) / LIMIT_TIME_CONSTANT_S
+                allowed = max(d_lo - target, 0.0) / LIMIT_TIME_CONSTANT_S
                 if -ci > allowed:
                     cmd[i] = -allowed
                     clipped = True
             elif d_hi < margin and ci > 0.0:
-                allowed = (d_hi - hard) / LIMIT_TIME_CONSTANT_S
+                allowed = max(d_hi - target, 0.0) / LIMIT_TIME_CONSTANT_S
                 if ci > allowed:
                     cmd[i] = allowed
                     clipped = True

@@ -2,10 +2,13 @@
 command goes to the arm. Faults latch with their cause until ``reset``.
 
 Reactions: STOP zeroes the joint velocity command in the cycle the fault is seen (and
-every cycle after, until reset). RETRACT zeroes the command in the cycle the fault is
-raised and sets ``retract_requested``; the control cycle then switches the controller
-to its controlled retract (which the layers keep checking: a hard fault during the
-retract still stops). CLIP means a layer limited the command; it is not a fault.
+every cycle after, until reset). RETRACT sets ``retract_requested`` in the cycle the
+fault is raised; the control cycle then switches the controller to its controlled
+retract in that same cycle and checks the new command again (the layers keep checking
+during the retract: a hard fault still stops). The retract starts from the command that
+was being sent, within the joint acceleration limit: zeroing the command abruptly would
+jolt the probe against the tissue. CLIP means a layer limited the command; it is not a
+fault.
 
 Layer order: inputs that invalidate everything first (E-stop, overruns, stale sensor),
 then force, workspace and joint-position limits, and the velocity clips last so that
@@ -101,7 +104,6 @@ class SafetySupervisor:
                 res.new_fault = fault
             if r is Reaction.RETRACT:
                 res.retract_requested = True
-                cmd[:] = 0.0  # hold this cycle; the controller retracts from the next
         if latch.reaction is Reaction.STOP:
             cmd[:] = 0.0
         self.cycles_checked += 1

@@ -1,6 +1,7 @@
 """Workspace box for the probe tip (base frame). Inside ``margin`` of a wall, commanded
-tip motion towards that wall is slowed in proportion to the distance left (the command
-is scaled uniformly, so the direction is kept); a tip outside the box is a fault: stop.
+tip motion towards that wall is slowed in proportion to the distance left to a point
+``WALL_BUFFER_M`` inside it (the command is scaled uniformly, so the direction is kept);
+a tip outside the box is a fault: stop.
 
 Real-time contract: Python-float arithmetic over three axes; the commanded tip velocity
 (one 3 x n product into a preallocated array) only near a wall.
@@ -14,8 +15,11 @@ from robot_us.safety.faults import FaultCode, Reaction
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
-#: Time constant (s) of the slow-down towards a wall: outward speed <= distance / this.
+#: Time constant (s) of the slow-down towards a wall: outward speed <= room / this.
 WALL_TIME_CONSTANT_S = 0.1
+#: The slow-down aims this far inside the wall (m), so that the arm's tracking lag
+#: cannot carry the tip across it.
+WALL_BUFFER_M = 0.001
 
 
 class Workspace(SafetyLayer):
@@ -58,12 +62,12 @@ class Workspace(SafetyLayer):
         for i in range(3):
             d_lo = x[i] - lo[i]
             if d_lo < margin and v[i] < 0.0:
-                allowed = d_lo / WALL_TIME_CONSTANT_S
+                allowed = max(d_lo - WALL_BUFFER_M, 0.0) / WALL_TIME_CONSTANT_S
                 if -v[i] > allowed:
                     scale = min(scale, allowed / -v[i])
             d_hi = hi[i] - x[i]
             if d_hi < margin and v[i] > 0.0:
-                allowed = d_hi / WALL_TIME_CONSTANT_S
+                allowed = max(d_hi - WALL_BUFFER_M, 0.0) / WALL_TIME_CONSTANT_S
                 if v[i] > allowed:
                     scale = min(scale, allowed / v[i])
         if scale < 1.0:
