@@ -3,7 +3,8 @@ null space that pulls redundant (7-DoF) arms away from their joint limits.
 
     qd = qd0 + J^T (J J^T + lambda^2 I)^-1 (v - J qd0)
 
-``qd0`` is the joint-limit-avoidance velocity; the formula equals ``J# v + (I - J# J) qd0``
+``qd0`` is the joint-limit-avoidance velocity (active only in the outer part of each
+joint's range); the formula equals ``J# v + (I - J# J) qd0``
 with ``J#`` the damped pseudo-inverse, using one 6x6 symmetric positive-definite solve
 (LAPACK ``dposv``, Cholesky: a 6x6 solve without numpy's wrapper overhead) and no explicit
 inverse. The Cholesky factor also gives the manipulability ``sqrt(det(J J^T))``; below
@@ -17,6 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import lapack
+
+#: The joint-limit avoidance acts only where a joint is further than this fraction of its
+#: half-range from mid-range (so a pose held mid-range has no self-motion).
+NULLSPACE_ACTIVATION = 0.5
 
 
 class DampedLeastSquares:
@@ -47,18 +52,23 @@ class DampedLeastSquares:
         self._A = np.zeros((6, 6))
         self._r = np.zeros(6)
         self._rho = np.zeros(self.n)
+        self._scale = 1.0 / (1.0 - NULLSPACE_ACTIVATION) ** 2
         self._eye0 = np.eye(6) * self.lambda0_sq
         self._eye = np.eye(6)
 
     def nullspace_velocity(self, q: np.ndarray) -> np.ndarray:
-        """Joint-limit avoidance velocity (rad/s): -k * rho^3 with rho the joint position
-        normalised to [-1, 1] over its range (negligible mid-range, strong near limits)."""
+        """Joint-limit avoidance velocity (rad/s) towards mid-range: zero while the
+        normalised joint position rho (in [-1, 1] over the range) is within
+        ``NULLSPACE_ACTIVATION``, then rising quadratically to ``k`` at the limit."""
         rho, qd0 = self._rho, self.qd0
         np.subtract(q, self.q_mid, out=rho)
         rho *= self.inv_half_range
-        np.multiply(rho, rho, out=qd0)
-        qd0 *= rho
-        qd0 *= -self.k_null
+        np.abs(rho, out=qd0)
+        qd0 -= NULLSPACE_ACTIVATION
+        np.maximum(qd0, 0.0, out=qd0)
+        qd0 *= qd0
+        np.copysign(qd0, rho, out=qd0)
+        qd0 *= -self.k_null * self._scale
         return qd0
 
     def solve(self, J: np.ndarray, twist: np.ndarray, q: np.ndarray) -> np.ndarray:
