@@ -3,9 +3,6 @@
 
 Real-time contract: ``fk`` and ``jacobian`` write into caller-provided arrays when given;
 roboticstoolbox itself allocates its small result arrays (measured in bench/loop_timing).
-They call roboticstoolbox's C kernels directly (about 2-3 us each instead of 12-20 us
-through ``ETS.eval``/``jacob0``, whose Python argument handling dominates); where those
-kernels are unavailable or disagree with the public API, the public API is used.
 """
 
 from __future__ import annotations
@@ -17,30 +14,6 @@ import numpy as np
 
 #: Flange link name of each supported arm in its roboticstoolbox model.
 FLANGE_LINKS = {"panda": "panda_link8", "lbr": "tool0"}
-
-
-def _c_kernels(ets, T_tool: np.ndarray):
-    """roboticstoolbox's C forward-kinematics and Jacobian kernels bound to ``ets`` as
-    ``(fk(q), jacob0(q))``, or None where unavailable or inconsistent with the public
-    API (checked at a random configuration)."""
-    try:
-        from roboticstoolbox._fknm_c import ETS_fkine, ETS_jacob0
-
-        handle = ets._fknm
-        q = np.random.default_rng(0).uniform(-1.0, 1.0, ets.n)
-
-        def fk(q: np.ndarray) -> np.ndarray:
-            return ETS_fkine(handle, q, None, T_tool, False)
-
-        def jac(q: np.ndarray) -> np.ndarray:
-            return ETS_jacob0(handle, q, T_tool)
-
-        ok = np.allclose(fk(q), ets.eval(q, tool=T_tool), atol=1e-12) and np.allclose(
-            jac(q), ets.jacob0(q, tool=T_tool), atol=1e-12
-        )
-    except (ImportError, AttributeError, TypeError, ValueError):
-        return None
-    return (fk, jac) if ok else None
 
 
 @cache
@@ -84,24 +57,13 @@ class ArmKinematics:
         self.limits = JointLimits(qlim[0].copy(), qlim[1].copy(), VELOCITY_LIMITS[model].copy())
         self.q_ready = np.array(robot.qr, dtype=float)
 
-        self._fast = _c_kernels(self.ets, self.T_flange_tool)
-
-    def _use_fast(self, q) -> bool:
-        return (
-            self._fast is not None
-            and type(q) is np.ndarray
-            and q.dtype == np.float64
-            and q.shape == (self.n,)
-            and q.flags.c_contiguous
-        )
-
     def fk_flange(self, q: np.ndarray) -> np.ndarray:
         """T_base_flange (4x4) at joint positions ``q`` (rad)."""
         return self.ets.eval(q)
 
     def fk(self, q: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """T_base_tool (4x4) at ``q`` (rad); written into ``out`` when given."""
-        T = self._fast[0](q) if self._use_fast(q) else self.ets.eval(q, tool=self.T_flange_tool)
+        T = self.ets.eval(q, tool=self.T_flange_tool)
         if out is None:
             return T
         out[:] = T
@@ -109,7 +71,7 @@ class ArmKinematics:
 
     def jacobian(self, q: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Geometric Jacobian (6 x n) of the tool point in the base frame, rows [v; w]."""
-        J = self._fast[1](q) if self._use_fast(q) else self.ets.jacob0(q, tool=self.T_flange_tool)
+        J = self.ets.jacob0(q, tool=self.T_flange_tool)
         if out is None:
             return J
         out[:] = J
