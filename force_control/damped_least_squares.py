@@ -51,25 +51,36 @@ class DampedLeastSquares:
         self.damping_sq = self.lambda0_sq
         self._A = np.zeros((6, 6))
         self._r = np.zeros(6)
-        self._rho = np.zeros(self.n)
         self._scale = 1.0 / (1.0 - NULLSPACE_ACTIVATION) ** 2
+        self._mid = self.q_mid.tolist()
+        self._ihr = self.inv_half_range.tolist()
+        self._qd0 = [0.0] * self.n
+        self._qd0_nonzero = False
         self._eye0 = np.eye(6) * self.lambda0_sq
         self._eye = np.eye(6)
 
-    def nullspace_velocity(self, q: np.ndarray) -> np.ndarray:
-        """Joint-limit avoidance velocity (rad/s) towards mid-range: zero while the
-        normalised joint position rho (in [-1, 1] over the range) is within
-        ``NULLSPACE_ACTIVATION``, then rising quadratically to ``k`` at the limit."""
-        rho, qd0 = self._rho, self.qd0
-        np.subtract(q, self.q_mid, out=rho)
-        rho *= self.inv_half_range
-        np.abs(rho, out=qd0)
-        qd0 -= NULLSPACE_ACTIVATION
-        np.maximum(qd0, 0.0, out=qd0)
-        qd0 *= qd0
-        np.copysign(qd0, rho, out=qd0)
-        qd0 *= -self.k_null * self._scale
-        return qd0
+    def nullspace_velocity(self, q: np.ndarray) -> bool:
+        """Joint-limit avoidance velocity (rad/s, into ``qd0``) towards mid-range: zero
+        while the normalised joint position rho (in [-1, 1] over the range) is within
+        ``NULLSPACE_ACTIVATION``, then rising quadratically to ``k`` at the limit.
+        Returns False when it is zero on every joint."""
+        gain = -self.k_null * self._scale
+        active = False
+        out = self._qd0
+        for i, (qi, mid, ihr) in enumerate(zip(q.tolist(), self._mid, self._ihr, strict=True)):
+            rho = (qi - mid) * ihr
+            x = abs(rho) - NULLSPACE_ACTIVATION
+            if x > 0.0:
+                out[i] = gain * x * x if rho > 0.0 else -gain * x * x
+                active = True
+            else:
+                out[i] = 0.0
+        if active:
+            self.qd0[:] = out
+        elif self._qd0_nonzero:
+            self.qd0[:] = 0.0
+        self._qd0_nonzero = active
+        return active
 
     def solve(self, J: np.ndarray, twist: np.ndarray, q: np.ndarray) -> np.ndarray:
         """Joint velocity (rad/s) realising ``twist`` at ``q`` with Jacobian ``J``
@@ -77,9 +88,9 @@ class DampedLeastSquares:
         A, r = self._A, self._r
         np.matmul(J, J.T, out=A)
         A += self._eye0
-        if self.use_nullspace:
-            qd0 = self.nullspace_velocity(q)
-            np.matmul(J, qd0, out=r)
+        null = self.use_nullspace and self.nullspace_velocity(q)
+        if null:
+            np.matmul(J, self.qd0, out=r)
             np.subtract(twist, r, out=r)
         else:
             r[:] = twist
@@ -100,6 +111,6 @@ class DampedLeastSquares:
             if info != 0:
                 raise np.linalg.LinAlgError(f"damped least squares: dposv failed ({info})")
         np.matmul(y, J, out=self.qd)  # J^T y
-        if self.use_nullspace:
+        if null:
             self.qd += self.qd0
         return self.qd
