@@ -14,6 +14,7 @@ from robot_us import __version__
 #: ``run(args) -> int``).
 COMMANDS: dict[str, str] = {
     "config": "robot_us.commands.config",
+    "demo": "robot_us.commands.demo",
     "plan": "robot_us.commands.plan",
     "recording": "robot_us.commands.recording",
 }
