@@ -15,8 +15,7 @@ from robot_us.config import load_config
 from robot_us.control_cycle import ControlCycle
 from robot_us.loop import LoopClock
 from robot_us.safety import FaultCode, Reaction, SafetyResetError
-
-make_sim_cell = pytest.importorskip("sim.cell").make_sim_cell
+from sim.cell import make_sim_cell
 
 STANDOFF = 0.005  # m above the skin where the contact tests start
 
