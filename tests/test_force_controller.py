@@ -141,3 +141,21 @@ def test_registry_matches_config_choices():
     for name in CONTROLLERS.names():
         assert repr(name) in allowed
     assert len(CONTROLLERS.names()) == allowed.count("'") // 2
+
+
+def test_compliance_preset_balances_force_and_spring():
+    base = dataclasses.replace(ForceControlConfig(), controller="compliance")
+    no_integral = dataclasses.replace(
+        base, admittance=dataclasses.replace(base.admittance, integral_gain=(0.0,) * 6)
+    )
+    for cfg, expected in ((no_integral, 5.0 * 2000.0 / 2300.0), (base, 5.0)):
+        plant = PlanePlant(cfg=cfg)
+        start_above(plant)
+        plant.ctl.approach()
+        run(plant, 3.0)
+        assert plant.ctl.mode is Mode.CONTACT
+        # every axis compliant with a 300 N/m spring to the reference on the surface:
+        # without integral action the tissue (2000 N/m) and the spring share the 5 N
+        # setpoint; the integral of the force error removes the spring's share
+        assert plant.force == pytest.approx(expected, abs=0.15)
+        assert np.linalg.norm(plant.tip()[:2] - [0.5, 0.0]) < 1e-3  # springs hold x, y
