@@ -14,6 +14,7 @@ from typing import Any
 import tomli_w
 
 from force_control.config import ForceControlConfig
+from perception.config import PerceptionConfig
 from robot_us.config_schema import ConfigError, build_section, describe, param, section, to_dict
 from robot_us.recording.config import RecordingConfig
 from robot_us.safety.config import SafetyConfig
@@ -111,6 +112,7 @@ class Config:
     probe: ProbeConfig = section(ProbeConfig)
     loop: LoopConfig = section(LoopConfig)
     sim: SimConfig = section(SimConfig)
+    perception: PerceptionConfig = section(PerceptionConfig)
     trajectory: TrajectoryConfig = section(TrajectoryConfig)
     recording: RecordingConfig = section(RecordingConfig)
     force_control: ForceControlConfig = section(ForceControlConfig)
