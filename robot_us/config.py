@@ -13,9 +13,11 @@ from typing import Any
 
 import tomli_w
 
+from force_control.config import ForceControlConfig
 from perception.config import PerceptionConfig
 from robot_us.config_schema import ConfigError, build_section, describe, param, section, to_dict
 from robot_us.recording.config import RecordingConfig
+from robot_us.safety.config import SafetyConfig
 from sim.config import SimConfig
 from trajectory.config import TrajectoryConfig
 
@@ -113,6 +115,8 @@ class Config:
     perception: PerceptionConfig = section(PerceptionConfig)
     trajectory: TrajectoryConfig = section(TrajectoryConfig)
     recording: RecordingConfig = section(RecordingConfig)
+    force_control: ForceControlConfig = section(ForceControlConfig)
+    safety: SafetyConfig = section(SafetyConfig)
 
 
 def _merge(base: dict, over: dict, prefix: str = "") -> dict:
