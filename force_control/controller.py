@@ -41,6 +41,8 @@ SETTLE_TIME_S = 0.2
 DEFAULT_COMPLIANCE_STIFFNESS = (300.0, 300.0, 300.0, 10.0, 10.0, 10.0)
 #: Unbounded velocity clamp (m/s or rad/s) for axes without a per-cycle limit.
 _NO_LIMIT = 1e9
+#: Gain (1/s) of the joint-space tracking mode on the joint position error.
+JOINT_GAIN = 10.0
 
 
 class Mode(IntEnum):
@@ -53,6 +55,7 @@ class Mode(IntEnum):
     RESEEK = 4  # contact lost: advance along the probe axis to find it again
     RETRACT = 5  # controlled retract along the probe axis
     HOLD = 6  # hold the pose where the last motion ended
+    JOINT = 7  # track a joint-space reference (free-space transfer moves)
 
 
 class Event(IntEnum):
@@ -75,6 +78,7 @@ class ControllerInput:
     ``wrench``: filtered pressing wrench at the probe tip, probe frame (N, N·m).
     ``T_base_ref``/``twist_ref``: reference probe pose (4x4) and twist ([v; w], base frame,
     m/s and rad/s). ``force_setpoint``: pressing force along the probe axis (N).
+    ``q_ref``/``qd_ref``: joint reference (rad, rad/s) of the ``JOINT`` mode.
     """
 
     n_joints: int
@@ -86,6 +90,8 @@ class ControllerInput:
     T_base_ref: np.ndarray = field(default_factory=lambda: np.eye(4))
     twist_ref: np.ndarray = field(default_factory=lambda: np.zeros(6))
     force_setpoint: float = 0.0
+    q_ref: np.ndarray = field(default=None)  # type: ignore[assignment]
+    qd_ref: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.q is None:
@@ -94,6 +100,10 @@ class ControllerInput:
             self.qd = np.zeros(self.n_joints)
         if self.J is None:
             self.J = np.zeros((6, self.n_joints))
+        if self.q_ref is None:
+            self.q_ref = np.zeros(self.n_joints)
+        if self.qd_ref is None:
+            self.qd_ref = np.zeros(self.n_joints)
 
 
 @dataclass
@@ -225,6 +235,7 @@ class ProbeController:
             Mode.RESEEK: self._run_guarded,
             Mode.RETRACT: self._run_retract,
             Mode.HOLD: self._run_hold,
+            Mode.JOINT: self._run_joint,
         }
         self._enter: dict[Mode, Callable[[ControllerInput], None]] = {
             Mode.IDLE: self._enter_idle,
@@ -234,6 +245,7 @@ class ProbeController:
             Mode.RESEEK: self._enter_reseek,
             Mode.RETRACT: self._enter_retract,
             Mode.HOLD: self._enter_hold,
+            Mode.JOINT: self._enter_track,
         }
 
     # -- requests (cheap; applied at the start of the next update) ------------------------
@@ -256,6 +268,10 @@ class ProbeController:
     def hold(self) -> None:
         """Hold the current pose."""
         self._pending = Mode.HOLD
+
+    def track_joints(self) -> None:
+        """Track the joint reference ``inp.q_ref``/``inp.qd_ref`` (free space)."""
+        self._pending = Mode.JOINT
 
     def sync_command(self, qd_sent: np.ndarray) -> None:
         """Tell the controller what was actually sent (after the safety supervisor), so
@@ -331,6 +347,17 @@ class ProbeController:
 
     def _run_track(self) -> None:
         self._track_pose(self._err_ref, self._ff_from_ref())
+
+    def _run_joint(self) -> None:
+        """Joint-space tracking: ``qd_ref + JOINT_GAIN (q_ref - q)``, within the joint
+        velocity and acceleration limits (no task-space law, no null-space drift)."""
+        inp, out = self.inp, self.out
+        np.subtract(inp.q_ref, inp.q, out=out.qd)
+        out.qd *= JOINT_GAIN
+        out.qd += inp.qd_ref
+        out.saturation = self.rate_limiter.limit(out.qd)
+        out.twist[:] = 0.0
+        out.manipulability = 0.0
 
     def _enter_hold(self) -> None:
         self._hold_at(self.inp.T_base_probe)

@@ -18,6 +18,7 @@ from perception.config import PerceptionConfig
 from robot_us.config_schema import ConfigError, build_section, describe, param, section, to_dict
 from robot_us.recording.config import RecordingConfig
 from robot_us.safety.config import SafetyConfig
+from robot_us.scan.config import ScanConfig
 from sim.config import SimConfig
 from trajectory.config import TrajectoryConfig
 
@@ -117,6 +118,7 @@ class Config:
     recording: RecordingConfig = section(RecordingConfig)
     force_control: ForceControlConfig = section(ForceControlConfig)
     safety: SafetyConfig = section(SafetyConfig)
+    scan: ScanConfig = section(ScanConfig)
 
 
 def _merge(base: dict, over: dict, prefix: str = "") -> dict:

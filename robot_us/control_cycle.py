@@ -149,6 +149,14 @@ class ControlCycle:
         else:
             self.inp.twist_ref[:] = twist_ref
 
+    def set_joint_reference(self, q_ref: np.ndarray, qd_ref: np.ndarray | None = None) -> None:
+        """Joint reference (rad) and its velocity (rad/s) for ``track_joints``."""
+        self.inp.q_ref[:] = q_ref
+        if qd_ref is None:
+            self.inp.qd_ref[:] = 0.0
+        else:
+            self.inp.qd_ref[:] = qd_ref
+
     def set_force(self, force: float) -> None:
         """Pressing force setpoint along the probe axis (N), ramped in contact."""
         if not 0.0 <= force < self.cfg.safety.force_soft_limit:
@@ -167,6 +175,11 @@ class ControlCycle:
         """Track the reference pose (free space)."""
         self._require_ok("track")
         self.controller.track()
+
+    def track_joints(self) -> None:
+        """Track the joint reference (free-space joint moves, e.g. the transfer)."""
+        self._require_ok("track joints")
+        self.controller.track_joints()
 
     def approach(self) -> None:
         """Guarded approach along the probe axis, then hybrid tracking in contact."""

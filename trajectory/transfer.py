@@ -70,6 +70,13 @@ class TransferMove:
         p, v, a = self._trajectory.at_time(min(max(t, 0.0), self.duration))
         return np.asarray(p), np.asarray(v), np.asarray(a)
 
+    def state_into(self, t: float, q: np.ndarray, qd: np.ndarray) -> None:
+        """Joint position (rad) and velocity (rad/s) at ``t`` s (clamped) written into
+        ``q`` and ``qd`` (for the control loop: no numpy arrays created)."""
+        p, v, _ = self._trajectory.at_time(min(max(t, 0.0), self.duration))
+        q[:] = p
+        qd[:] = v
+
     def sample(self, dt: float) -> tuple[np.ndarray, np.ndarray]:
         """Times (s) every ``dt`` s, the end included, and joint positions (M x n) there."""
         m = max(1, int(np.ceil(self.duration / dt - 1e-9)))

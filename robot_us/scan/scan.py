@@ -1,0 +1,670 @@
+"""The autonomous scan: a state machine driven by the 1 kHz control loop that takes a
+stroke (or a surface path) to a finished sweep.
+
+``Scan(cfg, cycle)`` wraps a ``ControlCycle``: it is the callable the ``LoopRunner`` runs.
+Each cycle it applies the operator's commands, reacts to safety faults and controller
+events, picks up the newest image-quality result, runs the handler of its state (which
+sets the controller's reference: joint move, guarded approach, time law along the path,
+retract) and, after the control cycle, writes one row into the state stream
+(``StateLog``). Transitions come from ``transitions.TABLE`` only.
+
+Work that must not run in a cycle (stroke mapping, planning) runs in ``service()``: the
+lockstep runner calls it between cycles, a real-time server from its own thread. The
+imaging side hands quality results over with ``submit_quality`` (a single-slot swap; the
+cycle takes the newest).
+
+Real-time contract: commands (``start``, ``pause``, ``resume``, ``abort``,
+``set_speed``) are cheap appends to a bounded queue applied at the start of the next cycle,
+from any thread. Per cycle the scan allocates no arrays (preallocated poses and twists;
+the time law, ``ProbePath.pose_at`` and the joint move write in place); events
+(transitions, adjustments, faults) are small records created only when they happen.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from force_control import Event, Mode
+from force_control.pose_error import rotation_log
+from robot_us.config import Config
+from robot_us.control_cycle import ControlCycle, CycleError
+from robot_us.loop import LoopClock
+from robot_us.recording.contents import ScanEvent
+from robot_us.safety import Reaction
+from robot_us.scan.config import check_force_limits
+from robot_us.scan.joint_move import JointMoveFollower
+from robot_us.scan.messages import EventSink, ScanOutcome, ScanRequest, Transition
+from robot_us.scan.planning import PlannedScan, ScanPlanningError, plan_scan
+from robot_us.scan.quality_policy import Adjustment, QualityPolicy
+from robot_us.scan.states import RESULT_OF, ScanFault, ScanResult, ScanState, Trigger
+from robot_us.scan.transitions import RESUME_PREVIOUS, TERMINAL, next_state
+from robot_us.state_log import StateLog
+from trajectory.time_law import TimeLawInput, TimeLawOutput, TimeLawResult
+
+#: Most events and transitions the scan keeps for its report (oldest dropped first).
+MAX_EVENTS = 2000
+#: Most commands waiting for the next cycle.
+MAX_COMMANDS = 64
+#: Cycles of arc-length history kept to place a quality result on the path (2 s at 1 kHz).
+ARC_HISTORY = 2048
+#: Arc-length step (m) of the finite difference giving the sweep's feed-forward twist.
+FF_STEP = 0.0005
+#: The joint move has arrived when every joint is this slow (rad/s) ...
+ARRIVE_SPEED = 0.02
+#: ... and it has stopped (abort during the transfer) below this joint speed (rad/s).
+STOP_SPEED = 0.01
+
+_PAUSE_BY_OPERATOR = "operator"
+_PAUSE_BY_QUALITY = "quality"
+
+
+class Scan:
+    """The scan state machine on top of a ``ControlCycle`` (see the module doc)."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        cycle: ControlCycle,
+        state_log: StateLog | None = None,
+        events: EventSink | None = None,
+        stop_when_finished: bool = True,
+    ) -> None:
+        check_force_limits(cfg.scan, cfg.force_control.force_setpoint, cfg.safety.force_soft_limit)
+        self.cfg = cfg
+        self.sc = cfg.scan
+        self.cycle = cycle
+        self.dt = cycle.dt
+        self.log = state_log
+        self.sink = events
+        self.stop_when_finished = stop_when_finished
+        self.force = cfg.force_control.force_setpoint
+        self.policy = QualityPolicy(cfg.scan, self.force)
+        cycle.on_cycle = self._on_cycle
+
+        self.state = ScanState.IDLE
+        self.t = 0.0
+        self.k = 0
+        self.t_state = 0.0  # loop time the current state was entered (s)
+        self.request: ScanRequest | None = None
+        self.planned: PlannedScan | None = None
+        self.plan_error: str | None = None
+        self.follower: JointMoveFollower | None = None
+        self.fault = 0
+        self.cause = ""
+        self.operator_speed = 1.0
+        self.reseeking = False
+        self.events: deque[ScanEvent] = deque(maxlen=MAX_EVENTS)
+        self.transitions: deque[Transition] = deque(maxlen=MAX_EVENTS)
+        self.outcome: ScanOutcome | None = None
+
+        # sweep
+        self.s = 0.0
+        self.s_dot = 0.0
+        self.length = 0.0
+        self._law_in = TimeLawInput()
+        self._law_out = TimeLawOutput()
+        self._T_ref = np.eye(4)
+        self._T_a = np.eye(4)
+        self._T_b = np.eye(4)
+        self._Rab = np.zeros((3, 3))
+        self._w = np.zeros(3)
+        self._twist = np.zeros(6)
+        self._force_set = self.force
+        self._s_hist = np.zeros(ARC_HISTORY)
+
+        # pause bookkeeping
+        self._paused_from = ScanState.IDLE
+        self._pause_by = ""
+        self._settled_at: float | None = None
+        self._fault_reaction = Reaction.NONE
+
+        # commands and quality hand-over (any thread -> the loop)
+        self._commands: deque[tuple[Trigger | str, Any]] = deque(maxlen=MAX_COMMANDS)
+        self.commands_dropped = 0
+        self._quality: tuple[int, float, float, str] | None = None  # (seq, t, score, label)
+        self._quality_seen = -1
+        self.quality_seen = 0
+
+        S = ScanState
+        self._enter: dict[ScanState, Callable[[], None]] = {
+            S.IDLE: _nothing,
+            S.PLANNING: self._enter_planning,
+            S.TRANSFER: self._enter_transfer,
+            S.APPROACH: self._enter_approach,
+            S.SETTLE: self._enter_settle,
+            S.SWEEP: self._enter_sweep,
+            S.RETRACT: self._enter_retract,
+            S.DONE: self._enter_terminal,
+            S.PAUSED: self._enter_paused,
+            S.ABORTING: self._enter_aborting,
+            S.ABORTED: self._enter_terminal,
+            S.SAFE_RETRACT: self._enter_safe_retract,
+            S.FAULTED: self._enter_terminal,
+        }
+        self._run: dict[ScanState, Callable[[], None]] = {
+            S.IDLE: _nothing,
+            S.PLANNING: self._run_planning,
+            S.TRANSFER: self._run_transfer,
+            S.APPROACH: _nothing,
+            S.SETTLE: self._run_settle,
+            S.SWEEP: self._run_sweep,
+            S.RETRACT: _nothing,
+            S.DONE: _nothing,
+            S.PAUSED: self._run_paused,
+            S.ABORTING: self._run_aborting,
+            S.ABORTED: _nothing,
+            S.SAFE_RETRACT: _nothing,
+            S.FAULTED: _nothing,
+        }
+        # what a paused state does each cycle / on pause, keyed by the state paused
+        self._pause_enter: dict[ScanState, Callable[[], None]] = {
+            S.TRANSFER: self._pause_transfer,
+            S.APPROACH: self._hold,
+            S.SETTLE: _nothing,
+            S.SWEEP: _nothing,
+            S.RETRACT: self._hold,
+        }
+        self._pause_run: dict[ScanState, Callable[[], None]] = {
+            S.TRANSFER: self._follow_joint_move,
+            S.APPROACH: _nothing,
+            S.SETTLE: _nothing,
+            S.SWEEP: self._paused_sweep,
+            S.RETRACT: _nothing,
+        }
+        self._resume: dict[ScanState, Callable[[], None]] = {
+            S.TRANSFER: self._resume_transfer,
+            S.APPROACH: self._enter_approach,
+            S.SETTLE: _nothing,
+            S.SWEEP: self._resume_sweep,
+            S.RETRACT: self._enter_retract,
+        }
+        self._on_event: dict[Event, Callable[[], None]] = {
+            Event.CONTACT_MADE: self._ev_contact_made,
+            Event.SETTLED: self._ev_settled,
+            Event.CONTACT_LOST: self._ev_contact_lost,
+            Event.CONTACT_REGAINED: self._ev_contact_regained,
+            Event.RESEEK_FAILED: self._ev_reseek_failed,
+            Event.APPROACH_FAILED: self._ev_approach_failed,
+            Event.RETRACT_DONE: self._ev_retract_done,
+        }
+        self._command_handlers: dict[str, Callable[[Any], None]] = {
+            "speed": self._apply_speed,
+        }
+
+    # -- commands (any thread; applied at the start of the next cycle) ---------------------
+    def start(self, request: ScanRequest) -> None:
+        """Start a scan of ``request`` (idle only)."""
+        self._command(Trigger.START, request)
+
+    def pause(self, cause: str = "operator request") -> None:
+        """Pause: the sweep stops jerk-limited and holds in contact; a joint move ramps to
+        a stop; an approach or retract holds where it is."""
+        self._command(Trigger.PAUSE, cause)
+
+    def resume(self, cause: str = "operator request") -> None:
+        """Resume what was paused."""
+        self._command(Trigger.RESUME, cause)
+
+    def abort(self, cause: str = "operator request") -> None:
+        """Abort: retract from the skin (or stop the joint move), then ``ABORTED``."""
+        self._command(Trigger.ABORT, cause)
+
+    def set_speed(self, override: float) -> None:
+        """Operator speed override of the sweep (0..1 of the planned speed)."""
+        if not 0.0 <= override <= 1.0 or math.isnan(override):
+            raise ValueError(f"speed override {override} is outside [0, 1]")
+        self._command("speed", float(override))
+
+    def _command(self, what: Trigger | str, arg: Any) -> None:
+        if len(self._commands) == self._commands.maxlen:
+            self.commands_dropped += 1
+        self._commands.append((what, arg))
+
+    def submit_quality(self, seq: int, t: float, score: float, label: str) -> None:
+        """Hand over a frame's quality (frame ``seq``, frame time ``t`` in loop time, score
+        0..1, class); the next cycle takes the newest one. Any thread."""
+        self._quality = (int(seq), float(t), float(score), str(label))
+
+    # -- outside the loop ---------------------------------------------------------------
+    def service(self) -> None:
+        """Run the work that does not belong in a cycle: mapping and planning while the
+        scan is planning. Call between cycles (lockstep) or from a worker thread."""
+        if self.state is not ScanState.PLANNING or self.planned is not None:
+            return
+        if self.plan_error is not None or self.request is None:
+            return
+        try:
+            self.planned = plan_scan(self.cfg, self.cycle.kin, self.request, self.cycle.inp.q)
+        except ScanPlanningError as exc:
+            self.plan_error = str(exc)
+
+    @property
+    def finished(self) -> bool:
+        """True once the scan reached a terminal state."""
+        return self.state in TERMINAL
+
+    @property
+    def result(self) -> ScanResult:
+        """``RUNNING`` or how the scan ended."""
+        return RESULT_OF.get(self.state, ScanResult.RUNNING)
+
+    # -- the cycle ------------------------------------------------------------------------
+    def __call__(self, clock: LoopClock) -> bool:
+        """One control cycle (the ``LoopRunner`` callable): control + state-stream row."""
+        keep = self.cycle(clock)
+        if self.log is not None:
+            self._write_row(clock)
+        if self.finished and self.stop_when_finished:
+            return False
+        return keep
+
+    def _on_cycle(self, c: ControlCycle, clock: LoopClock) -> None:
+        """The control cycle's hook, after the kinematics and before the controller."""
+        self.t = clock.t
+        self.k = clock.k
+        event = c.controller.out.event  # the previous cycle's
+        while self._commands:
+            what, arg = self._commands.popleft()
+            self._apply_command(what, arg)
+        self._check_safety()
+        if event is not Event.NONE:
+            handler = self._on_event.get(event)
+            if handler is not None:
+                handler()
+        self._take_quality()
+        try:
+            self._run[self.state]()
+        except (CycleError, ValueError) as exc:
+            self._scan_fault(ScanFault.COMMAND, f"controller request refused: {exc}", True)
+        self._s_hist[self.k % ARC_HISTORY] = self.s
+
+    def _write_row(self, clock: LoopClock) -> None:
+        c = self.cycle
+        self.log.push_fields(
+            clock.t,
+            clock.k,
+            c.inp.q,
+            c.inp.qd,
+            c.cmd,
+            c.sample.wrench,
+            c.pipeline.wrench,
+            c.inp.T_base_probe,
+            c.controller.out.force_command,
+            c.controller.out.axial_force,
+            self.s,
+            self.s_dot,
+            self.operator_speed * self.policy.override,
+            int(self.state),
+            self.fault,
+            clock.last_compute_us,
+            clock.last_lateness_us,
+        )
+
+    # -- transitions ---------------------------------------------------------------------
+    def _fire(self, trigger: Trigger, cause: str = "") -> bool:
+        dst = next_state(self.state, trigger)
+        if dst is None:
+            return False
+        src = self.state
+        if dst == RESUME_PREVIOUS:
+            dst = self._paused_from
+        dst = ScanState(dst)
+        self.state = dst
+        self.t_state = self.t
+        self.transitions.append(Transition(self.t, src, dst, trigger.name.lower(), cause))
+        if src is ScanState.PAUSED and trigger is Trigger.RESUME:
+            self._resume[dst]()
+        else:
+            if dst is ScanState.PAUSED:
+                self._paused_from = src
+            self._enter[dst]()
+        if dst in TERMINAL:
+            self._finish()
+        return True
+
+    def _apply_command(self, what: Trigger | str, arg: Any) -> None:
+        if isinstance(what, str):
+            self._command_handlers[what](arg)
+            return
+        if what is Trigger.START:
+            if self.state is not ScanState.IDLE:
+                self._post("command_refused", f"start: a scan is already {self.state.name}")
+                return
+            self.request = arg
+        if what is Trigger.PAUSE and next_state(self.state, what) is not None:
+            self._pause_by = _PAUSE_BY_OPERATOR
+        if not self._fire(what, str(arg) if what is not Trigger.START else "requested"):
+            self._post(
+                "command_refused", f"{what.name.lower()} is not possible in {self.state.name}"
+            )
+            return
+        if what is not Trigger.START:
+            self._post(what.name.lower(), str(arg), self._s_or_none())
+        if what is Trigger.ABORT:
+            self.cause = f"aborted: {arg}"
+
+    def _apply_speed(self, override: float) -> None:
+        self.operator_speed = override
+        self._post("speed", f"operator speed override {override:.0%}", self._s_or_none())
+
+    # -- faults --------------------------------------------------------------------------
+    def _check_safety(self) -> None:
+        sup = self.cycle.supervisor
+        if not sup.faulted or self.state in TERMINAL:
+            return
+        reaction = sup.latch.reaction
+        if reaction <= self._fault_reaction:
+            return
+        self._fault_reaction = reaction
+        cause = sup.latch.cause
+        if self.fault == 0 and cause is not None:
+            self.fault = int(cause.code)
+            self.cause = cause.describe()
+            self._post("fault_detail", self.cause, self._s_or_none(), {"code": self.fault})
+        trigger = Trigger.FAULT_STOP if reaction is Reaction.STOP else Trigger.FAULT_RETRACT
+        self._fire(trigger, self.cause)
+
+    def _scan_fault(self, code: ScanFault, cause: str, retract: bool) -> None:
+        if self.state in TERMINAL:
+            return
+        if self.fault == 0:
+            self.fault = int(code)
+            self.cause = f"{code.name}: {cause}"
+            self._post("fault_detail", self.cause, self._s_or_none(), {"code": int(code)})
+        self._fire(Trigger.FAULT_RETRACT if retract else Trigger.FAULT_STOP, self.cause)
+
+    # -- controller events ---------------------------------------------------------------
+    def _ev_contact_made(self) -> None:
+        self._fire(Trigger.CONTACT, "contact made")
+
+    def _ev_settled(self) -> None:
+        self._settled_at = self.t
+
+    def _ev_contact_lost(self) -> None:
+        self.reseeking = True
+        self._post(
+            "recontact",
+            "contact lost: re-seeking along the probe axis, sweep held",
+            self._s_or_none(),
+        )
+
+    def _ev_contact_regained(self) -> None:
+        self.reseeking = False
+        self._post("contact_regained", "contact regained: sweep continues", self._s_or_none())
+
+    def _ev_reseek_failed(self) -> None:
+        self.reseeking = False
+        dist = self.cfg.force_control.contact.reseek_distance
+        self._scan_fault(
+            ScanFault.CONTACT_LOST,
+            f"contact lost at s={self.s * 1e3:.1f} mm and not regained within {dist * 1e3:.0f} mm",
+            True,
+        )
+
+    def _ev_approach_failed(self) -> None:
+        dist = self.cfg.force_control.contact.approach_max_distance
+        self._scan_fault(
+            ScanFault.APPROACH_FAILED, f"no contact within {dist * 1e3:.0f} mm of approach", True
+        )
+
+    def _ev_retract_done(self) -> None:
+        self._fire(Trigger.RETRACTED, "retract finished")
+
+    # -- quality ---------------------------------------------------------------------------
+    def _take_quality(self) -> None:
+        q = self._quality
+        if q is None or q[0] == self._quality_seen:
+            return
+        seq, t, score, label = q
+        self._quality_seen = seq
+        self.quality_seen += 1
+        sweeping = self.state is ScanState.SWEEP or (
+            self.state is ScanState.PAUSED and self._paused_from is ScanState.SWEEP
+        )
+        if not sweeping or self.reseeking:
+            return
+        self._adjust(self.policy.observe(t, self._s_at(t), score, label))
+
+    def _s_at(self, t: float) -> float:
+        """Arc length (m) at loop time ``t`` (from the recent history; now if older)."""
+        kf = round(t / self.dt)
+        if 0 <= self.k - kf < ARC_HISTORY - 1 and kf < self.k:
+            return float(self._s_hist[kf % ARC_HISTORY])
+        return self.s
+
+    def _adjust(self, adjustments: tuple[Adjustment, ...]) -> None:
+        for a in adjustments:
+            self._post(a.kind, a.cause, a.s, a.detail)
+        if self.policy.force != self._force_set:
+            self._force_set = self.policy.force
+            self.cycle.set_force(self._force_set)
+
+    # -- state handlers --------------------------------------------------------------------
+    def _enter_planning(self) -> None:
+        c = self.cycle
+        c.hold()
+        c.start_tare()
+        self.planned = None
+        self.plan_error = None
+
+    def _run_planning(self) -> None:
+        if self.plan_error is not None:
+            self.fault = int(ScanFault.PLAN_FAILED)
+            self.cause = self.plan_error
+            self._post("fault_detail", self.cause, None, {"code": self.fault})
+            self._fire(Trigger.PLAN_FAILED, self.plan_error)
+            return
+        if self.planned is not None and self.cycle.pipeline.tare.progress >= 1.0:
+            self.length = self.planned.length
+            self._fire(Trigger.PLANNED, "plan ready, F/T sensor tared")
+
+    def _enter_transfer(self) -> None:
+        p = self.planned
+        assert p is not None
+        self.follower = JointMoveFollower(p.transfer, self.dt, self.sc.stop_ramp_time)
+        self.cycle.set_joint_reference(self.follower.q_ref, self.follower.qd_ref)
+        self.cycle.track_joints()
+
+    def _follow_joint_move(self) -> None:
+        f = self.follower
+        assert f is not None
+        f.update()
+        self.cycle.set_joint_reference(f.q_ref, f.qd_ref)
+
+    def _run_transfer(self) -> None:
+        self._follow_joint_move()
+        f = self.follower
+        p = self.planned
+        assert f is not None and p is not None
+        if f.finished:
+            q, qd = self.cycle.inp.q, self.cycle.inp.qd
+            err = float(np.max(np.abs(q - p.q_approach)))
+            if err <= self.sc.transfer_tolerance and float(np.max(np.abs(qd))) < ARRIVE_SPEED:
+                self._fire(Trigger.ARRIVED, f"at the pre-approach pose (joint error {err:.4f} rad)")
+                return
+        if self.t - self.t_state > f.duration + self.sc.transfer_timeout:
+            self._scan_fault(
+                ScanFault.TRANSFER_TIMEOUT,
+                f"not at the pre-approach pose {self.sc.transfer_timeout:.1f} s after the "
+                f"planned {f.duration:.1f} s move",
+                False,
+            )
+            self.cycle.hold()
+
+    def _pause_transfer(self) -> None:
+        assert self.follower is not None
+        self.follower.stop()
+
+    def _resume_transfer(self) -> None:
+        assert self.follower is not None
+        self.follower.go()
+
+    def _enter_approach(self) -> None:
+        p = self.planned
+        assert p is not None
+        c = self.cycle
+        c.set_reference(p.T_path_start)
+        c.set_force(self.force)
+        self._force_set = self.force
+        c.approach()
+
+    def _enter_settle(self) -> None:
+        self._settled_at = None
+
+    def _run_settle(self) -> None:
+        if self.reseeking:
+            return
+        if self._settled_at is not None and self.t - self._settled_at >= self.sc.settle_time:
+            self._fire(Trigger.SETTLED, "force settled at the setpoint")
+        elif self.t - self.t_state >= self.sc.settle_timeout:
+            self._post(
+                "settle_timeout",
+                f"force not settled within {self.sc.settle_timeout:.1f} s: sweeping anyway",
+                0.0,
+            )
+            self._fire(Trigger.SETTLED, "settle timeout")
+
+    def _enter_sweep(self) -> None:
+        p = self.planned
+        assert p is not None
+        p.law.reset(0.0)
+        self.policy.reset(self.force)
+        self._law_in.pause = False
+
+    def _run_sweep(self) -> None:
+        res = self._sweep_step(False)
+        if res is TimeLawResult.FINISHED:
+            self._adjust(self.policy.finish(self.t, self.s))
+            self._fire(Trigger.SWEPT, "end of the path")
+        elif self.policy.pause_requested:
+            self._pause_by = _PAUSE_BY_QUALITY
+            self._fire(Trigger.PAUSE, "image quality")
+
+    def _paused_sweep(self) -> None:
+        self._sweep_step(True)
+        if self._pause_by != _PAUSE_BY_QUALITY:
+            return
+        timeout = self.sc.pause_timeout
+        if not self.policy.pause_requested:
+            self._fire(Trigger.RESUME, "image quality recovered")
+        elif timeout > 0.0 and self.t - self.t_state >= timeout:
+            self._post(
+                "resume",
+                f"quality pause not resolved in {timeout:.1f} s: skipping ahead",
+                self.s,
+            )
+            self._fire(Trigger.RESUME, "quality pause timed out")
+
+    def _resume_sweep(self) -> None:
+        self._adjust(self.policy.resumed(self.t, self.s))
+        self._pause_by = ""
+
+    def _sweep_step(self, paused: bool) -> TimeLawResult:
+        p = self.planned
+        assert p is not None
+        inp, out = self._law_in, self._law_out
+        inp.pause = paused or self.reseeking
+        inp.override = self.operator_speed * self.policy.override
+        res = p.law.update(inp, out)
+        if res is TimeLawResult.ERROR:
+            self._scan_fault(ScanFault.TIME_LAW, "the time law rejected its input", True)
+            return res
+        self.s, self.s_dot = out.s, out.s_dot
+        self._reference_at(p, out.s, out.s_dot)
+        return res
+
+    def _reference_at(self, p: PlannedScan, s: float, s_dot: float) -> None:
+        """Reference pose at ``s`` and its twist (base frame) at path speed ``s_dot``."""
+        path = p.path
+        path.pose_at(s, self._T_ref)
+        tw = self._twist
+        if s_dot <= 0.0:
+            tw[:] = 0.0
+        else:
+            s0 = min(s, path.length - FF_STEP)
+            Ta, Tb = path.pose_at(s0, self._T_a), path.pose_at(s0 + FF_STEP, self._T_b)
+            k = s_dot / FF_STEP
+            tw[:3] = Tb[:3, 3]
+            tw[:3] -= Ta[:3, 3]
+            tw[:3] *= k
+            np.matmul(Ta[:3, :3].T, Tb[:3, :3], out=self._Rab)
+            rotation_log(self._Rab, self._w)
+            np.matmul(Ta[:3, :3], self._w, out=tw[3:])
+            tw[3:] *= k
+        self.cycle.set_reference(self._T_ref, tw)
+
+    def _enter_retract(self) -> None:
+        self.cycle.retract()
+
+    def _enter_paused(self) -> None:
+        self._pause_enter[self._paused_from]()
+
+    def _run_paused(self) -> None:
+        self._pause_run[self._paused_from]()
+
+    def _hold(self) -> None:
+        self.cycle.hold()
+
+    def _enter_aborting(self) -> None:
+        src = self._paused_from if self._last_src() is ScanState.PAUSED else self._last_src()
+        if src is ScanState.TRANSFER:
+            assert self.follower is not None
+            self.follower.stop()
+        else:
+            self.cycle.retract()
+
+    def _last_src(self) -> ScanState:
+        return self.transitions[-1].src if self.transitions else ScanState.IDLE
+
+    def _run_aborting(self) -> None:
+        if self.cycle.controller.mode is not Mode.JOINT:
+            return  # retracting: ends with RETRACT_DONE
+        self._follow_joint_move()
+        f = self.follower
+        assert f is not None
+        if f.stopped and float(np.max(np.abs(self.cycle.inp.qd))) < STOP_SPEED:
+            self.cycle.hold()
+            self._fire(Trigger.STOPPED, "joint move stopped")
+
+    def _enter_safe_retract(self) -> None:
+        c = self.cycle
+        stopped = c.supervisor.latch.reaction is Reaction.STOP
+        if c.controller.mode is not Mode.RETRACT and not stopped:
+            c.retract()
+
+    def _enter_terminal(self) -> None:
+        self.reseeking = False
+
+    def _finish(self) -> None:
+        self.outcome = ScanOutcome(
+            result=self.result,
+            state=self.state,
+            cause=self.cause,
+            fault=self.fault,
+            t=self.t,
+            s=self.s,
+            length=self.length,
+            spans=list(self.policy.spans),
+        )
+
+    # -- events ----------------------------------------------------------------------------
+    def _s_or_none(self) -> float | None:
+        on_path = self.state in (ScanState.SWEEP, ScanState.PAUSED, ScanState.RETRACT)
+        return self.s if on_path or self.s > 0.0 else None
+
+    def _post(
+        self, kind: str, cause: str, s: float | None = None, detail: dict | None = None
+    ) -> None:
+        ev = ScanEvent(self.t, kind, cause, s, int(self.state), dict(detail or {}))
+        self.events.append(ev)
+        if self.sink is not None:
+            self.sink.post_event(self.t, kind, cause, s, int(self.state), ev.detail)
+
+
+def _nothing() -> None:
+    """A state with nothing to do per cycle."""
