@@ -244,6 +244,11 @@ class Scan:
             self.plan_error = str(exc)
 
     @property
+    def reference_position(self) -> np.ndarray:
+        """The sweep's current reference position (m, base frame; a view)."""
+        return self._T_ref[:3, 3]
+
+    @property
     def finished(self) -> bool:
         """True once the scan reached a terminal state."""
         return self.state in TERMINAL
@@ -343,10 +348,18 @@ class Scan:
                 "command_refused", f"{what.name.lower()} is not possible in {self.state.name}"
             )
             return
-        if what is not Trigger.START:
+        if what is Trigger.START:
+            self._post("start", self._describe_request(arg))
+        else:
             self._post(what.name.lower(), str(arg), self._s_or_none())
         if what is Trigger.ABORT:
             self.cause = f"aborted: {arg}"
+
+    @staticmethod
+    def _describe_request(req: ScanRequest) -> str:
+        if req.path is not None:
+            return f"scan requested: surface path of {len(req.path)} points"
+        return f"scan requested: stroke of {len(req.stroke)} pixels on the camera image"
 
     def _apply_speed(self, override: float) -> None:
         self.operator_speed = override
@@ -535,6 +548,8 @@ class Scan:
         p.law.reset(0.0)
         self.policy.reset(self.force)
         self._law_in.pause = False
+        self.s = self.s_dot = 0.0
+        self._reference_at(p, 0.0, 0.0)
 
     def _run_sweep(self) -> None:
         res = self._sweep_step(False)

@@ -1,0 +1,317 @@
+"""A whole scan in lockstep simulation, as ``robot-us demo`` runs it: build the simulated
+cell, capture the camera image, start the recorder, then run the 1 kHz loop with the scan
+(mapping and planning in ``service()`` between cycles), the ultrasound frames and their
+quality at the source's rate in simulated time, the ground truth after every physics
+step, and a progress bar; at the end the report, the pictures and the recording summary.
+
+Everything is recorded as it happens (``robot_us.recording``): config, camera image, plan,
+state stream and events, frames with their quality, and the summary at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from robot_us.backends import CELLS, Cell
+from robot_us.config import Config
+from robot_us.control_cycle import ControlCycle
+from robot_us.loop import LoopRunner, LoopStats
+from robot_us.scan.ground_truth import GroundTruthLog
+from robot_us.scan.messages import ScanOutcome, ScanRequest
+from robot_us.scan.progress import ProgressBar
+from robot_us.scan.scan import Scan
+from robot_us.scan.states import FAULT_NAMES, STATE_NAMES, ScanFault, ScanResult, ScanState
+from robot_us.state_log import StateLog
+from robot_us.types import RgbdFrame, SegmentKind
+
+#: The embedded default stroke (pixels on the default simulated camera's image).
+DEFAULT_STROKE_RESOURCE = "default_stroke.json"
+#: File names written into the output folder.
+RECORDING_NAME = "scan.mcap"
+REPORT_NAME = "report.json"
+#: Loop time allowed beyond twice the planned duration before the scan is aborted (s).
+TIME_BUDGET_MARGIN_S = 20.0
+#: Longest a lockstep scan may run in loop time (s).
+MAX_SIM_TIME_S = 600.0
+#: Ground-truth rows kept (10 minutes at 1 kHz).
+TRUTH_CAPACITY = 600_000
+#: Nominal settle time assumed by the progress estimate (s).
+SETTLE_ESTIMATE_S = 1.0
+
+
+class ScanRunError(ValueError):
+    """The scan could not run or did not finish (message names the cause)."""
+
+
+def default_stroke() -> np.ndarray:
+    """The embedded default stroke (N x 2 pixels: u column, v row)."""
+    text = resources.files("robot_us.scan").joinpath(DEFAULT_STROKE_RESOURCE).read_text()
+    return np.asarray(json.loads(text)["pixels"], dtype=np.float64).reshape(-1, 2)
+
+
+@dataclass
+class RunOptions:
+    """How to run: output folder, the stroke (pixels; None = the embedded default) and
+    where it came from, progress stream, what to produce, and an optional hook called
+    after every physics step with the runner (tests inject faults and commands there)."""
+
+    out_dir: Path
+    stroke: np.ndarray | None = None
+    stroke_source: str = "default"
+    speed: float | None = None  # m/s, None = trajectory.speed
+    plane: str | None = None  # None = trajectory.plane
+    progress: TextIO | None = None
+    record: bool = True
+    imaging: bool = True
+    pictures: bool = True
+    after_step: Callable[[ScanRunner], None] | None = None
+
+
+@dataclass
+class ScanRun:
+    """What a run produced (the report is built from it)."""
+
+    cfg: Config
+    options: RunOptions
+    outcome: ScanOutcome | None
+    scan: Scan
+    cycle: ControlCycle
+    camera: RgbdFrame
+    truth: GroundTruthLog
+    geometry: Any
+    loop: LoopStats
+    wall_s: float
+    imaging: Any | None = None
+    recorder_stats: Any | None = None
+    recording: Path | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+class ScanRunner:
+    """Runs one scan in lockstep on a simulated cell (see the module doc)."""
+
+    def __init__(self, cfg: Config, options: RunOptions) -> None:
+        self.cfg = cfg
+        self.opts = options
+        self.cell: Cell | None = None
+        self.scan: Scan | None = None
+        self.cycle: ControlCycle | None = None
+        self.recorder: Any | None = None
+        self.imaging: Any | None = None
+        self.truth = GroundTruthLog(TRUTH_CAPACITY)
+        self.t = 0.0
+        self._plan_written = False
+        self._budget: float | None = None
+        self._progress = ProgressBar(options.progress)
+        self._estimate: list[tuple[ScanState, float]] = []
+
+    def run(self) -> ScanRun:
+        """Run the scan; returns the run (also on a fault or abort). Raises
+        ``ScanRunError`` when the stroke cannot be mapped or planned (nothing moved; the
+        recording, if any, is closed and readable)."""
+        cfg, opts = self.cfg, self.opts
+        wall0 = time.perf_counter()
+        opts.out_dir.mkdir(parents=True, exist_ok=True)
+        cell = CELLS.create(cfg.cell.backend, cfg)
+        self.cell = cell
+        try:
+            if cell.sim is None or cell.step_plant is None or cell.camera is None:
+                raise ScanRunError(
+                    "a lockstep scan needs the simulated cell (cell.backend = 'sim')"
+                )
+            camera = cell.camera.capture()
+            stroke = default_stroke() if opts.stroke is None else opts.stroke
+            self.cycle = ControlCycle(cfg, cell)
+            log = StateLog(cfg.loop.ring_capacity, self.cycle.n)
+            self.recorder = self._start_recorder(log, camera) if opts.record else None
+            try:
+                self.scan = Scan(cfg, self.cycle, log, events=self.recorder)
+                if opts.imaging:
+                    self.imaging = self._make_imaging(cell)
+                self.scan.start(
+                    ScanRequest(frame=camera, stroke=stroke, speed=opts.speed, plane=opts.plane)
+                )
+                runner = LoopRunner(
+                    cfg.loop.rate_hz, "lockstep", ring_capacity=cfg.loop.ring_capacity
+                )
+                stats = runner.run(
+                    self.scan, plant_step=self._after_step, duration_s=MAX_SIM_TIME_S
+                )
+                self._progress.close()
+                run = self._finish(camera, stats, time.perf_counter() - wall0)
+            except BaseException:
+                self._progress.close()
+                if self.recorder is not None:
+                    self.recorder.close(raise_on_error=False)
+                raise
+        finally:
+            if cell.close is not None:
+                cell.close()
+        if run.outcome is not None and run.outcome.fault == ScanFault.PLAN_FAILED:  # nothing moved
+            raise ScanRunError(run.outcome.cause)
+        return run
+
+    # -- setup ----------------------------------------------------------------------------
+    def _start_recorder(self, log: StateLog, camera: RgbdFrame):
+        from robot_us.recording import Recorder
+
+        path = self.opts.out_dir / RECORDING_NAME
+        rec = Recorder(
+            path,
+            self.cfg.recording,
+            state_log=log,
+            state_names=STATE_NAMES,
+            fault_names=FAULT_NAMES,
+            metadata={"source": "robot-us scan (lockstep simulation)"},
+        ).start()
+        rec.write_config(self.cfg)
+        rec.add_camera(camera)
+        return rec
+
+    def _make_imaging(self, cell: Cell):
+        from robot_us.scan.sim_imaging import make_lockstep_imaging
+
+        return make_lockstep_imaging(self.cfg, cell, self.scan, self.recorder)
+
+    # -- every physics step ---------------------------------------------------------------
+    def _after_step(self) -> None:
+        cell, scan, world = self.cell, self.scan, self.cell.sim
+        cell.step_plant()
+        self.t = t = world.t
+        scan.service()
+        c = self.cycle
+        out = c.controller.out
+        self.truth.push(
+            t,
+            world.contact_force(),
+            float(c.pipeline.wrench[2]),
+            out.force_command,
+            world.probe_pose(),
+            scan.reference_position,
+            world.breathing_offset(),
+            scan.s,
+            scan.operator_speed * scan.policy.override,
+            int(scan.state),
+        )
+        if scan.planned is not None and not self._plan_written:
+            self._on_planned()
+        if self.imaging is not None:
+            self.imaging.after_step(t)
+        if self._budget is not None and t > self._budget and not scan.finished:
+            self._budget = None
+            scan.abort(f"the scan exceeded its time budget ({t:.0f} s of loop time)")
+        if self.opts.after_step is not None:
+            self.opts.after_step(self)
+        self._report_progress()
+
+    def _on_planned(self) -> None:
+        p = self.scan.planned
+        self._plan_written = True
+        if self.recorder is not None:
+            self.recorder.write_plan(p.plan)
+        self._budget = self.t + 2.0 * p.plan.duration_s + TIME_BUDGET_MARGIN_S
+        fc = self.cfg.force_control.contact
+        seg = p.plan.segment_durations_s
+        self._estimate = [
+            (ScanState.PLANNING, 0.1),
+            (ScanState.TRANSFER, p.transfer.duration),
+            (ScanState.APPROACH, self.cfg.trajectory.standoff / fc.approach_speed),
+            (ScanState.SETTLE, SETTLE_ESTIMATE_S),
+            (ScanState.SWEEP, seg.get(SegmentKind.SWEEP.value, 1.0)),
+            (ScanState.RETRACT, fc.retract_distance / fc.retract_speed + 0.5),
+        ]
+
+    def _report_progress(self) -> None:
+        if self.opts.progress is None:
+            return
+        scan = self.scan
+        total = sum(d for _, d in self._estimate) or 1.0
+        done = 0.0
+        state = scan.state
+        if state in (ScanState.PAUSED,):
+            state = scan._paused_from
+        for st, d in self._estimate:
+            if st == state:
+                if st is ScanState.SWEEP and scan.length > 0:
+                    done += d * scan.s / scan.length
+                else:
+                    done += min(self.t - scan.t_state, d)
+                break
+            done += d
+        if scan.state is ScanState.DONE:
+            done = total
+        q = self.imaging.latest_score if self.imaging is not None else None
+        self._progress.update(done / total, scan.state.name.lower(), self.t, scan.s, scan.length, q)
+
+    # -- the end --------------------------------------------------------------------------
+    def _finish(self, camera: RgbdFrame, stats: LoopStats, wall_s: float) -> ScanRun:
+        from robot_us.scan.report import build_report
+
+        scan, opts = self.scan, self.opts
+        run = ScanRun(
+            cfg=self.cfg,
+            options=opts,
+            outcome=scan.outcome,
+            scan=scan,
+            cycle=self.cycle,
+            camera=camera,
+            truth=self.truth,
+            geometry=self.cell.sim.geometry,
+            loop=stats,
+            wall_s=wall_s,
+            imaging=self.imaging,
+        )
+        if scan.outcome is None:
+            scan._finish()  # the loop ran out of time: report where it stopped
+            run.outcome = scan.outcome
+            run.outcome.cause = f"the scan did not finish within {MAX_SIM_TIME_S:.0f} s"
+        planned = scan.outcome.fault != ScanFault.PLAN_FAILED
+        if opts.pictures and planned:
+            from robot_us.scan.pictures import make_pictures
+
+            run.files.update(make_pictures(run, opts.out_dir))
+        run.report = build_report(run)
+        if self.recorder is not None:
+            self.recorder.write_summary(run.report)
+            run.recorder_stats = self.recorder.close()
+            run.recording = self.recorder.path
+            run.files["recording"] = str(self.recorder.path)
+            run.report["recording"] = _recording_figures(run.recorder_stats, self.recorder.path)
+        if planned:
+            path = opts.out_dir / REPORT_NAME
+            run.files["report"] = str(path)
+            run.report["files"] = dict(run.files)
+            path.write_text(json.dumps(run.report, indent=2) + "\n")
+        return run
+
+
+def _recording_figures(stats, path: Path) -> dict[str, Any]:
+    return {
+        "path": str(path),
+        "bytes": stats.bytes,
+        "messages": sum(stats.messages.values()),
+        "dropped": dict(stats.dropped),
+        "state_rows": stats.state_rows,
+        "state_lost": stats.state_lost,
+        "flushes": stats.syncs,
+        "error": stats.error,
+    }
+
+
+def run_scan(cfg: Config, options: RunOptions) -> ScanRun:
+    """Run one scan in lockstep simulation (see ``ScanRunner``)."""
+    return ScanRunner(cfg, options).run()
+
+
+def result_name(run: ScanRun) -> str:
+    """``done``, ``aborted``, ``faulted`` or ``running`` (did not finish)."""
+    return (run.outcome.result if run.outcome else ScanResult.RUNNING).name.lower()
