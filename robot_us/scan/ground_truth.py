@@ -79,18 +79,19 @@ class GroundTruthLog:
 
 @dataclass
 class SweepFigures:
-    """Errors during the sweep against the simulator's ground truth (see ``as_dict``)."""
+    """Errors during the sweep against the simulator's ground truth: forces in N, angles
+    in degrees, distances in mm."""
 
     samples: int
-    force_rms_N: float
-    force_max_abs_err_N: float
-    force_ft_rms_N: float
+    force_rms: float
+    force_max_abs_err: float
+    force_ft_rms: float
     orientation_rms_deg: float
     orientation_max_deg: float
     lateral_rms_mm: float
     lateral_max_mm: float
     along_track_rms_mm: float
-    contact_overshoot_N: float
+    contact_overshoot: float
 
     def as_dict(self) -> dict[str, float | int]:
         """JSON-ready, rounded."""
@@ -144,13 +145,13 @@ def sweep_figures(
     overshoot = float(max(0.0, settle_f.max() - nominal_force)) if len(settle_f) else float("nan")
     return SweepFigures(
         samples=int(sweep.sum()),
-        force_rms_N=_rms(err),
-        force_max_abs_err_N=_max_abs(err),
-        force_ft_rms_N=_rms(err_ft),
+        force_rms=_rms(err),
+        force_max_abs_err=_max_abs(err),
+        force_ft_rms=_rms(err_ft),
         orientation_rms_deg=_rms(angles),
         orientation_max_deg=float(angles.max()) if len(angles) else float("nan"),
         lateral_rms_mm=1e3 * _rms(lateral),
         lateral_max_mm=1e3 * (float(lateral.max()) if len(lateral) else float("nan")),
         along_track_rms_mm=1e3 * _rms(along),
-        contact_overshoot_N=overshoot,
+        contact_overshoot=overshoot,
     )

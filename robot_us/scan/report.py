@@ -141,7 +141,7 @@ def build_report(run) -> dict[str, Any]:
         "controller": cfg.force_control.controller,
         "stroke": {
             "source": run.options.stroke_source,
-            "pixels": int(len(scan.request.stroke)) if scan.request.stroke is not None else 0,
+            "pixels": len(scan.request.stroke) if scan.request.stroke is not None else 0,
             "mapped_length_mm": _r(p.mapping.length * 1e3, 1) if p and p.mapping else None,
         },
         "plan": None,
@@ -152,10 +152,10 @@ def build_report(run) -> dict[str, Any]:
         },
         "force": {
             "setpoint_N": cfg.force_control.force_setpoint,
-            "rms_error_N": figs["force_rms_N"],
-            "max_abs_error_N": figs["force_max_abs_err_N"],
-            "ft_rms_error_N": figs["force_ft_rms_N"],
-            "contact_overshoot_N": figs["contact_overshoot_N"],
+            "rms_error_N": figs["force_rms"],
+            "max_abs_error_N": figs["force_max_abs_err"],
+            "ft_rms_error_N": figs["force_ft_rms"],
+            "contact_overshoot_N": figs["contact_overshoot"],
             "samples": figs["samples"],
         },
         "pose": {
