@@ -1,0 +1,203 @@
+"""Scan building blocks without a simulator: the transition table, the image-quality
+policy, the time-scaled joint move, and the controller's joint-space mode."""
+
+import numpy as np
+import pytest
+
+from force_control import Mode
+from robot_us.config import Config
+from robot_us.config_schema import ConfigError
+from robot_us.kinematics import ArmKinematics
+from robot_us.scan.config import ScanConfig, check_force_limits
+from robot_us.scan.joint_move import JointMoveFollower
+from robot_us.scan.quality_policy import PolicyLevel, QualityPolicy
+from robot_us.scan.states import ScanState, Trigger
+from robot_us.scan.transitions import (
+    ACTIVE,
+    MOVING,
+    RESUME_PREVIOUS,
+    TABLE,
+    TERMINAL,
+    next_state,
+)
+from tests.kinematic_plant import PlanePlant
+from trajectory.transfer import TransferLimits, TransferMove
+
+S, T = ScanState, Trigger
+
+
+# -- transition table -------------------------------------------------------------------
+def test_happy_path_reaches_done():
+    path = [T.START, T.PLANNED, T.ARRIVED, T.CONTACT, T.SETTLED, T.SWEPT, T.RETRACTED]
+    state = S.IDLE
+    seen = [state]
+    for trig in path:
+        state = next_state(state, trig)
+        seen.append(state)
+    assert seen == [
+        S.IDLE,
+        S.PLANNING,
+        S.TRANSFER,
+        S.APPROACH,
+        S.SETTLE,
+        S.SWEEP,
+        S.RETRACT,
+        S.DONE,
+    ]
+
+
+def test_pause_abort_and_faults_apply_everywhere_they_should():
+    for s in MOVING:
+        assert next_state(s, T.PAUSE) is S.PAUSED
+        assert next_state(s, T.ABORT) is S.ABORTING
+    assert next_state(S.PAUSED, T.RESUME) == RESUME_PREVIOUS
+    for s in ACTIVE:
+        assert next_state(s, T.FAULT_STOP) is S.FAULTED
+        if s is not S.SAFE_RETRACT:
+            assert next_state(s, T.FAULT_RETRACT) is S.SAFE_RETRACT
+    assert next_state(S.SAFE_RETRACT, T.RETRACTED) is S.FAULTED
+    # planning fails without moving; terminal states have no way out
+    assert next_state(S.PLANNING, T.PLAN_FAILED) is S.FAULTED
+    assert not [k for k in TABLE if k[0] in TERMINAL]
+    # commands that make no sense are refused (no entry)
+    assert next_state(S.IDLE, T.PAUSE) is None
+    assert next_state(S.DONE, T.RESUME) is None
+    assert next_state(S.SWEEP, T.START) is None
+
+
+def test_every_state_is_reachable():
+    reach, todo = {S.IDLE}, [S.IDLE]
+    while todo:
+        s = todo.pop()
+        for (src, _), dst in TABLE.items():
+            if src is s and dst != RESUME_PREVIOUS and dst not in reach:
+                reach.add(dst)
+                todo.append(dst)
+    assert reach == set(S)
+
+
+# -- quality policy ---------------------------------------------------------------------
+def feed(policy, t0, t1, score, label="shadowed", rate=30.0, speed=0.01, s0=0.0):
+    """Frames from t0 to t1 at ``rate``; the probe moves at ``speed`` x override."""
+    out, t, s = [], t0, s0
+    while t < t1 - 1e-9:
+        out += [(a.kind, a) for a in policy.observe(t, s, score, label)]
+        t += 1.0 / rate
+        s += speed * policy.override / rate
+    return out, t, s
+
+
+def test_policy_slows_raises_force_pauses_and_reports_the_span():
+    cfg = ScanConfig()
+    pol = QualityPolicy(cfg, 5.0)
+    ev, t, s = feed(pol, 0.0, 1.0, 0.95, "good")
+    assert ev == [] and pol.override == 1.0
+    ev, t, s = feed(pol, t, t + 0.2, 0.2, s0=s)
+    assert [k for k, _ in ev] == ["slow_down"]
+    slow = ev[0][1]
+    assert slow.s == pytest.approx(0.01 * 1.0, abs=1e-3) and "0.20 < 0.60" in slow.cause
+    assert pol.override == cfg.slow_override and pol.level is PolicyLevel.SLOW
+    # persisting: force steps of 1 N every 0.5 s up to 8 N, then a pause
+    ev, t, s = feed(pol, t, t + 3.0, 0.2, s0=s)
+    kinds = [k for k, _ in ev]
+    assert kinds == ["force_up"] * 3 + ["pause"]
+    forces = [a.detail["force_N"] for k, a in ev if k == "force_up"]
+    assert forces == [6.0, 7.0, 8.0] and pol.force == 8.0 == cfg.force_max
+    times = [a.t for _, a in ev]
+    assert np.diff(times[:3]) == pytest.approx([0.5, 0.5], abs=0.04)
+    assert times[3] - times[2] == pytest.approx(cfg.persist_time, abs=0.04)
+    assert pol.pause_requested and pol.level is PolicyLevel.PAUSE
+    # resumed (operator or timeout): force back to nominal, crossing slowly, no new steps
+    ev = pol.resumed(t, s)
+    assert [a.kind for a in ev] == ["force_restore"] and pol.force == 5.0
+    assert not pol.pause_requested and pol.level is PolicyLevel.SKIP
+    ev, t, s = feed(pol, t, t + 2.0, 0.2, s0=s)
+    assert ev == [] and pol.override == cfg.slow_override
+    # recovered for recover_time: the span closes (not imaged), speed back to 100 %
+    s_good = s
+    ev, t, s = feed(pol, t, t + 0.5, 0.9, "good", s0=s)
+    assert [k for k, _ in ev] == ["span", "speed_restored"]
+    span = pol.spans[-1]
+    assert span.kind == "not_imaged" and span.s_from == pytest.approx(slow.s)
+    assert span.s_to == pytest.approx(s_good) and span.min_score == pytest.approx(0.2)
+    assert span.max_force == 8.0 and span.labels["shadowed"] > 30
+    assert ev[0][1].detail["from_mm"] == pytest.approx(slow.s * 1e3, abs=0.01)
+    assert pol.override == 1.0 and pol.level is PolicyLevel.GOOD
+
+
+def test_policy_short_drop_is_only_slowed_and_force_steps_back_down():
+    pol = QualityPolicy(ScanConfig(), 5.0)
+    ev, t, s = feed(pol, 0.0, 0.3, 0.4, "poor_contact")
+    assert [k for k, _ in ev] == ["slow_down"]
+    ev, t, s = feed(pol, t, t + 0.15, 0.65, "good", s0=s)  # in the hysteresis band: hold
+    assert ev == [] and pol.level is PolicyLevel.SLOW
+    ev, t, s = feed(pol, t, t + 0.5, 0.9, "good", s0=s)
+    assert [k for k, _ in ev] == ["span", "speed_restored"]
+    assert pol.spans[-1].kind == "slowed" and pol.force == 5.0
+    # a longer drop raises the force; after recovery it steps back down one per interval
+    ev, t, s = feed(pol, t, t + 1.6, 0.4, "poor_contact", s0=s)
+    assert [k for k, _ in ev].count("force_up") == 3 and pol.force == 8.0
+    ev, t, s = feed(pol, t, t + 3.0, 0.9, "good", s0=s)
+    kinds = [k for k, _ in ev]
+    assert kinds[:2] == ["span", "speed_restored"] and kinds.count("force_restore") == 3
+    assert pol.force == 5.0
+
+
+def test_policy_closes_an_open_span_at_the_path_end():
+    pol = QualityPolicy(ScanConfig(), 5.0)
+    feed(pol, 0.0, 0.2, 0.1, "no_contact")
+    ev = pol.finish(1.0, 0.05)
+    assert [a.kind for a in ev] == ["span", "speed_restored"]
+    assert pol.spans[-1].s_to == pytest.approx(0.05)
+
+
+def test_force_limits_are_checked_against_the_safety_soft_limit():
+    check_force_limits(ScanConfig(), 5.0, 20.0)
+    with pytest.raises(ConfigError, match=r"scan\.force_max"):
+        check_force_limits(ScanConfig(force_max=20.0), 5.0, 20.0)
+    with pytest.raises(ConfigError, match="force_setpoint"):
+        check_force_limits(ScanConfig(force_max=6.0), 7.0, 20.0)
+    assert Config().scan.force_max < Config().safety.force_soft_limit
+
+
+# -- joint move follower ----------------------------------------------------------------
+def _move():
+    kin = ArmKinematics("panda")
+    lim = TransferLimits.scaled(kin.limits, 0.3, 1.0, 5.0)
+    q0 = kin.q_ready.copy()
+    return TransferMove(q0, q0 + np.array([0.4, -0.2, 0.1, 0.3, 0.0, -0.2, 0.5]), lim)
+
+
+def test_joint_move_follows_pauses_and_resumes_along_the_same_path():
+    move = _move()
+    dt = 1e-3
+    f = JointMoveFollower(move, dt, ramp_time=0.2)
+    q, qd = np.zeros(7), np.zeros(7)
+    for _ in range(300):
+        f.update()
+    move.state_into(f.tau, q, qd)
+    assert f.tau == pytest.approx(0.3) and np.allclose(f.q_ref, q)
+    f.stop()
+    taus = []
+    for _ in range(400):
+        f.update()
+        taus.append(f.tau)
+    assert f.stopped and f.rate == 0.0
+    assert taus[-1] == taus[-150]  # time frozen once stopped
+    assert 0.3 < taus[-1] < 0.3 + 0.2  # it slowed over the ramp (average rate 1/2)
+    assert np.all(f.qd_ref == 0.0)
+    f.go()
+    while not f.finished:
+        f.update()
+    assert np.allclose(f.q_ref, move.q_goal)
+
+
+def test_controller_joint_mode_tracks_a_joint_reference():
+    plant = PlanePlant()
+    q_goal = plant.q + np.array([0.2, -0.1, 0.1, 0.15, 0.0, -0.1, 0.3])
+    plant.inp.q_ref[:] = q_goal
+    plant.ctl.track_joints()
+    for _ in range(2000):
+        plant.step()
+    assert plant.ctl.mode is Mode.JOINT
+    assert np.abs(plant.q - q_goal).max() < 1e-4
