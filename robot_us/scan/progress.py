@@ -1,5 +1,6 @@
 """A plain-text progress bar for a running scan (no dependency): on a terminal one line
-redrawn in place, elsewhere (logs, pipes) one line per state change and every 10 %.
+redrawn in place, elsewhere (logs, pipes) one line per state change, every 10 % and at
+least every second.
 
     [##########..........]  48%  sweep     s  62/130 mm  t 14.2 s  quality 0.93
 """
@@ -13,8 +14,10 @@ from typing import TextIO
 BAR_WIDTH = 24
 #: Shortest time between two redraws on a terminal (s, wall clock).
 REDRAW_S = 0.2
-#: Progress step between two lines when not on a terminal (fraction).
+#: Progress step between two lines when not on a terminal (fraction) ...
 LOG_STEP = 0.1
+#: ... and the longest wall time between two such lines (s).
+LOG_EVERY_S = 1.0
 
 
 class ProgressBar:
@@ -41,7 +44,11 @@ class ProgressBar:
         if self.tty:
             if not changed and now - self._last_draw < REDRAW_S:
                 return
-        elif not changed and fraction < self._last_logged + LOG_STEP:
+        elif (
+            not changed
+            and fraction < self._last_logged + LOG_STEP
+            and now - self._last_draw < LOG_EVERY_S
+        ):
             return
         self._last_state = state
         self._last_draw = now

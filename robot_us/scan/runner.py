@@ -60,8 +60,9 @@ def default_stroke() -> np.ndarray:
 @dataclass
 class RunOptions:
     """How to run: output folder, the stroke (pixels; None = the embedded default) and
-    where it came from, progress stream, what to produce, and an optional hook called
-    after every physics step with the runner (tests inject faults and commands there)."""
+    where it came from, progress stream, what to produce, an optional hook called after
+    every physics step with the runner (tests inject faults and commands there) and one
+    that may wrap the cell's devices before the scan starts."""
 
     out_dir: Path
     stroke: np.ndarray | None = None
@@ -73,6 +74,7 @@ class RunOptions:
     imaging: bool = True
     pictures: bool = True
     after_step: Callable[[ScanRunner], None] | None = None
+    wrap_cell: Callable[[Cell], Cell] | None = None  # tests wrap devices (fault injection)
 
 
 @dataclass
@@ -122,6 +124,8 @@ class ScanRunner:
         wall0 = time.perf_counter()
         opts.out_dir.mkdir(parents=True, exist_ok=True)
         cell = CELLS.create(cfg.cell.backend, cfg)
+        if opts.wrap_cell is not None:
+            cell = opts.wrap_cell(cell)
         self.cell = cell
         try:
             if cell.sim is None or cell.step_plant is None or cell.camera is None:
