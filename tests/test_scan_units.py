@@ -201,3 +201,84 @@ def test_controller_joint_mode_tracks_a_joint_reference():
         plant.step()
     assert plant.ctl.mode is Mode.JOINT
     assert np.abs(plant.q - q_goal).max() < 1e-4
+
+
+# -- real-time imaging thread -----------------------------------------------------------
+class _Frame:
+    def __init__(self, seq, t):
+        self.seq, self.t = seq, t
+        self.image = np.zeros((8, 8), np.uint8)
+
+
+class _Source:
+    def __init__(self, n):
+        self.n, self.seq = n, 0
+
+    def grab(self):
+        if self.seq >= self.n:
+            return None
+        self.seq += 1
+        return _Frame(self.seq - 1, 100.0 + 0.01 * self.seq)  # device clock
+
+
+class _Result:
+    def __init__(self, frame):
+        self.seq, self.t, self.score = frame.seq, frame.t, 0.5 + 0.01 * frame.seq
+        self.quality = "good"
+
+
+class _Worker:
+    """Scores the last submitted frame at the next poll (like a worker that keeps up)."""
+
+    def __init__(self):
+        self.pending = None
+
+    def submit(self, frame):
+        self.pending = frame
+
+    def poll(self):
+        f, self.pending = self.pending, None
+        return None if f is None else _Result(f)
+
+
+class _Scan:
+    def __init__(self):
+        self.got = []
+
+    def submit_quality(self, seq, t, score, label):
+        self.got.append((seq, t, score, label))
+
+    def arc_length_at(self, t):
+        return 2.0 * t
+
+
+class _Recorder:
+    def __init__(self):
+        self.frames, self.quality = [], []
+
+    def add_frame(self, f):
+        self.frames.append(f)
+
+    def add_quality(self, q):
+        self.quality.append(q)
+
+
+def test_realtime_imaging_hands_results_to_the_scan_and_the_recorder():
+    from robot_us.scan.realtime_imaging import RealtimeImaging
+
+    scan, rec = _Scan(), _Recorder()
+    im = RealtimeImaging(
+        _Source(5),
+        _Worker(),
+        rate_hz=200.0,
+        scan=scan,
+        recorder=rec,
+        to_quality_sample=lambda r, s: (r.seq, s),
+        to_loop_time=lambda t: t - 100.0,
+    ).start()
+    im._thread.join(5.0)
+    assert im.error is None and im.frames == 5 and im.results == 5
+    assert [g[0] for g in scan.got] == [0, 1, 2, 3, 4]
+    assert scan.got[0][1] == pytest.approx(0.01)  # loop time, not the device clock
+    assert [f.seq for f in rec.frames] == [0, 1, 2, 3, 4]
+    assert rec.quality[2] == (2, pytest.approx(2.0 * 0.03))

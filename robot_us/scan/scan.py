@@ -443,6 +443,11 @@ class Scan:
             return
         self._adjust(self.policy.observe(t, self._s_at(t), score, label))
 
+    def arc_length_at(self, t: float) -> float:
+        """Arc length (m) at loop time ``t``: from the last ``ARC_HISTORY`` cycles, else the
+        current one. Any thread (reads a preallocated ring)."""
+        return self._s_at(t)
+
     def _s_at(self, t: float) -> float:
         """Arc length (m) at loop time ``t`` (from the recent history; now if older)."""
         kf = round(t / self.dt)
