@@ -13,8 +13,10 @@ from typing import Any
 
 import tomli_w
 
+from perception.quality.config import QualityConfig
 from robot_us.config_schema import ConfigError, build_section, describe, param, section, to_dict
 from sim.config import SimConfig
+from sim.ultrasound.config import UltrasoundSimConfig
 
 __all__ = [
     "Config",
@@ -99,6 +101,29 @@ class CellConfig:
 
 
 @dataclass(frozen=True)
+class UltrasoundConfig:
+    """Ultrasound frames: which source delivers them, the simulator and quality assessment."""
+
+    source: str = param(
+        "sim", choices=("sim", "video", "folder", "npz"), doc="frame source (ULTRASOUND_SOURCES)"
+    )
+    uri: str = param(
+        "",
+        doc="video: device index or video file; folder: image directory; npz: frame stack file",
+    )
+    pixel_spacing: tuple[float, ...] = param(
+        (0.0, 0.0),
+        length=2,
+        lo=0.0,
+        hi=0.01,
+        unit="m/px",
+        doc="(lateral, axial) pixel spacing of real frames (0 = unknown)",
+    )
+    sim: UltrasoundSimConfig = section(UltrasoundSimConfig)
+    quality: QualityConfig = section(QualityConfig)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole robot-us configuration."""
 
@@ -107,6 +132,7 @@ class Config:
     probe: ProbeConfig = section(ProbeConfig)
     loop: LoopConfig = section(LoopConfig)
     sim: SimConfig = section(SimConfig)
+    ultrasound: UltrasoundConfig = section(UltrasoundConfig)
 
 
 def _merge(base: dict, over: dict, prefix: str = "") -> dict:
