@@ -14,6 +14,8 @@ from robot_us import __version__
 #: ``run(args) -> int``).
 COMMANDS: dict[str, str] = {
     "config": "robot_us.commands.config",
+    "quality": "robot_us.commands.quality",
+    "train-quality": "robot_us.commands.train_quality",
 }
 
 

@@ -69,7 +69,7 @@ VESSELS = (
 #: The hyperechoic lesion.
 LESION = Ball(theta=0.02, y=0.07, depth=0.030, radius=0.006)
 #: The rib.
-RIB = Rib(y=-0.09, depth=0.017, radius=0.005)
+RIB = Rib(y=-0.09, depth=0.017, radius=0.006)
 
 
 class PhantomVolume:
