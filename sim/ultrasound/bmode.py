@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy.ndimage import gaussian_filter
 
 from robot_us.config import ProbeConfig
 from sim.phantom_geometry import PhantomGeometry
@@ -41,6 +42,9 @@ from sim.ultrasound.tissue import (
 )
 from sim.ultrasound.truth import SimTruth
 
+#: Correlation length of the scatterer field (Gaussian sigma, voxels): sets how far the
+#: probe can move before the speckle decorrelates (about 2 sigma voxels).
+SCATTERER_CORRELATION = 2.0
 #: Gap (m) that already decouples a scanline when there is no gel.
 DRY_COUPLING_GAP = 5e-5
 #: Peak amplitude of a specular echo per unit sqrt(reflection coefficient), after the PSF.
@@ -89,8 +93,11 @@ class BModeSimulator:
         sc = self.scan
         rng = np.random.default_rng(cfg.seed)
         n = cfg.scatterer_grid
-        field = rng.normal(size=(2, n**3)).astype(np.float32)
-        self._field = (field[0] + 1j * field[1]).astype(np.complex64) / np.sqrt(2)
+        field = rng.normal(size=(2, n, n, n)).astype(np.float32)
+        for part in field:  # spatially correlated scatterers: speckle survives small motion
+            gaussian_filter(part, SCATTERER_CORRELATION, mode="wrap", output=part)
+        field = (field[0] + 1j * field[1]).ravel()
+        self._field = (field / np.sqrt(np.mean(np.abs(field) ** 2))).astype(np.complex64)
         self._n_bits = n
         self._tex_rot = (_random_rotation(rng) / cfg.scatterer_size).astype(np.float32)
         self._noise_rng = np.random.default_rng(cfg.seed + 1)

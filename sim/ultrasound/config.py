@@ -30,10 +30,10 @@ class UltrasoundSimConfig:
         50.0, lo=20.0, hi=100.0, unit="dB", doc="log-compression dynamic range shown"
     )
     psf_axial: float = param(
-        2.5e-4, lo=5e-5, hi=2e-3, unit="m", doc="axial point-spread function sigma"
+        2.0e-4, lo=5e-5, hi=2e-3, unit="m", doc="axial point-spread function sigma"
     )
     psf_lateral: float = param(
-        4.5e-4, lo=5e-5, hi=4e-3, unit="m", doc="lateral point-spread function sigma"
+        3.5e-4, lo=5e-5, hi=4e-3, unit="m", doc="lateral point-spread function sigma"
     )
     scatterer_size: float = param(
         1.5e-4, lo=5e-5, hi=1e-3, unit="m", doc="voxel size of the fixed 3D scatterer field"
