@@ -89,7 +89,7 @@ class QualityWorker(ABC):
 class ThreadQualityWorker(QualityWorker):
     """Assessment in a daemon thread of this process."""
 
-    def __init__(self, cfg: QualityConfig, assessor: QualityAssessor) -> None:
+    def __init__(self, assessor: QualityAssessor) -> None:
         self._assessor = assessor
         self._lock = threading.Lock()
         self._pending: UltrasoundFrame | None = None
@@ -331,7 +331,7 @@ class ProcessQualityWorker(QualityWorker):
 def _thread_worker(cfg: QualityConfig, model_path: str) -> QualityWorker:
     from robot_us.quality_models import load_quality_model
 
-    return ThreadQualityWorker(cfg, QualityAssessor(cfg, load_quality_model(model_path)))
+    return ThreadQualityWorker(QualityAssessor(cfg, load_quality_model(model_path)))
 
 
 #: Quality workers by ``ultrasound.quality.worker``: ``factory(cfg, model_path)``.

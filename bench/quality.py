@@ -1,0 +1,148 @@
+"""Benchmark of simulated ultrasound and image-quality assessment.
+
+Held-out simulated frames (seeded, never used in training: seeds from BENCH_SEED) scored by
+the shipped model; timing of the model per 256 x 256 frame, of confidence maps at 64 x 64
+and 128 x 128, and of the simulator (one core). Writes DIR/quality.json and prints a table.
+
+    python bench/quality.py --out bench-results [--per-class 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import cv2  # noqa: E402
+
+from perception.quality.classes import CLASS_ORDER  # noqa: E402
+from perception.quality.confidence import confidence_map  # noqa: E402
+from robot_us.config import Config  # noqa: E402
+from robot_us.quality_models import load_quality_model  # noqa: E402
+from robot_us.quality_training import BENCH_SEED  # noqa: E402
+from robot_us.quality_worker import ThreadQualityWorker  # noqa: E402
+from robot_us.types import UltrasoundFrame  # noqa: E402
+from sim.ultrasound.dataset import FrameSampler  # noqa: E402
+
+
+def p50_ms(ts: list[float]) -> float:
+    return round(float(np.median(ts)) * 1e3, 3)
+
+
+def timed(fn, items, repeat: int = 1) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        for it in items:
+            t0 = time.perf_counter()
+            fn(it)
+            out.append(time.perf_counter() - t0)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="bench-results", help="output folder")
+    ap.add_argument("--per-class", type=int, default=100, help="held-out frames per class")
+    args = ap.parse_args(argv)
+    cv2.setNumThreads(1)  # one core for the simulator and pre-processing
+    cfg = Config()
+
+    t0 = time.perf_counter()
+    sampler = FrameSampler(cfg)
+    held = sampler.generate(args.per_class, seed=BENCH_SEED)
+    gen_s = time.perf_counter() - t0
+
+    model = load_quality_model()
+    outs = [model(f) for f in held.frames]
+    pred = np.array([CLASS_ORDER.index(o.quality) for o in outs])
+    scores = np.array([o.score for o in outs])
+    per_class = {
+        c.value: round(float(np.mean(pred[held.labels == k] == k)), 4)
+        for k, c in enumerate(CLASS_ORDER)
+    }
+    confusion = np.zeros((len(CLASS_ORDER),) * 2, int)
+    np.add.at(confusion, (held.labels, pred), 1)
+    probes = np.array(held.probe)
+    per_probe = {
+        kind: round(float(np.mean(pred[probes == kind] == held.labels[probes == kind])), 4)
+        for kind in ("linear", "convex")
+    }
+
+    sample = held.frames[:: max(1, len(held.frames) // 100)]
+    model_ts = timed(model, sample, repeat=2)
+    small64 = [cv2.resize(f, (64, 64), interpolation=cv2.INTER_AREA) for f in sample[:40]]
+    small128 = [cv2.resize(f, (128, 128), interpolation=cv2.INTER_AREA) for f in sample[:12]]
+    conf64 = timed(confidence_map, small64)
+    conf128 = timed(confidence_map, small128)
+
+    fps = {}
+    rng = np.random.default_rng(7)
+    for kind, sim in sampler.sims[:: len(sampler.sims) // 2]:  # default settings per probe
+        poses = []
+        for _ in range(40):
+            kw, press = sampler.families["contact"][0](rng)
+            poses.append(sampler.settle(sim, kw, press))
+        ts = timed(lambda p, sim=sim: sim.render(p[0], p[1]), poses)
+        fps[kind] = round(1.0 / float(np.median(ts)), 1)
+
+    class Fixed:
+        def assess(self, image, width_m=None, with_confidence=True, seq=0, t=0.0):
+            time.sleep(0.02)
+
+    submit_ts = []
+    with ThreadQualityWorker(Fixed()) as w:
+        for i in range(200):
+            fr = UltrasoundFrame(t=0.0, image=held.frames[0], spacing_m=(0, 0), seq=i)
+            t1 = time.perf_counter()
+            w.submit(fr)
+            submit_ts.append(time.perf_counter() - t1)
+            time.sleep(0.002)
+
+    result = {
+        "macro_accuracy": round(float(np.mean(list(per_class.values()))), 4),
+        "per_class_accuracy": per_class,
+        "model_ms_p50": p50_ms(model_ts),
+        "confidence_ms_p50": {"64x64": p50_ms(conf64), "128x128": p50_ms(conf128)},
+        "sim_fps": fps["linear"],
+        # extras
+        "sim_fps_convex": fps["convex"],
+        "accuracy_per_probe": per_probe,
+        "score_mae": round(float(np.mean(np.abs(scores - held.scores))), 4),
+        "confusion": {"order": [c.value for c in CLASS_ORDER], "rows_true": confusion.tolist()},
+        "model_ms_p99": round(float(np.percentile(model_ts, 99)) * 1e3, 3),
+        "worker_submit_us_p99": round(float(np.percentile(submit_ts, 99)) * 1e6, 1),
+        "n_frames": len(held.frames),
+        "frame_size": list(held.frames.shape[1:]),
+        "held_out_seed": BENCH_SEED,
+        "generation_s": round(gen_s, 1),
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "quality.json").write_text(json.dumps(result, indent=2) + "\n")
+
+    rows = [
+        ("macro_accuracy", result["macro_accuracy"], ">= 0.9"),
+        *((f"accuracy {k}", v, "") for k, v in per_class.items()),
+        ("score_mae", result["score_mae"], ""),
+        ("model_ms_p50 (256x256)", result["model_ms_p50"], "<= 5"),
+        ("confidence_ms_p50 64x64", result["confidence_ms_p50"]["64x64"], "<= 40"),
+        ("confidence_ms_p50 128x128", result["confidence_ms_p50"]["128x128"], ""),
+        ("sim_fps linear 256x256", result["sim_fps"], ">= 30"),
+        ("sim_fps convex 256x256", result["sim_fps_convex"], ""),
+        ("worker_submit_us_p99", result["worker_submit_us_p99"], ""),
+    ]
+    print(f"{'figure':28s} {'value':>10s}  target")
+    for name, value, target in rows:
+        print(f"{name:28s} {value:>10}  {target}")
+    print(f"({len(held.frames)} held-out frames, seed {BENCH_SEED}) -> {out / 'quality.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
