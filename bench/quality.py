@@ -19,16 +19,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import cv2  # noqa: E402
+import cv2
 
-from perception.quality.classes import CLASS_ORDER  # noqa: E402
-from perception.quality.confidence import confidence_map  # noqa: E402
-from robot_us.config import Config  # noqa: E402
-from robot_us.quality_models import load_quality_model  # noqa: E402
-from robot_us.quality_training import BENCH_SEED  # noqa: E402
-from robot_us.quality_worker import ThreadQualityWorker  # noqa: E402
-from robot_us.types import UltrasoundFrame  # noqa: E402
-from sim.ultrasound.dataset import FrameSampler  # noqa: E402
+from perception.quality.classes import CLASS_ORDER
+from perception.quality.confidence import confidence_map
+from robot_us.config import Config
+from robot_us.quality_models import load_quality_model
+from robot_us.quality_training import BENCH_SEED
+from robot_us.quality_worker import ThreadQualityWorker
+from robot_us.types import UltrasoundFrame
+from sim.ultrasound.dataset import FrameSampler
 
 
 def p50_ms(ts: list[float]) -> float:

@@ -31,8 +31,10 @@ def test_shipped_model_is_small_and_meets_the_contract(model):
 
 def test_shipped_model_classifies_fresh_simulated_frames(model):
     sim = small_sim("linear", 128)
-    lifted = [sim.render(on_skin(th, y, press=-0.005), 0.0).image for th, y in
-              [(0.0, 0.0), (0.2, 0.1), (-0.3, -0.05)]]
+    lifted = [
+        sim.render(on_skin(th, y, press=-0.005), 0.0).image
+        for th, y in [(0.0, 0.0), (0.2, 0.1), (-0.3, -0.05)]
+    ]
     good = [sim.render(on_skin(th, y), 5.0).image for th, y in [(0.05, 0.03), (-0.2, 0.12)]]
     shadow = sim.render(on_skin(0.1, RIB_Y, yaw=np.pi / 2), 5.0).image
     outs = model.predict([*lifted, *good, shadow])

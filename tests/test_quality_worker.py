@@ -83,7 +83,6 @@ def test_thread_worker_with_the_shipped_model():
     assert r.quality in set(QualityClass) and r.confidence.per_scanline.shape == (32,)
 
 
-@pytest.mark.slow
 def test_process_worker_scores_the_latest_frame():
     cfg = QualityConfig(worker="process", confidence_size=32)
     with make_quality_worker(cfg) as w:

@@ -49,9 +49,7 @@ def test_sim_source_frames_carry_pose_wrench_time_and_truth():
 
 
 def test_make_sim_source_from_config_and_world():
-    cfg = load_config(
-        overrides={"ultrasound.sim.width_px": 64, "ultrasound.sim.height_px": 64}
-    )
+    cfg = load_config(overrides={"ultrasound.sim.width_px": 64, "ultrasound.sim.height_px": 64})
     src = make_sim_ultrasound_source(cfg, FakeWorld())
     f = src.grab()
     assert f.t == 1.5 and f.image.shape == (64, 64)
@@ -64,7 +62,9 @@ def test_make_sim_source_from_config_and_world():
 def test_registry_names_and_factories(tmp_path):
     assert ULTRASOUND_SOURCES.names() == ["folder", "npz", "sim", "video"]
     np.savez(tmp_path / "s.npz", frames=np.zeros((2, 8, 8), np.uint8))
-    cfg = load_config(overrides={"ultrasound.source": "npz", "ultrasound.uri": str(tmp_path / "s.npz")})
+    cfg = load_config(
+        overrides={"ultrasound.source": "npz", "ultrasound.uri": str(tmp_path / "s.npz")}
+    )
     src = ULTRASOUND_SOURCES.create(cfg.ultrasound.source, cfg)
     assert len(src) == 2
 
@@ -99,7 +99,7 @@ def test_image_folder_errors(tmp_path):
         ImageFolderSource(tmp_path)
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     src = ImageFolderSource(tmp_path)
-    with pytest.raises(FrameFileError, match="bad.png.*not a readable image"):
+    with pytest.raises(FrameFileError, match=r"bad\.png.*not a readable image"):
         src.grab()
     (tmp_path / "frames.json").write_text("{broken")
     with pytest.raises(FrameFileError, match="invalid JSON"):
@@ -140,7 +140,7 @@ def test_npz_source_rejects_malformed_stacks(tmp_path, arrays, why):
 def test_npz_source_corrupt_and_missing(tmp_path):
     p = tmp_path / "corrupt.npz"
     p.write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(FrameFileError, match="not a readable .npz"):
+    with pytest.raises(FrameFileError, match=r"not a readable \.npz"):
         NpzStackSource(p)
     with pytest.raises(FrameFileError, match="not found"):
         NpzStackSource(tmp_path / "absent.npz")
