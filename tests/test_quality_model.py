@@ -10,6 +10,7 @@ from perception.quality.assess import QualityAction, QualityAssessor, quality_ac
 from perception.quality.classes import QualityClass
 from perception.quality.config import QualityConfig
 from perception.quality.model import ModelContractError, QualityModel
+from robot_us.config import ConfigError, load_config
 from robot_us.quality_models import load_quality_model, shipped_model_bytes
 from tests.us_helpers import RIB_Y, on_skin, small_sim
 
@@ -95,3 +96,10 @@ def test_quality_action_thresholds():
 def test_model_from_bytes():
     m = QualityModel((MODELS / "valid_tiny.onnx").read_bytes(), name="bytes model")
     assert m.name == "bytes model"
+    with pytest.raises(TypeError, match="bytes"):
+        QualityModel(str(MODELS / "valid_tiny.onnx"))
+
+
+def test_thresholds_must_be_ordered():
+    with pytest.raises(ConfigError, match="pause_below"):
+        load_config(overrides={"ultrasound.quality.pause_below": 0.8})

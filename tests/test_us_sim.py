@@ -80,6 +80,13 @@ def test_partial_contact_darkens_the_lifted_side():
     assert left > 40 and right < 3
 
 
+def test_gel_bridges_a_small_gap():
+    T = on_skin(0.0, 0.05, press=-0.0002)  # face 0.2 mm above the skin, no force
+    assert small_sim().render(T, 0.0).truth.coupled_fraction == 1.0
+    dry = small_sim(gel=False).render(T, 0.0)
+    assert dry.truth.coupled_fraction == 0.0 and dry.image[20:].mean() < 5
+
+
 def test_rib_shadow():
     sim = small_sim()
     across = sim.render(on_skin(0.0, RIB_Y, yaw=np.pi / 2), force=5.0)  # array along the rib

@@ -17,10 +17,10 @@ GEOM = PhantomGeometry.from_config(CFG.sim.phantom, CFG.sim.bed)
 RIB_Y = -0.09
 
 
-@lru_cache(maxsize=4)
-def small_sim(kind: str = "linear", size: int = 96) -> BModeSimulator:
+@lru_cache(maxsize=6)
+def small_sim(kind: str = "linear", size: int = 96, gel: bool = True) -> BModeSimulator:
     """A simulator with small frames (fast tests)."""
-    us = dataclasses.replace(CFG.ultrasound.sim, width_px=size, height_px=size)
+    us = dataclasses.replace(CFG.ultrasound.sim, width_px=size, height_px=size, gel=gel)
     probe = dataclasses.replace(CFG.probe, geometry=kind)
     return BModeSimulator(us, probe, GEOM)
 

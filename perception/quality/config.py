@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from robot_us.config_schema import param
+from robot_us.config_schema import ConfigError, param
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,6 @@ class QualityConfig:
 
     def validate(self, prefix: str) -> None:
         """Cross-field check: pausing must happen at a lower score than slowing down."""
-        from robot_us.config_schema import ConfigError
-
         if self.pause_below > self.slow_below:
             raise ConfigError(
                 f"config key '{prefix}.pause_below' ({self.pause_below}) must not exceed "

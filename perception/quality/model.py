@@ -52,12 +52,15 @@ def _fixed_dim(d: object) -> int | None:
 class QualityModel:
     """An ONNX quality model validated against the contract at construction.
 
-    ``model`` is the serialized ONNX model (bytes) or a file path; ``name`` is used in error
-    messages. One intra-op thread by default, so the model never takes over the machine.
+    ``model`` is the serialized ONNX model (bytes; ``robot_us.quality_models`` reads files);
+    ``name`` is used in error messages. One intra-op thread by default, so the model never
+    takes over the machine.
     """
 
-    def __init__(self, model: bytes | str, name: str = "quality model", threads: int = 1) -> None:
+    def __init__(self, model: bytes, name: str = "quality model", threads: int = 1) -> None:
         self.name = name
+        if not isinstance(model, bytes | bytearray):
+            raise TypeError(f"{name}: QualityModel takes the serialized model (bytes)")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
