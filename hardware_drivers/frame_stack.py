@@ -84,4 +84,4 @@ class NpzStackSource(UltrasoundSource):
 
 def make_npz_source(cfg: Any, world: Any = None) -> NpzStackSource:
     """The frame-stack source of a root ``Config`` (``ultrasound.uri`` = the .npz file)."""
-    return NpzStackSource(cfg.ultrasound.uri, cfg.ultrasound.sim.rate_hz)
+    return NpzStackSource(cfg.ultrasound.uri, cfg.ultrasound.rate_hz)

@@ -92,4 +92,4 @@ class ImageFolderSource(UltrasoundSource):
 def make_folder_source(cfg: Any, world: Any = None) -> ImageFolderSource:
     """The folder source of a root ``Config`` (``ultrasound.uri`` = the folder)."""
     us = cfg.ultrasound
-    return ImageFolderSource(us.uri, us.sim.rate_hz, tuple(us.pixel_spacing))
+    return ImageFolderSource(us.uri, us.rate_hz, tuple(us.pixel_spacing))

@@ -111,6 +111,9 @@ class UltrasoundConfig:
         "",
         doc="video: device index or video file; folder: image directory; npz: frame stack file",
     )
+    rate_hz: float = param(
+        30.0, lo=1.0, hi=200.0, unit="Hz", doc="frame rate (times of frames without a clock)"
+    )
     pixel_spacing: tuple[float, ...] = param(
         (0.0, 0.0),
         length=2,

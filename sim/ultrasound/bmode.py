@@ -98,7 +98,7 @@ class BModeSimulator:
             gaussian_filter(part, SCATTERER_CORRELATION, mode="wrap", output=part)
         field = (field[0] + 1j * field[1]).ravel()
         self._field = (field / np.sqrt(np.mean(np.abs(field) ** 2))).astype(np.complex64)
-        self._n_bits = n
+        self._grid = n
         self._tex_rot = (_random_rotation(rng) / cfg.scatterer_size).astype(np.float32)
         self._noise_rng = np.random.default_rng(cfg.seed + 1)
         self._noise_amp = np.float32(10.0 ** (cfg.noise / 20.0))
@@ -129,7 +129,7 @@ class BModeSimulator:
 
     def _lookup(self, pts: np.ndarray) -> np.ndarray:
         """Scatterer amplitudes (complex64) at tissue points (..., 3)."""
-        n = self._n_bits
+        n = self._grid
         ijk = np.floor(pts @ self._tex_rot.T).astype(np.int64) % n
         flat = (ijk[..., 0] * n + ijk[..., 1]) * n + ijk[..., 2]
         return self._field[flat]

@@ -66,4 +66,3 @@ class UltrasoundSimConfig:
         0.01, lo=0.0, hi=0.1, unit="1/N", doc="near-field compressive strain per newton"
     )
     max_strain: float = param(0.3, lo=0.0, hi=0.6, doc="largest near-field compressive strain")
-    rate_hz: float = param(30.0, lo=1.0, hi=200.0, unit="Hz", doc="frame rate of the source")

@@ -100,5 +100,5 @@ def make_sim_ultrasound_source(cfg: Any, world: Any = None) -> SimUltrasoundSour
         force=world.contact_force,
         breathing=world.breathing_offset,
         clock=clock if callable(clock) else None,
-        rate_hz=cfg.ultrasound.sim.rate_hz,
+        rate_hz=cfg.ultrasound.rate_hz,
     )
