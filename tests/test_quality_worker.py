@@ -100,3 +100,20 @@ def test_process_worker_reports_a_bad_model(tmp_path):
     bad.write_bytes(b"junk")
     with pytest.raises((RuntimeError, FileNotFoundError, ValueError), match="not a loadable"):
         make_quality_worker(QualityConfig(worker="process"), str(bad))
+
+
+def test_imaging_pipeline_feeds_the_worker():
+    from robot_us.imaging import ImagingPipeline
+    from sim.ultrasound.source import SimUltrasoundSource
+    from tests.us_helpers import on_skin, small_sim
+
+    src = SimUltrasoundSource(small_sim(), pose=lambda: on_skin(press=-0.01), max_frames=3)
+    pipe = ImagingPipeline(src, make_quality_worker(QualityConfig(confidence_size=32)))
+    frames = [pipe.step() for _ in range(4)]
+    assert frames[-1] is None and pipe.latest_frame.seq == 2
+    end = time.monotonic() + 10
+    while (pipe.poll() is None or pipe.latest_result.seq != 2) and time.monotonic() < end:
+        time.sleep(0.01)
+    pipe.close()
+    assert pipe.latest_result.seq == 2
+    assert pipe.latest_result.quality == QualityClass.NO_CONTACT
