@@ -185,8 +185,10 @@ def _process_main(cfg: QualityConfig, model_path: str, names: tuple[str, str], l
         t0 = time.perf_counter()
         try:
             res = assessor.assess(image, None if np.isnan(wm) else wm, seq=int(seq), t=t)
-        except (ValueError, RuntimeError):
+        except (ValueError, RuntimeError):  # a malformed frame: count it, go on
             failed += 1
+            with rlock:
+                rbuf[11] = failed
             continue
         assessed += 1
         c = res.confidence
@@ -286,6 +288,7 @@ class ProcessQualityWorker(QualityWorker):
 
     def poll(self) -> QualityResult | None:
         self._flush()
+        self._stats.failed = int(self._rbuf[11])
         if self._rbuf[0] == self._polled or not self._rlock.acquire(block=False):
             return None
         try:
