@@ -16,6 +16,8 @@ COMMANDS: dict[str, str] = {
     "config": "robot_us.commands.config",
     "quality": "robot_us.commands.quality",
     "train-quality": "robot_us.commands.train_quality",
+    "plan": "robot_us.commands.plan",
+    "recording": "robot_us.commands.recording",
 }
 
 

@@ -15,8 +15,10 @@ import tomli_w
 
 from perception.quality.config import QualityConfig
 from robot_us.config_schema import ConfigError, build_section, describe, param, section, to_dict
+from robot_us.recording.config import RecordingConfig
 from sim.config import SimConfig
 from sim.ultrasound.config import UltrasoundSimConfig
+from trajectory.config import TrajectoryConfig
 
 __all__ = [
     "Config",
@@ -136,6 +138,8 @@ class Config:
     loop: LoopConfig = section(LoopConfig)
     sim: SimConfig = section(SimConfig)
     ultrasound: UltrasoundConfig = section(UltrasoundConfig)
+    trajectory: TrajectoryConfig = section(TrajectoryConfig)
+    recording: RecordingConfig = section(RecordingConfig)
 
 
 def _merge(base: dict, over: dict, prefix: str = "") -> dict:

@@ -189,9 +189,9 @@ class LoopRunner:
         max_cycles: int | None = None,
         duration_s: float | None = None,
     ) -> LoopStats:
-        """Run ``cycle`` until it returns False, ``max_cycles`` cycles ran or ``duration_s``
-        of loop time elapsed. ``plant_step`` advances a simulated world one period after
-        each cycle (lockstep, or a sim driven in real time)."""
+        """Run ``cycle`` until it returns False, ``max_cycles`` periods (skipped ones
+        included) or ``duration_s`` of loop time elapsed. ``plant_step`` advances a
+        simulated world one period after each cycle (lockstep, or a sim in real time)."""
         if max_cycles is None and duration_s is None:
             raise ValueError("give max_cycles or duration_s (or both)")
         limit = max_cycles if max_cycles is not None else 2**62
@@ -254,8 +254,7 @@ class LoopRunner:
         sleep = time.sleep
         start = mono()
         deadline = start  # wake-up time of the current cycle
-        n = 0
-        while n < limit:
+        while clock.k < limit:  # loop time, skipped cycles included
             now = mono()
             lateness_ns = now - deadline
             if lateness_ns > late_ns:
@@ -284,7 +283,6 @@ class LoopRunner:
                 clock.k += 1
                 clock.consecutive_overruns = 0
             ring.push(clock.k, clock.t, compute_us, lateness_ns * 1e-3, (t2 - t1) * 1e-3, overrun)
-            n += 1
             if not keep:
                 break
             deadline = next_deadline

@@ -157,8 +157,12 @@ class SegmentKind(StrEnum):
 
 @dataclass
 class ScanPlan:
-    """Probe poses along a scan (Nx4x4, base frame), arc length per pose (m), joint
-    solution per pose (Nxn, rad) and the segment kind of each pose."""
+    """A planned scan, in execution order: probe poses (N x 4 x 4, base frame), the path
+    arc length at each pose (N, m: 0 before the sweep, the path length after it), the
+    joint solution per pose (N x n, rad) and the segment kind of each pose. ``duration_s``
+    is the total at the set ``speed_m_s``; ``segment_durations_s`` splits it by kind.
+    ``flipped``: the probe is turned 180 deg about its axis from the nominal plane;
+    ``max_speed_m_s``: the fastest sweep speed the arm's joint speed limits allow."""
 
     poses: np.ndarray
     arc_length: np.ndarray
@@ -168,3 +172,10 @@ class ScanPlan:
     duration_s: float
     robot: str = "panda"
     plane: str = "longitudinal"
+    flipped: bool = False
+    max_speed_m_s: float = 0.0
+    segment_durations_s: dict[str, float] = field(default_factory=dict)
+
+    def segment(self, kind: SegmentKind) -> np.ndarray:
+        """Indices of the poses of one segment kind."""
+        return np.flatnonzero(np.array([k == kind for k in self.kinds], dtype=bool))

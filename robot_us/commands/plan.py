@@ -1,0 +1,79 @@
+"""``robot-us plan``: surface path (path.json) -> scan plan (plan.json)."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "plan probe poses, joint solutions and timing for a surface path (path.json -> plan.json)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Arguments of ``robot-us plan``."""
+    p.add_argument("--path", required=True, help="surface path file (path.json, base frame)")
+    p.add_argument("--out", required=True, help="plan file to write (plan.json)")
+    p.add_argument("--robot", choices=("panda", "lbr"), help="arm model (default: config)")
+    p.add_argument(
+        "--plane",
+        choices=("longitudinal", "transverse"),
+        help="imaging plane along or across the path (default: config)",
+    )
+    p.add_argument(
+        "--speed", type=float, metavar="MM_S", help="scan speed in mm/s (default: config; <= 50)"
+    )
+    p.add_argument(
+        "--allow-flip",
+        action="store_true",
+        help="if only the probe turned 180 deg about its axis is feasible, plan with it",
+    )
+    p.add_argument("--config", nargs="*", default=[], metavar="TOML", help="config files")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan and write plan.json; errors (malformed path, infeasible path) raise ValueError."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    from robot_us.config import load_config
+    from robot_us.kinematics import ArmKinematics
+    from trajectory.formats import path_from_dict, plan_to_dict
+    from trajectory.planner import ScanPlanner
+
+    overrides = {"robot.model": args.robot} if args.robot else None
+    cfg = load_config(*args.config, overrides=overrides)
+    src = Path(args.path)
+    if not src.is_file():
+        raise FileNotFoundError(f"path file not found: {src}")
+    try:
+        doc = json.loads(src.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{src} is not valid JSON: {exc}") from exc
+    try:
+        path = path_from_dict(doc)
+    except ValueError as exc:
+        raise ValueError(f"{src}: {exc}") from exc
+    speed = None
+    if args.speed is not None:
+        if not 0.0 < args.speed <= 50.0:
+            raise ValueError(f"--speed {args.speed} mm/s is outside (0, 50] mm/s")
+        speed = args.speed * 1e-3
+    T_flange_probe = np.eye(4)
+    T_flange_probe[2, 3] = cfg.probe.tip_offset
+    kin = ArmKinematics(cfg.robot.model, T_flange_probe)
+    q_start = np.array(cfg.robot.q_home) if cfg.robot.q_home else kin.q_ready
+    planner = ScanPlanner(kin, cfg.trajectory, dt=1.0 / cfg.loop.rate_hz)
+    plan = planner.plan(
+        path, q_start, plane=args.plane, speed=speed, allow_flip=args.allow_flip or None
+    )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(plan_to_dict(plan)))
+    seg = ", ".join(f"{k} {v:.1f} s" for k, v in plan.segment_durations_s.items())
+    print(
+        f"planned {plan.arc_length.max() * 1e3:.1f} mm on the {plan.robot} ({plan.plane}"
+        f"{', probe flipped' if plan.flipped else ''}): {len(plan.poses)} poses, "
+        f"{plan.duration_s:.1f} s at {plan.speed_m_s * 1e3:.1f} mm/s ({seg}); "
+        f"the arm allows up to {plan.max_speed_m_s * 1e3:.1f} mm/s; wrote {out}"
+    )
+    return 0
