@@ -8,6 +8,7 @@ from __future__ import annotations
 from perception.quality.assess import QualityResult
 from robot_us.backends import UltrasoundSource
 from robot_us.quality_worker import QualityWorker
+from robot_us.recording.contents import QualitySample
 from robot_us.types import UltrasoundFrame
 
 
@@ -41,3 +42,18 @@ class ImagingPipeline:
         """Stop the worker and release the source."""
         self.worker.close()
         self.source.close()
+
+
+def quality_sample(result: QualityResult, s: float | None = None) -> QualitySample:
+    """The recorder's ``QualitySample`` of a quality result (``s``: arc length on the path
+    at the frame's time, m, if known)."""
+    c = result.confidence
+    return QualitySample(
+        t=result.t,
+        seq=result.seq,
+        label=result.quality.value,
+        score=result.score,
+        mean_confidence=result.mean_confidence,
+        scanline_confidence=None if c is None else c.per_scanline.copy(),
+        s=s,
+    )

@@ -103,7 +103,7 @@ def test_process_worker_reports_a_bad_model(tmp_path):
 
 
 def test_imaging_pipeline_feeds_the_worker():
-    from robot_us.imaging import ImagingPipeline
+    from robot_us.imaging import ImagingPipeline, quality_sample
     from sim.ultrasound.source import SimUltrasoundSource
     from tests.us_helpers import on_skin, small_sim
 
@@ -117,3 +117,6 @@ def test_imaging_pipeline_feeds_the_worker():
     pipe.close()
     assert pipe.latest_result.seq == 2
     assert pipe.latest_result.quality == QualityClass.NO_CONTACT
+    sample = quality_sample(pipe.latest_result, s=0.01)
+    assert (sample.seq, sample.label, sample.s) == (2, "no_contact", 0.01)
+    assert sample.scanline_confidence.shape == (32,)
