@@ -93,8 +93,7 @@ class ThreadQualityWorker(QualityWorker):
         self._assessor = assessor
         self._lock = threading.Lock()
         self._pending: UltrasoundFrame | None = None
-        self._result: QualityResult | None = None
-        self._result_id = 0
+        self._latest: tuple[int, QualityResult | None] = (0, None)  # swapped as one reference
         self._polled_id = 0
         self._stats = WorkerStats()
         self._wake = threading.Event()
@@ -111,7 +110,7 @@ class ThreadQualityWorker(QualityWorker):
         self._wake.set()
 
     def poll(self) -> QualityResult | None:
-        rid, res = self._result_id, self._result
+        rid, res = self._latest
         if rid == self._polled_id:
             return None
         self._polled_id = rid
@@ -137,8 +136,7 @@ class ThreadQualityWorker(QualityWorker):
                 continue
             self._stats.last_assess_s = time.perf_counter() - t0
             self._stats.assessed += 1
-            self._result = res
-            self._result_id += 1
+            self._latest = (self._latest[0] + 1, res)
 
     def close(self) -> None:
         self._stop = True
