@@ -55,6 +55,12 @@ def test_make_sim_source_from_config_and_world():
     assert f.t == 1.5 and f.image.shape == (64, 64)
     with pytest.raises(ValueError, match="probe_pose"):
         make_sim_ultrasound_source(cfg, object())
+
+    class AttrClockWorld(FakeWorld):
+        time = None  # no clock method, a simulated-time attribute instead
+        t = 2.25
+
+    assert make_sim_ultrasound_source(cfg, AttrClockWorld()).grab().t == 2.25
     with pytest.raises(ValueError, match="needs a simulated world"):
         make_sim_ultrasound_source(cfg)
 

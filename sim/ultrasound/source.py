@@ -84,7 +84,7 @@ def make_simulator(cfg: Any) -> BModeSimulator:
 def make_sim_ultrasound_source(cfg: Any, world: Any = None) -> SimUltrasoundSource:
     """The simulated source of a root ``Config`` wired to a simulated world that provides
     ``probe_pose()`` (4x4), ``contact_force()`` (N), ``breathing_offset()`` (m) and, if it
-    has one, ``time()`` (s)."""
+    has them, a clock: a ``time()`` method or a ``t`` attribute (s, simulated time)."""
     if world is None:
         raise ValueError(
             "the simulated ultrasound source needs a simulated world "
@@ -94,11 +94,13 @@ def make_sim_ultrasound_source(cfg: Any, world: Any = None) -> SimUltrasoundSour
         if not callable(getattr(world, name, None)):
             raise ValueError(f"the simulated world has no method {name}() for the ultrasound sim")
     clock = getattr(world, "time", None)
+    if not callable(clock):
+        clock = (lambda: float(world.t)) if hasattr(world, "t") else None
     return SimUltrasoundSource(
         make_simulator(cfg),
         pose=world.probe_pose,
         force=world.contact_force,
         breathing=world.breathing_offset,
-        clock=clock if callable(clock) else None,
+        clock=clock,
         rate_hz=cfg.ultrasound.rate_hz,
     )
