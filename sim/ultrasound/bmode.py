@@ -67,12 +67,14 @@ _NP_PER_DB = 1.0 / 8.685889638
 @dataclass
 class SimFrame:
     """A simulated frame: image (HxW uint8), pixel spacing (m/px: lateral, axial), the
-    ground truth and the scanline-space tissue labels (n_samples x n_lines)."""
+    ground truth, and in scanline space (n_samples x n_lines) the tissue labels and the
+    linear envelope before gain and log compression."""
 
     image: np.ndarray
     spacing_m: tuple[float, float]
     truth: SimTruth
     labels: np.ndarray
+    envelope: np.ndarray
 
 
 def _random_rotation(rng: np.random.Generator) -> np.ndarray:
@@ -233,4 +235,6 @@ class BModeSimulator:
             usable_fraction=float(usable.mean()),
             indentation=float(-centre),
         )
-        return SimFrame(image=image, spacing_m=sc.pixel_spacing, truth=truth, labels=lab)
+        return SimFrame(
+            image=image, spacing_m=sc.pixel_spacing, truth=truth, labels=lab, envelope=env
+        )
