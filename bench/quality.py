@@ -9,6 +9,12 @@ and 128 x 128, and of the simulator (one core). Writes DIR/quality.json and prin
 
 from __future__ import annotations
 
+# ruff: noqa: E402  (BLAS thread limits must be set before numpy is imported)
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # one core: set before numpy loads its BLAS
+
 import argparse
 import dataclasses
 import json
