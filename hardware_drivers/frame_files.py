@@ -3,6 +3,7 @@ stacks, video files)."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 
@@ -12,8 +13,6 @@ class FrameFileError(ValueError):
 
 def as_gray_u8(image: np.ndarray | None, origin: str) -> np.ndarray:
     """A decoded image as HxW uint8 (colour converted to grey); errors name ``origin``."""
-    import cv2
-
     if image is None:
         raise FrameFileError(f"{origin}: not a readable image (corrupt or unsupported format)")
     if image.dtype != np.uint8:

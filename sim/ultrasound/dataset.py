@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from perception.quality.classes import CLASS_ORDER
@@ -170,8 +171,6 @@ class FrameSampler:
     ) -> LabelledFrames:
         """``per_class`` frames of every quality class (rejection sampling), seeded; frames
         resized to ``size`` (h, w) with area averaging if given."""
-        import cv2
-
         rng = np.random.default_rng(seed)
         counts = np.zeros(len(CLASS_ORDER), int)
         frames, labels, scores, fams, kinds = [], [], [], [], []
