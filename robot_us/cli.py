@@ -14,6 +14,7 @@ from robot_us import __version__
 #: ``run(args) -> int``).
 COMMANDS: dict[str, str] = {
     "config": "robot_us.commands.config",
+    "demo": "robot_us.commands.demo",
     "quality": "robot_us.commands.quality",
     "train-quality": "robot_us.commands.train_quality",
     "plan": "robot_us.commands.plan",

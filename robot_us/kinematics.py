@@ -26,6 +26,37 @@ def _robot(model: str):
     return factories[model]()
 
 
+def _lbr_ets():
+    """LBR iiwa 14 R820 ETS from the joint origins of pybullet_data's kuka_iiwa/model.urdf
+    (flange 0.126 m beyond joint 6's axis). roboticstoolbox's ``models.LBR`` carries two
+    spurious 0.436 mm x offsets (up to 0.86 mm flange error against the simulated arm)."""
+    from roboticstoolbox import ET
+
+    return (
+        ET.tz(0.36) * ET.Rz() * ET.Ry() * ET.Rz() * ET.tz(0.42) * ET.Ry(flip=True) * ET.Rz()
+        * ET.tz(0.4) * ET.Ry() * ET.Rz() * ET.tz(0.126)
+    )  # fmt: skip
+
+
+#: Models whose ETS is built here instead of taken from the roboticstoolbox model.
+_ETS_OVERRIDES = {"lbr": _lbr_ets}
+
+
+def _c_entry_points(ets):
+    """roboticstoolbox's C++ forward kinematics / Jacobian entry points for ``ets``, or
+    None. ``ETS.eval``/``ETS.jacob0`` spend 10-30 us per call resolving their arguments
+    in Python before the ~3 us C++ call; for an unbranched arm (compact q = global q)
+    calling the entry points directly gives identical results (checked at start)."""
+    try:
+        from roboticstoolbox.ets.fknm import ETS_fkine, ETS_jacob0
+    except ImportError:
+        return None
+    handle = getattr(ets, "_fknm", None)
+    if handle is None or list(ets.jindices) != list(range(ets.n)):
+        return None
+    return handle, ETS_fkine, ETS_jacob0
+
+
 @dataclass(frozen=True)
 class JointLimits:
     """Joint position limits (rad) and velocity limits (rad/s)."""
@@ -48,7 +79,8 @@ class ArmKinematics:
     def __init__(self, model: str, T_flange_tool: np.ndarray | None = None) -> None:
         robot = _robot(model)
         self.model = model
-        self.ets = robot.ets(end=FLANGE_LINKS[model])
+        override = _ETS_OVERRIDES.get(model)
+        self.ets = override() if override else robot.ets(end=FLANGE_LINKS[model])
         self.n = self.ets.n
         self.T_flange_tool = (
             np.eye(4) if T_flange_tool is None else np.array(T_flange_tool, dtype=float)
@@ -56,14 +88,33 @@ class ArmKinematics:
         qlim = np.array(robot.qlim, dtype=float)
         self.limits = JointLimits(qlim[0].copy(), qlim[1].copy(), VELOCITY_LIMITS[model].copy())
         self.q_ready = np.array(robot.qr, dtype=float)
+        self._c = _c_entry_points(self.ets)
+        if self._c is not None:  # self-check against the public methods, else fall back
+            q = self.q_ready + 0.1
+            same_T = np.allclose(self.fk(q), self.ets.eval(q, tool=self.T_flange_tool))
+            same_J = np.allclose(self.jacobian(q), self.ets.jacob0(q, tool=self.T_flange_tool))
+            if not (same_T and same_J):
+                self._c = None
+
+    @property
+    def fast(self) -> bool:
+        """True when the C++ entry points are used directly (see ``_c_entry_points``)."""
+        return self._c is not None
 
     def fk_flange(self, q: np.ndarray) -> np.ndarray:
         """T_base_flange (4x4) at joint positions ``q`` (rad)."""
+        if self._c is not None:
+            handle, fkine, _ = self._c
+            return fkine(handle, q, None, None, True)
         return self.ets.eval(q)
 
     def fk(self, q: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """T_base_tool (4x4) at ``q`` (rad); written into ``out`` when given."""
-        T = self.ets.eval(q, tool=self.T_flange_tool)
+        if self._c is not None:
+            handle, fkine, _ = self._c
+            T = fkine(handle, q, None, self.T_flange_tool, True)
+        else:
+            T = self.ets.eval(q, tool=self.T_flange_tool)
         if out is None:
             return T
         out[:] = T
@@ -71,7 +122,11 @@ class ArmKinematics:
 
     def jacobian(self, q: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Geometric Jacobian (6 x n) of the tool point in the base frame, rows [v; w]."""
-        J = self.ets.jacob0(q, tool=self.T_flange_tool)
+        if self._c is not None:
+            handle, _, jacob0 = self._c
+            J = jacob0(handle, q, self.T_flange_tool)
+        else:
+            J = self.ets.jacob0(q, tool=self.T_flange_tool)
         if out is None:
             return J
         out[:] = J

@@ -1,0 +1,133 @@
+"""Loop timing of the simulated cell: the real-time 1 kHz loop for N seconds with a
+representative cycle (read arm state + wrench, ETS forward kinematics + Jacobian, a small
+damped-least-squares velocity command, write), the physics step timed separately; then
+the same number of cycles in lockstep for the real-time factor.
+
+Writes DIR/loop_timing.json with rate_hz, compute_us_p50, compute_us_p99,
+compute_us_max, lateness_us_p99, overruns, realtime_factor (+ plant_us_p50/p99,
+skipped_cycles, late_wakeups and the lockstep compute figures).
+
+    python bench/loop_timing.py [--seconds N] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from robot_us.backends import CELLS
+from robot_us.config import load_config
+from robot_us.demo_control import PoseServo
+from robot_us.loop import LoopRunner
+from robot_us.types import ArmState, WrenchSample
+
+#: Cycles run before measuring (warms up every code path).
+WARMUP_CYCLES = 500
+
+
+class HoldCycle:
+    """Representative control cycle: hold the home pose through the pose servo."""
+
+    def __init__(self, cell) -> None:
+        self.cell = cell
+        world = cell.sim
+        self.servo = PoseServo(world.kin)
+        self.state = ArmState(world.kin.n)
+        self.wrench = WrenchSample()
+        self.target = world.kin.fk(world.q_home)
+
+    def __call__(self, clock) -> bool:
+        arm = self.cell.arm
+        arm.read(self.state)
+        self.cell.wrench.read(self.wrench)
+        qd = self.servo.update(self.state.q, self.target)  # FK + Jacobian + DLS solve
+        arm.command_velocity(qd)
+        return True
+
+
+def run(seconds: float, out_dir: Path) -> dict:
+    """Run both modes and write ``out_dir/loop_timing.json``; returns the figures."""
+    cfg = load_config()
+    cell = CELLS.create("sim", cfg)
+    try:
+        cycle = HoldCycle(cell)
+        LoopRunner(cfg.loop.rate_hz, "lockstep").run(
+            cycle, cell.step_plant, max_cycles=WARMUP_CYCLES
+        )
+        n = round(seconds * cfg.loop.rate_hz)
+        rt = LoopRunner(
+            cfg.loop.rate_hz,
+            "realtime",
+            ring_capacity=n + 10,
+            realtime_priority=cfg.loop.realtime_priority,
+        ).run(cycle, cell.step_plant, duration_s=seconds)
+        ls = LoopRunner(cfg.loop.rate_hz, "lockstep", ring_capacity=n + 10).run(
+            cycle, cell.step_plant, max_cycles=rt.cycles
+        )
+    finally:
+        cell.close()
+    figures = {
+        "rate_hz": rt.rate_hz,
+        "compute_us_p50": rt.compute_us_p50,
+        "compute_us_p99": rt.compute_us_p99,
+        "compute_us_max": rt.compute_us_max,
+        "lateness_us_p99": rt.lateness_us_p99,
+        "overruns": rt.overruns,
+        "realtime_factor": ls.realtime_factor,
+        "plant_us_p50": rt.plant_us_p50,
+        "plant_us_p99": rt.plant_us_p99,
+        "skipped_cycles": rt.skipped_cycles,
+        "late_wakeups": rt.late_wakeups,
+        "lateness_us_p50": rt.lateness_us_p50,
+        "lateness_us_max": rt.lateness_us_max,
+        "realtime_cycles": rt.cycles,
+        "realtime_seconds": rt.wall_time_s,
+        "achieved_rate_hz": rt.achieved_rate_hz,
+        "lockstep_cycles": ls.cycles,
+        "lockstep_compute_us_p50": ls.compute_us_p50,
+        "lockstep_compute_us_p99": ls.compute_us_p99,
+        "lockstep_plant_us_p50": ls.plant_us_p50,
+        "lockstep_plant_us_p99": ls.plant_us_p99,
+        "load_average_1min": os.getloadavg()[0],
+        "cpu_count": os.cpu_count(),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "loop_timing.json").write_text(json.dumps(figures, indent=2) + "\n")
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=20.0, help="real-time run length (s)")
+    ap.add_argument("--out", type=Path, default=Path("bench-results"), help="output folder")
+    args = ap.parse_args(argv)
+    if not 0.1 <= args.seconds <= 3600:
+        ap.error(f"--seconds {args.seconds} outside [0.1, 3600]")
+    f = run(args.seconds, args.out)
+    rows = [
+        ("rate", f"{f['rate_hz']:.0f} Hz"),
+        ("compute p50 / p99 / max", "{:.0f} / {:.0f} / {:.0f} us".format(
+            f["compute_us_p50"], f["compute_us_p99"], f["compute_us_max"])),
+        ("physics step p50 / p99", f"{f['plant_us_p50']:.0f} / {f['plant_us_p99']:.0f} us"),
+        ("lateness p99", f"{f['lateness_us_p99']:.0f} us"),
+        ("overruns / skipped / late", "{} / {} / {}".format(
+            f["overruns"], f["skipped_cycles"], f["late_wakeups"])),
+        ("lockstep real-time factor", f"{f['realtime_factor']:.1f}x"),
+        ("load average (1 min)", f"{f['load_average_1min']:.2f} on {f['cpu_count']} cores"),
+    ]  # fmt: skip
+    width = max(len(r[0]) for r in rows)
+    print(f"loop_timing ({args.seconds:g} s real time, sim cell)")
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+    print(f"  -> {args.out / 'loop_timing.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

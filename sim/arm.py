@@ -1,0 +1,90 @@
+"""The simulated arm backend: pybullet joint-velocity motors with the arm's real joint
+torque limits (optionally joint-position commands).
+
+Real-time contract: ``read`` and ``command_velocity`` are called every cycle; they do no
+configuration reads and allocate only pybullet's small result tuples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pybullet as p
+
+from robot_us.backends import ArmBackend, BackendError
+from robot_us.types import ArmState
+
+
+class SimArm(ArmBackend):
+    """Joint-velocity-commanded arm in a ``SimWorld``. Velocity commands beyond the
+    arm's joint velocity limits are clipped (counted in ``clipped_commands``); position
+    commands outside the joint limits are refused."""
+
+    supports_position = True
+
+    def __init__(self, world) -> None:
+        self._world = world
+        self._client = world.client
+        self._body = world.robot_id
+        self._joints = list(world.joint_indices)
+        self.n_joints = len(self._joints)
+        self._max_torque = list(world.arm.max_torque)
+        self._vlim = world.kin.limits.velocity.copy()
+        self._qlo = world.kin.limits.lower.copy()
+        self._qhi = world.kin.limits.upper.copy()
+        self._cmd = np.zeros(self.n_joints)
+        self.clipped_commands = 0
+
+    def read(self, out: ArmState) -> None:
+        """Joint positions (rad), velocities (rad/s), motor torques (N·m) and sim time."""
+        states = p.getJointStates(self._body, self._joints, physicsClientId=self._client)
+        q, qd, tau = out.q, out.qd, out.tau
+        for i, s in enumerate(states):
+            q[i] = s[0]
+            qd[i] = s[1]
+            tau[i] = s[3]
+        out.t = self._world.t
+
+    def command_velocity(self, qd: np.ndarray) -> None:
+        """Joint velocities (rad/s), clipped to the velocity limits, held until the next
+        command."""
+        cmd = self._cmd
+        cmd[:] = qd
+        if not (np.abs(cmd) <= self._vlim).all():  # also catches NaN
+            if not np.isfinite(cmd).all():
+                raise BackendError(f"non-finite joint velocity command: {list(qd)}")
+            np.clip(cmd, -self._vlim, self._vlim, out=cmd)
+            self.clipped_commands += 1
+        p.setJointMotorControlArray(
+            self._body,
+            self._joints,
+            p.VELOCITY_CONTROL,
+            targetVelocities=cmd.tolist(),
+            forces=self._max_torque,
+            physicsClientId=self._client,
+        )
+
+    def command_position(self, q: np.ndarray) -> None:
+        """Joint positions (rad) through pybullet's position servo (torque-limited)."""
+        q = np.asarray(q, dtype=float)
+        if q.shape != (self.n_joints,) or not np.isfinite(q).all():
+            raise BackendError(f"joint position command must be {self.n_joints} finite values")
+        bad = np.flatnonzero((q < self._qlo) | (q > self._qhi))
+        if bad.size:
+            j = int(bad[0])
+            raise BackendError(
+                f"joint {j + 1} position {q[j]:.4f} rad outside its limits "
+                f"[{self._qlo[j]:.4f}, {self._qhi[j]:.4f}]"
+            )
+        p.setJointMotorControlArray(
+            self._body,
+            self._joints,
+            p.POSITION_CONTROL,
+            targetPositions=q.tolist(),
+            forces=self._max_torque,
+            physicsClientId=self._client,
+        )
+
+    def stop(self) -> None:
+        """Command zero joint velocity."""
+        self._cmd[:] = 0.0
+        self.command_velocity(self._cmd)

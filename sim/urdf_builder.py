@@ -1,0 +1,97 @@
+"""Generate, at run time, the URDF of an arm carrying the probe tool: the arm's
+pybullet_data URDF with its gripper removed, mesh paths made absolute, a flange link
+where the URDF lacks one, and the tool links of ``sim.probe_tool``. Files go to a cache
+directory keyed by a hash of everything that shapes them (rebuilt only when that
+changes; written atomically so parallel test workers never read half a file)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pybullet_data
+
+from sim.arm_models import ArmModel
+from sim.probe_tool import ProbeTool, tool_elements
+
+#: Bump when the generated URDF changes for the same inputs.
+URDF_FORMAT_VERSION = 4
+#: Cache directory of generated URDFs (override with ROBOT_US_CACHE).
+CACHE_DIR = Path(os.environ.get("ROBOT_US_CACHE", Path(tempfile.gettempdir()) / "robot-us-cache"))
+
+
+def _absolute_meshes(root: ET.Element, base_dir: Path) -> None:
+    for mesh in root.iter("mesh"):
+        fn = mesh.get("filename", "")
+        rel = fn.removeprefix("package://")
+        path = Path(rel) if Path(rel).is_absolute() else base_dir / rel
+        if not path.is_file():
+            raise FileNotFoundError(f"arm URDF mesh not found: {path}")
+        mesh.set("filename", str(path))
+
+
+def _drop_links(root: ET.Element, names: tuple[str, ...]) -> None:
+    """Remove the links ``names``, everything below them and the joints to them."""
+    drop = set(names)
+    children: dict[str, list[str]] = {}
+    for joint in root.iter("joint"):
+        parent, child = joint.find("parent"), joint.find("child")
+        if parent is not None and child is not None:
+            children.setdefault(parent.get("link", ""), []).append(child.get("link", ""))
+    stack = list(drop)
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in drop:
+                drop.add(child)
+                stack.append(child)
+    for el in list(root):
+        if el.tag == "link" and el.get("name") in drop:
+            root.remove(el)
+        elif el.tag == "joint":
+            child = el.find("child")
+            if child is not None and child.get("link") in drop:
+                root.remove(el)
+        elif el.tag == "transmission":
+            root.remove(el)
+
+
+def _flange(arm: ArmModel) -> list[ET.Element]:
+    if arm.flange_link == arm.flange_parent:
+        return []
+    link = ET.Element("link", name=arm.flange_link)
+    inertial = ET.SubElement(link, "inertial")
+    ET.SubElement(inertial, "origin", xyz="0 0 0", rpy="0 0 0")
+    ET.SubElement(inertial, "mass", value="0.0")
+    ET.SubElement(inertial, "inertia", ixx="0", iyy="0", izz="0", ixy="0", ixz="0", iyz="0")
+    joint = ET.Element("joint", name=f"{arm.flange_link}_joint", type="fixed")
+    ET.SubElement(joint, "origin", xyz=f"0 0 {arm.flange_offset:.9g}", rpy="0 0 0")
+    ET.SubElement(joint, "parent", link=arm.flange_parent)
+    ET.SubElement(joint, "child", link=arm.flange_link)
+    return [joint, link]
+
+
+def build_arm_urdf(arm: ArmModel, tool: ProbeTool, cache_dir: Path | None = None) -> Path:
+    """Path of the URDF of ``arm`` carrying ``tool`` (generated if not cached)."""
+    data = Path(pybullet_data.getDataPath())
+    src = data / arm.urdf
+    key = repr((URDF_FORMAT_VERSION, arm, tool, str(src)))
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    out_dir = (cache_dir or CACHE_DIR) / f"{arm.name}-{tool.geometry}-{digest}"
+    out = out_dir / "arm_with_probe.urdf"
+    if out.is_file():
+        return out
+    tree = ET.parse(src)
+    root = tree.getroot()
+    _drop_links(root, arm.drop_links)
+    _absolute_meshes(root, src.parent)
+    for el in _flange(arm) + tool_elements(tool, arm.flange_link, out_dir):
+        root.append(el)
+    root.set("name", f"{arm.name}_probe")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / f".tmp-{os.getpid()}.urdf"
+    tree.write(tmp, encoding="unicode", xml_declaration=True)
+    os.replace(tmp, out)
+    return out
