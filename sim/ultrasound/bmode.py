@@ -45,6 +45,8 @@ from sim.ultrasound.truth import SimTruth
 #: Correlation length of the scatterer field (Gaussian sigma, voxels): sets how far the
 #: probe can move before the speckle decorrelates (about 2 sigma voxels).
 SCATTERER_CORRELATION = 2.0
+#: Electronic noise is drawn per frame at a random offset from a bank this many frames long.
+NOISE_BANK_FRAMES = 4
 #: Gap (m) that already decouples a scanline when there is no gel.
 DRY_COUPLING_GAP = 5e-5
 #: Peak amplitude of a specular echo per unit sqrt(reflection coefficient), after the PSF.
@@ -103,7 +105,9 @@ class BModeSimulator:
         self._grid = n
         self._tex_rot = (_random_rotation(rng) / cfg.scatterer_size).astype(np.float32)
         self._noise_rng = np.random.default_rng(cfg.seed + 1)
-        self._noise_amp = np.float32(10.0 ** (cfg.noise / 20.0))
+        noise_amp = np.float32(10.0 ** (cfg.noise / 20.0))
+        shape = (NOISE_BANK_FRAMES * sc.n_samples, sc.n_lines, 2)  # fresh offset per frame
+        self._noise = noise_amp * self._noise_rng.standard_normal(shape, dtype=np.float32)
         self._gap = cfg.coupling_gap if cfg.gel else DRY_COUPLING_GAP
         self._setback = np.maximum(-sc.origins[:, 2], 0.0)
         self._depths = sc.depths.astype(np.float32)
@@ -129,11 +133,13 @@ class BModeSimulator:
         self._spec_gain = np.float32(SPECULAR_GAIN * np.sqrt(2 * np.pi) * max(self._sigma[1], 0.5))
         self._shadow_row = int(SHADOW_DEPTH_FRACTION * sc.n_samples)
 
-    def _lookup(self, pts: np.ndarray) -> np.ndarray:
-        """Scatterer amplitudes (complex64) at tissue points (..., 3)."""
-        n = self._grid
-        ijk = np.floor(pts @ self._tex_rot.T).astype(np.int64) % n
-        flat = (ijk[..., 0] * n + ijk[..., 1]) * n + ijk[..., 2]
+    def _lookup(self, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Scatterer amplitudes (complex64) at tissue points given as coordinate arrays (m)."""
+        n, r = self._grid, self._tex_rot
+        flat = None
+        for row in r:
+            i = np.floor(x * row[0] + y * row[1] + z * row[2]).astype(np.int32) % n
+            flat = i if flat is None else flat * n + i
         return self._field[flat]
 
     def _blur(self, iq: np.ndarray) -> np.ndarray:
@@ -145,8 +151,8 @@ class BModeSimulator:
         sc = self.scan
         xs = np.arange(sc.n_lines, dtype=np.float32) * sc.line_spacing
         zs = self._depths
-        pts = np.stack(np.broadcast_arrays(xs[None, :], 0.1, zs[:, None]), axis=-1)
-        a = self._lookup(pts.astype(np.float32))
+        x, y, z = (a.astype(np.float32) for a in np.broadcast_arrays(xs[None, :], 0.1, zs[:, None]))
+        a = self._lookup(x, y, z)
         iq = np.stack([a.real, a.imag], axis=-1)
         b = self._blur(iq)
         return float(np.sqrt(np.mean(b[..., 0] ** 2 + b[..., 1] ** 2)))
@@ -190,8 +196,9 @@ class BModeSimulator:
         s = self._depths[:, None]
         tt = np.where(s <= L, t_in + s * (L + extra) / L, s + extra + t_in)
 
-        pts = E.astype(np.float32)[None] + tt[..., None] * D.astype(np.float32)[None]
-        lab = self.volume.labels(pts, dz)
+        E32, D32 = E.astype(np.float32), D.astype(np.float32)
+        px, py, pz = (E32[:, k] + tt * D32[:, k] for k in range(3))
+        lab = self.volume.labels_xyz(px, py, pz, dz)
 
         # per-scanline physics (rows = depth)
         z = self._z[lab]
@@ -205,12 +212,12 @@ class BModeSimulator:
         spec[1:] = np.sqrt(r) * self._spec_gain * trans[:-1]
         spec[1:] *= np.exp(-2.0 * (att[1:] - step[1:])) * self._tgc[1:]
 
-        shifted = pts - np.array([0.0, 0.0, dz], dtype=np.float32)
-        scat = self._lookup(shifted) * (self._echo[lab] / self._norm)
+        scat = self._lookup(px, py, pz - np.float32(dz)) * (self._echo[lab] / self._norm)
         iq = np.empty((*lab.shape, 2), np.float32)
         iq[..., 0] = (scat.real * amp + spec) * coupling + self._reverb * (1.0 - coupling)
         iq[..., 1] = scat.imag * amp * coupling
-        iq += self._noise_amp * self._noise_rng.standard_normal(iq.shape, dtype=np.float32)
+        shift = self._noise_rng.integers(self._noise.shape[0] - iq.shape[0] + 1)
+        iq += self._noise[shift : shift + iq.shape[0]]
         env = self._blur(iq)
         env = np.sqrt(env[..., 0] ** 2 + env[..., 1] ** 2)
 

@@ -90,33 +90,37 @@ class PhantomVolume:
     def labels(self, points: np.ndarray, dz: float = 0.0) -> np.ndarray:
         """Tissue label (uint8, ``Tissue`` values) at each point (..., 3) in the base frame
         (m); ``dz`` is the breathing shift of the body (m, up)."""
-        g = self.geometry
         p = np.asarray(points, dtype=np.float32)
-        x = p[..., 0] - np.float32(g.center_x)
-        y = p[..., 1] - np.float32(g.center_y)
-        zb = p[..., 2]
-        z = zb - np.float32(g.axis_z + dz)
-        d = np.float32(g.radius) - np.sqrt(x * x + z * z)
-        inside = (d >= 0) & (np.abs(y) <= 0.5 * g.length) & (zb >= g.bed_z)
+        return self.labels_xyz(p[..., 0], p[..., 1], p[..., 2], dz)
 
-        fat = FAT_THICKNESS + FAT_VARIATION * np.sin(y * np.float32(2 * np.pi / 0.25))
+    def labels_xyz(self, px: np.ndarray, py: np.ndarray, pz: np.ndarray, dz: float = 0.0):
+        """``labels`` for points given as coordinate arrays (float32, same shape, m)."""
+        g = self.geometry
+        f32 = np.float32
+        x = px - f32(g.center_x)
+        y = py - f32(g.center_y)
+        zs = pz - f32(dz)  # body coordinates (breathing removed)
+        z = zs - f32(g.axis_z)
+        d = f32(g.radius) - np.sqrt(x * x + z * z)
+        inside = (d >= 0) & (np.abs(y) <= f32(0.5 * g.length)) & (pz >= f32(g.bed_z))
+
+        fat = f32(FAT_THICKNESS) + f32(FAT_VARIATION) * np.sin(y * f32(2 * np.pi / 0.25))
         lab = np.full(d.shape, Tissue.MUSCLE, dtype=np.uint8)
         lab[d > ORGAN_DEPTH] = Tissue.ORGAN
         lab[d < fat] = Tissue.FAT
         lab[d < SKIN_THICKNESS] = Tissue.SKIN
 
-        shifted = p - np.array([0.0, 0.0, dz], dtype=np.float32)
         for p0, u, radius in self._tubes:
-            v = shifted - p0
-            along = v @ u
-            dist2 = np.einsum("...i,...i->...", v, v) - along * along
-            lab[dist2 < radius * radius] = Tissue.VESSEL
+            vx, vy, vz = px - p0[0], py - p0[1], zs - p0[2]
+            along = vx * u[0] + vy * u[1] + vz * u[2]
+            dist2 = vx * vx + vy * vy + vz * vz - along * along
+            lab[dist2 < f32(radius * radius)] = Tissue.VESSEL
         c, radius = self._lesion
-        v = shifted - c
-        lab[np.einsum("...i,...i->...", v, v) < radius * radius] = Tissue.LESION
-        rib = (y - np.float32(RIB.y)) ** 2 + (d - np.float32(RIB.depth)) ** 2
-        lab[rib < RIB.radius**2] = Tissue.BONE
+        vx, vy, vz = px - c[0], py - c[1], zs - c[2]
+        lab[vx * vx + vy * vy + vz * vz < f32(radius * radius)] = Tissue.LESION
+        rib = (y - f32(RIB.y)) ** 2 + (d - f32(RIB.depth)) ** 2
+        lab[rib < f32(RIB.radius**2)] = Tissue.BONE
 
         lab[~inside] = Tissue.AIR
-        lab[zb < g.bed_z] = Tissue.BED
+        lab[pz < f32(g.bed_z)] = Tissue.BED
         return lab
