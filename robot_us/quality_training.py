@@ -105,7 +105,7 @@ def _network():
     return QualityNet, Exported
 
 
-def make_datasets(settings: TrainSettings, log=print):
+def make_datasets(settings: TrainSettings, log=print) -> tuple:
     """Training and validation frames (N x 64 x 64 uint8) with labels and scores."""
     from robot_us.config import Config
     from sim.ultrasound.dataset import FrameSampler

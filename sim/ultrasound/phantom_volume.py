@@ -93,7 +93,9 @@ class PhantomVolume:
         p = np.asarray(points, dtype=np.float32)
         return self.labels_xyz(p[..., 0], p[..., 1], p[..., 2], dz)
 
-    def labels_xyz(self, px: np.ndarray, py: np.ndarray, pz: np.ndarray, dz: float = 0.0):
+    def labels_xyz(
+        self, px: np.ndarray, py: np.ndarray, pz: np.ndarray, dz: float = 0.0
+    ) -> np.ndarray:
         """``labels`` for points given as coordinate arrays (float32, same shape, m)."""
         g = self.geometry
         f32 = np.float32
