@@ -23,7 +23,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train, export, print the report."""
     import dataclasses
+    import importlib.util
     from pathlib import Path
+
+    from robot_us.cli import CommandError
+
+    missing = [m for m in ("torch", "onnx") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise CommandError(
+            f"training needs {' and '.join(missing)}: pip install -e '.[train]' "
+            "(torch==2.13.0, onnx)"
+        )
 
     from robot_us.quality_training import SHIPPED_MODEL, TrainSettings, train_quality_model
 
