@@ -14,6 +14,9 @@ from robot_us import __version__
 #: ``run(args) -> int``).
 COMMANDS: dict[str, str] = {
     "config": "robot_us.commands.config",
+    "calibrate": "robot_us.commands.calibrate",
+    "map-stroke": "robot_us.commands.map_stroke",
+    "sim-scene": "robot_us.commands.sim_scene",
     "demo": "robot_us.commands.demo",
     "quality": "robot_us.commands.quality",
     "train-quality": "robot_us.commands.train_quality",

@@ -13,9 +13,12 @@ from typing import Any
 
 import tomli_w
 
+from force_control.config import ForceControlConfig
+from perception.config import PerceptionConfig
 from perception.quality.config import QualityConfig
 from robot_us.config_schema import ConfigError, build_section, describe, param, section, to_dict
 from robot_us.recording.config import RecordingConfig
+from robot_us.safety.config import SafetyConfig
 from sim.config import SimConfig
 from sim.ultrasound.config import UltrasoundSimConfig
 from trajectory.config import TrajectoryConfig
@@ -138,8 +141,11 @@ class Config:
     loop: LoopConfig = section(LoopConfig)
     sim: SimConfig = section(SimConfig)
     ultrasound: UltrasoundConfig = section(UltrasoundConfig)
+    perception: PerceptionConfig = section(PerceptionConfig)
     trajectory: TrajectoryConfig = section(TrajectoryConfig)
     recording: RecordingConfig = section(RecordingConfig)
+    force_control: ForceControlConfig = section(ForceControlConfig)
+    safety: SafetyConfig = section(SafetyConfig)
 
 
 def _merge(base: dict, over: dict, prefix: str = "") -> dict:

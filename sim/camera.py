@@ -42,6 +42,10 @@ def look_at(eye, target) -> np.ndarray:
     return T
 
 
+#: Depths beyond this fraction of the far plane mean "no surface hit" (invalid).
+FAR_INVALID_FRACTION = 0.9999
+
+
 def gl_projection(K: np.ndarray, width: int, height: int, near: float, far: float) -> np.ndarray:
     """OpenGL projection matrix (4x4, row-major) reproducing the pinhole ``K`` with
     OpenCV pixel centres, rows counted from the image top. pybullet's tiny renderer
@@ -61,9 +65,10 @@ def gl_projection(K: np.ndarray, width: int, height: int, near: float, far: floa
 
 
 def zbuffer_to_depth(zb: np.ndarray, near: float, far: float) -> np.ndarray:
-    """Metres along the optical axis from pybullet's [0, 1] z-buffer; 0 where b >= 1."""
+    """Metres along the optical axis from pybullet's [0, 1] z-buffer; 0 (invalid) where
+    nothing was hit (the tiny renderer leaves those a hair below 1, i.e. at ``far``)."""
     depth = far * near / (far - (far - near) * zb)
-    depth[zb >= 1.0] = 0.0
+    depth[(zb >= 1.0) | (depth >= far * FAR_INVALID_FRACTION)] = 0.0
     return depth
 
 

@@ -140,3 +140,11 @@ def test_arm_at_home_does_not_hide_the_phantom():
             assert np.array_equal(with_arm.mask, without_arm.mask), model
         finally:
             cell.close()
+
+
+def test_zbuffer_background_is_invalid():
+    from sim.camera import zbuffer_to_depth
+
+    zb = np.array([[0.5, 0.99999999, 1.0]])
+    d = zbuffer_to_depth(zb, 0.1, 3.0)
+    assert d[0, 0] > 0 and d[0, 1] == 0.0 and d[0, 2] == 0.0

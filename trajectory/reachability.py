@@ -11,7 +11,6 @@ away from joint limits, and consecutive solutions stay on the same branch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,25 +69,6 @@ class TrackResult:
         return i, j, reasons, self.details[i]
 
 
-def _jacobian_function(kin: ArmKinematics) -> Callable[[np.ndarray], np.ndarray]:
-    """The tool Jacobian as a function of q. roboticstoolbox's public ``jacob0`` spends most
-    of its ~20-80 us in Python argument handling; its compiled kernel alone is 3-4x faster.
-    Used when present and verified equal to ``kin.jacobian``; otherwise the public API."""
-    try:
-        from roboticstoolbox.ets import fknm
-
-        handle, tool = kin.ets._fknm, kin.T_flange_tool.copy()
-
-        def fast(q: np.ndarray) -> np.ndarray:
-            return fknm.ETS_jacob0(handle, q, tool)
-
-        q = kin.q_ready
-        same = handle is not None and np.allclose(fast(q), kin.jacobian(q), atol=1e-12)
-    except (ImportError, AttributeError, TypeError, RuntimeError):
-        return kin.jacobian  # internals changed: the public API
-    return fast if same else kin.jacobian
-
-
 class PathIK:
     """IK and feasibility checks for probe poses (T_base_probe) on one arm."""
 
@@ -101,7 +81,7 @@ class PathIK:
         self.centre = 0.5 * (lim.lower + lim.upper)
         self.half_range = 0.5 * (lim.upper - lim.lower)
         self.T_tool_flange = np.linalg.inv(kin.T_flange_tool)
-        self.jacobian = _jacobian_function(kin)
+        self.jacobian = kin.jacobian  # C++ entry points when available (robot_us.kinematics)
 
     def flange_target(self, T_base_probe: np.ndarray) -> np.ndarray:
         """T_base_flange that puts the probe at ``T_base_probe``."""

@@ -1,9 +1,9 @@
-"""``robot-us demo``: a headless lockstep simulation. The arm moves from home to above the
-phantom's top, approaches along the skin normal until contact, holds the set force for a
-few seconds, retracts, and prints figures (first form: one contact point, no sweep yet).
-
-The control is the small first-form controller of ``robot_us.demo_control`` (pose servo
-+ probe-axis admittance); ``force_control/`` replaces it.
+"""``robot-us demo``: a headless lockstep simulation driven by the hybrid force/position
+controller and the safety supervisor (``robot_us.control_cycle.ControlCycle``). The arm
+tares the F/T sensor at home, moves above the phantom's top (pose tracking), makes a
+guarded approach along the skin normal, holds the set force in contact for a few
+seconds, retracts along the probe axis, and prints figures measured against the
+simulator's ground truth.
 """
 
 from __future__ import annotations
@@ -17,25 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-HELP = "run a headless simulated scan (first form: press and hold the set force) and print figures"
+from robot_us.cli import CommandError
+
+HELP = "run a headless simulated scan (press and hold the set force) and print figures"
 
 #: Stand-off above the skin where the approach starts (m).
 STANDOFF = 0.03
-#: Approach speed along the skin normal (m/s).
-APPROACH_SPEED = 0.02
-#: Contact is declared when the filtered compensated force stays above this (N) ...
-CONTACT_THRESHOLD = 1.0
-#: ... for this many consecutive cycles.
-CONTACT_CYCLES = 5
-#: Time to ramp the approach speed up (s); keeps the probe's inertial force small.
-APPROACH_RAMP_S = 0.1
-#: Time at home to tare the F/T sensor (s).
-TARE_S = 0.2
 #: Part of the hold excluded from the steady-state force figures (s).
 HOLD_SETTLE_S = 1.0
-#: Transfer/retract end when the tool is this close to its target (m, rad).
+#: The transfer ends when the tool is this close to its target (m, rad) and slow.
 POSE_TOLERANCE = (0.0005, 0.005)
-#: Longest time a move phase may take before the demo fails (s).
+#: Longest time a phase may take before the demo fails (s).
 PHASE_TIMEOUT_S = 15.0
 
 
@@ -50,7 +42,7 @@ class Phase(StrEnum):
     DONE = "done"
 
 
-class DemoError(RuntimeError):
+class DemoError(CommandError):
     """The demo could not complete a phase (names the phase and the cause)."""
 
 
@@ -68,7 +60,7 @@ class DemoRecord:
 
     capacity: int
     t: np.ndarray = field(init=False)
-    force_ft: np.ndarray = field(init=False)  # compensated F/T contact force (N)
+    force_ft: np.ndarray = field(init=False)  # compensated, filtered F/T axial force (N)
     force_true: np.ndarray = field(init=False)  # summed contact normal force (N)
     indentation: np.ndarray = field(init=False)  # m
     n: int = 0
@@ -83,135 +75,106 @@ class DemoRecord:
         """Append one cycle (ignored when full)."""
         i = self.n
         if i < self.capacity:
-            self.t[i], self.force_ft[i], self.force_true[i], self.indentation[i] = (
-                t,
-                f_ft,
-                f_true,
-                d,
-            )
+            self.t[i] = t
+            self.force_ft[i] = f_ft
+            self.force_true[i] = f_true
+            self.indentation[i] = d
             self.n += 1
 
 
 class PressDemo:
-    """The demo's state machine, one ``cycle`` per control period (LoopRunner callback)."""
+    """The demo's sequence on top of a ``ControlCycle``: ``on_cycle`` decides the phase
+    (before the controller runs), ``after_step`` records ground truth (after physics)."""
 
     def __init__(self, cell, cfg, settings: DemoSettings) -> None:
-        from robot_us.demo_control import (
-            AdmittanceGains,
-            AxisAdmittance,
-            PoseServo,
-            WrenchCompensator,
-        )
-        from robot_us.types import ArmState, WrenchSample
+        from robot_us.control_cycle import ControlCycle
 
         if cell.sim is None:
             raise DemoError("robot-us demo needs the simulated cell (cell.backend = 'sim')")
         self.cell, self.world, self.settings = cell, cell.sim, settings
-        self.dt = 1.0 / cfg.loop.rate_hz
-        self.kin = self.world.kin
-        self.servo = PoseServo(self.kin)
-        self.adm = AxisAdmittance(AdmittanceGains(), self.dt)
-        self.comp = WrenchCompensator(cfg.probe.mass, np.array(cfg.probe.com))
-        self.state = ArmState(self.kin.n)
-        self.wrench = WrenchSample()
+        self.cycle = ControlCycle(cfg, cell)
+        self.cycle.on_cycle = self.on_cycle
+        self.dt = self.cycle.dt
         self.phase = Phase.TARE
         self.phase_t0 = 0.0
         self.phase_times: dict[str, float] = {}
-        self._tare_sum = np.zeros(6)
-        self._tare_n = 0
+        self.t_contact: float | None = None
         # target: the top of the skin, probe z along the inward normal, array as at home
         g = self.world.geometry
         top, normal = g.surface_point(0.0, g.center_y)
-        self.normal = normal
-        self.T_home = self.kin.fk(self.world.q_home)
-        self.T_standoff = self.T_home.copy()
-        self.T_standoff[:3, 3] = top + STANDOFF * normal
+        T_home = self.cycle.kin.fk(self.world.q_home)
         z = -normal
-        x = self.T_home[:3, 0] - (self.T_home[:3, 0] @ z) * z
+        x = T_home[:3, 0] - (T_home[:3, 0] @ z) * z
         x /= np.linalg.norm(x)
-        self.T_standoff[:3, :3] = np.column_stack([x, np.cross(z, x), z])
-        self.T_ref = self.T_standoff.copy()
-        self._twist = np.zeros(6)
-        self.force_ft = 0.0
-        self.contact_overshoot = 0.0
-        self.record = DemoRecord(int(settings.hold / self.dt) + 2)
-        self._above = 0
+        self.T_skin = np.eye(4)
+        self.T_skin[:3, :3] = np.column_stack([x, np.cross(z, x), z])
+        self.T_skin[:3, 3] = top
+        self.T_standoff = self.T_skin.copy()
+        self.T_standoff[:3, 3] = top + STANDOFF * normal
+        self.record = DemoRecord(round(settings.hold / self.dt) + 2)
+        self.approach_peak = 0.0
 
-    # -- helpers ----------------------------------------------------------------------
     def _enter(self, phase: Phase, t: float) -> None:
         self.phase_times[self.phase.value] = t - self.phase_t0
         self.phase, self.phase_t0 = phase, t
 
-    def _at(self, T: np.ndarray, T_target: np.ndarray) -> bool:
+    def _at(self, T_target: np.ndarray) -> bool:
+        T = self.cycle.inp.T_base_probe
         dp = np.linalg.norm(T_target[:3, 3] - T[:3, 3])
         cos = (np.trace(T_target[:3, :3].T @ T[:3, :3]) - 1.0) / 2.0
         ang = np.arccos(np.clip(cos, -1.0, 1.0))
-        slow = np.linalg.norm(self.state.qd) < 0.01
+        slow = np.linalg.norm(self.cycle.inp.J @ self.cycle.state.qd) < 0.002  # tool twist
         return dp < POSE_TOLERANCE[0] and ang < POSE_TOLERANCE[1] and slow
 
-    def _contact_force(self, T: np.ndarray) -> float:
-        # sensor axes are parallel to the probe's: R from the ETS tool pose
-        w = self.comp.update(self.wrench.wrench, T[:3, :3])
-        return -float(w[2])  # pushing the probe into the body reads -z
+    def on_cycle(self, c, clock) -> None:
+        """Phase logic, run inside the control cycle before the controller."""
+        from force_control import Event
 
-    # -- the cycle --------------------------------------------------------------------
-    def cycle(self, clock) -> bool:
-        """One control period: read, decide, command. Returns False when done."""
-        cell, t = self.cell, clock.t
-        cell.arm.read(self.state)
-        cell.wrench.read(self.wrench)
-        q = self.state.q
-        T = self.servo.tool_pose(q)
+        t, ph = clock.t, self.phase
+        ev = c.controller.out.event  # the previous cycle's event
+        if c.supervisor.faulted:
+            raise DemoError(f"safety fault in phase '{ph}': {c.supervisor.latch.describe()}")
         if t - self.phase_t0 > PHASE_TIMEOUT_S + self.settings.hold:
-            raise DemoError(f"phase '{self.phase}' did not finish in {PHASE_TIMEOUT_S} s")
-        ph = self.phase
+            raise DemoError(f"phase '{ph}' did not finish in {PHASE_TIMEOUT_S} s")
         if ph is Phase.TARE:
-            self._tare_sum += self.wrench.wrench
-            self._tare_n += 1
-            qd = self.servo.update(q, self.T_home, T=T)
-            if t >= TARE_S:
-                self.comp.tare(self._tare_sum / self._tare_n, T[:3, :3])
+            if clock.k == 0:
+                c.hold()
+                c.start_tare()
+            elif c.pipeline.tare.progress >= 1.0:
+                c.set_reference(self.T_standoff)
+                c.track()
                 self._enter(Phase.TRANSFER, t)
         elif ph is Phase.TRANSFER:
-            qd = self.servo.update(q, self.T_standoff, T=T)
-            if self._at(T, self.T_standoff):
-                self.T_ref[:] = self.T_standoff
-                self.adm.reset(self._contact_force(T))
-                self._above = 0
+            if self._at(self.T_standoff):
+                c.set_reference(self.T_skin)
+                c.set_force(self.settings.force)
+                c.approach()
                 self._enter(Phase.APPROACH, t)
         elif ph is Phase.APPROACH:
-            self.adm.update(self._contact_force(T), 0.0)  # filter only
-            speed = APPROACH_SPEED * min(1.0, (t - self.phase_t0) / APPROACH_RAMP_S)
-            self.T_ref[:3, 3] -= speed * self.dt * self.normal
-            self._twist[:3] = -speed * self.normal
-            qd = self.servo.update(q, self.T_ref, self._twist, T=T)
-            self._above = self._above + 1 if self.adm.force > CONTACT_THRESHOLD else 0
-            if self._above >= CONTACT_CYCLES:
+            if ev is Event.CONTACT_MADE:
                 self._enter(Phase.HOLD, t)
-            elif np.linalg.norm(self.T_ref[:3, 3] - self.T_standoff[:3, 3]) > 3 * STANDOFF:
-                raise DemoError("approach found no contact within 3 stand-offs of the skin")
+            elif ev is Event.APPROACH_FAILED:
+                raise DemoError(
+                    "approach found no contact within force_control.contact.approach_max_distance"
+                )
         elif ph is Phase.HOLD:
-            f = self._contact_force(T)
-            v = self.adm.update(f, self.settings.force)
-            self.T_ref[:3, 3] -= v * self.dt * self.normal
-            self._twist[:3] = -v * self.normal
-            qd = self.servo.update(q, self.T_ref, self._twist, T=T)
-            self.contact_overshoot = max(self.contact_overshoot, f - self.settings.force)
-            self.record.push(
-                t - self.phase_t0, f, self.world.contact_force(), self.world.indentation()
-            )
             if t - self.phase_t0 >= self.settings.hold:
+                c.retract()
                 self._enter(Phase.RETRACT, t)
-        elif ph is Phase.RETRACT:
-            qd = self.servo.update(q, self.T_standoff, T=T)
-            if self._at(T, self.T_standoff):
-                self._enter(Phase.DONE, t)
-                cell.arm.stop()
-                return False
-        else:
-            return False
-        cell.arm.command_velocity(qd)
-        return True
+        elif ph is Phase.RETRACT and ev is Event.RETRACT_DONE:
+            self._enter(Phase.DONE, t)
+            c.keep_running = False
+
+    def after_step(self) -> None:
+        """Physics stepped: record ground truth of the hold."""
+        self.cell.step_plant()
+        if self.phase is Phase.HOLD:
+            self.record.push(
+                self.world.t - self.phase_t0,
+                float(self.cycle.pipeline.wrench[2]),
+                self.world.contact_force(),
+                self.world.indentation(),
+            )
 
     # -- figures ----------------------------------------------------------------------
     def figures(self) -> dict:
@@ -238,7 +201,7 @@ class PressDemo:
 
 
 def run_demo(cfg, settings: DemoSettings) -> dict:
-    """Run the demo in lockstep; returns the report (figures, phases, loop timing)."""
+    """Run the demo in lockstep; returns the report (figures, phases, events, timing)."""
     from robot_us.backends import CELLS
     from robot_us.loop import LoopRunner
 
@@ -250,14 +213,22 @@ def run_demo(cfg, settings: DemoSettings) -> dict:
             rate_hz=cfg.loop.rate_hz, mode="lockstep", ring_capacity=cfg.loop.ring_capacity
         )
         limit_s = 4 * PHASE_TIMEOUT_S + settings.hold
-        stats = runner.run(demo.cycle, plant_step=cell.step_plant, duration_s=limit_s)
+        stats = runner.run(demo.cycle, plant_step=demo.after_step, duration_s=limit_s)
         if demo.phase is not Phase.DONE:
             raise DemoError(f"demo stopped in phase '{demo.phase}' after {limit_s:.0f} s")
+        ring = demo.cycle.ring
+        control = ring.ordered("control_us")
         report = {
             "robot": cfg.robot.model,
             "probe": cfg.probe.geometry,
+            "controller": cfg.force_control.controller,
             "figures": demo.figures(),
             "phases_s": demo.phase_times,
+            "events": [
+                {"t": round(e.t, 4), "kind": e.kind, "name": e.name, "detail": e.detail}
+                for e in demo.cycle.events
+            ],
+            "faults": demo.cycle.supervisor.latch.describe(),
             "loop": {
                 k: getattr(stats, k)
                 for k in (
@@ -272,6 +243,8 @@ def run_demo(cfg, settings: DemoSettings) -> dict:
                     "plant_us_p99",
                 )
             },
+            "control_us_p50": float(np.percentile(control, 50)),
+            "control_us_p99": float(np.percentile(control, 99)),
         }
     finally:
         if cell.close is not None:
@@ -288,6 +261,7 @@ def _print_report(rep: dict) -> None:
 
     rows = [
         ("robot / probe", f"{rep['robot']} / {rep['probe']}"),
+        ("controller", f"{rep['controller']} (force_control) + safety supervisor"),
         ("force setpoint", f"{f['force_setpoint_N']:.2f} N"),
         ("force mean (contact)", f"{fmt(f['force_mean_N'])} N"),
         ("force RMS error (contact)", f"{fmt(f['force_rms_err_N'])} N"),
@@ -296,13 +270,15 @@ def _print_report(rep: dict) -> None:
         ("contact overshoot", f"{fmt(f['contact_overshoot_N'])} N"),
         ("settle time (10 %)", f"{fmt(f['settle_time_s'])} s"),
         ("indentation / law", f"{fmt(f['indentation_mm'])} / {f['indentation_law_mm']:.3f} mm"),
+        ("safety", rep["faults"]),
         ("sim time / wall time", f"{lp['sim_time_s']:.2f} s / {rep['wall_time_s']:.2f} s"),
         ("real-time factor", f"{lp['realtime_factor']:.1f}x"),
-        ("compute p50 / p99", f"{lp['compute_us_p50']:.0f} / {lp['compute_us_p99']:.0f} us"),
+        ("control p50 / p99", f"{rep['control_us_p50']:.0f} / {rep['control_us_p99']:.0f} us"),
+        ("cycle p50 / p99", f"{lp['compute_us_p50']:.0f} / {lp['compute_us_p99']:.0f} us"),
         ("physics p50 / p99", f"{lp['plant_us_p50']:.0f} / {lp['plant_us_p99']:.0f} us"),
     ]
     width = max(len(r[0]) for r in rows)
-    print("robot-us demo (first form: press and hold)")
+    print("robot-us demo (press and hold)")
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
 
@@ -335,6 +311,11 @@ def run(args: argparse.Namespace) -> int:
     if args.robot:
         overrides["robot.model"] = args.robot
     cfg = load_config(*args.config, overrides=overrides)
+    if args.force >= cfg.safety.force_soft_limit:
+        raise ValueError(
+            f"--force {args.force} N must be below safety.force_soft_limit "
+            f"({cfg.safety.force_soft_limit} N)"
+        )
     report = run_demo(cfg, DemoSettings(force=args.force, hold=args.hold))
     _print_report(report)
     if args.out:

@@ -1,0 +1,388 @@
+"""Force-tracking benchmark (lockstep pybullet simulation, seeded).
+
+Approach the phantom from a 10 mm stand-off, settle at 5 N, sweep 100 mm along a curved
+line on the phantom's skin at 10 mm/s, retract. Then the same while the phantom breathes
+(+-5 mm vertically at 0.3 Hz), and the static sweep again with the F/T sensor sampled at
+100 Hz. Everything is measured against the simulator's ground truth (contact force,
+probe pose, exact phantom geometry), never against the controller's own estimates.
+
+    python bench/force_tracking.py [--out bench-results] [--robot panda|lbr] [--seed 0]
+
+Writes ``force_tracking.json`` (figures listed in ``FIGURES``) and prints a table.
+
+The reference path is generated here from the exact geometry (``sim.phantom_geometry``):
+a helix-like line over the curved top, theta -0.2 -> +0.2 rad while y goes -30 -> +30 mm
+(80 mm around the body, 60 mm along it: 100 mm long), probe z on the inward normal, probe
+x along the path; a constant-speed time law with cosine velocity ramps. The real planner
+(``trajectory/``) replaces this in the product.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from force_control import Event  # noqa: E402
+from force_control.pose_error import rotation_log  # noqa: E402
+from robot_us.backends import CELLS  # noqa: E402
+from robot_us.config import Config, load_config  # noqa: E402
+from robot_us.control_cycle import ControlCycle  # noqa: E402
+from robot_us.loop import LoopRunner  # noqa: E402
+
+#: Sweep: from (theta, y) = (THETA0, Y0) to (THETA1, Y1) over the phantom's top.
+THETA0, THETA1 = -0.2, 0.2
+Y0, Y1 = -0.03, 0.03
+SWEEP_SPEED = 0.01  # m/s
+RAMP_TIME = 0.5  # s, cosine velocity ramp at both ends
+STANDOFF = 0.01  # m, approach start above the skin along the normal
+FORCE = 5.0  # N
+SETTLE_TIME = 1.0  # s in contact before the sweep starts
+END_HOLD = 0.3  # s at the end of the path before the retract
+BREATHING_AMPLITUDE = 0.005  # m
+BREATHING_HZ = 0.3
+MAX_SIM_TIME = 40.0  # s, a scenario that has not finished by then is a failure
+
+FIGURES = (
+    "force_rms_N",
+    "force_max_abs_err_N",
+    "contact_overshoot_N",
+    "orientation_rms_deg",
+    "orientation_max_deg",
+    "lateral_rms_mm",
+    "breathing_force_rms_N",
+    "breathing_phase_lag_deg",
+    "controller_us_p99",
+    "force_rms_N_ft100hz",
+)
+TARGETS = {
+    "force_rms_N": 0.3,
+    "contact_overshoot_N": 1.0,
+    "orientation_rms_deg": 2.0,
+    "lateral_rms_mm": 1.0,
+    "breathing_force_rms_N": 0.5,
+    "controller_us_p99": 300.0,
+}
+
+# phases of a scenario
+TARE, APPROACH, SWEEP, END, RETRACT = range(5)
+
+
+# -- reference path ----------------------------------------------------------------------
+def time_law(length: float, speed: float, ramp: float, dt: float) -> tuple[np.ndarray, ...]:
+    """Arc length s (m) and speed (m/s) sampled every ``dt``: cosine ramps of ``ramp``
+    seconds at both ends, constant ``speed`` between."""
+    cruise = (length - speed * ramp) / speed
+    if cruise < 0:
+        raise ValueError(f"path of {length} m too short for a {ramp} s ramp at {speed} m/s")
+    total = 2 * ramp + cruise
+    t = np.arange(0.0, total + dt, dt)
+    v = np.full_like(t, speed)
+    up = t < ramp
+    v[up] = speed * 0.5 * (1 - np.cos(math.pi * t[up] / ramp))
+    down = t > ramp + cruise
+    td = np.clip(t[down] - ramp - cruise, 0.0, ramp)
+    v[down] = speed * 0.5 * (1 + np.cos(math.pi * td / ramp))
+    s = np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]) * dt)])
+    s = np.minimum(s, length)
+    return s, v
+
+
+def probe_frames(points: np.ndarray, normals: np.ndarray, tangents: np.ndarray) -> np.ndarray:
+    """T_base_probe (N x 4 x 4): z on the inward normal, x along the path."""
+    z = -normals
+    x = tangents - np.sum(tangents * z, axis=1, keepdims=True) * z
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y = np.cross(z, x)
+    T = np.zeros((len(points), 4, 4))
+    T[:, :3, 0], T[:, :3, 1], T[:, :3, 2], T[:, :3, 3] = x, y, z, points
+    T[:, 3, 3] = 1.0
+    return T
+
+
+def reference(geometry, dt: float) -> dict:
+    """The sweep reference sampled every ``dt``: poses (N x 4 x 4), twists (N x 6, base
+    frame [v; w]), skin points and outward normals (N x 3)."""
+    R = geometry.radius
+    length = math.hypot(R * (THETA1 - THETA0), Y1 - Y0)
+    s, v = time_law(length, SWEEP_SPEED, RAMP_TIME, dt)
+    u = s / length
+    theta = THETA0 + u * (THETA1 - THETA0)
+    y = Y0 + u * (Y1 - Y0)
+    p, n = geometry.surface_point(theta, y)
+    dp_du = np.stack(
+        [
+            R * np.cos(theta) * (THETA1 - THETA0),
+            np.full_like(theta, Y1 - Y0),
+            -R * np.sin(theta) * (THETA1 - THETA0),
+        ],
+        axis=1,
+    )
+    tangent = dp_du / np.linalg.norm(dp_du, axis=1, keepdims=True)
+    T = probe_frames(p, n, tangent)
+    twist = np.zeros((len(s), 6))
+    twist[:, :3] = tangent * v[:, None]
+    w = np.zeros(3)
+    for k in range(len(s) - 1):  # angular velocity from consecutive frames (base frame)
+        Rk = T[k, :3, :3]
+        rotation_log(Rk.T @ T[k + 1, :3, :3], w)
+        twist[k, 3:] = Rk @ w / dt
+    return {"T": T, "twist": twist, "points": p, "normals": n, "length": length}
+
+
+def pose_offset(T: np.ndarray, distance: float) -> np.ndarray:
+    """``T`` moved ``distance`` back along its own -z axis (out of the skin)."""
+    out = T.copy()
+    out[:3, 3] -= distance * T[:3, 2]
+    return out
+
+
+def solve_ik(kin, T_base_probe: np.ndarray, q0: np.ndarray) -> np.ndarray:
+    """Joint positions putting the probe at ``T_base_probe`` (roboticstoolbox ik_LM)."""
+    T_flange = T_base_probe @ np.linalg.inv(kin.T_flange_tool)
+    sol = kin.ets.ik_LM(T_flange, q0=q0, ilimit=200, slimit=20, joint_limits=True)
+    if not sol.success:
+        raise RuntimeError(f"no IK solution for the approach pose: {sol.reason}")
+    return np.asarray(sol.q, dtype=float)
+
+
+# -- one scenario --------------------------------------------------------------------
+def run_scenario(cfg: Config, name: str) -> dict:
+    """Tare, approach, settle, sweep, retract on a fresh simulated cell; returns the
+    ground-truth traces and timing."""
+    cell = CELLS.create(cfg.cell.backend, cfg)
+    world = cell.sim
+    try:
+        cycle = ControlCycle(cfg, cell)
+        dt = cycle.dt
+        ref = reference(world.geometry, dt)
+        q0 = solve_ik(cycle.kin, pose_offset(ref["T"][0], STANDOFF), world.q_home)
+        world.reset_joints(q0)
+        n_max = round(MAX_SIM_TIME / dt)
+        rec = {
+            "t": np.zeros(n_max),
+            "force": np.zeros(n_max),
+            "tip": np.zeros((n_max, 3)),
+            "zaxis": np.zeros((n_max, 3)),
+            "dz": np.zeros(n_max),
+            "phase": np.full(n_max, -1, dtype=np.int8),
+            "idx": np.zeros(n_max, dtype=np.int64),
+        }
+        st = {"phase": TARE, "k0": 0, "idx": 0, "t_contact": None, "settled": False, "n": 0}
+        n_ref = len(ref["T"])
+        end_cycles = round(END_HOLD / dt)
+
+        def on_cycle(c: ControlCycle, clock) -> None:
+            ev = c.controller.out.event  # the previous cycle's event
+            ph = st["phase"]
+            if ph == TARE:
+                if clock.k == 0:
+                    c.hold()
+                    c.start_tare()
+                elif c.pipeline.tare.progress >= 1.0:
+                    c.set_reference(ref["T"][0])
+                    c.set_force(FORCE)
+                    c.approach()
+                    st["phase"] = APPROACH
+            elif ph == APPROACH:
+                if ev is Event.CONTACT_MADE:
+                    st["t_contact"] = clock.t
+                elif ev is Event.SETTLED:
+                    st["settled"] = True
+                if (
+                    st["settled"]
+                    and st["t_contact"] is not None
+                    and clock.t - st["t_contact"] >= SETTLE_TIME
+                ):
+                    st["phase"], st["k0"] = SWEEP, clock.k
+            elif ph == SWEEP:
+                i = clock.k - st["k0"]
+                if i < n_ref:
+                    st["idx"] = i
+                    c.set_reference(ref["T"][i], ref["twist"][i])
+                else:
+                    c.set_reference(ref["T"][-1])
+                    st["phase"], st["k0"] = END, clock.k
+            elif ph == END:
+                if clock.k - st["k0"] >= end_cycles:
+                    c.retract()
+                    st["phase"] = RETRACT
+            elif ev is Event.RETRACT_DONE:
+                c.keep_running = False
+
+        cycle.on_cycle = on_cycle
+
+        def plant_step() -> None:
+            cell.step_plant()
+            i = st["n"]
+            if i >= n_max:
+                return
+            T = world.probe_pose()
+            rec["t"][i] = world.t
+            rec["force"][i] = world.contact_force()
+            rec["tip"][i] = T[:3, 3]
+            rec["zaxis"][i] = T[:3, 2]
+            rec["dz"][i] = world.breathing_offset()
+            rec["phase"][i] = st["phase"]
+            rec["idx"][i] = st["idx"]
+            st["n"] = i + 1
+
+        runner = LoopRunner(cfg.loop.rate_hz, "lockstep", ring_capacity=n_max)
+        wall0 = time.perf_counter()
+        stats = runner.run(cycle, plant_step=plant_step, max_cycles=n_max)
+        wall = time.perf_counter() - wall0
+        n = st["n"]
+        if cycle.supervisor.faulted:
+            raise RuntimeError(f"{name}: safety fault: {cycle.supervisor.latch.describe()}")
+        if st["phase"] != RETRACT or cycle.keep_running:
+            raise RuntimeError(f"{name}: did not finish within {MAX_SIM_TIME} s (phase {st})")
+        out = {k: v[:n] for k, v in rec.items()}
+        out["control_us"] = cycle.ring.ordered("control_us")
+        out["control_cpu_us"] = cycle.ring.ordered("control_cpu_us")
+        out["ref"] = ref
+        out["geometry"] = world.geometry
+        out["loop"] = stats
+        out["wall_s"] = wall
+        return out
+    finally:
+        if cell.close is not None:
+            cell.close()
+
+
+# -- figures -----------------------------------------------------------------------------
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x)))) if len(x) else float("nan")
+
+
+def sweep_figures(r: dict) -> dict:
+    """Force, orientation and lateral errors during the sweep; overshoot at contact."""
+    sweep = r["phase"] == SWEEP
+    err = r["force"][sweep] - FORCE
+    approach = r["phase"] == APPROACH
+    overshoot = max(0.0, float(r["force"][approach].max()) - FORCE) if approach.any() else 0.0
+    tip, z, dz = r["tip"][sweep], r["zaxis"][sweep], r["dz"][sweep]
+    angles = np.zeros(len(tip))
+    for i in range(len(tip)):
+        _, n = r["geometry"].closest_point(tip[i], dz[i])
+        angles[i] = math.degrees(math.acos(float(np.clip(-n @ z[i], -1.0, 1.0))))
+    idx = r["idx"][sweep]
+    e = tip - r["ref"]["points"][idx]
+    n_ref = r["ref"]["normals"][idx]
+    e_t = e - np.sum(e * n_ref, axis=1, keepdims=True) * n_ref
+    lateral = np.linalg.norm(e_t, axis=1)
+    return {
+        "force_rms_N": _rms(err),
+        "force_max_abs_err_N": float(np.abs(err).max()),
+        "contact_overshoot_N": overshoot,
+        "orientation_rms_deg": _rms(angles),
+        "orientation_max_deg": float(angles.max()),
+        "lateral_rms_mm": 1e3 * _rms(lateral),
+        "lateral_max_mm": 1e3 * float(lateral.max()),
+        "sweep_s": float(sweep.sum()) * 1e-3,
+    }
+
+
+def phase_lag_deg(r: dict, freq_hz: float) -> float:
+    """Lag (deg) of the probe's vertical motion behind the phantom's breathing during the
+    sweep: both fitted with a sinusoid at ``freq_hz`` (plus offset and trend); the
+    probe's height is taken relative to the still skin under it, which removes the path's
+    own rise and fall over the curved body."""
+    sweep = r["phase"] == SWEEP
+    t = r["t"][sweep]
+    tip = r["tip"][sweep]
+    h = tip[:, 2] - r["geometry"].height_at(tip[:, 0], tip[:, 1])
+    w = 2 * math.pi * freq_hz
+    A = np.stack([np.sin(w * t), np.cos(w * t), np.ones_like(t), t - t.mean()], axis=1)
+    ph = []
+    for y in (r["dz"][sweep], h):
+        c = np.linalg.lstsq(A, y, rcond=None)[0]
+        ph.append(math.atan2(c[1], c[0]))
+    lag = math.degrees(ph[0] - ph[1])
+    return (lag + 180.0) % 360.0 - 180.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the three scenarios and write ``force_tracking.json``."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default="bench-results", help="output folder")
+    ap.add_argument("--robot", default="panda", choices=("panda", "lbr"))
+    ap.add_argument("--seed", type=int, default=0, help="seed (F/T noise)")
+    ap.add_argument("--config", nargs="*", default=[], help="extra TOML config files")
+    args = ap.parse_args(argv)
+    base = load_config(
+        *args.config,
+        overrides={"robot.model": args.robot, "loop.seed": args.seed, "sim.ft.seed": args.seed},
+    )
+    ph = base.sim.phantom
+    breathing_cfg = replace(
+        base,
+        sim=replace(
+            base.sim,
+            phantom=replace(ph, breathing_amplitude=BREATHING_AMPLITUDE, breathing_hz=BREATHING_HZ),
+        ),
+    )
+    ft100_cfg = replace(base, sim=replace(base.sim, ft=replace(base.sim.ft, rate_hz=100.0)))
+
+    static = run_scenario(base, "static")
+    fig = sweep_figures(static)
+    breathing = run_scenario(breathing_cfg, "breathing")
+    bfig = sweep_figures(breathing)
+    ft100 = run_scenario(ft100_cfg, "ft100hz")
+    ffig = sweep_figures(ft100)
+
+    ctrl = np.concatenate([static["control_us"], breathing["control_us"]])
+    cpu = np.concatenate([static["control_cpu_us"], breathing["control_cpu_us"]])
+    result = {
+        "force_rms_N": fig["force_rms_N"],
+        "force_max_abs_err_N": fig["force_max_abs_err_N"],
+        "contact_overshoot_N": fig["contact_overshoot_N"],
+        "orientation_rms_deg": fig["orientation_rms_deg"],
+        "orientation_max_deg": fig["orientation_max_deg"],
+        "lateral_rms_mm": fig["lateral_rms_mm"],
+        "breathing_force_rms_N": bfig["force_rms_N"],
+        "breathing_phase_lag_deg": phase_lag_deg(breathing, BREATHING_HZ),
+        "controller_us_p99": float(np.percentile(ctrl, 99)),
+        "force_rms_N_ft100hz": ffig["force_rms_N"],
+        # extras
+        "controller_us_p50": float(np.percentile(ctrl, 50)),
+        "controller_us_max": float(ctrl.max()),
+        "controller_cpu_us_p50": float(np.percentile(cpu, 50)),
+        "controller_cpu_us_p99": float(np.percentile(cpu, 99)),
+        "lateral_max_mm": fig["lateral_max_mm"],
+        "breathing_force_max_abs_err_N": bfig["force_max_abs_err_N"],
+        "breathing_contact_overshoot_N": bfig["contact_overshoot_N"],
+        "breathing_orientation_rms_deg": bfig["orientation_rms_deg"],
+        "ft100hz_contact_overshoot_N": ffig["contact_overshoot_N"],
+        "ft100hz_force_max_abs_err_N": ffig["force_max_abs_err_N"],
+        "path_length_mm": 1e3 * static["ref"]["length"],
+        "sweep_s": fig["sweep_s"],
+        "plant_us_p50": static["loop"].plant_us_p50,
+        "wall_s": static["wall_s"] + breathing["wall_s"] + ft100["wall_s"],
+        "robot": args.robot,
+        "seed": args.seed,
+    }
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "force_tracking.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"force_tracking ({args.robot}, seed {args.seed}) -> {out_dir / 'force_tracking.json'}")
+    print(f"{'figure':28s} {'value':>10s} {'target':>8s}")
+    for key in FIGURES:
+        target = TARGETS.get(key)
+        mark = "" if target is None else ("ok" if result[key] <= target else "MISS")
+        tgt = "" if target is None else f"<= {target:g}"
+        print(f"{key:28s} {result[key]:10.3f} {tgt:>8s} {mark}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Benchmark: strokes on the simulated camera image -> skin paths, against the exact phantom.
+
+Seeded random strokes (smooth curves of 4-8 mouse samples, 40-250 mm long) over the
+visible skin of the simulated phantom, depth noise sigma 1 mm and 2 % dropout (the sim's
+own RGB-D camera, pybullet). For every mapped point: the distance to the exact skin
+(closest point) and the angle between its normal and the exact normal there. Mapping is
+timed per stroke, wall clock (``map_ms_p50``) and process CPU time (``map_cpu_ms_p50``,
+less sensitive to other processes on a shared machine), with the sim's body mask; without
+the mask (geometric segmentation) as extras.
+
+    python bench/stroke_mapping.py --out bench-results
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from perception.camera_model import CameraModel
+from perception.stroke import StrokeError
+from perception.stroke_mapping import StrokeMapper
+from robot_us.config import load_config
+
+NAME = "stroke_mapping"
+N_STROKES = 60
+STROKES_PER_FRAME = 10  # a fresh capture (fresh noise) every this many strokes
+DEPTH_NOISE = 0.001
+DROPOUT = 0.02
+SEED = 1234
+#: Stroke ends: angle on the skin from the top towards the camera side (rad), axial y (m).
+THETA_RANGE = (-0.55, 0.85)
+Y_MARGIN = 0.025  # stay this far from the body's ends (m)
+
+
+def random_stroke(rng, geom, cam, T_cam_base, frame):
+    """Mouse samples (pixels) of a smooth random curve on the visible skin, or None."""
+    half = geom.length / 2 - Y_MARGIN
+    for _ in range(100):
+        th = rng.uniform(*THETA_RANGE, 2)
+        y = rng.uniform(geom.center_y - half, geom.center_y + half, 2)
+        chord = np.hypot(geom.radius * (th[1] - th[0]), y[1] - y[0])
+        if not 0.04 <= chord <= 0.25:
+            continue
+        n = int(rng.integers(4, 9))
+        s = np.linspace(0.0, 1.0, n)
+        bulge = rng.uniform(-0.3, 0.3) * np.sin(np.pi * s)  # sideways, as a fraction
+        t_s = th[0] + s * (th[1] - th[0]) + bulge * (y[1] - y[0]) / geom.radius
+        y_s = y[0] + s * (y[1] - y[0]) - bulge * geom.radius * (th[1] - th[0])
+        if np.any(t_s < THETA_RANGE[0]) or np.any(t_s > THETA_RANGE[1]):
+            continue
+        if np.any(np.abs(y_s - geom.center_y) > half):
+            continue
+        p, _ = geom.surface_point(t_s, y_s)
+        pc = p @ T_cam_base[:3, :3].T + T_cam_base[:3, 3]
+        px = cam.project(pc)
+        if not np.all(cam.in_image(px)):
+            continue
+        r, c = np.rint(px[:, 1]).astype(int), np.rint(px[:, 0]).astype(int)
+        if not np.all(frame.mask[r, c]):  # hidden behind something
+            continue
+        return px
+    raise RuntimeError("could not draw a visible stroke")
+
+
+def run(out_dir: Path) -> dict:
+    from sim.cell import make_sim_cell
+
+    cfg = load_config(
+        overrides={
+            "sim.camera.depth_noise_std": DEPTH_NOISE,
+            "sim.camera.dropout": DROPOUT,
+            "sim.camera.seed": SEED,
+        }
+    )
+    cell = make_sim_cell(cfg)
+    geom = cell.sim.geometry
+    mapper = StrokeMapper(cfg.perception)
+    mapper_nomask = StrokeMapper(cfg.perception)
+    rng = np.random.default_rng(SEED)
+    perr, nerr, ms, cpu_ms, lengths, gaps, failures = [], [], [], [], [], [], []
+    ms_nomask, perr_nomask = [], []
+    try:
+        frame = None
+        for k in range(N_STROKES):
+            if k % STROKES_PER_FRAME == 0:
+                frame = cell.camera.capture()
+                cam = CameraModel(frame.intrinsics)
+                T_cam_base = np.linalg.inv(frame.T_base_camera)
+            px = random_stroke(rng, geom, cam, T_cam_base, frame)
+            try:
+                t0, c0 = time.perf_counter(), time.process_time()
+                res = mapper.map(frame, px)
+                ms.append(1000 * (time.perf_counter() - t0))
+                cpu_ms.append(1000 * (time.process_time() - c0))
+            except StrokeError as exc:
+                failures.append(f"stroke {k}: {exc.code}: {exc}")
+                continue
+            cp, cn = geom.closest_point(res.path.points)
+            perr.append(1000 * np.linalg.norm(res.path.points - cp, axis=1))
+            cosang = np.clip(np.sum(res.path.normals * cn, axis=1), -1, 1)
+            nerr.append(np.degrees(np.arccos(cosang)))
+            lengths.append(1000 * res.length)
+            gaps.append(1000 * np.linalg.norm(np.diff(res.path.points, axis=0), axis=1).max())
+            nomask = type(frame)(**{**frame.__dict__, "mask": None})
+            try:
+                t0 = time.perf_counter()
+                res2 = mapper_nomask.map(nomask, px)
+                ms_nomask.append(1000 * (time.perf_counter() - t0))
+                cp2, _ = geom.closest_point(res2.path.points)
+                perr_nomask.append(1000 * np.linalg.norm(res2.path.points - cp2, axis=1))
+            except StrokeError as exc:
+                failures.append(f"stroke {k} (no mask): {exc.code}: {exc}")
+    finally:
+        cell.close()
+    pe, ne = np.concatenate(perr), np.concatenate(nerr)
+    pe2 = np.concatenate(perr_nomask) if perr_nomask else np.array([np.nan])
+    result = {
+        "point_err_mm_mean": float(pe.mean()),
+        "point_err_mm_p95": float(np.percentile(pe, 95)),
+        "normal_err_deg_mean": float(ne.mean()),
+        "normal_err_deg_p95": float(np.percentile(ne, 95)),
+        "map_ms_p50": float(np.median(ms)),
+        # extras
+        "point_err_mm_max": float(pe.max()),
+        "normal_err_deg_max": float(ne.max()),
+        "map_ms_p95": float(np.percentile(ms, 95)),
+        "map_cpu_ms_p50": float(np.median(cpu_ms)),
+        "n_strokes": N_STROKES,
+        "n_mapped": len(ms),
+        "n_points": len(pe),
+        "stroke_length_mm_mean": float(np.mean(lengths)),
+        "max_gap_mm": float(np.max(gaps)),
+        "no_mask_point_err_mm_mean": float(np.mean(pe2)),
+        "no_mask_point_err_mm_p95": float(np.percentile(pe2, 95)),
+        "no_mask_map_ms_p50": float(np.median(ms_nomask)) if ms_nomask else None,
+        "depth_noise_m": DEPTH_NOISE,
+        "dropout": DROPOUT,
+        "normal_radius_m": cfg.perception.normal_radius,
+        "failures": failures,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{NAME}.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default="bench-results", help="output directory")
+    args = ap.parse_args()
+    r = run(Path(args.out))
+    targets = {
+        "point_err_mm_mean": 1.0,
+        "point_err_mm_p95": 2.0,
+        "normal_err_deg_mean": 2.0,
+        "normal_err_deg_p95": None,
+        "map_ms_p50": 50.0,
+    }
+    print(f"{'figure':<28}{'value':>10}{'target':>10}")
+    for key, target in targets.items():
+        t = f"<= {target:g}" if target is not None else "-"
+        print(f"{key:<28}{r[key]:>10.3f}{t:>10}")
+    extras = ("map_cpu_ms_p50", "no_mask_point_err_mm_mean", "no_mask_map_ms_p50", "max_gap_mm")
+    for key in extras:
+        v = r[key]
+        print(f"{key:<28}{(v if v is not None else float('nan')):>10.3f}{'-':>10}")
+    print(f"{r['n_mapped']} of {r['n_strokes']} strokes mapped, {r['n_points']} points")
+    for f in r["failures"]:
+        print("  failed:", f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""Configuration of the hybrid force/position controller (``[force_control]``).
+
+Read once when a controller is built; the per-cycle code only uses the precomputed
+arrays its constructor derives from this section.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from robot_us.config_schema import ConfigError, param, section
+
+
+@dataclass(frozen=True)
+class WrenchConfig:
+    """Wrench pipeline: bias (tare) estimation, probe gravity compensation, low-pass."""
+
+    filter_cutoff_hz: float = param(
+        80.0, lo=5.0, hi=400.0, unit="Hz", doc="low-pass cut-off (2nd-order Butterworth)"
+    )
+    tare_samples: int = param(
+        100, lo=1, hi=10_000, unit="samples", doc="new sensor samples averaged by a tare"
+    )
+    gravity_compensation: bool = param(
+        True, doc="subtract the weight of the carried probe mass (probe.mass at probe.com)"
+    )
+
+
+@dataclass(frozen=True)
+class AdmittanceConfig:
+    """Virtual mass-damper (plus integral) on the wrench error of the force-controlled
+    axes, probe frame [x y z rx ry rz]."""
+
+    mass: tuple[float, ...] = param(
+        (0.5, 0.5, 0.5, 0.005, 0.005, 0.005),
+        length=6,
+        lo=1e-4,
+        hi=100.0,
+        unit="kg, kg·m²",
+        doc="virtual mass (inertia for rotations) per axis",
+    )
+    damping: tuple[float, ...] = param(
+        (60.0, 60.0, 60.0, 0.5, 0.5, 0.5),
+        length=6,
+        lo=1e-3,
+        hi=10_000.0,
+        unit="N·s/m, N·m·s/rad",
+        doc="virtual damping per axis; force bandwidth ~ tissue stiffness / damping",
+    )
+    integral_gain: tuple[float, ...] = param(
+        (0.0, 0.0, 0.2, 0.0, 0.0, 0.0),
+        length=6,
+        lo=0.0,
+        hi=100.0,
+        unit="m/(N·s²), rad/(N·m·s²)",
+        doc="integral of the wrench error added to the velocity (tracks a moving surface)",
+    )
+    integral_limit: tuple[float, ...] = param(
+        (0.0, 0.0, 0.2, 0.0, 0.0, 0.0),
+        length=6,
+        lo=0.0,
+        hi=100.0,
+        unit="N·s, N·m·s",
+        doc="anti-windup clamp on the integrated wrench error",
+    )
+    velocity_limit: tuple[float, ...] = param(
+        (0.05, 0.05, 0.05, 0.5, 0.5, 0.5),
+        length=6,
+        lo=1e-4,
+        hi=2.0,
+        unit="m/s, rad/s",
+        doc="clamp on the admittance velocity per axis",
+    )
+
+
+@dataclass(frozen=True)
+class PoseConfig:
+    """Pose tracking of the position-controlled axes (probe frame)."""
+
+    gain: tuple[float, ...] = param(
+        (8.0, 8.0, 8.0, 8.0, 8.0, 8.0),
+        length=6,
+        lo=0.0,
+        hi=200.0,
+        unit="1/s",
+        doc="proportional pose gain per axis (twist = gain * pose error + feed-forward)",
+    )
+    compliance_stiffness: tuple[float, ...] = param(
+        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+        length=6,
+        lo=0.0,
+        hi=100_000.0,
+        unit="N/m, N·m/rad",
+        doc="spring to the reference pose inside the admittance (compliance mode)",
+    )
+    max_linear_speed: float = param(
+        0.1, lo=0.001, hi=1.0, unit="m/s", doc="clamp on the commanded tool linear speed"
+    )
+    max_angular_speed: float = param(
+        0.8, lo=0.01, hi=5.0, unit="rad/s", doc="clamp on the commanded tool angular speed"
+    )
+
+
+@dataclass(frozen=True)
+class IkConfig:
+    """Cartesian twist -> joint velocity (damped least squares) and joint-space limits."""
+
+    damping: float = param(
+        0.01, lo=1e-5, hi=1.0, doc="damped-least-squares damping at full manipulability"
+    )
+    singular_damping: float = param(
+        0.1, lo=1e-4, hi=2.0, doc="damping reached as manipulability falls to zero"
+    )
+    manipulability_threshold: float = param(
+        0.02, lo=1e-5, hi=1.0, doc="manipulability below which damping is raised"
+    )
+    nullspace_gain: float = param(
+        1.0, lo=0.0, hi=50.0, unit="1/s", doc="null-space pull away from joint limits"
+    )
+    velocity_scale: float = param(
+        0.5, lo=0.01, hi=1.0, doc="fraction of the data-sheet joint velocity limits used"
+    )
+    acceleration_limit: float = param(
+        5.0, lo=0.1, hi=50.0, unit="rad/s²", doc="joint acceleration limit (every joint)"
+    )
+
+
+@dataclass(frozen=True)
+class ContactConfig:
+    """Guarded approach, contact detection, contact loss and re-seek, retract."""
+
+    approach_speed: float = param(
+        0.01, lo=0.0005, hi=0.05, unit="m/s", doc="guarded approach speed along the probe axis"
+    )
+    approach_max_distance: float = param(
+        0.1, lo=0.001, hi=0.5, unit="m", doc="give up the approach after this distance"
+    )
+    detect_force: float = param(
+        1.0, lo=0.1, hi=10.0, unit="N", doc="contact when the axial force exceeds this"
+    )
+    detect_time: float = param(
+        0.003, lo=0.0, hi=0.5, unit="s", doc="... continuously for this long"
+    )
+    loss_force: float = param(
+        0.5, lo=0.0, hi=10.0, unit="N", doc="contact lost when the axial force drops below this"
+    )
+    loss_time: float = param(0.05, lo=0.001, hi=2.0, unit="s", doc="... continuously this long")
+    reseek_distance: float = param(
+        0.02, lo=0.0, hi=0.1, unit="m", doc="how far to re-seek along the probe axis"
+    )
+    setpoint_rate: float = param(
+        20.0, lo=0.5, hi=500.0, unit="N/s", doc="ramp rate of force setpoint changes in contact"
+    )
+    retract_speed: float = param(
+        0.03, lo=0.001, hi=0.2, unit="m/s", doc="controlled retract speed along the probe axis"
+    )
+    retract_acceleration: float = param(
+        0.2, lo=0.01, hi=5.0, unit="m/s²", doc="ramp of the retract speed"
+    )
+    retract_distance: float = param(
+        0.05, lo=0.001, hi=0.3, unit="m", doc="controlled retract distance"
+    )
+
+
+@dataclass(frozen=True)
+class ForceControlConfig:
+    """The hybrid force/position controller."""
+
+    controller: str = param(
+        "hybrid",
+        choices=("hybrid", "position", "compliance"),
+        doc="controller from force_control.CONTROLLERS (position and compliance are "
+        "selection-vector presets of the same law)",
+    )
+    force_setpoint: float = param(
+        5.0, lo=0.0, hi=30.0, unit="N", doc="default contact force along the probe axis"
+    )
+    selection: tuple[float, ...] = param(
+        (0.0, 0.0, 1.0, 0.0, 0.0, 0.0),
+        length=6,
+        lo=0.0,
+        hi=1.0,
+        doc="force-controlled share per probe axis [x y z rx ry rz] (hybrid controller)",
+    )
+    wrench: WrenchConfig = section(WrenchConfig)
+    admittance: AdmittanceConfig = section(AdmittanceConfig)
+    pose: PoseConfig = section(PoseConfig)
+    ik: IkConfig = section(IkConfig)
+    contact: ContactConfig = section(ContactConfig)
+
+    def validate(self, prefix: str) -> None:
+        """Cross-key checks (called by the config loader)."""
+        c = self.contact
+        if c.loss_force >= c.detect_force:
+            raise ConfigError(
+                f"config key '{prefix}.contact.loss_force' ({c.loss_force} N) must be below "
+                f"'{prefix}.contact.detect_force' ({c.detect_force} N)"
+            )
+        if self.ik.singular_damping < self.ik.damping:
+            raise ConfigError(
+                f"config key '{prefix}.ik.singular_damping' must be >= '{prefix}.ik.damping'"
+            )

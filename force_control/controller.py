@@ -1,0 +1,486 @@
+"""The probe controller: guarded approach, hybrid force/position tracking in contact,
+contact-loss re-seek, controlled retract and hold, as modes of one object whose per-cycle
+``update`` turns its ``ControllerInput`` (``controller.inp``, preallocated, filled in place
+by the caller) into a ``ControllerOutput`` (joint velocities).
+
+Modes are switched by requests (``approach()``, ``retract()``, ...; applied at the start
+of the next ``update``) and by the controller itself, which reports each switch as an
+``Event``. Each mode is a handler in a table, not a branch of an if/elif chain; the
+controller variants (hybrid, position, compliance) are entries of ``CONTROLLERS``.
+
+Real-time contract: ``update`` reads only its input and preallocated state, never the
+configuration; it allocates no arrays of its own (roboticstoolbox and ``np.linalg`` make
+small internal ones). The caller computes the kinematics (``T_base_probe``, ``J``) once
+per cycle and shares them with the safety supervisor.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+
+from force_control.admittance import Admittance
+from force_control.config import ForceControlConfig
+from force_control.contact import ContactChange, ContactDetector
+from force_control.damped_least_squares import DampedLeastSquares
+from force_control.hybrid_law import HybridLaw, Selection
+from force_control.joint_rate_limiter import JointRateLimiter
+from force_control.pose_error import PoseError
+from robot_us.kinematics import JointLimits
+from robot_us.registry import Registry
+
+#: Force error (N) within which contact counts as settled ...
+SETTLE_TOLERANCE_N = 0.25
+#: ... continuously for this long (s).
+SETTLE_TIME_S = 0.2
+#: Spring (N/m, N·m/rad) the compliance preset uses on axes the config leaves at zero.
+DEFAULT_COMPLIANCE_STIFFNESS = (300.0, 300.0, 300.0, 10.0, 10.0, 10.0)
+#: Unbounded velocity clamp (m/s or rad/s) for axes without a per-cycle limit.
+_NO_LIMIT = 1e9
+
+
+class Mode(IntEnum):
+    """What the controller is doing."""
+
+    IDLE = 0  # command zero joint velocity (ramped down within the acceleration limit)
+    TRACK = 1  # pure pose tracking of the reference (free-space moves)
+    APPROACH = 2  # guarded move along the probe axis until contact
+    CONTACT = 3  # hybrid force/position tracking of the reference
+    RESEEK = 4  # contact lost: advance along the probe axis to find it again
+    RETRACT = 5  # controlled retract along the probe axis
+    HOLD = 6  # hold the pose where the last motion ended
+
+
+class Event(IntEnum):
+    """What happened this cycle (NONE on most cycles)."""
+
+    NONE = 0
+    CONTACT_MADE = 1
+    SETTLED = 2
+    CONTACT_LOST = 3
+    CONTACT_REGAINED = 4
+    RESEEK_FAILED = 5
+    APPROACH_FAILED = 6
+    RETRACT_DONE = 7
+
+
+@dataclass
+class ControllerInput:
+    """Per-cycle input, preallocated and filled in place by the caller.
+
+    ``wrench``: filtered pressing wrench at the probe tip, probe frame (N, N·m).
+    ``T_base_ref``/``twist_ref``: reference probe pose (4x4) and twist ([v; w], base frame,
+    m/s and rad/s). ``force_setpoint``: pressing force along the probe axis (N).
+    """
+
+    n_joints: int
+    q: np.ndarray = field(default=None)  # type: ignore[assignment]
+    qd: np.ndarray = field(default=None)  # type: ignore[assignment]
+    T_base_probe: np.ndarray = field(default_factory=lambda: np.eye(4))
+    J: np.ndarray = field(default=None)  # type: ignore[assignment]
+    wrench: np.ndarray = field(default_factory=lambda: np.zeros(6))
+    T_base_ref: np.ndarray = field(default_factory=lambda: np.eye(4))
+    twist_ref: np.ndarray = field(default_factory=lambda: np.zeros(6))
+    force_setpoint: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.q is None:
+            self.q = np.zeros(self.n_joints)
+        if self.qd is None:
+            self.qd = np.zeros(self.n_joints)
+        if self.J is None:
+            self.J = np.zeros((6, self.n_joints))
+
+
+@dataclass
+class ControllerOutput:
+    """Per-cycle output (the same object every cycle)."""
+
+    n_joints: int
+    qd: np.ndarray = field(default=None)  # type: ignore[assignment]  # rad/s command
+    twist: np.ndarray = field(default_factory=lambda: np.zeros(6))  # probe frame
+    mode: Mode = Mode.IDLE
+    event: Event = Event.NONE
+    in_contact: bool = False
+    axial_force: float = 0.0  # filtered pressing force along the probe axis (N)
+    force_command: float = 0.0  # the (ramped) force setpoint in use (N)
+    saturation: float = 1.0  # achieved fraction of the twist (1 = not limited)
+    manipulability: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.qd is None:
+            self.qd = np.zeros(self.n_joints)
+
+
+class ProbeController:
+    """Hybrid force/position probe controller for an ``n``-joint arm at period ``dt``."""
+
+    def __init__(
+        self,
+        cfg: ForceControlConfig,
+        limits: JointLimits,
+        dt: float,
+        selection: np.ndarray | None = None,
+        compliance_stiffness: np.ndarray | None = None,
+    ) -> None:
+        n = len(limits.lower)
+        self.n = n
+        self.dt = float(dt)
+        a, p, c, ik = cfg.admittance, cfg.pose, cfg.contact, cfg.ik
+        self.selection = np.array(cfg.selection if selection is None else selection, float)
+        kc = np.array(
+            p.compliance_stiffness if compliance_stiffness is None else compliance_stiffness,
+            float,
+        )
+        self.admittance = Admittance(
+            np.array(a.mass),
+            np.array(a.damping),
+            np.array(a.integral_gain),
+            np.array(a.integral_limit),
+            np.array(a.velocity_limit),
+            dt,
+        )
+        self.law = HybridLaw(
+            self.admittance,
+            np.array(p.gain),
+            kc,
+            p.max_linear_speed,
+            p.max_angular_speed,
+        )
+        # the input is owned here so that every view below is computed once
+        self.inp = ControllerInput(n)
+        inp = self.inp
+        self._T_hold = np.eye(4)
+        self._T_retract = np.eye(4)
+        self._err_ref = PoseError(inp.T_base_probe, inp.T_base_ref)
+        self._err_hold = PoseError(inp.T_base_probe, self._T_hold)
+        self._err_retract = PoseError(inp.T_base_probe, self._T_retract)
+        self._p = inp.T_base_probe[:3, 3]
+        self._zaxis = inp.T_base_probe[:3, 2]
+        self._Rb = np.zeros((6, 6))  # blockdiag(R, R): probe-frame twist -> base frame
+        self._Rb_lin = self._Rb[:3, :3]
+        self._Rb_ang = self._Rb[3:, 3:]
+        self._R = inp.T_base_probe[:3, :3]
+        self.dls = DampedLeastSquares(
+            limits.lower,
+            limits.upper,
+            ik.damping,
+            ik.singular_damping,
+            ik.manipulability_threshold,
+            ik.nullspace_gain,
+        )
+        self.rate_limiter = JointRateLimiter(
+            limits.velocity * ik.velocity_scale, ik.acceleration_limit, dt
+        )
+        self.contact = ContactDetector(c.detect_force, c.detect_time, c.loss_force, c.loss_time, dt)
+        self.default_force = cfg.force_setpoint
+        self.approach_speed = c.approach_speed
+        self.approach_max_distance = c.approach_max_distance
+        self.reseek_distance = c.reseek_distance
+        self.setpoint_step = c.setpoint_rate * dt
+        self.retract_speed = c.retract_speed
+        self.retract_accel = c.retract_acceleration
+        self.retract_distance = c.retract_distance
+        self.settle_cycles = max(1, round(SETTLE_TIME_S / dt))
+        # contact loss / re-seek only make sense when the probe axis is force-controlled
+        self.force_axis = bool(self.selection[2] > 0.0)
+
+        # selection vectors per mode (gains precomputed)
+        self.sel_contact: Selection = self.law.selection(self.selection)
+        self._sel_position = self.law.selection(np.zeros(6))
+        guarded = self.selection.copy()
+        guarded[2] = 1.0
+        self._sel_guarded = self.law.selection(guarded)
+        self._zero6 = np.zeros(6)
+        self._vmax_guarded = [_NO_LIMIT] * 6
+        self._vmax_guarded[2] = self.approach_speed
+        self._no_wrench = [0.0] * 6
+
+        # state
+        self.out = ControllerOutput(n)
+        self.mode = Mode.IDLE
+        self._pending: Mode | None = None
+        self._wdes = [0.0] * 6
+        self._ff = np.zeros(6)
+        self._twist_base = np.zeros(6)
+        self._start_p = np.zeros(3)
+        self._start_z = np.zeros(3)
+        self._dp = np.zeros(3)
+        self._force_cmd = 0.0
+        self._settle_count = 0
+        self._settled = False
+        self._retract_d = 0.0
+        self._retract_v = 0.0
+        self._guard_limit = 0.0
+
+        self._handlers: dict[Mode, Callable[[ControllerInput], None]] = {
+            Mode.IDLE: self._run_idle,
+            Mode.TRACK: self._run_track,
+            Mode.APPROACH: self._run_guarded,
+            Mode.CONTACT: self._run_contact,
+            Mode.RESEEK: self._run_guarded,
+            Mode.RETRACT: self._run_retract,
+            Mode.HOLD: self._run_hold,
+        }
+        self._enter: dict[Mode, Callable[[ControllerInput], None]] = {
+            Mode.IDLE: self._enter_idle,
+            Mode.TRACK: self._enter_track,
+            Mode.APPROACH: self._enter_approach,
+            Mode.CONTACT: self._enter_contact,
+            Mode.RESEEK: self._enter_reseek,
+            Mode.RETRACT: self._enter_retract,
+            Mode.HOLD: self._enter_hold,
+        }
+
+    # -- requests (cheap; applied at the start of the next update) ------------------------
+    def idle(self) -> None:
+        """Ramp the joint velocity to zero and stay there."""
+        self._pending = Mode.IDLE
+
+    def track(self) -> None:
+        """Track the reference pose (pure position, free space)."""
+        self._pending = Mode.TRACK
+
+    def approach(self) -> None:
+        """Guarded approach along the probe axis until contact, then hybrid tracking."""
+        self._pending = Mode.APPROACH
+
+    def retract(self) -> None:
+        """Controlled retract along the probe axis, then hold."""
+        self._pending = Mode.RETRACT
+
+    def hold(self) -> None:
+        """Hold the current pose."""
+        self._pending = Mode.HOLD
+
+    def sync_command(self, qd_sent: np.ndarray) -> None:
+        """Tell the controller what was actually sent (after the safety supervisor), so
+        the acceleration limit ramps from it."""
+        self.rate_limiter.prev[:] = qd_sent
+
+    # -- per cycle ---------------------------------------------------------------------
+    def update(self) -> ControllerOutput:
+        """One control period on ``self.inp`` (filled by the caller); the joint velocity
+        command and status are in the returned ``self.out``."""
+        out = self.out
+        out.event = Event.NONE
+        if self._pending is not None:
+            mode, self._pending = self._pending, None
+            self.mode = mode
+            self._enter[mode]()
+        inp = self.inp
+        out.axial_force = float(inp.wrench[2])
+        # blockdiag(R, R) for this cycle's frame changes
+        self._Rb_lin[...] = self._R
+        self._Rb_ang[...] = self._R
+        self._handlers[self.mode]()
+        out.mode = self.mode
+        out.in_contact = self.contact.in_contact
+        out.force_command = self._force_cmd
+        return out
+
+    # -- shared steps --------------------------------------------------------------------
+    def _ff_from_ref(self) -> np.ndarray:
+        """Reference twist in the probe frame."""
+        return np.matmul(self.inp.twist_ref, self._Rb, out=self._ff)
+
+    def _to_joints(self, twist_probe: np.ndarray) -> None:
+        """Probe-frame twist -> joint velocity (DLS, null space, joint rate limits),
+        then anti-windup back-calculation."""
+        tb = np.matmul(self._Rb, twist_probe, out=self._twist_base)
+        inp, out = self.inp, self.out
+        out.qd[:] = self.dls.solve(inp.J, tb, inp.q)
+        s = self.rate_limiter.limit(out.qd)
+        self.law.back_calculate(s)
+        out.twist[:] = twist_probe
+        out.saturation = self.law.saturation * s
+        out.manipulability = self.dls.manipulability
+
+    def _track_pose(self, err: PoseError, ff: np.ndarray) -> None:
+        e = err.update()
+        tw = self.law.update(self._sel_position, e, self.inp.wrench, self._no_wrench, ff, False)
+        self._to_joints(tw)
+
+    def _mark_start(self) -> None:
+        self._start_p[:] = self._p
+        self._start_z[:] = self._zaxis
+
+    def _travel(self) -> float:
+        """Distance travelled along the start probe axis since ``_mark_start`` (m)."""
+        np.subtract(self._p, self._start_p, out=self._dp)
+        return float(self._dp @ self._start_z)
+
+    # -- modes ---------------------------------------------------------------------------
+    def _enter_idle(self) -> None:
+        self.admittance.reset()
+
+    def _run_idle(self) -> None:
+        out = self.out
+        out.qd[:] = 0.0
+        self.rate_limiter.limit(out.qd)
+        out.twist[:] = 0.0
+        out.saturation = 1.0
+
+    def _enter_track(self) -> None:
+        self.admittance.reset()
+        self.contact.reset(False)
+
+    def _run_track(self) -> None:
+        self._track_pose(self._err_ref, self._ff_from_ref())
+
+    def _enter_hold(self) -> None:
+        self._hold_at(self.inp.T_base_probe)
+
+    def _hold_at(self, T: np.ndarray) -> None:
+        self.mode = Mode.HOLD
+        self._T_hold[:] = T
+        self.admittance.reset()
+
+    def _run_hold(self) -> None:
+        self._track_pose(self._err_hold, self._zero6)
+
+    def _enter_approach(self) -> None:
+        self.admittance.reset()
+        self.contact.reset(False)
+        self._mark_start()
+        self._guard_limit = self.approach_max_distance
+        self._force_cmd = self.inp.force_setpoint
+
+    def _enter_reseek(self) -> None:
+        # keep the admittance velocity (bumpless), drop the integral
+        self.admittance.reset_integral()
+        self._mark_start()
+        self._guard_limit = self.reseek_distance
+
+    def _run_guarded(self) -> None:
+        """APPROACH and RESEEK: force-controlled along the probe axis with the velocity
+        clamped to the approach speed and no integral; pose tracking elsewhere."""
+        inp = self.inp
+        self._force_cmd = inp.force_setpoint
+        self._wdes[2] = inp.force_setpoint
+        change = self.contact.update(inp.wrench[2])
+        e = self._err_ref.update()
+        tw = self.law.update(
+            self._sel_guarded,
+            e,
+            inp.wrench,
+            self._wdes,
+            self._ff_from_ref(),
+            False,
+            self._vmax_guarded,
+        )
+        self._to_joints(tw)
+        if change is ContactChange.MADE:
+            event = Event.CONTACT_MADE if self.mode is Mode.APPROACH else Event.CONTACT_REGAINED
+            self.mode = Mode.CONTACT
+            self._enter_contact()
+            self.out.event = event
+        elif self._travel() > self._guard_limit:
+            failed = self.mode is Mode.APPROACH
+            self.out.event = Event.APPROACH_FAILED if failed else Event.RESEEK_FAILED
+            if failed:
+                self._hold_at(inp.T_base_probe)
+            else:
+                self.mode = Mode.RETRACT
+                self._enter_retract()
+
+    def _enter_contact(self) -> None:
+        # bumpless: keep the admittance velocity; start the setpoint ramp at the force
+        # measured now so the probe eases into the target instead of overshooting
+        inp = self.inp
+        self.admittance.reset_integral()
+        self._force_cmd = min(max(float(inp.wrench[2]), 0.0), inp.force_setpoint)
+        self.contact.reset(True)
+        self._settle_count = 0
+        self._settled = False
+
+    def _run_contact(self) -> None:
+        inp = self.inp
+        target = inp.force_setpoint
+        step = self.setpoint_step
+        fc = self._force_cmd
+        fc = min(fc + step, target) if fc < target else max(fc - step, target)
+        self._force_cmd = fc
+        self._wdes[2] = fc
+        fz = float(inp.wrench[2])
+        change = self.contact.update(fz)
+        e = self._err_ref.update()
+        tw = self.law.update(self.sel_contact, e, inp.wrench, self._wdes, self._ff_from_ref(), True)
+        self._to_joints(tw)
+        if not self._settled:
+            near = abs(fz - target) < SETTLE_TOLERANCE_N and fc == target
+            self._settle_count = self._settle_count + 1 if near else 0
+            if self._settle_count >= self.settle_cycles:
+                self._settled = True
+                self.out.event = Event.SETTLED
+        if change is ContactChange.LOST and self.force_axis:
+            self.mode = Mode.RESEEK
+            self._enter_reseek()
+            self.out.event = Event.CONTACT_LOST
+
+    def _enter_retract(self) -> None:
+        T = self.inp.T_base_probe
+        self._T_retract[:] = T
+        self._T_hold[:] = T
+        self._mark_start()
+        self._retract_d = 0.0
+        self._retract_v = 0.0
+        self.admittance.reset()
+        self.contact.reset(False)
+        self._force_cmd = 0.0
+
+    def _run_retract(self) -> None:
+        """Trapezoidal speed profile along -z of the probe at retract start; the tip
+        tracks the moving point (pose control on every axis)."""
+        remaining = self.retract_distance - self._retract_d
+        v = min(
+            self.retract_speed,
+            self._retract_v + self.retract_accel * self.dt,
+            math.sqrt(2.0 * self.retract_accel * max(remaining, 0.0)),
+        )
+        self._retract_v = v
+        self._retract_d = min(self._retract_d + v * self.dt, self.retract_distance)
+        p = self._T_retract[:3, 3]
+        np.multiply(self._start_z, -self._retract_d, out=p)
+        p += self._start_p
+        ff = self._ff
+        ff[:] = 0.0
+        ff[2] = -v  # along the probe axis (probe frame), the orientation is held
+        self._track_pose(self._err_retract, ff)
+        if self._retract_d >= self.retract_distance - 1e-9 and v <= self.retract_accel * self.dt:
+            self._hold_at(self._T_retract)
+            self.out.event = Event.RETRACT_DONE
+
+
+#: Controller variants by name: ``factory(cfg, limits, dt) -> ProbeController``.
+CONTROLLERS: Registry[ProbeController] = Registry("force controller")
+
+
+@CONTROLLERS.register("hybrid")
+def _hybrid(cfg: ForceControlConfig, limits: JointLimits, dt: float) -> ProbeController:
+    """Force along the axes of ``force_control.selection``, pose on the others."""
+    return ProbeController(cfg, limits, dt)
+
+
+@CONTROLLERS.register("position")
+def _position(cfg: ForceControlConfig, limits: JointLimits, dt: float) -> ProbeController:
+    """Pure pose tracking in contact (the guarded approach still uses the force)."""
+    return ProbeController(cfg, limits, dt, selection=np.zeros(6))
+
+
+@CONTROLLERS.register("compliance")
+def _compliance(cfg: ForceControlConfig, limits: JointLimits, dt: float) -> ProbeController:
+    """Every axis compliant: admittance on the wrench error plus a spring to the
+    reference pose (config springs, or ``DEFAULT_COMPLIANCE_STIFFNESS`` where zero)."""
+    kc = np.array(cfg.pose.compliance_stiffness, float)
+    kc = np.where(kc > 0.0, kc, np.array(DEFAULT_COMPLIANCE_STIFFNESS))
+    return ProbeController(cfg, limits, dt, selection=np.ones(6), compliance_stiffness=kc)
+
+
+def make_controller(cfg: ForceControlConfig, limits: JointLimits, dt: float) -> ProbeController:
+    """The controller named by ``cfg.controller``."""
+    return CONTROLLERS.create(cfg.controller, cfg, limits, dt)

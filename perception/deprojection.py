@@ -1,0 +1,49 @@
+"""Depth deprojection: depth images (metres along the optical axis, 0 or NaN invalid) to
+camera-frame points, with an explicit validity mask."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from perception.camera_model import CameraModel
+
+
+def valid_depth(depth: np.ndarray, depth_min: float, depth_max: float) -> np.ndarray:
+    """True where ``depth`` (m) is finite and within [depth_min, depth_max]."""
+    d = np.asarray(depth)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(d) & (d >= depth_min) & (d <= depth_max) & (d > 0.0)
+
+
+def deproject_pixels(
+    camera: CameraModel, depth: np.ndarray, rows: np.ndarray, cols: np.ndarray
+) -> np.ndarray:
+    """Camera-frame points (..., 3, metres) of integer pixels (``rows``, ``cols`` of equal
+    shape, inside the image); invalid depth gives NaN coordinates."""
+    rays = camera.ray_map()[rows, cols]
+    z = np.asarray(depth)[rows, cols].astype(np.float64)
+    return np.stack([rays[..., 0] * z, rays[..., 1] * z, z], axis=-1)
+
+
+def deproject_image(
+    camera: CameraModel, depth: np.ndarray, valid: np.ndarray | None = None
+) -> np.ndarray:
+    """Camera-frame points (H x W x 3, metres) of a whole depth image; NaN where invalid."""
+    h, w = camera.height, camera.width
+    if depth.shape != (h, w):
+        raise ValueError(f"depth image is {depth.shape}, the camera is {h} x {w}")
+    rows, cols = np.mgrid[0:h, 0:w]
+    pts = deproject_pixels(camera, depth, rows, cols)
+    if valid is not None:
+        pts[~valid] = np.nan
+    return pts
+
+
+def transform_points(T_a_b: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Points (..., 3) from frame b into frame a with the 4x4 ``T_a_b``."""
+    return points @ T_a_b[:3, :3].T + T_a_b[:3, 3]
+
+
+def transform_vectors(T_a_b: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Directions (..., 3) from frame b into frame a (rotation only)."""
+    return vectors @ T_a_b[:3, :3].T

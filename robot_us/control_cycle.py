@@ -1,0 +1,268 @@
+"""One control cycle of the scanning cell: read the arm and the F/T sensor, compute the
+probe kinematics once, run the wrench pipeline, the probe controller and the safety
+supervisor, and command the arm. ``ControlCycle`` is the callable ``LoopRunner`` runs.
+
+Real-time contract: every array is preallocated here and shared (the controller input
+and the safety signals view the same joint state, pose and Jacobian); configuration was
+consumed by the constructor; per-cycle figures go into a preallocated ``ControlRing``;
+events (contact made, faults, ...) into a bounded deque (rare by nature). The time of
+the control work (kinematics + wrench pipeline + controller + safety, without the
+backend reads/writes) is measured every cycle as ``control_us`` (wall clock) and
+``control_cpu_us`` (this thread's CPU time, which excludes preemption by other processes).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from force_control import Event, Mode, WrenchPipeline, make_controller
+from robot_us.backends import Cell
+from robot_us.config import Config
+from robot_us.kinematics import ArmKinematics
+from robot_us.loop import LoopClock
+from robot_us.safety import Fault, Reaction, SafetySignals, make_supervisor
+from robot_us.types import ArmState, WrenchSample
+
+#: Most events kept (oldest dropped first).
+MAX_EVENTS = 1000
+
+
+class CycleError(RuntimeError):
+    """A request the control cycle cannot accept now (e.g. motion while faulted)."""
+
+
+def probe_transform(tip_offset: float) -> np.ndarray:
+    """T_flange_probe: a translation of ``tip_offset`` (m) along the flange z axis."""
+    T = np.eye(4)
+    T[2, 3] = tip_offset
+    return T
+
+
+@dataclass(frozen=True)
+class CycleEvent:
+    """Something that happened in a cycle: a controller event or a latched fault."""
+
+    cycle: int
+    t: float
+    kind: str  # "controller" or "fault"
+    name: str
+    detail: str = ""
+
+
+class ControlRing:
+    """Preallocated per-cycle record of the control figures (newest overwrite oldest)."""
+
+    FIELDS = (
+        "t",
+        "axial_force",
+        "force_norm",
+        "force_command",
+        "mode",
+        "reaction",
+        "control_us",
+        "control_cpu_us",
+    )
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.t = np.zeros(capacity)
+        self.axial_force = np.zeros(capacity)
+        self.force_norm = np.zeros(capacity)
+        self.force_command = np.zeros(capacity)
+        self.mode = np.zeros(capacity, dtype=np.int8)
+        self.reaction = np.zeros(capacity, dtype=np.int8)
+        self.control_us = np.zeros(capacity)
+        self.control_cpu_us = np.zeros(capacity)
+        self.count = 0
+
+    def __len__(self) -> int:
+        return min(self.count, self.capacity)
+
+    def ordered(self, name: str) -> np.ndarray:
+        """Stored records of ``name``, oldest first (a copy)."""
+        arr = getattr(self, name)
+        n = len(self)
+        if self.count <= self.capacity:
+            return arr[:n].copy()
+        i = self.count % self.capacity
+        return np.concatenate([arr[i:], arr[:i]])
+
+
+class ControlCycle:
+    """Wrench pipeline + probe controller + safety supervisor driving ``cell``."""
+
+    def __init__(self, cfg: Config, cell: Cell, kin: ArmKinematics | None = None) -> None:
+        self.cfg = cfg
+        self.cell = cell
+        self.dt = 1.0 / cfg.loop.rate_hz
+        self.kin = kin or ArmKinematics(cfg.robot.model, probe_transform(cfg.probe.tip_offset))
+        n = self.kin.n
+        self.n = n
+        self.pipeline = WrenchPipeline(
+            cfg.force_control.wrench,
+            cfg.loop.rate_hz,
+            cfg.probe.mass,
+            np.array(cfg.probe.com),
+            cfg.probe.tip_offset - cfg.probe.sensor_thickness,
+        )
+        self.controller = make_controller(cfg.force_control, self.kin.limits, self.dt)
+        estops = [cell.estop] if cell.estop is not None else []
+        self.supervisor = make_supervisor(cfg.safety, self.kin.limits, self.dt, estops)
+        self.state = ArmState(n)
+        self.sample = WrenchSample()
+        self.inp = self.controller.inp
+        self.inp.force_setpoint = cfg.force_control.force_setpoint
+        # the safety signals view the controller input's arrays (no copies per cycle)
+        self.signals = SafetySignals(
+            n,
+            q=self.inp.q,
+            qd=self.inp.qd,
+            T_base_probe=self.inp.T_base_probe,
+            J=self.inp.J,
+            force=self.pipeline.wrench_unfiltered[:3],
+            force_filtered=self.pipeline.wrench[:3],
+        )
+        self.cmd = np.zeros(n)
+        self.ring = ControlRing(cfg.loop.ring_capacity)
+        self.events: deque[CycleEvent] = deque(maxlen=MAX_EVENTS)
+        #: called every cycle after the kinematics and before the controller (set the
+        #: reference there: ``set_reference``); must follow the loop's real-time contract
+        self.on_cycle: Callable[[ControlCycle, LoopClock], None] | None = None
+        self.last_event = Event.NONE
+        self.last_fault: Fault | None = None
+        self.keep_running = True
+        self._perf = time.perf_counter_ns
+        self._cpu = time.thread_time_ns
+
+    # -- requests (between or inside cycles) -------------------------------------------
+    def set_reference(self, T_base_ref: np.ndarray, twist_ref: np.ndarray | None = None) -> None:
+        """Reference probe pose (4x4, base) and twist ([v; w], base, m/s and rad/s)."""
+        self.inp.T_base_ref[:] = T_base_ref
+        if twist_ref is None:
+            self.inp.twist_ref[:] = 0.0
+        else:
+            self.inp.twist_ref[:] = twist_ref
+
+    def set_force(self, force: float) -> None:
+        """Pressing force setpoint along the probe axis (N), ramped in contact."""
+        if not 0.0 <= force < self.cfg.safety.force_soft_limit:
+            raise ValueError(
+                f"force setpoint {force} N must be in [0, safety.force_soft_limit = "
+                f"{self.cfg.safety.force_soft_limit} N)"
+            )
+        self.inp.force_setpoint = float(force)
+
+    def _require_ok(self, what: str) -> None:
+        if self.supervisor.faulted:
+            cause = self.supervisor.latch.cause
+            raise CycleError(f"cannot {what}: safety fault latched ({cause.describe()})")
+
+    def track(self) -> None:
+        """Track the reference pose (free space)."""
+        self._require_ok("track")
+        self.controller.track()
+
+    def approach(self) -> None:
+        """Guarded approach along the probe axis, then hybrid tracking in contact."""
+        self._require_ok("approach")
+        self.controller.approach()
+
+    def retract(self) -> None:
+        """Controlled retract (allowed while faulted, unless stopped)."""
+        if self.supervisor.latch.reaction is Reaction.STOP:
+            raise CycleError("cannot retract: the arm is stopped by a safety fault")
+        self.controller.retract()
+
+    def hold(self) -> None:
+        """Hold the current pose."""
+        self.controller.hold()
+
+    def start_tare(self) -> None:
+        """Estimate the F/T bias now (keep the probe still and out of contact)."""
+        self.pipeline.start_tare()
+
+    def reset_faults(self) -> None:
+        """Clear latched faults (refused while an E-stop is engaged); the controller
+        holds the pose it is in."""
+        self.supervisor.reset()
+        self.controller.hold()
+
+    # -- the cycle -----------------------------------------------------------------------
+    def __call__(self, clock: LoopClock) -> bool:
+        cell, inp = self.cell, self.inp
+        cell.arm.read(self.state)
+        new = cell.wrench.read(self.sample)
+        c0 = self._cpu()
+        t0 = self._perf()
+        inp.q[:] = self.state.q
+        inp.qd[:] = self.state.qd
+        self.kin.fk(inp.q, out=inp.T_base_probe)
+        self.kin.jacobian(inp.q, out=inp.J)
+        inp.wrench[:] = self.pipeline.update(self.sample.wrench, inp.T_base_probe[:3, :3], new)
+        if self.on_cycle is not None:
+            self.on_cycle(self, clock)
+        out = self.controller.update()
+        sig = self.signals
+        sig.cycle = clock.k
+        sig.t = clock.t
+        sig.wrench_new = new
+        sig.consecutive_overruns = clock.consecutive_overruns
+        cmd = self.cmd
+        cmd[:] = out.qd
+        res = self.supervisor.check(sig, cmd)
+        if res.new_fault is not None:
+            self._on_fault(res.new_fault, clock)
+            if res.retract_requested and self.supervisor.latch.reaction is Reaction.RETRACT:
+                # retract in this very cycle: recompute the command and check it again
+                out = self.controller.update()
+                cmd[:] = out.qd
+                res = self.supervisor.check(sig, cmd)
+                if res.new_fault is not None:
+                    self._on_fault(res.new_fault, clock)
+        self.controller.sync_command(cmd)
+        t1 = self._perf()
+        c1 = self._cpu()
+        cell.arm.command_velocity(cmd)
+        if out.event is not Event.NONE:
+            self.last_event = out.event
+            self.events.append(CycleEvent(clock.k, clock.t, "controller", out.event.name))
+        self._record(
+            clock.t, out.axial_force, out.force_command, out.mode, res.reaction, t1 - t0, c1 - c0
+        )
+        return self.keep_running
+
+    def _on_fault(self, fault: Fault, clock: LoopClock) -> None:
+        self.last_fault = fault
+        self.events.append(CycleEvent(clock.k, clock.t, "fault", fault.code.name, fault.describe()))
+        if self.supervisor.latch.reaction is Reaction.STOP:
+            self.controller.idle()
+        elif fault.reaction is Reaction.RETRACT:
+            self.controller.retract()
+
+    def _record(
+        self,
+        t: float,
+        fz: float,
+        fcmd: float,
+        mode: Mode,
+        reaction: Reaction,
+        ns: int,
+        cpu_ns: int,
+    ) -> None:
+        r = self.ring
+        i = r.count % r.capacity
+        r.t[i] = t
+        r.axial_force[i] = fz
+        r.force_norm[i] = math.hypot(*self.signals.force.tolist())
+        r.force_command[i] = fcmd
+        r.mode[i] = mode
+        r.reaction[i] = reaction
+        r.control_us[i] = ns * 1e-3
+        r.control_cpu_us[i] = cpu_ns * 1e-3
+        r.count += 1

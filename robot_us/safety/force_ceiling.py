@@ -1,0 +1,47 @@
+"""Force ceiling: the contact force magnitude (unfiltered, so a spike is seen in the
+cycle it arrives) against a soft limit (-> controlled retract) and a hard limit
+(-> immediate stop).
+
+Real-time contract: scalar arithmetic only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from robot_us.safety.faults import FaultCode, Reaction
+from robot_us.safety.layer import SafetyLayer
+from robot_us.safety.signals import SafetySignals
+
+#: Default soft limit (N): controlled retract.
+DEFAULT_SOFT_LIMIT_N = 20.0
+#: Default hard limit (N): immediate stop.
+DEFAULT_HARD_LIMIT_N = 25.0
+
+
+class ForceCeiling(SafetyLayer):
+    """|f| >= hard -> STOP (FORCE_HARD); |f| >= soft -> RETRACT (FORCE_SOFT)."""
+
+    name = "force ceiling"
+    what = "contact force"
+    unit = "N"
+
+    def __init__(
+        self, soft_limit: float = DEFAULT_SOFT_LIMIT_N, hard_limit: float = DEFAULT_HARD_LIMIT_N
+    ) -> None:
+        super().__init__()
+        if not 0.0 < soft_limit < hard_limit:
+            raise ValueError(f"need 0 < soft limit ({soft_limit}) < hard limit ({hard_limit})")
+        self.soft = soft_limit
+        self.hard = hard_limit
+        self.code = FaultCode.FORCE_HARD
+
+    def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
+        mag = math.hypot(*s.force.tolist())
+        if mag >= self.hard:
+            return self._fault(FaultCode.FORCE_HARD, Reaction.STOP, mag, self.hard)
+        if mag >= self.soft:
+            return self._fault(FaultCode.FORCE_SOFT, Reaction.RETRACT, mag, self.soft)
+        return Reaction.NONE

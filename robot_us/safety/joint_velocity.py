@@ -1,0 +1,52 @@
+"""Joint velocity limits: each commanded joint velocity is clipped to its limit; a
+measured joint velocity above ``limit * tolerance`` is a fault: stop.
+
+Real-time contract: Python-float loops over the joints, no arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from robot_us.safety.faults import FaultCode, Reaction
+from robot_us.safety.layer import SafetyLayer
+from robot_us.safety.signals import SafetySignals
+
+
+class JointVelocity(SafetyLayer):
+    """|cmd_i| clipped to ``limit_i`` (rad/s); measured |qd_i| > limit_i*tolerance -> STOP."""
+
+    name = "joint velocity"
+    what = "joint velocity"
+    unit = "rad/s"
+
+    def __init__(self, limit: np.ndarray, tolerance: float = 1.1) -> None:
+        super().__init__()
+        self.vmax = np.asarray(limit, float).copy()
+        if np.any(self.vmax <= 0.0) or tolerance < 1.0:
+            raise ValueError("joint velocity limits must be > 0 and tolerance >= 1")
+        self.vneg = -self.vmax
+        self.fault_speed = self.vmax * tolerance
+        self.code = FaultCode.JOINT_VELOCITY
+        self.n = len(self.vmax)
+        self._vmax = self.vmax.tolist()
+        self._fault_speed = self.fault_speed.tolist()
+
+    def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
+        qd = s.qd.tolist()
+        fault = self._fault_speed
+        for i in range(self.n):
+            if abs(qd[i]) > fault[i]:
+                return self._fault(FaultCode.JOINT_VELOCITY, Reaction.STOP, abs(qd[i]), fault[i], i)
+        c = cmd.tolist()
+        vmax = self._vmax
+        clipped = False
+        for i in range(self.n):
+            v = vmax[i]
+            if c[i] > v:
+                cmd[i] = v
+                clipped = True
+            elif c[i] < -v:
+                cmd[i] = -v
+                clipped = True
+        return Reaction.CLIP if clipped else Reaction.NONE

@@ -1,0 +1,47 @@
+"""Tool speed limit: the probe-tip linear speed that the command would produce
+(``|J_v qd|``) is clipped to the limit (uniform scaling); a measured tip speed above
+``limit * tolerance`` is a fault: stop.
+
+Real-time contract: two 3x n matrix-vector products into preallocated arrays.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from robot_us.safety.faults import FaultCode, Reaction
+from robot_us.safety.layer import SafetyLayer
+from robot_us.safety.signals import SafetySignals
+
+#: Default probe-tip speed limit (m/s).
+DEFAULT_TOOL_SPEED_LIMIT = 0.25
+
+
+class ToolSpeed(SafetyLayer):
+    """Commanded tip speed clipped to ``limit`` (m/s); measured > limit*tolerance -> STOP."""
+
+    name = "tool speed"
+    what = "probe tip speed"
+    unit = "m/s"
+
+    def __init__(self, limit: float = DEFAULT_TOOL_SPEED_LIMIT, tolerance: float = 1.2) -> None:
+        super().__init__()
+        if limit <= 0.0 or tolerance < 1.0:
+            raise ValueError("tool speed limit must be > 0 and tolerance >= 1")
+        self.speed_limit = limit
+        self.fault_speed = limit * tolerance
+        self.code = FaultCode.TOOL_SPEED
+        self._v = np.zeros(3)
+
+    def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
+        J3, v = s.J[:3], self._v
+        measured = math.hypot(*np.matmul(J3, s.qd, out=v).tolist())
+        if measured > self.fault_speed:
+            return self._fault(FaultCode.TOOL_SPEED, Reaction.STOP, measured, self.fault_speed)
+        commanded = math.hypot(*np.matmul(J3, cmd, out=v).tolist())
+        if commanded > self.speed_limit:
+            cmd *= self.speed_limit / commanded
+            return Reaction.CLIP
+        return Reaction.NONE

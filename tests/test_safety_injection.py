@@ -1,0 +1,309 @@
+"""Fault injection in the simulated cell (lockstep): every safety layer's reaction and its
+latency in cycles, counted from the cycle in which the faulty input first reaches the
+controller."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from force_control import Event, Mode
+from robot_us.backends import ArmBackend, WrenchSensor
+from robot_us.config import load_config
+from robot_us.control_cycle import ControlCycle
+from robot_us.loop import LoopClock
+from robot_us.safety import FaultCode, Reaction, SafetyResetError
+from sim.cell import make_sim_cell
+
+STANDOFF = 0.005  # m above the skin where the contact tests start
+
+
+class InjectingWrench(WrenchSensor):
+    """Wraps a sensor: adds ``offset`` (sensor frame) to every reading; ``freeze`` stops
+    new samples (staleness)."""
+
+    def __init__(self, inner: WrenchSensor) -> None:
+        self.inner = inner
+        self.rate_hz = inner.rate_hz
+        self.offset = np.zeros(6)
+        self.freeze = False
+
+    def read(self, out) -> bool:
+        if self.freeze:
+            return False
+        new = self.inner.read(out)
+        out.wrench += self.offset
+        return new
+
+
+class InjectingArm(ArmBackend):
+    """Wraps an arm: adds ``qd_offset`` to the measured joint velocities."""
+
+    def __init__(self, inner: ArmBackend) -> None:
+        self.inner = inner
+        self.n_joints = inner.n_joints
+        self.qd_offset = np.zeros(inner.n_joints)
+
+    def read(self, out) -> None:
+        self.inner.read(out)
+        out.qd += self.qd_offset
+
+    def command_velocity(self, qd) -> None:
+        self.inner.command_velocity(qd)
+
+    def stop(self) -> None:
+        self.inner.stop()
+
+
+@pytest.fixture(scope="module")
+def sim_cell():
+    cfg = load_config()
+    cell = make_sim_cell(cfg)
+    yield cell
+    cell.close()
+
+
+class Rig:
+    """A fresh control cycle on the shared simulated cell, stepped by hand."""
+
+    def __init__(self, cell, **overrides) -> None:
+        self.cfg = load_config(overrides=overrides)
+        self.world = cell.sim
+        self.wrench = InjectingWrench(cell.wrench)
+        self.arm = InjectingArm(cell.arm)
+        self.cell = dataclasses.replace(cell, wrench=self.wrench, arm=self.arm)
+        self.world.reset_joints(self.world.q_home)
+        self.cycle = ControlCycle(self.cfg, self.cell)
+        self.clock = LoopClock(self.cycle.dt)
+        self.k0 = 0
+
+    def step(self, n: int = 1, until=None) -> int:
+        """Run ``n`` cycles (or until ``until(rig)``); returns the cycles run."""
+        for i in range(n):
+            self.cycle(self.clock)
+            self.cell.step_plant()
+            self.clock.k += 1
+            self.clock.t = self.clock.k * self.cycle.dt
+            if until is not None and until(self):
+                return i + 1
+        return n
+
+    def qd(self) -> np.ndarray:
+        return self.cycle.state.qd
+
+    def tare(self) -> None:
+        self.cycle.hold()
+        self.cycle.start_tare()
+        self.step(2000, until=lambda r: r.cycle.pipeline.tare.progress >= 1.0)
+
+    def into_contact(self) -> None:
+        """Tare, move over the phantom top, approach and settle at 5 N."""
+        g = self.world.geometry
+        p, n = g.surface_point(0.0, 0.0)
+        T = np.eye(4)
+        T[:3, :3] = np.diag([1.0, -1.0, -1.0])
+        T[:3, 3] = p + STANDOFF * n
+        kin = self.cycle.kin
+        sol = kin.ets.ik_LM(T @ np.linalg.inv(kin.T_flange_tool), q0=self.world.q_home)
+        assert sol.success
+        self.world.reset_joints(np.asarray(sol.q))
+        self.tare()
+        T[:3, 3] = p
+        self.cycle.set_reference(T)
+        self.cycle.approach()
+        self.step(4000, until=lambda r: r.cycle.last_event is Event.SETTLED)
+        assert self.cycle.controller.mode is Mode.CONTACT
+        assert self.world.contact_force() == pytest.approx(5.0, abs=0.5)
+
+    def fault(self):
+        return self.cycle.supervisor.latch.cause
+
+
+def test_force_spike_stops_within_two_cycles(sim_cell):
+    rig = Rig(sim_cell)
+    rig.into_contact()
+    k_inj = rig.clock.k
+    rig.wrench.offset[2] = -25.0  # pressing reads along -z: 5 N + 25 N = 30 N
+    rig.step(1)
+    f = rig.fault()
+    assert f is not None and f.code is FaultCode.FORCE_HARD
+    assert f.cycle - k_inj <= 2  # the requirement
+    assert f.cycle == k_inj  # what it does: stopped in the cycle the spike arrives
+    assert f.value == pytest.approx(30.0, abs=1.0)
+    assert np.all(rig.cycle.cmd == 0.0)
+    rig.step(5)
+    assert np.abs(rig.qd()).max() < 1e-3  # the arm has stopped
+    assert rig.cycle.supervisor.latch.reaction is Reaction.STOP
+
+
+def test_soft_force_limit_retracts(sim_cell):
+    rig = Rig(sim_cell)
+    rig.into_contact()
+    ramp = 50.0 * rig.cycle.dt  # 50 N/s: below the force-rate limit
+
+    def ramp_until_fault(r) -> bool:
+        r.wrench.offset[2] -= ramp
+        return r.cycle.supervisor.faulted
+
+    rig.step(1000, until=ramp_until_fault)
+    f = rig.fault()
+    assert f.code is FaultCode.FORCE_SOFT and f.reaction is Reaction.RETRACT
+    z0 = rig.world.probe_pose()[:3, 3].copy()
+    rig.step(3000, until=lambda r: r.cycle.last_event is Event.RETRACT_DONE)
+    assert rig.cycle.last_event is Event.RETRACT_DONE
+    assert rig.world.contact_force() < 1.0
+    moved = rig.world.probe_pose()[:3, 3] - z0
+    assert moved[2] > 0.04  # backed off along the probe axis (up)
+    assert not rig.cycle.supervisor.latch.has(FaultCode.FORCE_HARD)
+    with pytest.raises(RuntimeError, match="FORCE_SOFT"):
+        rig.cycle.approach()  # no new motion while faulted
+
+
+def test_force_rate_retracts(sim_cell):
+    rig = Rig(sim_cell)
+    rig.into_contact()
+    k_inj = rig.clock.k
+    rate = 400.0 * rig.cycle.dt
+
+    def ramp(r) -> bool:
+        r.wrench.offset[2] -= rate
+        return r.cycle.supervisor.faulted
+
+    rig.step(100, until=ramp)
+    f = rig.fault()
+    assert f.code is FaultCode.FORCE_RATE and f.reaction is Reaction.RETRACT
+    assert f.cycle - k_inj <= 12  # 10 ms window, the filter's lag, one cycle
+    rig.wrench.offset[:] = 0.0
+    rig.step(20)
+    assert rig.cycle.controller.mode is Mode.RETRACT
+
+
+def test_stale_wrench_stops(sim_cell):
+    rig = Rig(sim_cell)
+    rig.tare()
+    k_inj = rig.clock.k
+    rig.wrench.freeze = True
+    rig.step(40, until=lambda r: r.cycle.supervisor.faulted)
+    f = rig.fault()
+    assert f.code is FaultCode.WRENCH_STALE and f.reaction is Reaction.STOP
+    assert 20 <= f.cycle - k_inj <= 21  # 20 ms timeout at 1 kHz
+    assert np.all(rig.cycle.cmd == 0.0)
+
+
+def test_overruns_stop(sim_cell):
+    rig = Rig(sim_cell)
+    rig.tare()
+    rig.clock.consecutive_overruns = 4
+    rig.step(1)
+    assert not rig.cycle.supervisor.faulted
+    k_inj = rig.clock.k
+    rig.clock.consecutive_overruns = 5
+    rig.step(1)
+    f = rig.fault()
+    assert f.code is FaultCode.OVERRUN and f.cycle == k_inj
+
+
+def test_estop_latches_until_reset(sim_cell):
+    rig = Rig(sim_cell)
+    rig.tare()
+    T = rig.cycle.inp.T_base_probe.copy()
+    T[0, 3] += 0.05
+    rig.cycle.set_reference(T)
+    rig.cycle.track()
+    rig.step(200)
+    assert np.abs(rig.qd()).max() > 0.01  # moving
+    k_inj = rig.clock.k
+    rig.cell.estop.press()
+    rig.step(1)
+    f = rig.fault()
+    assert f.code is FaultCode.ESTOP and f.cycle == k_inj
+    assert np.all(rig.cycle.cmd == 0.0)
+    rig.step(5)
+    assert np.abs(rig.qd()).max() < 1e-3
+    with pytest.raises(SafetyResetError):
+        rig.cycle.reset_faults()
+    rig.cell.estop.release()
+    rig.step(5)
+    assert rig.cycle.supervisor.faulted and np.all(rig.cycle.cmd == 0.0)  # still latched
+    rig.cycle.reset_faults()
+    rig.step(5)
+    assert not rig.cycle.supervisor.faulted
+
+
+def test_workspace_clips_at_the_wall_and_stops_outside(sim_cell):
+    home_z = 0.40  # the sim's home puts the probe tip at z = 0.40 m
+    rig = Rig(sim_cell, **{"safety.workspace_min": [0.2, -0.5, home_z - 0.03]})
+    rig.tare()
+    T = rig.cycle.inp.T_base_probe.copy()
+    T[2, 3] -= 0.08  # 5 cm beyond the floor of the box
+    rig.cycle.set_reference(T)
+    rig.cycle.track()
+    rig.step(1500)
+    z = rig.world.probe_pose()[2, 3]
+    assert home_z - 0.03 < z < home_z - 0.025  # stopped at the wall, inside the box
+    assert not rig.cycle.supervisor.faulted
+    assert (rig.cycle.ring.reaction[: rig.cycle.ring.count] == Reaction.CLIP).any()
+    # teleported outside: stop in the first cycle
+    q = rig.cycle.state.q.copy()
+    rig2 = Rig(sim_cell, **{"safety.workspace_min": [0.2, -0.5, home_z + 0.01]})
+    rig2.world.reset_joints(q)
+    rig2.step(1)
+    f = rig2.fault()
+    assert f.code is FaultCode.WORKSPACE and f.cycle == 0 and f.index == 2
+
+
+def test_joint_limit_clips_then_stops(sim_cell):
+    rig = Rig(sim_cell, **{"force_control.ik.nullspace_gain": 0.0})
+    lim = rig.cycle.kin.limits
+    q = rig.world.q_home.copy()
+    q[6] = lim.upper[6] - 0.06  # the wrist: turning it spins the probe about its axis
+    rig.world.reset_joints(q)
+    rig.tare()
+    # the reference turns the probe 0.3 rad about its own axis: joint 7 must go up
+    c, s = np.cos(0.3), np.sin(0.3)
+    Rz = np.array([[c, -s, 0, 0], [s, c, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+    rig.cycle.set_reference(rig.cycle.inp.T_base_probe @ Rz)
+    rig.cycle.track()
+    rig.step(1500)
+    q7 = rig.cycle.state.q[6]
+    assert q7 < lim.upper[6] - rig.cfg.safety.joint_hard_margin
+    assert q7 > lim.upper[6] - 0.03  # it went as far as the clip allows
+    assert not rig.cycle.supervisor.faulted
+    assert (rig.cycle.ring.reaction[: rig.cycle.ring.count] == Reaction.CLIP).any()
+    # inside the hard margin: stop in the first cycle
+    q[6] = lim.upper[6] - 0.01
+    rig2 = Rig(sim_cell)
+    rig2.world.reset_joints(q)
+    rig2.step(1)
+    f = rig2.fault()
+    assert f.code is FaultCode.JOINT_POSITION and f.index == 6 and f.cycle == 0
+
+
+def test_tool_speed_clipped(sim_cell):
+    rig = Rig(sim_cell, **{"safety.tool_speed_limit": 0.03})
+    rig.tare()
+    T = rig.cycle.inp.T_base_probe.copy()
+    T[1, 3] += 0.1
+    rig.cycle.set_reference(T)
+    rig.cycle.track()
+    speeds = []
+    for _ in range(400):
+        rig.step(1)
+        v = rig.cycle.inp.J[:3] @ rig.qd()
+        speeds.append(np.linalg.norm(v))
+    assert max(speeds) <= 0.03 * 1.05
+    assert max(speeds) > 0.025
+    assert not rig.cycle.supervisor.faulted
+
+
+def test_measured_joint_velocity_above_limit_stops(sim_cell):
+    rig = Rig(sim_cell)
+    rig.tare()
+    k_inj = rig.clock.k
+    rig.arm.qd_offset[6] = 3.0  # the wrist (tip on its axis): above 2.61 rad/s x 1.1
+    rig.step(1)
+    f = rig.fault()
+    assert f.code is FaultCode.JOINT_VELOCITY and f.index == 6 and f.cycle == k_inj
+    assert np.all(rig.cycle.cmd == 0.0)
