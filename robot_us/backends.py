@@ -122,3 +122,11 @@ class Cell:
 #: Cell factories by backend name: ``factory(config) -> Cell``.
 CELLS: Registry[Cell] = Registry("cell backend")
 CELLS.register("sim", "sim.cell:make_sim_cell")
+
+#: Ultrasound frame sources by ``ultrasound.source``: ``factory(config, world=None) ->
+#: UltrasoundSource`` (``world``: the simulated world, for the simulated source).
+ULTRASOUND_SOURCES: Registry[UltrasoundSource] = Registry("ultrasound source")
+ULTRASOUND_SOURCES.register("sim", "sim.ultrasound.source:make_sim_ultrasound_source")
+ULTRASOUND_SOURCES.register("video", "hardware_drivers.video_capture:make_video_source")
+ULTRASOUND_SOURCES.register("folder", "hardware_drivers.image_folder:make_folder_source")
+ULTRASOUND_SOURCES.register("npz", "hardware_drivers.frame_stack:make_npz_source")

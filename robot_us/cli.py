@@ -18,6 +18,8 @@ COMMANDS: dict[str, str] = {
     "map-stroke": "robot_us.commands.map_stroke",
     "sim-scene": "robot_us.commands.sim_scene",
     "demo": "robot_us.commands.demo",
+    "quality": "robot_us.commands.quality",
+    "train-quality": "robot_us.commands.train_quality",
     "plan": "robot_us.commands.plan",
     "recording": "robot_us.commands.recording",
 }

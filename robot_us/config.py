@@ -15,11 +15,13 @@ import tomli_w
 
 from force_control.config import ForceControlConfig
 from perception.config import PerceptionConfig
+from perception.quality.config import QualityConfig
 from robot_us.config_schema import ConfigError, build_section, describe, param, section, to_dict
 from robot_us.recording.config import RecordingConfig
 from robot_us.safety.config import SafetyConfig
 from robot_us.scan.config import ScanConfig
 from sim.config import SimConfig
+from sim.ultrasound.config import UltrasoundSimConfig
 from trajectory.config import TrajectoryConfig
 
 __all__ = [
@@ -105,6 +107,32 @@ class CellConfig:
 
 
 @dataclass(frozen=True)
+class UltrasoundConfig:
+    """Ultrasound frames: which source delivers them, the simulator and quality assessment."""
+
+    source: str = param(
+        "sim", choices=("sim", "video", "folder", "npz"), doc="frame source (ULTRASOUND_SOURCES)"
+    )
+    uri: str = param(
+        "",
+        doc="video: device index or video file; folder: image directory; npz: frame stack file",
+    )
+    rate_hz: float = param(
+        30.0, lo=1.0, hi=200.0, unit="Hz", doc="frame rate (times of frames without a clock)"
+    )
+    pixel_spacing: tuple[float, ...] = param(
+        (0.0, 0.0),
+        length=2,
+        lo=0.0,
+        hi=0.01,
+        unit="m/px",
+        doc="(lateral, axial) pixel spacing of real frames (0 = unknown)",
+    )
+    sim: UltrasoundSimConfig = section(UltrasoundSimConfig)
+    quality: QualityConfig = section(QualityConfig)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole robot-us configuration."""
 
@@ -113,6 +141,7 @@ class Config:
     probe: ProbeConfig = section(ProbeConfig)
     loop: LoopConfig = section(LoopConfig)
     sim: SimConfig = section(SimConfig)
+    ultrasound: UltrasoundConfig = section(UltrasoundConfig)
     perception: PerceptionConfig = section(PerceptionConfig)
     trajectory: TrajectoryConfig = section(TrajectoryConfig)
     recording: RecordingConfig = section(RecordingConfig)

@@ -1,0 +1,42 @@
+"""Configuration of ultrasound image-quality assessment: confidence map parameters, the
+quality model, the score thresholds the scan acts on, and where the assessment runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from robot_us.config_schema import ConfigError, param
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """Image-quality assessment (``perception.quality``)."""
+
+    model: str = param("", doc="quality model ONNX file ('' = the model shipped in the package)")
+    alpha: float = param(
+        2.0, lo=0.0, hi=10.0, doc="confidence map: attenuation coefficient (per image depth)"
+    )
+    beta: float = param(90.0, lo=1.0, hi=1000.0, doc="confidence map: edge weight sensitivity")
+    gamma: float = param(
+        0.05, lo=0.0, hi=1.0, doc="confidence map: penalty on horizontal/diagonal edges"
+    )
+    confidence_size: int = param(
+        64, lo=16, hi=256, unit="px", doc="side of the square image the confidence map solves on"
+    )
+    slow_below: float = param(
+        0.6, lo=0.0, hi=1.0, doc="quality score below which the scan should slow down"
+    )
+    pause_below: float = param(
+        0.3, lo=0.0, hi=1.0, doc="quality score below which the scan should pause"
+    )
+    worker: str = param(
+        "thread", choices=("thread", "process"), doc="where assessment runs beside the caller"
+    )
+
+    def validate(self, prefix: str) -> None:
+        """Cross-field check: pausing must happen at a lower score than slowing down."""
+        if self.pause_below > self.slow_below:
+            raise ConfigError(
+                f"config key '{prefix}.pause_below' ({self.pause_below}) must not exceed "
+                f"'{prefix}.slow_below' ({self.slow_below})"
+            )

@@ -1,0 +1,78 @@
+"""``robot-us quality``: score a folder of PNG frames or an .npz frame stack; writes per
+frame the quality class, the score and the mean confidence to a JSON file."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "score ultrasound frames (PNG folder or .npz stack) for image quality"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Arguments of ``robot-us quality``."""
+    p.add_argument(
+        "--frames",
+        required=True,
+        help="a folder of image frames (PNG...) or an .npz file with 'frames' (N x H x W uint8)",
+    )
+    p.add_argument("--out", required=True, help="JSON file to write the scores to")
+    p.add_argument("--model", default=None, help="ONNX quality model (default: the shipped one)")
+    p.add_argument("--config", action="append", default=[], help="TOML config file(s)")
+    p.add_argument("--no-confidence", action="store_true", help="skip the confidence map (faster)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score every frame and write ``--out``."""
+    import json
+    from pathlib import Path
+
+    from hardware_drivers.frame_files import FrameFileError
+    from hardware_drivers.frame_stack import NpzStackSource
+    from hardware_drivers.image_folder import ImageFolderSource
+    from perception.quality.assess import QualityAssessor
+    from robot_us.config import load_config
+    from robot_us.quality_models import load_quality_model
+
+    cfg = load_config(*args.config)
+    qcfg = cfg.ultrasound.quality
+    path = Path(args.frames)
+    if path.is_dir():
+        source = ImageFolderSource(path)
+    elif path.is_file():
+        source = NpzStackSource(path)
+    else:
+        raise FrameFileError(f"frames not found: {path}")
+    model = load_quality_model(args.model if args.model is not None else qcfg.model)
+    assessor = QualityAssessor(qcfg, model)
+    rows = []
+    while (frame := source.grab()) is not None:
+        res = assessor.assess(frame.image, with_confidence=not args.no_confidence, seq=frame.seq)
+        row = {"index": frame.seq, "name": frame.meta.get("name", str(frame.seq))}
+        row.update(res.to_dict())
+        del row["seq"], row["t"]
+        rows.append(row)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["class"]] = counts.get(r["class"], 0) + 1
+    report = {
+        "frames": str(path),
+        "model": model.name,
+        "confidence": None
+        if args.no_confidence
+        else {
+            "alpha": qcfg.alpha,
+            "beta": qcfg.beta,
+            "gamma": qcfg.gamma,
+            "size": qcfg.confidence_size,
+        },
+        "counts": counts,
+        "results": rows,
+    }
+    out = Path(args.out)
+    if out.parent and not out.parent.exists():
+        raise FileNotFoundError(f"output folder does not exist: {out.parent}")
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(
+        f"scored {len(rows)} frames -> {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+    )
+    return 0

@@ -1,0 +1,234 @@
+"""Reproducible training of the shipped quality model (needs the ``train`` extra: torch and
+onnx). Simulated frames with ground-truth labels (``sim.ultrasound.dataset``) -> a small CNN
+(class + score heads) -> ONNX meeting ``perception.quality.model``'s contract.
+
+Run: ``robot-us train-quality`` (writes ``perception/quality/models/quality_cnn.onnx`` and a
+``quality_cnn.json`` training report beside it). Same seed, same data, same weights.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from perception.quality.classes import CLASS_ORDER
+from perception.quality.model import CLASSES_METADATA, CONTRACT, PROBS_OUTPUT, SCORE_OUTPUT
+
+#: Model input side (px).
+INPUT_SIZE = 64
+#: Default location of the shipped model inside the source tree.
+SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "perception/quality/models/quality_cnn.onnx"
+#: Training data seed offset: benchmark frames use seeds from BENCH_SEED (never trained on).
+BENCH_SEED = 1_000_000
+#: ONNX opset of the exported model.
+OPSET = 17
+
+
+@dataclass
+class TrainSettings:
+    """Training hyper-parameters (defaults reproduce the shipped model)."""
+
+    per_class: int = 600
+    val_per_class: int = 100
+    epochs: int = 25
+    batch: int = 64
+    lr: float = 3e-3
+    score_weight: float = 4.0
+    seed: int = 0
+    threads: int = 2
+
+
+@dataclass
+class TrainReport:
+    """What a training run produced: validation accuracy per class and overall, score MAE,
+    frame counts, wall times (s) and the settings used."""
+
+    contract: str
+    classes: list[str]
+    val_accuracy: float
+    val_per_class: dict[str, float]
+    val_score_mae: float
+    n_train: int
+    n_val: int
+    data_s: float
+    train_s: float
+    settings: dict
+    onnx_bytes: int
+
+
+def _network():
+    import torch
+    from torch import nn
+
+    class QualityNet(nn.Module):
+        """Four 3x3 conv blocks, global average pool, class and score heads."""
+
+        def __init__(self) -> None:
+            super().__init__()
+
+            def block(cin: int, cout: int) -> list[nn.Module]:
+                return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]
+
+            self.features = nn.Sequential(
+                *block(1, 16),
+                nn.MaxPool2d(2),
+                *block(16, 32),
+                nn.MaxPool2d(2),
+                *block(32, 48),
+                nn.MaxPool2d(2),
+                *block(48, 64),
+                nn.AdaptiveAvgPool2d(1),
+                nn.Flatten(),
+            )
+            self.cls = nn.Linear(64, len(CLASS_ORDER))
+            self.score = nn.Linear(64, 1)
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            f = self.features(x)
+            return self.cls(f), self.score(f)
+
+    class Exported(nn.Module):
+        """The trained net with softmax and sigmoid, as the ONNX contract wants."""
+
+        def __init__(self, net: nn.Module) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            logits, score = self.net(x)
+            return torch.softmax(logits, dim=1), torch.sigmoid(score)
+
+    return QualityNet, Exported
+
+
+def make_datasets(settings: TrainSettings, log=print) -> tuple:
+    """Training and validation frames (N x 64 x 64 uint8) with labels and scores."""
+    from robot_us.config import Config
+    from sim.ultrasound.dataset import FrameSampler
+
+    sampler = FrameSampler(Config())
+    size = (INPUT_SIZE, INPUT_SIZE)
+    log(f"rendering {settings.per_class} training frames per class ...")
+    train = sampler.generate(settings.per_class, seed=settings.seed, size=size)
+    log(f"rendering {settings.val_per_class} validation frames per class ...")
+    val = sampler.generate(settings.val_per_class, seed=settings.seed + 1, size=size)
+    return train, val
+
+
+def train_quality_model(
+    out: Path = SHIPPED_MODEL, settings: TrainSettings | None = None, log=print
+) -> TrainReport:
+    """Train, export to ONNX at ``out`` (and ``out`` with .json: the report), return the
+    report. Deterministic for ``settings.seed``."""
+    try:
+        import torch
+        from torch import nn
+    except ImportError as exc:
+        raise RuntimeError(
+            "training needs the 'train' extra: pip install 'robot-us[train]'"
+        ) from exc
+    s = settings or TrainSettings()
+    torch.manual_seed(s.seed)
+    torch.set_num_threads(s.threads)
+    torch.use_deterministic_algorithms(True)
+    t0 = time.perf_counter()
+    train, val = make_datasets(s, log)
+    data_s = time.perf_counter() - t0
+
+    def tensors(d):
+        x = torch.from_numpy(d.frames.astype(np.float32) / 255.0)[:, None]
+        return x, torch.from_numpy(d.labels).long(), torch.from_numpy(d.scores)[:, None]
+
+    xt, yt, st = tensors(train)
+    xv, yv, sv = tensors(val)
+    QualityNet, Exported = _network()
+    net = QualityNet()
+    opt = torch.optim.AdamW(net.parameters(), lr=s.lr, weight_decay=1e-4)
+    steps = s.epochs * int(np.ceil(len(xt) / s.batch))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.lr, total_steps=steps)
+    ce, mse = nn.CrossEntropyLoss(), nn.MSELoss()
+    gen = torch.Generator().manual_seed(s.seed)
+    t1 = time.perf_counter()
+    for epoch in range(s.epochs):
+        net.train()
+        order = torch.randperm(len(xt), generator=gen)
+        total = 0.0
+        for k in range(0, len(xt), s.batch):
+            idx = order[k : k + s.batch]
+            xb = xt[idx]
+            flip = torch.rand(len(idx), generator=gen) < 0.5  # left-right mirror is valid
+            xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
+            logits, score = net(xb)
+            loss = ce(logits, yt[idx]) + s.score_weight * mse(torch.sigmoid(score), st[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+        acc, _, mae = _evaluate(net, xv, yv, sv)
+        log(
+            f"epoch {epoch + 1:2d}/{s.epochs}: loss {total / len(xt):.4f}  val acc {acc:.3f}  "
+            f"score MAE {mae:.3f}"
+        )
+    train_s = time.perf_counter() - t1
+    acc, per_class, mae = _evaluate(net, xv, yv, sv)
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    export_onnx(Exported(net).eval(), out)
+    report = TrainReport(
+        contract=CONTRACT,
+        classes=[c.value for c in CLASS_ORDER],
+        val_accuracy=round(acc, 4),
+        val_per_class={k: round(v, 4) for k, v in per_class.items()},
+        val_score_mae=round(mae, 4),
+        n_train=len(xt),
+        n_val=len(xv),
+        data_s=round(data_s, 1),
+        train_s=round(train_s, 1),
+        settings=asdict(s),
+        onnx_bytes=out.stat().st_size,
+    )
+    out.with_suffix(".json").write_text(json.dumps(asdict(report), indent=2) + "\n")
+    return report
+
+
+def _evaluate(net, x, y, s) -> tuple[float, dict[str, float], float]:
+    import torch
+
+    net.eval()
+    with torch.no_grad():
+        logits, score = net(x)
+    pred = logits.argmax(1)
+    per = {c.value: float((pred[y == k] == k).float().mean()) for k, c in enumerate(CLASS_ORDER)}
+    mae = float((torch.sigmoid(score) - s).abs().mean())
+    return float((pred == y).float().mean()), per, mae
+
+
+def export_onnx(model, path: Path) -> None:
+    """Export ``model`` (input [N, 1, 64, 64]) to ONNX at ``path`` with the contract's names
+    and class metadata (TorchScript exporter: needs only ``onnx``, works offline)."""
+    import onnx
+    import torch
+
+    dummy = torch.zeros(1, 1, INPUT_SIZE, INPUT_SIZE)
+    torch.onnx.export(
+        model,
+        (dummy,),
+        str(path),
+        input_names=["image"],
+        output_names=[PROBS_OUTPUT, SCORE_OUTPUT],
+        dynamic_axes={"image": {0: "n"}, PROBS_OUTPUT: {0: "n"}, SCORE_OUTPUT: {0: "n"}},
+        opset_version=OPSET,
+        dynamo=False,
+    )
+    m = onnx.load(str(path))
+    for key, value in (("classes", CLASSES_METADATA), ("contract", CONTRACT)):
+        entry = m.metadata_props.add()
+        entry.key, entry.value = key, value
+    m.producer_name = "robot-us train-quality"
+    onnx.save(m, str(path))

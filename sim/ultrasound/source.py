@@ -1,0 +1,106 @@
+"""The simulated ultrasound frame source: renders a B-mode frame of the phantom for the
+probe's true pose, contact force and breathing shift, read through callables so that the
+source does not depend on pybullet (the world, a test or a recorded trajectory supply them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from robot_us.backends import UltrasoundSource
+from robot_us.types import UltrasoundFrame
+from sim.phantom_geometry import PhantomGeometry
+from sim.ultrasound.bmode import BModeSimulator
+
+
+class SimUltrasoundSource(UltrasoundSource):
+    """Frames from ``BModeSimulator`` on demand (no pacing: the caller grabs at its rate).
+
+    ``pose()`` -> T_base_probe (4x4, m), ``force()`` -> normal contact force (N),
+    ``breathing()`` -> body shift dz (m), ``clock()`` -> time (s); without a clock, frame
+    times are ``seq / rate_hz``. ``max_frames`` ends the source (None = endless). Each
+    frame's ``meta`` carries the simulator's ground truth (quality class, score, coupled and
+    shadowed fractions); ``wrench`` is [0, 0, F, 0, 0, 0] in the probe frame.
+    """
+
+    def __init__(
+        self,
+        simulator: BModeSimulator,
+        pose: Callable[[], np.ndarray],
+        force: Callable[[], float] | None = None,
+        breathing: Callable[[], float] | None = None,
+        clock: Callable[[], float] | None = None,
+        rate_hz: float = 30.0,
+        max_frames: int | None = None,
+    ) -> None:
+        self.simulator = simulator
+        self._pose = pose
+        self._force = force or (lambda: 0.0)
+        self._breathing = breathing or (lambda: 0.0)
+        self._clock = clock
+        self._period = 1.0 / rate_hz
+        self._max = max_frames
+        self._seq = 0
+
+    def grab(self) -> UltrasoundFrame | None:
+        """Render the next frame, or None once ``max_frames`` have been delivered."""
+        if self._max is not None and self._seq >= self._max:
+            return None
+        T = np.array(self._pose(), dtype=np.float64)
+        f = float(self._force())
+        dz = float(self._breathing())
+        t = float(self._clock()) if self._clock else self._seq * self._period
+        sim = self.simulator.render(T, f, dz)
+        truth = sim.truth
+        frame = UltrasoundFrame(
+            t=t,
+            image=sim.image,
+            spacing_m=sim.spacing_m,
+            seq=self._seq,
+            T_base_probe=T,
+            wrench=np.array([0.0, 0.0, f, 0.0, 0.0, 0.0]),
+            meta={
+                "source": "sim",
+                "quality": truth.quality.value,
+                "score": truth.score,
+                "coupled_fraction": truth.coupled_fraction,
+                "shadow_fraction": truth.shadow_fraction,
+                "breathing_dz": dz,
+            },
+        )
+        self._seq += 1
+        return frame
+
+
+def make_simulator(cfg: Any) -> BModeSimulator:
+    """The B-mode simulator of a root ``Config`` (probe, phantom, bed, ultrasound.sim)."""
+    geometry = PhantomGeometry.from_config(cfg.sim.phantom, cfg.sim.bed)
+    return BModeSimulator(cfg.ultrasound.sim, cfg.probe, geometry)
+
+
+def make_sim_ultrasound_source(cfg: Any, world: Any = None) -> SimUltrasoundSource:
+    """The simulated source of a root ``Config`` wired to a simulated world that provides
+    ``probe_pose()`` (4x4), ``contact_force()`` (N), ``breathing_offset()`` (m) and, if it
+    has them, a clock: a ``time()`` method or a ``t`` attribute (s, simulated time)."""
+    if world is None:
+        raise ValueError(
+            "the simulated ultrasound source needs a simulated world "
+            "(probe_pose, contact_force, breathing_offset)"
+        )
+    for name in ("probe_pose", "contact_force", "breathing_offset"):
+        if not callable(getattr(world, name, None)):
+            raise ValueError(f"the simulated world has no method {name}() for the ultrasound sim")
+    clock = getattr(world, "time", None)
+    if not callable(clock):
+        clock = (lambda: float(world.t)) if hasattr(world, "t") else None
+    return SimUltrasoundSource(
+        make_simulator(cfg),
+        pose=world.probe_pose,
+        force=world.contact_force,
+        breathing=world.breathing_offset,
+        clock=clock,
+        rate_hz=cfg.ultrasound.rate_hz,
+    )
