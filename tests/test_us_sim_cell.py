@@ -37,3 +37,11 @@ def test_sim_source_on_the_pybullet_world(cell):
     assert frame.meta["coupled_fraction"] == 1.0
     assert frame.meta["quality"] == QualityClass.GOOD
     assert frame.image[10:].mean() > 40
+
+
+def test_the_cell_carries_the_simulated_source(cell):
+    cfg, c = cell
+    assert c.ultrasound is not None and c.ultrasound.source is None  # built on first use
+    frame = c.ultrasound.grab()
+    assert frame.image.shape == (64, 64) and frame.t == pytest.approx(c.sim.t)
+    assert c.ultrasound.source is not None
