@@ -171,7 +171,7 @@ def _move():
 def test_joint_move_follows_pauses_and_resumes_along_the_same_path():
     move = _move()
     dt = 1e-3
-    f = JointMoveFollower(move, dt, ramp_time=0.2)
+    f = JointMoveFollower([move], dt, ramp_time=0.2)
     q, qd = np.zeros(7), np.zeros(7)
     for _ in range(300):
         f.update()
@@ -282,3 +282,22 @@ def test_realtime_imaging_hands_results_to_the_scan_and_the_recorder():
     assert scan.got[0][1] == pytest.approx(0.01)  # loop time, not the device clock
     assert [f.seq for f in rec.frames] == [0, 1, 2, 3, 4]
     assert rec.quality[2] == (2, pytest.approx(2.0 * 0.03))
+
+
+def test_joint_move_follower_plays_moves_in_a_row():
+    a = _move()
+    q_end = a.q_goal + np.array([-0.3, 0.1, 0.0, -0.2, 0.1, 0.2, -0.4])
+    b = TransferMove(
+        a.q_goal, q_end, TransferLimits.scaled(ArmKinematics("panda").limits, 0.3, 1.0, 5.0)
+    )
+    f = JointMoveFollower([a, b], 1e-3, ramp_time=0.2)
+    assert f.duration == pytest.approx(a.duration + b.duration)
+    qs = []
+    while not f.finished:
+        f.update()
+        qs.append(f.q_ref.copy())
+    qs = np.array(qs)
+    assert np.allclose(qs[-1], q_end)
+    k = round(a.duration / 1e-3)
+    assert np.allclose(qs[k - 1], a.q_goal, atol=1e-4)  # at rest between the moves
+    assert np.abs(np.diff(qs, axis=0)).max() < 1e-3  # continuous (no jump at the junction)

@@ -40,7 +40,7 @@ def test_sim_source_on_the_pybullet_world(cell):
 
 
 def test_the_cell_carries_the_simulated_source(cell):
-    cfg, c = cell
+    _, c = cell
     assert c.ultrasound is not None and c.ultrasound.source is None  # built on first use
     frame = c.ultrasound.grab()
     assert frame.image.shape == (64, 64) and frame.t == pytest.approx(c.sim.t)

@@ -93,6 +93,14 @@ class TrajectoryConfig:
     transfer_jerk: float = param(
         5.0, lo=0.1, hi=500.0, unit="rad/s^3", doc="transfer move joint jerk limit"
     )
+    transfer_clearance: float = param(
+        0.1,
+        lo=0.0,
+        hi=0.5,
+        unit="m",
+        doc="the transfer passes the pre-approach pose raised this far (base z), so the probe "
+        "comes down onto the stand-off from above (0 = one direct joint move)",
+    )
     transfer_sample_dt: float = param(
         0.05, lo=0.001, hi=1.0, unit="s", doc="time step of the transfer poses written to a plan"
     )

@@ -238,6 +238,26 @@ class ScanPlanner:
             flip_feasible=flip_solution is not None,
         )
 
+    def transfer_moves(
+        self, q_start: np.ndarray, q_approach: np.ndarray, T_approach: np.ndarray
+    ) -> list[TransferMove]:
+        """The joint moves from ``q_start`` to the pre-approach joints ``q_approach``
+        (pose ``T_approach``): through the pre-approach pose raised by
+        ``transfer_clearance`` along base z (solved from ``q_approach``), so the probe
+        comes down onto the stand-off from above instead of swinging through the body;
+        one direct move when the clearance is 0 or the raised pose is not feasible."""
+        lift = self.cfg.transfer_clearance
+        if lift > 0.0:
+            T_via = np.array(T_approach, dtype=float)
+            T_via[2, 3] += lift
+            q_via, reached = self.ik.solve(T_via, q_approach)
+            if self.ik.check(q_via, T_via, reached)[0] is None:
+                return [
+                    TransferMove(q_start, q_via, self.transfer_limits),
+                    TransferMove(q_via, q_approach, self.transfer_limits),
+                ]
+        return [TransferMove(q_start, q_approach, self.transfer_limits)]
+
     def _assemble(
         self,
         smooth: SmoothPath,
@@ -249,11 +269,12 @@ class ScanPlanner:
         flipped: bool,
     ) -> ScanPlan:
         cfg = self.cfg
-        move = TransferMove(q_start, sol.q_approach[0], self.transfer_limits)
-        _, q_tr = move.sample(cfg.transfer_sample_dt)
-        q_tr = q_tr[:-1]  # the last sample is the first approach pose
-        T_tr = np.array([self.kin.fk(q) for q in q_tr]).reshape(-1, 4, 4)
         T_app = normal_segment(T_sweep[0], cfg.standoff, self.normal_step)
+        moves = self.transfer_moves(q_start, sol.q_approach[0], T_app[0])
+        q_tr = np.concatenate([m.sample(cfg.transfer_sample_dt)[1][:-1] for m in moves])
+        # (the last sample of each move is the next move's first; of the last move, the
+        # first approach pose)
+        T_tr = np.array([self.kin.fk(q) for q in q_tr]).reshape(-1, 4, 4)
         T_ret = normal_segment(T_sweep[-1], cfg.standoff, self.normal_step)[::-1]
         length = smooth.length
         limits = dict(max_acceleration=cfg.max_acceleration, max_jerk=cfg.max_jerk, dt=self.dt)
@@ -261,7 +282,7 @@ class ScanPlanner:
             TimeLawLimits(cfg.standoff, cfg.approach_speed, **limits)  # type: ignore[arg-type]
         )
         durations = {
-            SegmentKind.TRANSFER.value: move.duration,
+            SegmentKind.TRANSFER.value: sum(m.duration for m in moves),
             SegmentKind.APPROACH.value: normal_time,
             SegmentKind.SWEEP.value: nominal_duration(
                 TimeLawLimits(length, speed, **limits)  # type: ignore[arg-type]

@@ -1,8 +1,9 @@
-"""Following a planned joint-space move (the transfer to the pre-approach pose) with a
-time-scaling rate that can bring it to a controlled stop and back: the move's own time
-``tau`` advances at ``rate`` x real time, and the rate ramps linearly between 0 and 1 in
-``ramp_time``. The joint reference is the planned position at ``tau`` and the planned
-velocity times the rate, so pausing slows along the same path.
+"""Following planned joint-space moves (the transfer to the pre-approach pose: one or
+more rest-to-rest moves in a row) with a time-scaling rate that can bring them to a
+controlled stop and back: the moves' own time ``tau`` advances at ``rate`` x real time,
+and the rate ramps linearly between 0 and 1 in ``ramp_time``. The joint reference is the
+planned position at ``tau`` and the planned velocity times the rate, so pausing slows
+along the same path.
 
 Real-time contract: ``update`` writes preallocated arrays; one ruckig ``at_time`` call
 (the binding returns small lists) per cycle.
@@ -16,20 +17,25 @@ from trajectory.transfer import TransferMove
 
 
 class JointMoveFollower:
-    """Time-scaled reference of a ``TransferMove`` (rad, rad/s)."""
+    """Time-scaled reference of ``TransferMove`` s played one after the other (rad, rad/s)."""
 
-    def __init__(self, move: TransferMove, dt: float, ramp_time: float) -> None:
-        self.move = move
+    def __init__(self, moves: list[TransferMove], dt: float, ramp_time: float) -> None:
+        if not moves:
+            raise ValueError("JointMoveFollower needs at least one move")
+        self.moves = list(moves)
         self.dt = dt
-        self.duration = move.duration
+        self.duration = sum(m.duration for m in self.moves)
         self.rate_step = dt / ramp_time
-        n = len(move.q_goal)
+        n = len(self.moves[0].q_goal)
+        self.q_goal = self.moves[-1].q_goal
         self.q_ref = np.zeros(n)
         self.qd_ref = np.zeros(n)
         self.tau = 0.0
         self.rate = 1.0
         self.target_rate = 1.0
-        move.state_into(0.0, self.q_ref, self.qd_ref)
+        self._i = 0  # the move being played
+        self._t0 = 0.0  # its start on the tau axis
+        self.moves[0].state_into(0.0, self.q_ref, self.qd_ref)
 
     def stop(self) -> None:
         """Ramp the rate down to zero (a controlled stop along the path)."""
@@ -54,6 +60,11 @@ class JointMoveFollower:
         r, target, step = self.rate, self.target_rate, self.rate_step
         r = min(r + step, target) if r < target else max(r - step, target)
         self.rate = r
-        self.tau = min(self.tau + r * self.dt, self.duration)
-        self.move.state_into(self.tau, self.q_ref, self.qd_ref)
+        self.tau = tau = min(self.tau + r * self.dt, self.duration)
+        moves, i = self.moves, self._i
+        while i + 1 < len(moves) and tau > self._t0 + moves[i].duration:
+            self._t0 += moves[i].duration
+            i += 1
+        self._i = i
+        moves[i].state_into(tau - self._t0, self.q_ref, self.qd_ref)
         self.qd_ref *= r

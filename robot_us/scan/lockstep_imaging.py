@@ -21,6 +21,9 @@ from robot_us.scan.states import ScanState
 
 #: Most frames logged (later frames are counted, not logged).
 MAX_FRAME_LOG = 20_000
+#: States in which frames also get a confidence map (the probe is on the skin); frames in
+#: the air get the model's class and score only (a confidence map of them means nothing).
+CONFIDENCE_STATES = (ScanState.SETTLE, ScanState.SWEEP, ScanState.PAUSED)
 #: Most images kept for pictures, and the least loop time between two kept images (s).
 MAX_KEPT_IMAGES = 400
 KEEP_EVERY_S = 0.2
@@ -69,8 +72,9 @@ class KeptImage:
 
 class LockstepImaging:
     """Frames at ``rate_hz`` of loop time from ``source``, assessed by ``assessor``
-    (``assess(image, width_m, with_confidence, seq, t) -> QualityResult``), handed to
-    ``scan.submit_quality`` and, with ``to_quality_sample(result, s)``, to ``recorder``."""
+    (``assess(image, width_m, with_confidence, seq, t) -> QualityResult``; confidence maps
+    only in ``CONFIDENCE_STATES``), handed to ``scan.submit_quality`` and, with
+    ``to_quality_sample(result, s)``, to ``recorder``."""
 
     def __init__(
         self,
@@ -108,9 +112,8 @@ class LockstepImaging:
         img = frame.image
         sx = frame.spacing_m[0] if frame.spacing_m else 0.0
         width_m = sx * img.shape[1] if sx > 0 else None
-        res = self.assessor.assess(
-            img, width_m, with_confidence=self.with_confidence, seq=frame.seq, t=frame.t
-        )
+        conf = self.with_confidence and self.scan.state in CONFIDENCE_STATES
+        res = self.assessor.assess(img, width_m, with_confidence=conf, seq=frame.seq, t=frame.t)
         t2 = time.perf_counter()
         label = str(getattr(res.quality, "value", res.quality))
         self.scan.submit_quality(frame.seq, frame.t, res.score, label)

@@ -136,7 +136,7 @@ def path_quality(run: Any, path: Path) -> Path:
         a = im.log.arrays()
         sweep = a["state"] == ScanState.SWEEP
         s, score = a["s"][sweep], a["score"][sweep]
-        xyz = np.array([p.path.pose_at(float(si), T)[:3, 3] for si in s]).reshape(-1, 3)
+        xyz = np.array([p.path.pose_at(float(si), T)[:3, 3].copy() for si in s]).reshape(-1, 3)
         if len(xyz):
             uv = _project(frame, xyz)
             pts.append(uv)

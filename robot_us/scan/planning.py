@@ -38,7 +38,7 @@ class PlannedScan:
     surface_path: SurfacePath
     path: ProbePath  # the sweep, pose at arc length
     law: ArcTimeLaw
-    transfer: TransferMove
+    transfer: list[TransferMove]  # the joint moves to the pre-approach pose, in order
     q_start: np.ndarray  # rad, where the transfer starts
     q_approach: np.ndarray  # rad, the pre-approach joints (transfer goal)
     T_approach: np.ndarray  # 4x4, the pre-approach pose (stand-off above the path start)
@@ -85,7 +85,7 @@ def plan_scan(
     i_app = plan.segment(SegmentKind.APPROACH)
     i_sweep = plan.segment(SegmentKind.SWEEP)
     q_app = plan.joints[i_app[0]].copy()
-    transfer = TransferMove(q0, q_app, planner.transfer_limits)
+    transfer = planner.transfer_moves(q0, q_app, plan.poses[i_app[0]])
     return PlannedScan(
         plan=plan,
         surface_path=path,

@@ -227,7 +227,7 @@ class ScanRunner:
         seg = p.plan.segment_durations_s
         self._estimate = [
             (ScanState.PLANNING, 0.1),
-            (ScanState.TRANSFER, p.transfer.duration),
+            (ScanState.TRANSFER, sum(m.duration for m in p.transfer)),
             (ScanState.APPROACH, self.cfg.trajectory.standoff / fc.approach_speed),
             (ScanState.SETTLE, SETTLE_ESTIMATE_S),
             (ScanState.SWEEP, seg.get(SegmentKind.SWEEP.value, 1.0)),
