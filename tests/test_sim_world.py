@@ -5,7 +5,7 @@ import numpy as np
 import pybullet as p
 import pytest
 
-from robot_us.backends import CELLS, ArmBackend, RgbdCamera, WrenchSensor
+from robot_us.backends import CELLS, ArmBackend, RgbdCamera, UltrasoundSource, WrenchSensor
 from robot_us.config import ConfigError, load_config
 from sim.probe_tool import ProbeTool
 from sim.world import SimWorld
@@ -40,7 +40,7 @@ def test_sim_cell_from_registry_has_all_devices():
         assert isinstance(cell.arm, ArmBackend) and cell.arm.n_joints == 7
         assert isinstance(cell.wrench, WrenchSensor)
         assert isinstance(cell.camera, RgbdCamera)
-        assert cell.ultrasound is None
+        assert isinstance(cell.ultrasound, UltrasoundSource)
         assert not cell.estop.pressed()
         t0 = cell.sim.t
         cell.step_plant()
