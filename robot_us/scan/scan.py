@@ -94,6 +94,7 @@ class Scan:
         self.planned: PlannedScan | None = None
         self.plan_error: str | None = None
         self.follower: JointMoveFollower | None = None
+        self._q_goal: list[float] = []
         self.fault = 0
         self.cause = ""
         self.operator_speed = 1.0
@@ -485,6 +486,7 @@ class Scan:
         p = self.planned
         assert p is not None
         self.follower = JointMoveFollower(p.transfer, self.dt, self.sc.stop_ramp_time)
+        self._q_goal = p.q_approach.tolist()
         self.cycle.set_joint_reference(self.follower.q_ref, self.follower.qd_ref)
         self.cycle.track_joints()
 
@@ -500,9 +502,9 @@ class Scan:
         p = self.planned
         assert f is not None and p is not None
         if f.finished:
-            q, qd = self.cycle.inp.q, self.cycle.inp.qd
-            err = float(np.max(np.abs(q - p.q_approach)))
-            if err <= self.sc.transfer_tolerance and float(np.max(np.abs(qd))) < ARRIVE_SPEED:
+            inp = self.cycle.inp
+            err = _max_abs_diff(inp.q.tolist(), self._q_goal)
+            if err <= self.sc.transfer_tolerance and _max_abs(inp.qd.tolist()) < ARRIVE_SPEED:
                 self._fire(Trigger.ARRIVED, f"at the pre-approach pose (joint error {err:.4f} rad)")
                 return
         if self.t - self.t_state > f.duration + self.sc.transfer_timeout:
@@ -647,7 +649,7 @@ class Scan:
         self._follow_joint_move()
         f = self.follower
         assert f is not None
-        if f.stopped and float(np.max(np.abs(self.cycle.inp.qd))) < STOP_SPEED:
+        if f.stopped and _max_abs(self.cycle.inp.qd.tolist()) < STOP_SPEED:
             self.cycle.hold()
             self._fire(Trigger.STOPPED, "joint move stopped")
 
@@ -674,7 +676,11 @@ class Scan:
 
     # -- events ----------------------------------------------------------------------------
     def _s_or_none(self) -> float | None:
-        on_path = self.state in (ScanState.SWEEP, ScanState.PAUSED, ScanState.RETRACT)
+        """The arc length if the probe is on the path (or has been), else None."""
+        st = self.state
+        on_path = st is ScanState.SWEEP or (
+            st is ScanState.PAUSED and self._paused_from is ScanState.SWEEP
+        )
         return self.s if on_path or self.s > 0.0 else None
 
     def _post(
@@ -688,3 +694,11 @@ class Scan:
 
 def _nothing() -> None:
     """A state with nothing to do per cycle."""
+
+
+def _max_abs(v: list[float]) -> float:
+    return max(abs(x) for x in v)
+
+
+def _max_abs_diff(a: list[float], b: list[float]) -> float:
+    return max(abs(x - y) for x, y in zip(a, b, strict=True))
