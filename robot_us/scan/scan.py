@@ -76,7 +76,16 @@ class Scan:
     ) -> None:
         check_force_limits(cfg.scan, cfg.force_control.force_setpoint, cfg.safety.force_soft_limit)
         self.cfg = cfg
-        self.sc = cfg.scan
+        sc = cfg.scan
+        # configuration consumed here, never in a cycle
+        self._stop_ramp = sc.stop_ramp_time
+        self._transfer_tol = sc.transfer_tolerance
+        self._transfer_timeout = sc.transfer_timeout
+        self._settle_time = sc.settle_time
+        self._settle_timeout = sc.settle_timeout
+        self._pause_timeout = sc.pause_timeout
+        self._reseek_distance = cfg.force_control.contact.reseek_distance
+        self._approach_distance = cfg.force_control.contact.approach_max_distance
         self.cycle = cycle
         self.dt = cycle.dt
         self.log = state_log
@@ -413,7 +422,7 @@ class Scan:
 
     def _ev_reseek_failed(self) -> None:
         self.reseeking = False
-        dist = self.cfg.force_control.contact.reseek_distance
+        dist = self._reseek_distance
         self._scan_fault(
             ScanFault.CONTACT_LOST,
             f"contact lost at s={self.s * 1e3:.1f} mm and not regained within {dist * 1e3:.0f} mm",
@@ -421,7 +430,7 @@ class Scan:
         )
 
     def _ev_approach_failed(self) -> None:
-        dist = self.cfg.force_control.contact.approach_max_distance
+        dist = self._approach_distance
         self._scan_fault(
             ScanFault.APPROACH_FAILED, f"no contact within {dist * 1e3:.0f} mm of approach", True
         )
@@ -485,7 +494,7 @@ class Scan:
     def _enter_transfer(self) -> None:
         p = self.planned
         assert p is not None
-        self.follower = JointMoveFollower(p.transfer, self.dt, self.sc.stop_ramp_time)
+        self.follower = JointMoveFollower(p.transfer, self.dt, self._stop_ramp)
         self._q_goal = p.q_approach.tolist()
         self.cycle.set_joint_reference(self.follower.q_ref, self.follower.qd_ref)
         self.cycle.track_joints()
@@ -504,13 +513,13 @@ class Scan:
         if f.finished:
             inp = self.cycle.inp
             err = _max_abs_diff(inp.q.tolist(), self._q_goal)
-            if err <= self.sc.transfer_tolerance and _max_abs(inp.qd.tolist()) < ARRIVE_SPEED:
+            if err <= self._transfer_tol and _max_abs(inp.qd.tolist()) < ARRIVE_SPEED:
                 self._fire(Trigger.ARRIVED, f"at the pre-approach pose (joint error {err:.4f} rad)")
                 return
-        if self.t - self.t_state > f.duration + self.sc.transfer_timeout:
+        if self.t - self.t_state > f.duration + self._transfer_timeout:
             self._scan_fault(
                 ScanFault.TRANSFER_TIMEOUT,
-                f"not at the pre-approach pose {self.sc.transfer_timeout:.1f} s after the "
+                f"not at the pre-approach pose {self._transfer_timeout:.1f} s after the "
                 f"planned {f.duration:.1f} s move",
                 False,
             )
@@ -539,12 +548,12 @@ class Scan:
     def _run_settle(self) -> None:
         if self.reseeking:
             return
-        if self._settled_at is not None and self.t - self._settled_at >= self.sc.settle_time:
+        if self._settled_at is not None and self.t - self._settled_at >= self._settle_time:
             self._fire(Trigger.SETTLED, "force settled at the setpoint")
-        elif self.t - self.t_state >= self.sc.settle_timeout:
+        elif self.t - self.t_state >= self._settle_timeout:
             self._post(
                 "settle_timeout",
-                f"force not settled within {self.sc.settle_timeout:.1f} s: sweeping anyway",
+                f"force not settled within {self._settle_timeout:.1f} s: sweeping anyway",
                 0.0,
             )
             self._fire(Trigger.SETTLED, "settle timeout")
@@ -571,7 +580,7 @@ class Scan:
         self._sweep_step(True)
         if self._pause_by != _PAUSE_BY_QUALITY:
             return
-        timeout = self.sc.pause_timeout
+        timeout = self._pause_timeout
         if not self.policy.pause_requested:
             self._fire(Trigger.RESUME, "image quality recovered")
         elif timeout > 0.0 and self.t - self.t_state >= timeout:
