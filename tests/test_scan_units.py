@@ -301,3 +301,26 @@ def test_joint_move_follower_plays_moves_in_a_row():
     k = round(a.duration / 1e-3)
     assert np.allclose(qs[k - 1], a.q_goal, atol=1e-4)  # at rest between the moves
     assert np.abs(np.diff(qs, axis=0)).max() < 1e-3  # continuous (no jump at the junction)
+
+
+def test_scan_commands_follow_the_table_without_a_simulator():
+    """Commands on a scan whose cycle is a stub: refused ones are reported, abort before
+    anything moved ends at once with its cause."""
+    from types import SimpleNamespace
+
+    from robot_us.scan.scan import Scan
+
+    stub = SimpleNamespace(dt=1e-3, on_cycle=None)
+    scan = Scan(Config(), stub)
+    scan.resume()
+    scan.pause()
+    scan.abort("not needed")
+    while scan._commands:
+        scan._apply_command(*scan._commands.popleft())
+    kinds = [(e.kind, e.cause) for e in scan.events]
+    assert kinds[0] == ("command_refused", "resume is not possible in IDLE")
+    assert kinds[1] == ("command_refused", "pause is not possible in IDLE")
+    assert kinds[2] == ("abort", "not needed")
+    assert scan.state is ScanState.ABORTED and scan.outcome.cause == "aborted: not needed"
+    with pytest.raises(ValueError, match="speed override"):
+        scan.set_speed(1.5)

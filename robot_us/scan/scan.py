@@ -346,24 +346,21 @@ class Scan:
         if isinstance(what, str):
             self._command_handlers[what](arg)
             return
-        if what is Trigger.START:
-            if self.state is not ScanState.IDLE:
-                self._post("command_refused", f"start: a scan is already {self.state.name}")
-                return
-            self.request = arg
-        if what is Trigger.PAUSE and next_state(self.state, what) is not None:
-            self._pause_by = _PAUSE_BY_OPERATOR
-        if not self._fire(what, str(arg) if what is not Trigger.START else "requested"):
-            self._post(
-                "command_refused", f"{what.name.lower()} is not possible in {self.state.name}"
-            )
+        name = what.name.lower()
+        if next_state(self.state, what) is None:
+            self._post("command_refused", f"{name} is not possible in {self.state.name}")
             return
+        if what is Trigger.START:
+            self.request = arg
+        elif what is Trigger.PAUSE:
+            self._pause_by = _PAUSE_BY_OPERATOR
+        elif what is Trigger.ABORT:
+            self.cause = f"aborted: {arg}"
+        self._fire(what, "requested" if what is Trigger.START else str(arg))
         if what is Trigger.START:
             self._post("start", self._describe_request(arg))
         else:
-            self._post(what.name.lower(), str(arg), self._s_or_none())
-        if what is Trigger.ABORT:
-            self.cause = f"aborted: {arg}"
+            self._post(name, str(arg), self._s_or_none())
 
     @staticmethod
     def _describe_request(req: ScanRequest) -> str:
