@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import replace
@@ -333,12 +334,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     ft100_cfg = replace(base, sim=replace(base.sim, ft=replace(base.sim.ft, rate_hz=100.0)))
 
+    load_before = os.getloadavg()
     static = run_scenario(base, "static")
     fig = sweep_figures(static)
     breathing = run_scenario(breathing_cfg, "breathing")
     bfig = sweep_figures(breathing)
     ft100 = run_scenario(ft100_cfg, "ft100hz")
     ffig = sweep_figures(ft100)
+    load_after = os.getloadavg()
 
     ctrl = np.concatenate([static["control_us"], breathing["control_us"]])
     cpu = np.concatenate([static["control_cpu_us"], breathing["control_cpu_us"]])
@@ -358,6 +361,11 @@ def main(argv: list[str] | None = None) -> int:
         "controller_us_max": float(ctrl.max()),
         "controller_cpu_us_p50": float(np.percentile(cpu, 50)),
         "controller_cpu_us_p99": float(np.percentile(cpu, 99)),
+        # the machine's 1-minute load average before and after the runs, and its CPUs:
+        # a load near or above the CPU count means the wall-clock p99 includes waiting
+        # for the CPU (preemption), which the CPU-time figures exclude
+        "load_average_1min": [load_before[0], load_after[0]],
+        "cpu_count": os.cpu_count(),
         "lateral_max_mm": fig["lateral_max_mm"],
         "breathing_force_max_abs_err_N": bfig["force_max_abs_err_N"],
         "breathing_contact_overshoot_N": bfig["contact_overshoot_N"],
@@ -381,6 +389,11 @@ def main(argv: list[str] | None = None) -> int:
         mark = "" if target is None else ("ok" if result[key] <= target else "MISS")
         tgt = "" if target is None else f"<= {target:g}"
         print(f"{key:28s} {result[key]:10.3f} {tgt:>8s} {mark}")
+    print(
+        f"controller CPU time p50/p99: {result['controller_cpu_us_p50']:.1f} / "
+        f"{result['controller_cpu_us_p99']:.1f} us; load average {load_before[0]:.2f} -> "
+        f"{load_after[0]:.2f} on {os.cpu_count()} CPUs"
+    )
     return 0
 
 

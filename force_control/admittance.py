@@ -13,7 +13,8 @@ achieved and the cycle's integration is undone.
 
 Real-time contract: ``update`` allocates no arrays. The six axes are computed with Python
 floats (lists), which at this size costs a fraction of the equivalent numpy calls; the
-arrays ``v``, ``integral`` and ``out`` mirror the state for inspection.
+properties ``v``, ``integral`` and ``out`` return array copies of the state for
+inspection (built on access, never in the loop).
 """
 
 from __future__ import annotations
@@ -49,29 +50,36 @@ class Admittance:
         self.ki = np.asarray(integral_gain, float).tolist()
         self.integral_limit = np.asarray(integral_limit, float).tolist()
         self.vmax = np.asarray(velocity_limit, float).tolist()
-        self._v = [0.0] * 6
-        self._i = [0.0] * 6
-        self._out = [0.0] * 6
-        self.v = np.zeros(6)  # mass-damper velocity state (mirror)
-        self.integral = np.zeros(6)  # integrated wrench error, N·s and N·m·s (mirror)
-        self.out = np.zeros(6)  # output velocity (mirror)
+        # axes whose integral term is active (the others skip the integration)
+        self._integrating = tuple(k for k in _AXES if self.ki[k] != 0.0)
+        self._v = [0.0] * 6  # mass-damper velocity state
+        self._i = [0.0] * 6  # integrated wrench error, N·s and N·m·s
+        self._out = [0.0] * 6  # output velocity
+
+    @property
+    def v(self) -> np.ndarray:
+        """Mass-damper velocity state (6, m/s and rad/s; a copy)."""
+        return np.array(self._v)
+
+    @property
+    def integral(self) -> np.ndarray:
+        """Integrated wrench error (6, N·s and N·m·s; a copy)."""
+        return np.array(self._i)
+
+    @property
+    def out(self) -> np.ndarray:
+        """Output velocity of the last update (6, m/s and rad/s; a copy)."""
+        return np.array(self._out)
 
     def reset(self, v0: float = 0.0, integral: float = 0.0) -> None:
         """Set the velocity state (bumpless transfer) and the integral on every axis."""
         self._v = [float(v0)] * 6
         self._i = [float(integral)] * 6
         self._out = [self._v[k] + self.ki[k] * self._i[k] for k in _AXES]
-        self._mirror()
 
     def reset_integral(self) -> None:
         """Zero the integral, keep the velocity state."""
         self._i = [0.0] * 6
-        self.integral[:] = 0.0
-
-    def _mirror(self) -> None:
-        self.v[:] = self._v
-        self.integral[:] = self._i
-        self.out[:] = self._out
 
     def update(
         self,
@@ -83,20 +91,20 @@ class Admittance:
         ``error`` (or None to freeze it) feeds the integral; ``vmax`` optionally tightens
         the velocity clamp this cycle. Returns the output velocity (probe frame, list)."""
         v, integ, out = self._v, self._i, self._out
-        alpha, beta, ki, ilim, dt = self.alpha, self.beta, self.ki, self.integral_limit, self.dt
-        lims = self.vmax
-        for k in _AXES:
-            lim = lims[k] if vmax is None else min(lims[k], vmax[k])
-            vk = alpha[k] * v[k] + beta[k] * drive[k]
-            vk = lim if vk > lim else (-lim if vk < -lim else vk)
-            v[k] = vk
-            if error is not None and ki[k] != 0.0:
+        if error is not None:
+            dt, ilim = self.dt, self.integral_limit
+            for k in self._integrating:
                 ik = integ[k] + error[k] * dt
                 il = ilim[k]
                 integ[k] = il if ik > il else (-il if ik < -il else ik)
+        lims = self.vmax if vmax is None else list(map(min, self.vmax, vmax))
+        ki = self.ki
+        for k, (a, b, d, lim) in enumerate(zip(self.alpha, self.beta, drive, lims, strict=True)):
+            vk = a * v[k] + b * d
+            vk = lim if vk > lim else (-lim if vk < -lim else vk)
+            v[k] = vk
             ok = vk + ki[k] * integ[k]
             out[k] = lim if ok > lim else (-lim if ok < -lim else ok)
-        self._mirror()
         return out
 
     def back_calculate(self, saturation: float, undo_integral: list[float] | None = None) -> None:
@@ -105,9 +113,9 @@ class Admittance:
         cycle's integration (``undo_integral`` = the error that was integrated)."""
         if saturation >= 1.0 or math.isnan(saturation):
             return
-        v, integ, dt, ki = self._v, self._i, self.dt, self.ki
+        v, integ, dt = self._v, self._i, self.dt
         for k in _AXES:
             v[k] *= saturation
-            if undo_integral is not None and ki[k] != 0.0:
+        if undo_integral is not None:
+            for k in self._integrating:
                 integ[k] -= undo_integral[k] * dt
-        self._mirror()

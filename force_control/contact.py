@@ -2,7 +2,9 @@
 when the force stays above ``detect_force`` for ``detect_time``; lost when it stays below
 ``loss_force`` for ``loss_time``.
 
-Real-time contract: scalar arithmetic only, no allocation.
+Real-time contract: scalar arithmetic only, no allocation; the ``ContactChange`` members
+are bound to module constants (reading a member off an Enum class costs ~0.2 us in
+Python 3.11).
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ class ContactChange(IntEnum):
     NONE = 0
     MADE = 1
     LOST = 2
+
+
+_NONE, _MADE, _LOST = ContactChange.NONE, ContactChange.MADE, ContactChange.LOST
 
 
 class ContactDetector:
@@ -52,11 +57,11 @@ class ContactDetector:
             if self._count >= self.loss_cycles:
                 self.in_contact = False
                 self._count = 0
-                return ContactChange.LOST
+                return _LOST
         else:
             self._count = self._count + 1 if axial_force > self.detect_force else 0
             if self._count >= self.detect_cycles:
                 self.in_contact = True
                 self._count = 0
-                return ContactChange.MADE
-        return ContactChange.NONE
+                return _MADE
+        return _NONE

@@ -9,9 +9,13 @@ of the next ``update``) and by the controller itself, which reports each switch 
 controller variants (hybrid, position, compliance) are entries of ``CONTROLLERS``.
 
 Real-time contract: ``update`` reads only its input and preallocated state, never the
-configuration; it allocates no arrays of its own (roboticstoolbox and ``np.linalg`` make
-small internal ones). The caller computes the kinematics (``T_base_probe``, ``J``) once
-per cycle and shares them with the safety supervisor.
+configuration; it allocates no arrays of its own (LAPACK's ``dposv`` wrapper makes two
+small ones). The caller computes the kinematics (``T_base_probe``, ``J``) once per cycle
+and shares them with the safety supervisor. The per-cycle path is written for CPython's
+call overhead, which dominates at this size: frame changes of the 6-vector twists are
+one ``np.dot`` each on (2, 3) views ([v; w] as rows: ``rows @ R`` is ``R^T`` applied to
+both halves), the pose error reaches the hybrid law as floats, and enum members used
+per cycle are module constants (reading one off an Enum class costs ~0.2 us).
 """
 
 from __future__ import annotations
@@ -69,6 +73,12 @@ class Event(IntEnum):
     RESEEK_FAILED = 5
     APPROACH_FAILED = 6
     RETRACT_DONE = 7
+
+
+_EVENT_NONE = Event.NONE
+_CONTACT_MADE = ContactChange.MADE
+_CONTACT_LOST = ContactChange.LOST
+_ZERO_TWIST = (0.0,) * 6
 
 
 @dataclass
@@ -166,15 +176,16 @@ class ProbeController:
         inp = self.inp
         self._T_hold = np.eye(4)
         self._T_retract = np.eye(4)
+        self._p_retract = self._T_retract[:3, 3]
         self._err_ref = PoseError(inp.T_base_probe, inp.T_base_ref)
         self._err_hold = PoseError(inp.T_base_probe, self._T_hold)
         self._err_retract = PoseError(inp.T_base_probe, self._T_retract)
         self._p = inp.T_base_probe[:3, 3]
         self._zaxis = inp.T_base_probe[:3, 2]
-        self._Rb = np.zeros((6, 6))  # blockdiag(R, R): probe-frame twist -> base frame
-        self._Rb_lin = self._Rb[:3, :3]
-        self._Rb_ang = self._Rb[3:, 3:]
+        # frame changes of [v; w] twists on (2, 3) row views: rows @ R = R^T per half
         self._R = inp.T_base_probe[:3, :3]
+        self._RT = self._R.T
+        self._twist_ref_rows = inp.twist_ref.reshape(2, 3)
         self.dls = DampedLeastSquares(
             limits.lower,
             limits.upper,
@@ -205,7 +216,6 @@ class ProbeController:
         guarded = self.selection.copy()
         guarded[2] = 1.0
         self._sel_guarded = self.law.selection(guarded)
-        self._zero6 = np.zeros(6)
         self._vmax_guarded = [_NO_LIMIT] * 6
         self._vmax_guarded[2] = self.approach_speed
         self._no_wrench = [0.0] * 6
@@ -216,7 +226,10 @@ class ProbeController:
         self._pending: Mode | None = None
         self._wdes = [0.0] * 6
         self._ff = np.zeros(6)
+        self._ff_rows = self._ff.reshape(2, 3)
         self._twist_base = np.zeros(6)
+        self._twist_base_rows = self._twist_base.reshape(2, 3)
+        self._law_twist_rows = self.law.twist.reshape(2, 3)
         self._start_p = np.zeros(3)
         self._start_z = np.zeros(3)
         self._dp = np.zeros(3)
@@ -283,16 +296,12 @@ class ProbeController:
         """One control period on ``self.inp`` (filled by the caller); the joint velocity
         command and status are in the returned ``self.out``."""
         out = self.out
-        out.event = Event.NONE
+        out.event = _EVENT_NONE
         if self._pending is not None:
             mode, self._pending = self._pending, None
             self.mode = mode
             self._enter[mode]()
-        inp = self.inp
-        out.axial_force = float(inp.wrench[2])
-        # blockdiag(R, R) for this cycle's frame changes
-        self._Rb_lin[...] = self._R
-        self._Rb_ang[...] = self._R
+        out.axial_force = self.inp.wrench.item(2)
         self._handlers[self.mode]()
         out.mode = self.mode
         out.in_contact = self.contact.in_contact
@@ -302,24 +311,25 @@ class ProbeController:
     # -- shared steps --------------------------------------------------------------------
     def _ff_from_ref(self) -> np.ndarray:
         """Reference twist in the probe frame."""
-        return np.matmul(self.inp.twist_ref, self._Rb, out=self._ff)
+        np.dot(self._twist_ref_rows, self._R, out=self._ff_rows)
+        return self._ff
 
-    def _to_joints(self, twist_probe: np.ndarray) -> None:
-        """Probe-frame twist -> joint velocity (DLS, null space, joint rate limits),
-        then anti-windup back-calculation."""
-        tb = np.matmul(self._Rb, twist_probe, out=self._twist_base)
-        inp, out = self.inp, self.out
-        out.qd[:] = self.dls.solve(inp.J, tb, inp.q)
+    def _to_joints(self) -> None:
+        """The hybrid law's probe-frame twist (``law.twist``) -> joint velocity (DLS,
+        null space, joint rate limits), then anti-windup back-calculation."""
+        law, inp, out = self.law, self.inp, self.out
+        np.dot(self._law_twist_rows, self._RT, out=self._twist_base_rows)
+        self.dls.solve(inp.J, self._twist_base, inp.q, out=out.qd)
         s = self.rate_limiter.limit(out.qd)
-        self.law.back_calculate(s)
-        out.twist[:] = twist_probe
-        out.saturation = self.law.saturation * s
+        law.back_calculate(s)
+        out.twist[:] = law.twist
+        out.saturation = law.saturation * s
         out.manipulability = self.dls.manipulability
 
-    def _track_pose(self, err: PoseError, ff: np.ndarray) -> None:
-        e = err.update()
-        tw = self.law.update(self._sel_position, e, self.inp.wrench, self._no_wrench, ff, False)
-        self._to_joints(tw)
+    def _track_pose(self, err: PoseError, ff: np.ndarray | tuple[float, ...]) -> None:
+        e = err.update_values()
+        self.law.update(self._sel_position, e, self.inp.wrench, self._no_wrench, ff, False)
+        self._to_joints()
 
     def _mark_start(self) -> None:
         self._start_p[:] = self._p
@@ -328,7 +338,7 @@ class ProbeController:
     def _travel(self) -> float:
         """Distance travelled along the start probe axis since ``_mark_start`` (m)."""
         np.subtract(self._p, self._start_p, out=self._dp)
-        return float(self._dp @ self._start_z)
+        return float(np.dot(self._dp, self._start_z))
 
     # -- modes ---------------------------------------------------------------------------
     def _enter_idle(self) -> None:
@@ -368,7 +378,7 @@ class ProbeController:
         self.admittance.reset()
 
     def _run_hold(self) -> None:
-        self._track_pose(self._err_hold, self._zero6)
+        self._track_pose(self._err_hold, _ZERO_TWIST)
 
     def _enter_approach(self) -> None:
         self.admittance.reset()
@@ -389,9 +399,9 @@ class ProbeController:
         inp = self.inp
         self._force_cmd = inp.force_setpoint
         self._wdes[2] = inp.force_setpoint
-        change = self.contact.update(inp.wrench[2])
-        e = self._err_ref.update()
-        tw = self.law.update(
+        change = self.contact.update(inp.wrench.item(2))
+        e = self._err_ref.update_values()
+        self.law.update(
             self._sel_guarded,
             e,
             inp.wrench,
@@ -400,8 +410,8 @@ class ProbeController:
             False,
             self._vmax_guarded,
         )
-        self._to_joints(tw)
-        if change is ContactChange.MADE:
+        self._to_joints()
+        if change is _CONTACT_MADE:
             event = Event.CONTACT_MADE if self.mode is Mode.APPROACH else Event.CONTACT_REGAINED
             self.mode = Mode.CONTACT
             self._enter_contact()
@@ -433,18 +443,18 @@ class ProbeController:
         fc = min(fc + step, target) if fc < target else max(fc - step, target)
         self._force_cmd = fc
         self._wdes[2] = fc
-        fz = float(inp.wrench[2])
+        fz = inp.wrench.item(2)
         change = self.contact.update(fz)
-        e = self._err_ref.update()
-        tw = self.law.update(self.sel_contact, e, inp.wrench, self._wdes, self._ff_from_ref(), True)
-        self._to_joints(tw)
+        e = self._err_ref.update_values()
+        self.law.update(self.sel_contact, e, inp.wrench, self._wdes, self._ff_from_ref(), True)
+        self._to_joints()
         if not self._settled:
             near = abs(fz - target) < SETTLE_TOLERANCE_N and fc == target
             self._settle_count = self._settle_count + 1 if near else 0
             if self._settle_count >= self.settle_cycles:
                 self._settled = True
                 self.out.event = Event.SETTLED
-        if change is ContactChange.LOST and self.force_axis:
+        if change is _CONTACT_LOST and self.force_axis:
             self.mode = Mode.RESEEK
             self._enter_reseek()
             self.out.event = Event.CONTACT_LOST
@@ -471,13 +481,11 @@ class ProbeController:
         )
         self._retract_v = v
         self._retract_d = min(self._retract_d + v * self.dt, self.retract_distance)
-        p = self._T_retract[:3, 3]
+        p = self._p_retract
         np.multiply(self._start_z, -self._retract_d, out=p)
         p += self._start_p
-        ff = self._ff
-        ff[:] = 0.0
-        ff[2] = -v  # along the probe axis (probe frame), the orientation is held
-        self._track_pose(self._err_retract, ff)
+        # feed-forward along the probe axis (probe frame), the orientation is held
+        self._track_pose(self._err_retract, (0.0, 0.0, -v, 0.0, 0.0, 0.0))
         if self._retract_d >= self.retract_distance - 1e-9 and v <= self.retract_accel * self.dt:
             self._hold_at(self._T_retract)
             self.out.event = Event.RETRACT_DONE

@@ -11,10 +11,14 @@ inverse. The Cholesky factor also gives the manipulability ``sqrt(det(J J^T))``;
 ``manipulability_threshold`` the damping rises towards ``singular_damping`` (second solve).
 
 Real-time contract: preallocated work arrays; ``dposv`` returns its small factor and
-solution arrays (allocated by LAPACK's wrapper, a few microseconds).
+solution arrays (allocated by LAPACK's wrapper, a few microseconds). Products use
+``np.dot`` (lighter dispatch than ``np.matmul`` for these small BLAS calls).
 """
 
 from __future__ import annotations
+
+import math
+from operator import mul, sub
 
 import numpy as np
 from scipy.linalg import lapack
@@ -50,14 +54,13 @@ class DampedLeastSquares:
         self.manipulability = 0.0
         self.damping_sq = self.lambda0_sq
         self._A = np.zeros((6, 6))
+        self._A_diag = self._A.reshape(-1)[::7]  # a view of the diagonal
         self._r = np.zeros(6)
         self._scale = 1.0 / (1.0 - NULLSPACE_ACTIVATION) ** 2
         self._mid = self.q_mid.tolist()
         self._ihr = self.inv_half_range.tolist()
         self._qd0 = [0.0] * self.n
         self._qd0_nonzero = False
-        self._eye0 = np.eye(6) * self.lambda0_sq
-        self._eye = np.eye(6)
 
     def nullspace_velocity(self, q: np.ndarray) -> bool:
         """Joint-limit avoidance velocity (rad/s, into ``qd0``) towards mid-range: zero
@@ -65,52 +68,51 @@ class DampedLeastSquares:
         ``NULLSPACE_ACTIVATION``, then rising quadratically to ``k`` at the limit.
         Returns False when it is zero on every joint."""
         gain = -self.k_null * self._scale
-        active = False
-        out = self._qd0
-        for i, (qi, mid, ihr) in enumerate(zip(q.tolist(), self._mid, self._ihr, strict=True)):
-            rho = (qi - mid) * ihr
-            x = abs(rho) - NULLSPACE_ACTIVATION
-            if x > 0.0:
-                out[i] = gain * x * x if rho > 0.0 else -gain * x * x
-                active = True
-            else:
-                out[i] = 0.0
+        rhos = list(map(mul, map(sub, q.tolist(), self._mid), self._ihr))
+        # |rho| - a > 0 exactly when |rho| > a: the common all-inside case stays in C
+        active = max(map(abs, rhos)) > NULLSPACE_ACTIVATION
         if active:
+            out = self._qd0
+            for i, rho in enumerate(rhos):
+                x = abs(rho) - NULLSPACE_ACTIVATION
+                out[i] = (gain * x * x if rho > 0.0 else -gain * x * x) if x > 0.0 else 0.0
             self.qd0[:] = out
         elif self._qd0_nonzero:
             self.qd0[:] = 0.0
         self._qd0_nonzero = active
         return active
 
-    def solve(self, J: np.ndarray, twist: np.ndarray, q: np.ndarray) -> np.ndarray:
+    def solve(
+        self, J: np.ndarray, twist: np.ndarray, q: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
         """Joint velocity (rad/s) realising ``twist`` at ``q`` with Jacobian ``J``
-        (6 x n); written into and returning ``self.qd``."""
-        A, r = self._A, self._r
-        np.matmul(J, J.T, out=A)
-        A += self._eye0
+        (6 x n); written into and returning ``out`` (default ``self.qd``)."""
+        A = self._A
+        np.dot(J, J.T, out=A)
+        self._A_diag += self.lambda0_sq  # A = J J^T + lambda0^2 I
         null = self.use_nullspace and self.nullspace_velocity(q)
         if null:
-            np.matmul(J, self.qd0, out=r)
+            r = self._r
+            np.dot(J, self.qd0, out=r)
             np.subtract(twist, r, out=r)
         else:
-            r[:] = twist
+            r = twist  # dposv copies its right-hand side
         c, y, info = lapack.dposv(A, r)
         if info != 0:
             raise np.linalg.LinAlgError(f"damped least squares: dposv failed (info={info})")
-        w = c[0, 0] * c[1, 1] * c[2, 2] * c[3, 3] * c[4, 4] * c[5, 5]
+        w = math.prod(c.diagonal().tolist())
         self.manipulability = w
         self.damping_sq = self.lambda0_sq
         if w < self.w_threshold:
             x = 1.0 - w / self.w_threshold
             extra = (self.lambda1_sq - self.lambda0_sq) * x * x
             self.damping_sq += extra
-            np.multiply(self._eye, extra, out=self._A)
-            A += np.matmul(J, J.T)
-            A += self._eye0
+            self._A_diag += extra  # dposv left A as it was
             c, y, info = lapack.dposv(A, r)
             if info != 0:
                 raise np.linalg.LinAlgError(f"damped least squares: dposv failed ({info})")
-        np.matmul(y, J, out=self.qd)  # J^T y
+        qd = self.qd if out is None else out
+        np.dot(y, J, out=qd)  # J^T y
         if null:
-            self.qd += self.qd0
-        return self.qd
+            qd += self.qd0
+        return qd

@@ -15,12 +15,14 @@ controller keeps one per mode. The commanded linear and angular speeds are clamp
 (uniform scaling; reported as ``saturation`` for anti-windup).
 
 Real-time contract: allocates no arrays; the six axes are computed with Python floats
-(cheaper than numpy calls at this size); gains are precomputed at construction.
+(cheaper than numpy calls at this size; the pose error and feed-forward may be passed as
+float sequences to save the conversions); gains are precomputed at construction.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -59,12 +61,18 @@ class HybridLaw:
         self.max_lin = max_linear_speed
         self.max_ang = max_angular_speed
         self.twist = np.zeros(6)
-        self.wrench_error = np.zeros(6)
         self.saturation = 1.0
+        self._ew = [0.0] * 6
         self._sew = [0.0] * 6
         self._drive = [0.0] * 6
         self._tw = [0.0] * 6
         self._integrated: list[float] | None = None
+
+    @property
+    def wrench_error(self) -> np.ndarray:
+        """Wrench error ``w_des - w`` of the last update that used the wrench (6, probe
+        frame, N and N·m; a copy)."""
+        return np.array(self._ew)
 
     def selection(self, s: np.ndarray) -> Selection:
         """A ``Selection`` for ``s`` with this law's pose gains."""
@@ -73,38 +81,39 @@ class HybridLaw:
     def update(
         self,
         sel: Selection,
-        pose_error: np.ndarray,
+        pose_error: np.ndarray | Sequence[float],
         wrench: np.ndarray,
-        wrench_setpoint: list[float],
-        twist_ff: np.ndarray,
+        wrench_setpoint: Sequence[float],
+        twist_ff: np.ndarray | Sequence[float],
         integrate: bool,
-        vmax: list[float] | None = None,
+        vmax: Sequence[float] | None = None,
     ) -> np.ndarray:
         """One period with selection ``sel``: ``pose_error`` (6, probe frame), ``wrench``
         (6, pressing, probe frame) and ``wrench_setpoint`` (6 floats), ``twist_ff``
         (6, probe frame). Returns the probe-frame twist (``self.twist``)."""
-        e = pose_error.tolist()
-        ff = twist_ff.tolist()
+        e = pose_error.tolist() if isinstance(pose_error, np.ndarray) else pose_error
+        ff = twist_ff.tolist() if isinstance(twist_ff, np.ndarray) else twist_ff
         kp, s = sel.kp_free, sel.s
         tw = self._tw
         if sel.any_force or self.use_spring:
-            w = wrench.tolist()
-            sew, drive, kc = self._sew, self._drive, self.kc
-            for k in _AXES:
-                ew = wrench_setpoint[k] - w[k]
-                sew[k] = s[k] * ew
-                drive[k] = sew[k] + kc[k] * e[k]
-            self.wrench_error[:] = [wrench_setpoint[k] - w[k] for k in _AXES]
+            ew, sew, drive = self._ew, self._sew, self._drive
+            for k, (wd, wk, sk, kck, ek) in enumerate(
+                zip(wrench_setpoint, wrench.tolist(), s, self.kc, e, strict=True)
+            ):
+                ew[k] = x = wd - wk
+                sew[k] = sk * x
+                drive[k] = sk * x + kck * ek
             self._integrated = sew if integrate else None
             v_adm = self.admittance.update(drive, self._integrated, vmax)
-            for k in _AXES:
-                tw[k] = kp[k] * e[k] + s[k] * v_adm[k] + ff[k]
+            for k, (kpk, ek, sk, vk, fk) in enumerate(zip(kp, e, s, v_adm, ff, strict=True)):
+                tw[k] = kpk * ek + sk * vk + fk
         else:
             self._integrated = None
-            for k in _AXES:
-                tw[k] = kp[k] * e[k] + ff[k]
-        lin = math.hypot(tw[0], tw[1], tw[2])
-        ang = math.hypot(tw[3], tw[4], tw[5])
+            for k, (kpk, ek, fk) in enumerate(zip(kp, e, ff, strict=True)):
+                tw[k] = kpk * ek + fk
+        t0, t1, t2, t3, t4, t5 = tw
+        lin = math.hypot(t0, t1, t2)
+        ang = math.hypot(t3, t4, t5)
         sat = 1.0
         if lin > self.max_lin:
             sat = self.max_lin / lin

@@ -2,10 +2,13 @@
 command uniformly (the Cartesian direction of motion is kept, only slowed), and report
 the achieved fraction so the admittance can back-calculate (anti-windup).
 
-Real-time contract: allocates no arrays (Python-float loops over the joints).
+Real-time contract: allocates no arrays (Python floats; the peak ratios are taken with
+``map`` over the joints, which keeps the loops in C).
 """
 
 from __future__ import annotations
+
+from operator import sub, truediv
 
 import numpy as np
 
@@ -34,21 +37,14 @@ class JointRateLimiter:
         the short-lived acceleration scaling is in ``acceleration_scale``)."""
         q = qd.tolist()
         prev = self.prev.tolist()
-        vmax, dvmax = self.vmax, self.dv_max
-        peak = 0.0
-        for i in range(self.n):
-            r = abs(q[i]) / vmax[i]
-            if r > peak:
-                peak = r
+        # max(0.0, ...) skips NaN ratios like a running "if r > peak" loop would
+        peak = max(0.0, *map(truediv, map(abs, q), self.vmax))
         s = 1.0 if peak <= 1.0 else 1.0 / peak
-        peak = 0.0
-        for i in range(self.n):
-            r = abs(s * q[i] - prev[i]) / dvmax[i]
-            if r > peak:
-                peak = r
+        qs = q if s == 1.0 else [s * x for x in q]
+        peak = max(0.0, *map(truediv, map(abs, map(sub, qs, prev)), self.dv_max))
         b = 1.0 if peak <= 1.0 else 1.0 / peak
         if s < 1.0 or b < 1.0:
-            q = [prev[i] + b * (s * q[i] - prev[i]) for i in range(self.n)]
+            q = [p + b * (x - p) for x, p in zip(qs, prev, strict=True)]
             qd[:] = q
         self.velocity_scale = s
         self.acceleration_scale = b

@@ -54,7 +54,13 @@ class PoseError:
         self._er = np.zeros(3)
 
     def update(self) -> np.ndarray:
-        """Error of the probe pose relative to the reference, probe frame."""
+        """Error of the probe pose relative to the reference, probe frame (``error``)."""
+        self.error[:] = self.update_values()
+        return self.error
+
+    def update_values(self) -> tuple[float, float, float, float, float, float]:
+        """``update`` as a tuple of floats (the controller's path: no array write; the
+        ``error`` array is left as it was)."""
         (a0, a1, a2, px), (a3, a4, a5, py), (a6, a7, a8, pz), _ = self._T.tolist()
         (b0, b1, b2, qx), (b3, b4, b5, qy), (b6, b7, b8, qz), _ = self._Tref.tolist()
         dx, dy, dz = qx - px, qy - py, qz - pz
@@ -88,5 +94,4 @@ class PoseError:
             k = 1.0
         else:
             k = angle / sn
-        self.error[:] = (ex, ey, ez, wx * k, wy * k, wz * k)
-        return self.error
+        return ex, ey, ez, wx * k, wy * k, wz * k

@@ -46,15 +46,23 @@ def _c_entry_points(ets):
     """roboticstoolbox's C++ forward kinematics / Jacobian entry points for ``ets``, or
     None. ``ETS.eval``/``ETS.jacob0`` spend 10-30 us per call resolving their arguments
     in Python before the ~3 us C++ call; for an unbranched arm (compact q = global q)
-    calling the entry points directly gives identical results (checked at start)."""
+    calling the entry points directly gives identical results (checked at start). The
+    compiled functions themselves (``_fknm_c``) are preferred over the ``fknm`` facade,
+    whose per-call symbolic-input and array-conversion checks cost another ~1 us; the
+    arguments are then made C-contiguous float64 here."""
     try:
         from roboticstoolbox.ets.fknm import ETS_fkine, ETS_jacob0
     except ImportError:
         return None
+    try:
+        from roboticstoolbox._fknm_c import ETS_fkine as fkine_c
+        from roboticstoolbox._fknm_c import ETS_jacob0 as jacob0_c
+    except ImportError:
+        fkine_c, jacob0_c = ETS_fkine, ETS_jacob0
     handle = getattr(ets, "_fknm", None)
     if handle is None or list(ets.jindices) != list(range(ets.n)):
         return None
-    return handle, ETS_fkine, ETS_jacob0
+    return handle, fkine_c, jacob0_c
 
 
 @dataclass(frozen=True)
@@ -105,14 +113,14 @@ class ArmKinematics:
         """T_base_flange (4x4) at joint positions ``q`` (rad)."""
         if self._c is not None:
             handle, fkine, _ = self._c
-            return fkine(handle, q, None, None, True)
+            return fkine(handle, np.ascontiguousarray(q, dtype=float), None, None, True)
         return self.ets.eval(q)
 
     def fk(self, q: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """T_base_tool (4x4) at ``q`` (rad); written into ``out`` when given."""
         if self._c is not None:
             handle, fkine, _ = self._c
-            T = fkine(handle, q, None, self.T_flange_tool, True)
+            T = fkine(handle, np.ascontiguousarray(q, dtype=float), None, self.T_flange_tool, True)
         else:
             T = self.ets.eval(q, tool=self.T_flange_tool)
         if out is None:
@@ -124,7 +132,7 @@ class ArmKinematics:
         """Geometric Jacobian (6 x n) of the tool point in the base frame, rows [v; w]."""
         if self._c is not None:
             handle, _, jacob0 = self._c
-            J = jacob0(handle, q, self.T_flange_tool)
+            J = jacob0(handle, np.ascontiguousarray(q, dtype=float), self.T_flange_tool)
         else:
             J = self.ets.jacob0(q, tool=self.T_flange_tool)
         if out is None:

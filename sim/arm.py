@@ -2,10 +2,13 @@
 torque limits (optionally joint-position commands).
 
 Real-time contract: ``read`` and ``command_velocity`` are called every cycle; they do no
-configuration reads and allocate only pybullet's small result tuples.
+configuration reads and allocate only pybullet's small result tuples (and a list of the
+command's floats); the per-joint work runs in C (``zip``/``map``), not in Python loops.
 """
 
 from __future__ import annotations
+
+from operator import le
 
 import numpy as np
 import pybullet as p
@@ -29,6 +32,7 @@ class SimArm(ArmBackend):
         self.n_joints = len(self._joints)
         self._max_torque = list(world.arm.max_torque)
         self._vlim = world.kin.limits.velocity.copy()
+        self._vlim_list = self._vlim.tolist()
         self._qlo = world.kin.limits.lower.copy()
         self._qhi = world.kin.limits.upper.copy()
         self._cmd = np.zeros(self.n_joints)
@@ -37,28 +41,34 @@ class SimArm(ArmBackend):
     def read(self, out: ArmState) -> None:
         """Joint positions (rad), velocities (rad/s), motor torques (N·m) and sim time."""
         states = p.getJointStates(self._body, self._joints, physicsClientId=self._client)
-        q, qd, tau = out.q, out.qd, out.tau
-        for i, s in enumerate(states):
-            q[i] = s[0]
-            qd[i] = s[1]
-            tau[i] = s[3]
+        # each state is (position, velocity, reaction wrench, applied motor torque)
+        q, qd, _, tau = zip(*states, strict=True)
+        out.q[:] = q
+        out.qd[:] = qd
+        out.tau[:] = tau
         out.t = self._world.t
 
     def command_velocity(self, qd: np.ndarray) -> None:
         """Joint velocities (rad/s), clipped to the velocity limits, held until the next
         command."""
-        cmd = self._cmd
-        cmd[:] = qd
-        if not (np.abs(cmd) <= self._vlim).all():  # also catches NaN
+        target = qd.tolist() if isinstance(qd, np.ndarray) else [float(x) for x in qd]
+        if len(target) != self.n_joints:
+            raise BackendError(
+                f"joint velocity command must have {self.n_joints} values, got {len(target)}"
+            )
+        if not all(map(le, map(abs, target), self._vlim_list)):  # also catches NaN
+            cmd = self._cmd
+            cmd[:] = qd
             if not np.isfinite(cmd).all():
                 raise BackendError(f"non-finite joint velocity command: {list(qd)}")
             np.clip(cmd, -self._vlim, self._vlim, out=cmd)
             self.clipped_commands += 1
+            target = cmd.tolist()
         p.setJointMotorControlArray(
             self._body,
             self._joints,
             p.VELOCITY_CONTROL,
-            targetVelocities=cmd.tolist(),
+            targetVelocities=target,
             forces=self._max_torque,
             physicsClientId=self._client,
         )

@@ -147,3 +147,75 @@ def test_contact_detector_debounce():
     assert changes[-1] is ContactChange.LOST and changes.count(ContactChange.LOST) == 1
     with pytest.raises(ValueError, match="below"):
         ContactDetector(1.0, 0.003, 1.5, 0.05, 1e-3)
+
+
+def test_pose_error_values_match_the_array():
+    T = np.eye(4)
+    Tref = np.eye(4)
+    Tref[:3, :3] = Rotation.from_rotvec([0.1, -0.2, 0.3]).as_matrix()
+    Tref[:3, 3] = [0.01, 0.02, -0.03]
+    err = PoseError(T, Tref)
+    values = err.update_values()
+    assert np.array_equal(err.update(), np.array(values))
+
+
+def test_admittance_state_views_are_copies():
+    a = _adm()
+    a.update([1.0] * 6, None)
+    v = a.v
+    v[:] = 99.0
+    assert a.v == pytest.approx(a.beta[0] * np.ones(6))
+    assert a.out == pytest.approx(a.v)
+
+
+def _reference_rate_limit(q, prev, vmax, dvmax):
+    """The joint rate limiter written as plain per-joint loops."""
+    peak = 0.0
+    for i in range(len(q)):
+        r = abs(q[i]) / vmax[i]
+        if r > peak:
+            peak = r
+    s = 1.0 if peak <= 1.0 else 1.0 / peak
+    peak = 0.0
+    for i in range(len(q)):
+        r = abs(s * q[i] - prev[i]) / dvmax[i]
+        if r > peak:
+            peak = r
+    b = 1.0 if peak <= 1.0 else 1.0 / peak
+    if s < 1.0 or b < 1.0:
+        q = [prev[i] + b * (s * q[i] - prev[i]) for i in range(len(q))]
+    return q, s, b
+
+
+def test_joint_rate_limiter_matches_reference_loops():
+    rng = np.random.default_rng(3)
+    vmax = rng.uniform(0.5, 2.0, 7)
+    lim = JointRateLimiter(vmax, 20.0, 1e-3)
+    for k in range(300):
+        qd = rng.normal(0.0, 1.5 if k % 3 else 0.01, 7)
+        prev = qd + rng.normal(0.0, 0.02 if k % 2 else 0.001, 7)
+        if k % 50 == 7:
+            qd[3] = np.nan  # NaN ratios are skipped, as in the loops
+        lim.prev[:] = prev
+        want, s, b = _reference_rate_limit(qd.tolist(), prev.tolist(), vmax, lim.dv_max)
+        got = qd.copy()
+        assert lim.limit(got) == s
+        assert lim.acceleration_scale == b
+        np.testing.assert_array_equal(got, np.array(want))
+
+
+def test_dls_nullspace_switches_off_mid_range_and_writes_out(kin):
+    q = kin.q_ready.copy()
+    lim = kin.limits
+    dls = DampedLeastSquares(lim.lower, lim.upper, 1e-4, 1e-3, 1e-5, 1.0)
+    q_edge = q.copy()
+    q_edge[0] = lim.upper[0] - 0.05
+    assert dls.nullspace_velocity(q_edge) and dls.qd0[0] < 0.0
+    mid = 0.5 * (lim.lower + lim.upper)
+    assert not dls.nullspace_velocity(mid)
+    assert np.all(dls.qd0 == 0.0)
+    J = kin.jacobian(q)
+    twist = np.array([0.02, -0.01, 0.005, 0.0, 0.05, -0.02])
+    out = np.zeros(7)
+    assert dls.solve(J, twist, q, out=out) is out
+    np.testing.assert_allclose(out, dls.solve(J, twist, q).copy())

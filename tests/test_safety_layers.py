@@ -175,3 +175,27 @@ def test_make_supervisor_from_config_and_config_checks():
         load_config(overrides={"safety.force_soft_limit": 30.0})
     with pytest.raises(ConfigError, match="workspace"):
         load_config(overrides={"safety.workspace_min": [1.0, 0.0, 0.0]})
+
+
+def test_joint_position_hard_margin_without_soft_margin():
+    # margin 0: nothing is clipped, but the hard margin still stops (the layer's quick
+    # all-clear check must use the larger of the two margins)
+    layer = JointPosition(np.full(3, -1.0), np.full(3, 1.0), 0.0, 0.02)
+    s = signals()
+    s.q[:] = [0.5, 0.0, -0.5]
+    cmd = np.array([1.0, -1.0, 1.0])
+    assert layer.check(s, cmd) is Reaction.NONE and list(cmd) == [1.0, -1.0, 1.0]
+    s.q[2] = -0.99
+    assert layer.check(s, cmd) is Reaction.STOP
+    assert layer.index == 2 and layer.value == pytest.approx(0.01)
+
+
+def test_joint_velocity_reports_the_first_joint_over_the_limit():
+    layer = JointVelocity(np.array([1.0, 2.0, 1.0]), 1.1)
+    s = signals()
+    s.qd[:] = [0.0, 2.5, -1.5]
+    assert layer.check(s, np.zeros(3)) is Reaction.STOP
+    assert layer.index == 1 and layer.value == pytest.approx(2.5)
+    s.qd[:] = 0.0
+    cmd = np.array([0.5, -2.5, 0.0])
+    assert layer.check(s, cmd) is Reaction.CLIP and list(cmd) == [0.5, -2.0, 0.0]

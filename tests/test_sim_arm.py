@@ -85,3 +85,8 @@ def test_lockstep_runs_are_deterministic():
         finally:
             c.close()
     assert np.array_equal(runs[0], runs[1])
+
+
+def test_velocity_command_of_wrong_length_is_refused(cell):
+    with pytest.raises(BackendError, match="7 values, got 6"):
+        cell.arm.command_velocity(np.zeros(6))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from robot_us.backends import EStop
-from robot_us.safety.faults import FaultCode, Reaction
+from robot_us.safety.faults import NONE, STOP, FaultCode, Reaction
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -28,6 +28,7 @@ class EStopLayer(SafetyLayer):
     def __init__(self, inputs: Sequence[EStop]) -> None:
         super().__init__()
         self.inputs = tuple(inputs)
+        self._pressed = tuple(e.pressed for e in self.inputs)
         self.code = FaultCode.ESTOP
 
     def any_pressed(self) -> bool:
@@ -35,7 +36,7 @@ class EStopLayer(SafetyLayer):
         return any(e.pressed() for e in self.inputs)
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
-        for i, e in enumerate(self.inputs):
-            if e.pressed():
-                return self._fault(FaultCode.ESTOP, Reaction.STOP, 1.0, 0.0, i)
-        return Reaction.NONE
+        for i, pressed in enumerate(self._pressed):
+            if pressed():
+                return self._fault(FaultCode.ESTOP, STOP, 1.0, 0.0, i)
+        return NONE

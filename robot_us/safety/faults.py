@@ -25,6 +25,11 @@ class Reaction(IntEnum):
     STOP = 3  # zero joint velocity now
 
 
+#: The reactions as module constants for the per-cycle code: reading a member off an
+#: Enum class costs ~0.2 us in Python 3.11 (a lot at 1 kHz x 9 layers).
+NONE, CLIP, RETRACT, STOP = Reaction.NONE, Reaction.CLIP, Reaction.RETRACT, Reaction.STOP
+
+
 class FaultCode(IntEnum):
     """Which layer faulted."""
 

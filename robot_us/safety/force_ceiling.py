@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from robot_us.safety.faults import FaultCode, Reaction
+from robot_us.safety.faults import NONE, RETRACT, STOP, FaultCode, Reaction
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -41,7 +41,7 @@ class ForceCeiling(SafetyLayer):
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
         mag = math.hypot(*s.force.tolist())
         if mag >= self.hard:
-            return self._fault(FaultCode.FORCE_HARD, Reaction.STOP, mag, self.hard)
+            return self._fault(FaultCode.FORCE_HARD, STOP, mag, self.hard)
         if mag >= self.soft:
-            return self._fault(FaultCode.FORCE_SOFT, Reaction.RETRACT, mag, self.soft)
-        return Reaction.NONE
+            return self._fault(FaultCode.FORCE_SOFT, RETRACT, mag, self.soft)
+        return NONE

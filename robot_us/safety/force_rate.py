@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from robot_us.safety.faults import FaultCode, Reaction
+from robot_us.safety.faults import NONE, RETRACT, FaultCode, Reaction
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -52,8 +52,8 @@ class ForceRate(SafetyLayer):
         if self._filled < self.n:
             self._filled += 1
             self.rate = 0.0
-            return Reaction.NONE
+            return NONE
         self.rate = (mag - old) / self.window
         if self.rate > self.rate_limit:
-            return self._fault(FaultCode.FORCE_RATE, Reaction.RETRACT, self.rate, self.rate_limit)
-        return Reaction.NONE
+            return self._fault(FaultCode.FORCE_RATE, RETRACT, self.rate, self.rate_limit)
+        return NONE

@@ -2,14 +2,18 @@
 the limit is slowed in proportion to the room left before a point just inside the hard
 margin (per joint); a joint closer than ``hard_margin`` to its limit is a fault: stop.
 
-Real-time contract: a loop over the joints with Python-float arithmetic, no arrays.
+Real-time contract: Python-float arithmetic, no arrays; a joint-wise ``map`` (a loop in
+C) first checks whether any joint is inside a margin, and only then the per-joint loop
+runs.
 """
 
 from __future__ import annotations
 
+from operator import sub
+
 import numpy as np
 
-from robot_us.safety.faults import FaultCode, Reaction
+from robot_us.safety.faults import CLIP, NONE, STOP, FaultCode, Reaction
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -42,20 +46,25 @@ class JointPosition(SafetyLayer):
         self.n = len(self.lower)
         self._lower = self.lower.tolist()
         self._upper = self.upper.tolist()
+        # no joint is this close to a limit -> nothing to clip or fault
+        self._quiet = max(self.margin, self.hard_margin)
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
         q = s.q.tolist()
+        lower, upper = self._lower, self._upper
+        quiet = self._quiet
+        if min(map(sub, q, lower)) >= quiet and min(map(sub, upper, q)) >= quiet:
+            return NONE
         c = cmd.tolist()
         hard, margin, target = self.hard_margin, self.margin, self.target
-        lower, upper = self._lower, self._upper
         clipped = False
         for i in range(self.n):
             d_lo = q[i] - lower[i]
             d_hi = upper[i] - q[i]
             if d_lo < hard:
-                return self._fault(FaultCode.JOINT_POSITION, Reaction.STOP, d_lo, hard, i)
+                return self._fault(FaultCode.JOINT_POSITION, STOP, d_lo, hard, i)
             if d_hi < hard:
-                return self._fault(FaultCode.JOINT_POSITION, Reaction.STOP, d_hi, hard, i)
+                return self._fault(FaultCode.JOINT_POSITION, STOP, d_hi, hard, i)
             ci = c[i]
             if d_lo < margin and ci < 0.0:
                 allowed = max(d_lo - target, 0.0) / LIMIT_TIME_CONSTANT_S
@@ -67,4 +76,4 @@ class JointPosition(SafetyLayer):
                 if ci > allowed:
                     cmd[i] = allowed
                     clipped = True
-        return Reaction.CLIP if clipped else Reaction.NONE
+        return CLIP if clipped else NONE

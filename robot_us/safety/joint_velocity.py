@@ -1,14 +1,17 @@
 """Joint velocity limits: each commanded joint velocity is clipped to its limit; a
 measured joint velocity above ``limit * tolerance`` is a fault: stop.
 
-Real-time contract: Python-float loops over the joints, no arrays.
+Real-time contract: Python floats, no arrays; joint-wise ``map`` checks (loops in C)
+first, the per-joint loops only when a limit is hit.
 """
 
 from __future__ import annotations
 
+from operator import gt, lt
+
 import numpy as np
 
-from robot_us.safety.faults import FaultCode, Reaction
+from robot_us.safety.faults import CLIP, NONE, STOP, FaultCode, Reaction
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -30,16 +33,20 @@ class JointVelocity(SafetyLayer):
         self.code = FaultCode.JOINT_VELOCITY
         self.n = len(self.vmax)
         self._vmax = self.vmax.tolist()
+        self._vneg = self.vneg.tolist()
         self._fault_speed = self.fault_speed.tolist()
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
         qd = s.qd.tolist()
         fault = self._fault_speed
-        for i in range(self.n):
-            if abs(qd[i]) > fault[i]:
-                return self._fault(FaultCode.JOINT_VELOCITY, Reaction.STOP, abs(qd[i]), fault[i], i)
+        if any(map(gt, map(abs, qd), fault)):
+            for i in range(self.n):
+                if abs(qd[i]) > fault[i]:
+                    return self._fault(FaultCode.JOINT_VELOCITY, STOP, abs(qd[i]), fault[i], i)
         c = cmd.tolist()
         vmax = self._vmax
+        if not (any(map(gt, c, vmax)) or any(map(lt, c, self._vneg))):
+            return NONE
         clipped = False
         for i in range(self.n):
             v = vmax[i]
@@ -49,4 +56,4 @@ class JointVelocity(SafetyLayer):
             elif c[i] < -v:
                 cmd[i] = -v
                 clipped = True
-        return Reaction.CLIP if clipped else Reaction.NONE
+        return CLIP if clipped else NONE

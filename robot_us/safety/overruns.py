@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from robot_us.safety.faults import FaultCode, Reaction
+from robot_us.safety.faults import NONE, STOP, FaultCode, Reaction
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -33,5 +33,5 @@ class Overruns(SafetyLayer):
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
         n = s.consecutive_overruns
         if n >= self.max_consecutive:
-            return self._fault(FaultCode.OVERRUN, Reaction.STOP, n, self.max_consecutive)
-        return Reaction.NONE
+            return self._fault(FaultCode.OVERRUN, STOP, n, self.max_consecutive)
+        return NONE

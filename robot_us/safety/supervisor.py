@@ -15,7 +15,9 @@ then force, workspace and joint-position limits, and the velocity clips last so 
 nothing after them can raise a clipped command again.
 
 Real-time contract: ``check`` allocates nothing except the ``Fault`` record when a new
-fault is latched; layers were built from the config at construction.
+fault is latched; layers were built from the config at construction. The layers' bound
+``check`` methods are collected once, and reactions are compared with module constants
+(``faults.NONE`` ...), not read off the enum class every cycle.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from robot_us.backends import EStop
 from robot_us.kinematics import JointLimits
 from robot_us.safety.config import SafetyConfig
 from robot_us.safety.estop import EStopLayer
-from robot_us.safety.faults import Fault, FaultLatch, Reaction
+from robot_us.safety.faults import CLIP, NONE, RETRACT, STOP, Fault, FaultLatch, Reaction
 from robot_us.safety.force_ceiling import ForceCeiling
 from robot_us.safety.force_rate import ForceRate
 from robot_us.safety.joint_position import JointPosition
@@ -61,6 +63,7 @@ class SafetySupervisor:
 
     def __init__(self, layers: Sequence[SafetyLayer], dt: float) -> None:
         self.layers = tuple(layers)
+        self._checks = tuple((layer, layer.check) for layer in self.layers)
         self.dt = dt
         self.latch = FaultLatch()
         self.result = SupervisorResult()
@@ -78,11 +81,11 @@ class SafetySupervisor:
         res.retract_requested = False
         res.clipped = False
         latch = self.latch
-        for layer in self.layers:
-            r = layer.check(s, cmd)
-            if r is Reaction.NONE:
+        for layer, check in self._checks:
+            r = check(s, cmd)
+            if r is NONE:
                 continue
-            if r is Reaction.CLIP:
+            if r is CLIP:
                 res.clipped = True
                 continue
             if latch.has(layer.code):
@@ -102,14 +105,12 @@ class SafetySupervisor:
             latch.latch(fault)
             if res.new_fault is None or fault.reaction > res.new_fault.reaction:
                 res.new_fault = fault
-            if r is Reaction.RETRACT:
+            if r is RETRACT:
                 res.retract_requested = True
-        if latch.reaction is Reaction.STOP:
+        if latch.reaction is STOP:
             cmd[:] = 0.0
         self.cycles_checked += 1
-        res.reaction = (
-            latch.reaction if latch.active else (Reaction.CLIP if res.clipped else Reaction.NONE)
-        )
+        res.reaction = latch.reaction if latch.faults else (CLIP if res.clipped else NONE)
         return res
 
     def reset(self) -> None:

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from robot_us.safety.faults import FaultCode, Reaction
+from robot_us.safety.faults import CLIP, NONE, STOP, FaultCode, Reaction
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -37,11 +37,11 @@ class ToolSpeed(SafetyLayer):
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
         J3, v = s.J[:3], self._v
-        measured = math.hypot(*np.matmul(J3, s.qd, out=v).tolist())
+        measured = math.hypot(*np.dot(J3, s.qd, out=v).tolist())
         if measured > self.fault_speed:
-            return self._fault(FaultCode.TOOL_SPEED, Reaction.STOP, measured, self.fault_speed)
-        commanded = math.hypot(*np.matmul(J3, cmd, out=v).tolist())
+            return self._fault(FaultCode.TOOL_SPEED, STOP, measured, self.fault_speed)
+        commanded = math.hypot(*np.dot(J3, cmd, out=v).tolist())
         if commanded > self.speed_limit:
             cmd *= self.speed_limit / commanded
-            return Reaction.CLIP
-        return Reaction.NONE
+            return CLIP
+        return NONE

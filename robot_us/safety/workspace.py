@@ -3,15 +3,16 @@ tip motion towards that wall is slowed in proportion to the distance left to a p
 ``WALL_BUFFER_M`` inside it (the command is scaled uniformly, so the direction is kept);
 a tip outside the box is a fault: stop.
 
-Real-time contract: Python-float arithmetic over three axes; the commanded tip velocity
-(one 3 x n product into a preallocated array) only near a wall.
+Real-time contract: Python-float arithmetic over three axes (the tip position read with
+``item``: no slices); the commanded tip velocity (one 3 x n product into a preallocated
+array) only near a wall.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from robot_us.safety.faults import FaultCode, Reaction
+from robot_us.safety.faults import CLIP, NONE, STOP, FaultCode, Reaction
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -43,21 +44,22 @@ class Workspace(SafetyLayer):
         self._hi = self.upper.tolist()
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
-        x = s.T_base_probe[:3, 3].tolist()
+        T = s.T_base_probe
+        x = (T.item(3), T.item(7), T.item(11))  # T[:3, 3]
         lo, hi = self._lo, self._hi
-        for i in range(3):
-            if x[i] < lo[i]:
-                return self._fault(FaultCode.WORKSPACE, Reaction.STOP, lo[i] - x[i], 0.0, i)
-            if x[i] > hi[i]:
-                return self._fault(FaultCode.WORKSPACE, Reaction.STOP, x[i] - hi[i], 0.0, i)
         margin = self.margin
         near = False
         for i in range(3):
-            if x[i] - lo[i] < margin or hi[i] - x[i] < margin:
+            xi, lo_i, hi_i = x[i], lo[i], hi[i]
+            if xi < lo_i:
+                return self._fault(FaultCode.WORKSPACE, STOP, lo_i - xi, 0.0, i)
+            if xi > hi_i:
+                return self._fault(FaultCode.WORKSPACE, STOP, xi - hi_i, 0.0, i)
+            if xi - lo_i < margin or hi_i - xi < margin:
                 near = True
         if not near:
-            return Reaction.NONE
-        v = np.matmul(s.J[:3], cmd, out=self._v).tolist()
+            return NONE
+        v = np.dot(s.J[:3], cmd, out=self._v).tolist()
         scale = 1.0
         for i in range(3):
             d_lo = x[i] - lo[i]
@@ -72,5 +74,5 @@ class Workspace(SafetyLayer):
                     scale = min(scale, allowed / v[i])
         if scale < 1.0:
             cmd *= scale
-            return Reaction.CLIP
-        return Reaction.NONE
+            return CLIP
+        return NONE

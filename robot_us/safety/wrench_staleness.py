@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from robot_us.safety.faults import FaultCode, Reaction
+from robot_us.safety.faults import NONE, STOP, FaultCode, Reaction
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -40,6 +40,6 @@ class WrenchStaleness(SafetyLayer):
         self.age_cycles = 0 if s.wrench_new else self.age_cycles + 1
         if self.age_cycles > self.max_cycles:
             return self._fault(
-                FaultCode.WRENCH_STALE, Reaction.STOP, self.age_cycles * self.dt, self.timeout
+                FaultCode.WRENCH_STALE, STOP, self.age_cycles * self.dt, self.timeout
             )
-        return Reaction.NONE
+        return NONE
