@@ -415,3 +415,27 @@ def test_malformed_item_is_rejected_and_counted_but_recording_goes_on(tmp_path):
     r = read_recording(path)
     assert [q.seq for q in r.quality] == [1] and len(r.state) == 100
     assert r.recorder_stats["dropped"] == {"quality": 1}
+
+
+def test_synchronous_recorder_round_trip(tmp_path):
+    """threaded=False: items are written when handed in, pump() drains state and syncs."""
+    from robot_us.recording.durable_writer import RecordingError
+
+    log = StateLog(1000, 7)
+    path = tmp_path / "sync.mcap"
+    rec = Recorder(path, state_log=log, threaded=False).start()
+    z7, z6, T = np.zeros(7), np.zeros(6), np.eye(4)
+    for k in range(300):
+        log.push_fields(k * 1e-3, k, z7, z7, z7, z6, z6, T, 5.0, 5.0, 0.0, 0.0, 1.0, 0, 0, 1, 0)
+        if k % 50 == 0:
+            rec.pump()
+    rec.post_event(0.2, "note", "a test event", s=0.01)
+    stats = rec.close(summary={"result": "done"})
+    assert stats.error is None and not stats.dropped
+    r = read_recording(path)
+    assert len(r.state) == 300
+    assert np.allclose(r.state["t"], np.arange(300) * 1e-3)
+    assert r.summary["result"] == "done"
+    assert any(e.kind == "note" for e in r.events)
+    with pytest.raises(RecordingError, match="threaded=False"):
+        Recorder(tmp_path / "x.mcap").pump()

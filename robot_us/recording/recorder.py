@@ -16,6 +16,10 @@ Real-time contract
   fsyncs, so a crash or ``kill -9`` loses at most about one flush period plus what
   was still queued. ``close()`` (also on exceptions, via the context manager) writes
   the summary and footer.
+* Synchronous mode (``threaded=False``, for lockstep runs): no thread; items are
+  written when handed in and ``pump()``, called between cycles (outside the timed
+  control section), drains the state log and syncs on the same schedule. Nothing then
+  competes with the loop for the GIL, and runs stay deterministic.
 * Times handed in are loop time (s), the state log's clock. Log times in the file are
   ``origin_ns + t`` (``origin_ns``: wall clock at recorder creation, in the metadata).
 """
@@ -76,7 +80,8 @@ class RecorderStats:
 
 
 class Recorder:
-    """Records a scan to an MCAP file from a writer thread (see the module doc)."""
+    """Records a scan to an MCAP file from a writer thread, or synchronously with
+    ``threaded=False`` and ``pump()`` between cycles (see the module doc)."""
 
     def __init__(
         self,
@@ -88,8 +93,10 @@ class Recorder:
         origin_unix_s: float | None = None,
         metadata: Mapping[str, str] | None = None,
         on_state_rows: Callable[[np.ndarray], None] | None = None,
+        threaded: bool = True,
     ) -> None:
         self.path = Path(path)
+        self.threaded = threaded
         self.cfg = config if config is not None else RecordingConfig()
         self.state_log = state_log
         self.state_names = {int(k): str(v) for k, v in (state_names or {}).items()}
@@ -116,6 +123,9 @@ class Recorder:
         self._last_state: int | None = None
         self._last_fault: int | None = None
         self._hist = PoseHistory(round(HISTORY_S * HISTORY_RATE_HZ))
+        self._next_drain = 0.0
+        self._next_sync = 0.0
+        self._cpu_s = 0.0  # synchronous mode: time spent writing
         self._handlers: dict[str, Callable[[Any], None]] = {
             "frame": self._write_frame,
             "quality": self._write_quality,
@@ -129,7 +139,7 @@ class Recorder:
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> Recorder:
         """Open the file and start the writer thread; raises if the file cannot be opened."""
-        if self._thread is not None:
+        if self._writer is not None:
             raise RecordingError("recorder already started")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         meta = {
@@ -149,9 +159,25 @@ class Recorder:
             chunk_size=self.cfg.chunk_size,
             metadata=meta,
         )
-        self._thread = threading.Thread(target=self._run, name="robot-us-recorder", daemon=True)
-        self._thread.start()
+        self._reset_timers()
+        if self.threaded:
+            self._thread = threading.Thread(target=self._run, name="robot-us-recorder", daemon=True)
+            self._thread.start()
         return self
+
+    def pump(self) -> None:
+        """Synchronous mode: drain the state log and sync the file when they are due
+        (call between cycles). Errors are kept and raised by ``close()``."""
+        if self.threaded:
+            raise RecordingError("pump() is for a recorder created with threaded=False")
+        if self._writer is None or self._closed or self._error is not None:
+            return
+        c0 = time.thread_time()
+        try:
+            self._tick()
+        except Exception as exc:  # kept, re-raised by close(); recording stops
+            self._error = exc
+        self._cpu_s += time.thread_time() - c0
 
     def __enter__(self) -> Recorder:
         return self.start()
@@ -172,6 +198,8 @@ class Recorder:
         if summary is not None:
             self.write_summary(summary)
         self._closing = True
+        if not self.threaded and self._writer is not None:
+            self._finish_sync()
         if self._thread is not None:
             deadline = time.monotonic() + CLOSE_TIMEOUT_S
             while self._thread.is_alive():
@@ -206,6 +234,8 @@ class Recorder:
 
     # -- producers ----------------------------------------------------------------------
     def _put(self, kind: str, item: Any) -> bool:
+        if not self.threaded:
+            return self._put_sync(kind, item)
         if self._closing or self._error is not None or self._thread is None:
             self._drop(kind)
             return False
@@ -270,19 +300,61 @@ class Recorder:
         self._events.append(ScanEvent(t, kind, cause, s, state, detail or {}))
         self._events_posted += 1
 
+    # -- synchronous mode -----------------------------------------------------------------
+    def _put_sync(self, kind: str, item: Any) -> bool:
+        if self._closing or self._error is not None or self._writer is None:
+            self._drop(kind)
+            return False
+        c0 = time.thread_time()
+        try:
+            self._handle(item=(kind, item))
+        except Exception as exc:  # kept, re-raised by close(); recording stops
+            self._error = exc
+        self._cpu_s += time.thread_time() - c0
+        return self._error is None
+
+    def _finish_sync(self) -> None:
+        w = self._writer
+        assert w is not None
+        try:
+            if self._error is None:
+                self._drain_state()
+                self._drain_events()
+                self._stats.cpu_s = self._cpu_s
+                self._write_recorder_stats()
+        except Exception as exc:  # recorded, re-raised by close(); the file is closed
+            self._error = exc
+        finally:
+            try:
+                w.close()
+            except OSError as exc:
+                self._error = self._error or exc
+
     # -- writer thread ------------------------------------------------------------------
+    def _reset_timers(self) -> None:
+        now = time.monotonic()
+        self._next_drain = now
+        self._next_sync = now + self.cfg.flush_period_s
+
+    def _tick(self) -> None:
+        """Drain the state log and events, and sync the file, when each is due."""
+        now = time.monotonic()
+        if now >= self._next_drain:
+            self._drain_state()
+            self._drain_events()
+            self._next_drain = now + self.cfg.drain_period_s
+        if now >= self._next_sync:
+            self._writer.sync()
+            self._next_sync = time.monotonic() + self.cfg.flush_period_s
+
     def _run(self) -> None:
         w = self._writer
         assert w is not None
-        cfg = self.cfg
         get = self._queue.get
-        now = time.monotonic()
-        next_drain = now
-        next_sync = now + cfg.flush_period_s
         cpu0 = time.thread_time()
         try:
             while True:
-                timeout = max(0.0, min(next_drain, next_sync) - time.monotonic())
+                timeout = max(0.0, min(self._next_drain, self._next_sync) - time.monotonic())
                 try:
                     item = get(timeout=timeout)
                 except queue.Empty:
@@ -291,14 +363,7 @@ class Recorder:
                     break
                 if item is not None:
                     self._handle(item)
-                now = time.monotonic()
-                if now >= next_drain:
-                    self._drain_state()
-                    self._drain_events()
-                    next_drain = now + cfg.drain_period_s
-                if now >= next_sync:
-                    w.sync()
-                    next_sync = time.monotonic() + cfg.flush_period_s
+                self._tick()
             # final: whatever is still queued (producers may race close), then the rest
             while True:
                 try:

@@ -176,6 +176,7 @@ class ScanRunner:
             state_names=STATE_NAMES,
             fault_names=FAULT_NAMES,
             metadata={"source": "robot-us scan (lockstep simulation)"},
+            threaded=False,  # lockstep: written between cycles, never racing the loop
         ).start()
         rec.write_config(self.cfg)
         rec.add_camera(camera)
@@ -210,6 +211,8 @@ class ScanRunner:
             self._on_planned()
         if self.imaging is not None:
             self.imaging.after_step(t)
+        if self.recorder is not None:
+            self.recorder.pump()
         if self._budget is not None and t > self._budget and not scan.finished:
             self._budget = None
             scan.abort(f"the scan exceeded its time budget ({t:.0f} s of loop time)")
