@@ -26,6 +26,7 @@ from robot_us.backends import Cell
 from robot_us.config import Config
 from robot_us.kinematics import ArmKinematics
 from robot_us.loop import LoopClock
+from robot_us.ring import ordered as ring_ordered
 from robot_us.safety import Fault, Reaction, SafetySignals, make_supervisor
 from robot_us.types import ArmState, WrenchSample
 
@@ -86,12 +87,7 @@ class ControlRing:
 
     def ordered(self, name: str) -> np.ndarray:
         """Stored records of ``name``, oldest first (a copy)."""
-        arr = getattr(self, name)
-        n = len(self)
-        if self.count <= self.capacity:
-            return arr[:n].copy()
-        i = self.count % self.capacity
-        return np.concatenate([arr[i:], arr[:i]])
+        return ring_ordered(getattr(self, name), self.count, self.capacity)
 
 
 class ControlCycle:

@@ -23,6 +23,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from robot_us.ring import ordered as ring_ordered
+
 #: Default loop rate (Hz).
 DEFAULT_RATE_HZ = 1000.0
 #: Spin (busy-wait) window before a deadline, used only with a real-time scheduler (s).
@@ -79,12 +81,7 @@ class CycleRing:
 
     def ordered(self, name: str) -> np.ndarray:
         """The stored records of field ``name``, oldest first (a copy)."""
-        arr = getattr(self, name)
-        n = len(self)
-        if self.count <= self.capacity:
-            return arr[:n].copy()
-        i = self.count % self.capacity
-        return np.concatenate([arr[i:], arr[:i]])
+        return ring_ordered(getattr(self, name), self.count, self.capacity)
 
 
 @dataclass

@@ -31,6 +31,8 @@ BED_THICKNESS = 0.1
 PROBE_FRICTION = 1.0
 #: Segments of the phantom's render mesh over its skin arc.
 PHANTOM_ARC_SEGMENTS = 720
+#: Largest vertical phantom shift ``shift_phantom`` accepts (m).
+MAX_PHANTOM_SHIFT = 0.05
 
 
 @dataclass
@@ -105,6 +107,8 @@ class SimWorld:
         self.kin = ArmKinematics(cfg.robot.model, self.T_flange_probe)
         ph = cfg.sim.phantom
         self._breath_a = ph.breathing_amplitude
+        self._shift = 0.0  # extra vertical phantom offset (m), see shift_phantom
+        self._shift_pending = False
         self._breath_w = 2.0 * math.pi * ph.breathing_hz
         self.contact_law = ContactLaw.for_probe(self.tool, ph.stiffness, ph.damping)
 
@@ -220,18 +224,28 @@ class SimWorld:
 
     # -- time -----------------------------------------------------------------------
     def breathing_offset(self, t: float | None = None) -> float:
-        """Vertical phantom shift (m) at time ``t`` (default: now)."""
+        """Vertical phantom shift (m) at time ``t`` (default: now): breathing plus any
+        ``shift_phantom`` offset. All ground truth (``geometry`` queries) uses it."""
         if self._breath_a == 0.0:
-            return 0.0
+            return self._shift
         tt = self.t if t is None else t
-        return self._breath_a * math.sin(self._breath_w * tt)
+        return self._breath_a * math.sin(self._breath_w * tt) + self._shift
+
+    def shift_phantom(self, dz: float) -> None:
+        """Move the phantom by ``dz`` (m) vertically from its rest height, from the next
+        step on (the patient moves or sinks into the mattress; fault-injection tests)."""
+        if not math.isfinite(dz) or abs(dz) > MAX_PHANTOM_SHIFT:
+            raise ValueError(f"phantom shift {dz} m outside +-{MAX_PHANTOM_SHIFT} m")
+        self._shift = float(dz)
+        self._shift_pending = True
 
     def step(self) -> None:
         """Advance one period: move the breathing phantom to its pose at the end of the
         step, then step the physics."""
         c = self.client
         t_next = (self.n_steps + 1) * self.dt
-        if self._breath_a != 0.0:
+        if self._breath_a != 0.0 or self._shift_pending:
+            self._shift_pending = False
             g = self.geometry
             dz = self.breathing_offset(t_next)
             p.resetBasePositionAndOrientation(

@@ -10,32 +10,15 @@ import numpy as np
 import pytest
 
 from force_control import Event, Mode
-from robot_us.backends import ArmBackend, WrenchSensor
+from robot_us.backends import ArmBackend
 from robot_us.config import load_config
 from robot_us.control_cycle import ControlCycle
 from robot_us.loop import LoopClock
 from robot_us.safety import FaultCode, Reaction, SafetyResetError
 from sim.cell import make_sim_cell
+from tests.scan_helpers import InjectingWrench
 
 STANDOFF = 0.005  # m above the skin where the contact tests start
-
-
-class InjectingWrench(WrenchSensor):
-    """Wraps a sensor: adds ``offset`` (sensor frame) to every reading; ``freeze`` stops
-    new samples (staleness)."""
-
-    def __init__(self, inner: WrenchSensor) -> None:
-        self.inner = inner
-        self.rate_hz = inner.rate_hz
-        self.offset = np.zeros(6)
-        self.freeze = False
-
-    def read(self, out) -> bool:
-        if self.freeze:
-            return False
-        new = self.inner.read(out)
-        out.wrench += self.offset
-        return new
 
 
 class InjectingArm(ArmBackend):

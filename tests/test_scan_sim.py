@@ -159,3 +159,33 @@ def test_stroke_off_the_body_fails_before_anything_moves(tmp_path):
     assert np.abs(q - q[0]).max() < 1e-4  # nothing moved
     detail = [e for e in rec.events if e.kind == "fault_detail"]
     assert detail and "off the body" in detail[0].cause
+
+
+@pytest.mark.slow
+def test_contact_lost_mid_sweep_is_regained_and_logged(tmp_path):
+    """The body drops 8 mm under the probe mid-sweep (the patient moves): the controller
+    detects the contact loss, re-seeks along the probe axis, the sweep continues and the
+    scan finishes; both events are recorded with their arc length."""
+    cfg = short_config()
+    box = {}
+
+    def drop_body(runner):
+        scan = runner.scan
+        if scan.state is ScanState.SWEEP and scan.s > 0.015 and "s" not in box:
+            box["s"] = scan.s
+            runner.cell.sim.shift_phantom(-0.008)
+
+    run = run_scan(cfg, _opts(tmp_path, cfg, after_step=drop_body))
+    assert run.outcome.result is ScanResult.DONE, run.outcome.cause
+    rec = read_recording(tmp_path / "scan.mcap")
+    lost = [e for e in rec.events if e.kind == "recontact"]
+    regained = [e for e in rec.events if e.kind == "contact_regained"]
+    assert lost and regained
+    assert lost[0].s == pytest.approx(box["s"], abs=0.003)
+    assert lost[0].t < regained[0].t
+    # back at the set force on the lowered body, and the sweep reached the end
+    force, t = run.truth.view("force"), run.truth.view("t")
+    after = (t > regained[0].t + 1.0) & (run.truth.view("state") == int(ScanState.SWEEP))
+    assert after.sum() > 200
+    assert np.mean(force[after]) == pytest.approx(5.0, abs=0.3)
+    assert run.outcome.s == pytest.approx(run.outcome.length, abs=1e-3)

@@ -88,3 +88,16 @@ def test_still_phantom_does_not_move():
         pos, _ = p.getBasePositionAndOrientation(w.phantom_id, physicsClientId=w.client)
         assert pos[2] == pytest.approx(w.geometry.axis_z)
         assert w.breathing_offset() == 0.0
+
+
+def test_shift_phantom_moves_body_and_ground_truth():
+    with SimWorld(load_config()) as w:
+        w.shift_phantom(-0.008)
+        w.step()
+        pos, _ = p.getBasePositionAndOrientation(w.phantom_id, physicsClientId=w.client)
+        assert pos[2] == pytest.approx(w.geometry.axis_z - 0.008)
+        assert w.breathing_offset() == pytest.approx(-0.008)
+        with pytest.raises(ValueError, match="phantom shift"):
+            w.shift_phantom(0.5)
+        with pytest.raises(ValueError, match="phantom shift"):
+            w.shift_phantom(float("nan"))
