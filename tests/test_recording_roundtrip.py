@@ -439,3 +439,26 @@ def test_synchronous_recorder_round_trip(tmp_path):
     assert any(e.kind == "note" for e in r.events)
     with pytest.raises(RecordingError, match="threaded=False"):
         Recorder(tmp_path / "x.mcap").pump()
+
+
+@pytest.mark.parametrize("threaded", [True, False])
+def test_writer_failure_stops_recording_closes_the_file_and_is_raised(tmp_path, threaded):
+    """Both modes share one finishing path: a failed write is kept, later items are
+    dropped, the file is closed, and close() raises naming the cause."""
+    from robot_us.recording.durable_writer import RecordingError
+
+    rec = Recorder(tmp_path / "fail.mcap", threaded=threaded).start()
+
+    def broken_write(topic, log_time_ns, data):
+        raise OSError("disk full (injected)")
+
+    rec._writer.write = broken_write
+    rec.write_config({"a": 1})
+    if threaded:
+        rec._thread.join(5.0)  # the writer thread stops on the error
+        assert not rec._thread.is_alive()
+    assert not rec.add_quality(QualitySample(0.0, 0, "good", 1.0, 1.0))
+    with pytest.raises(RecordingError, match="disk full"):
+        rec.close()
+    assert rec._writer.closed and rec.stats().dropped == {"quality": 1}
+    assert "disk full" in rec.stats().error

@@ -74,7 +74,7 @@ class RecorderStats:
     sync_ms_max: float = 0.0
     bytes: int = 0
     queue_max: int = 0
-    cpu_s: float = 0.0  # CPU time of the writer thread (s)
+    cpu_s: float = 0.0  # CPU time spent writing (s): the writer thread, or pump() and producers
     error: str | None = None
     last_rejection: str | None = None
 
@@ -125,7 +125,7 @@ class Recorder:
         self._hist = PoseHistory(round(HISTORY_S * HISTORY_RATE_HZ))
         self._next_drain = 0.0
         self._next_sync = 0.0
-        self._cpu_s = 0.0  # synchronous mode: time spent writing
+        self._cpu_s = 0.0  # CPU time spent writing (s), either mode
         self._handlers: dict[str, Callable[[Any], None]] = {
             "frame": self._write_frame,
             "quality": self._write_quality,
@@ -172,12 +172,7 @@ class Recorder:
             raise RecordingError("pump() is for a recorder created with threaded=False")
         if self._writer is None or self._closed or self._error is not None:
             return
-        c0 = time.thread_time()
-        try:
-            self._tick()
-        except Exception as exc:  # kept, re-raised by close(); recording stops
-            self._error = exc
-        self._cpu_s += time.thread_time() - c0
+        self._run_sync(self._tick)
 
     def __enter__(self) -> Recorder:
         return self.start()
@@ -199,7 +194,7 @@ class Recorder:
             self.write_summary(summary)
         self._closing = True
         if not self.threaded and self._writer is not None:
-            self._finish_sync()
+            self._finish()
         if self._thread is not None:
             deadline = time.monotonic() + CLOSE_TIMEOUT_S
             while self._thread.is_alive():
@@ -234,11 +229,14 @@ class Recorder:
 
     # -- producers ----------------------------------------------------------------------
     def _put(self, kind: str, item: Any) -> bool:
-        if not self.threaded:
-            return self._put_sync(kind, item)
-        if self._closing or self._error is not None or self._thread is None:
+        """Hand an item to the writer: queued for the writer thread, or written now in
+        synchronous mode. False if it was dropped."""
+        if self._closing or self._error is not None or self._writer is None:
             self._drop(kind)
             return False
+        if not self.threaded:
+            self._run_sync(self._handle, (kind, item))
+            return self._error is None
         try:
             self._queue.put((kind, item), timeout=self.cfg.put_timeout_s)
         except queue.Full:
@@ -301,34 +299,15 @@ class Recorder:
         self._events_posted += 1
 
     # -- synchronous mode -----------------------------------------------------------------
-    def _put_sync(self, kind: str, item: Any) -> bool:
-        if self._closing or self._error is not None or self._writer is None:
-            self._drop(kind)
-            return False
+    def _run_sync(self, work: Callable[..., None], *args: Any) -> None:
+        """Run writer work in the caller's thread, counting its CPU time; an error is kept
+        (re-raised by ``close()``) and stops the recording."""
         c0 = time.thread_time()
         try:
-            self._handle(item=(kind, item))
-        except Exception as exc:  # kept, re-raised by close(); recording stops
+            work(*args)
+        except Exception as exc:
             self._error = exc
         self._cpu_s += time.thread_time() - c0
-        return self._error is None
-
-    def _finish_sync(self) -> None:
-        w = self._writer
-        assert w is not None
-        try:
-            if self._error is None:
-                self._drain_state()
-                self._drain_events()
-                self._stats.cpu_s = self._cpu_s
-                self._write_recorder_stats()
-        except Exception as exc:  # recorded, re-raised by close(); the file is closed
-            self._error = exc
-        finally:
-            try:
-                w.close()
-            except OSError as exc:
-                self._error = self._error or exc
 
     # -- writer thread ------------------------------------------------------------------
     def _reset_timers(self) -> None:
@@ -348,8 +327,6 @@ class Recorder:
             self._next_sync = time.monotonic() + self.cfg.flush_period_s
 
     def _run(self) -> None:
-        w = self._writer
-        assert w is not None
         get = self._queue.get
         cpu0 = time.thread_time()
         try:
@@ -364,19 +341,32 @@ class Recorder:
                 if item is not None:
                     self._handle(item)
                 self._tick()
-            # final: whatever is still queued (producers may race close), then the rest
-            while True:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is not _STOP:
-                    self._handle(item)
-            self._drain_state()
-            self._drain_events()
-            self._stats.cpu_s = time.thread_time() - cpu0
-            self._write_recorder_stats()
         except BaseException as exc:  # recorded, re-raised by close(); the file is closed
+            self._error = exc
+        self._cpu_s += time.thread_time() - cpu0
+        self._finish()
+
+    def _finish(self) -> None:
+        """Write what is left (items still queued: producers may race ``close()``; state
+        rows; events) and ``/recorder/stats``, then close the file. Runs in the writer
+        thread, or in ``close()`` in synchronous mode; errors are kept for ``close()``."""
+        w = self._writer
+        assert w is not None
+        c0 = time.thread_time()
+        try:
+            if self._error is None:
+                while True:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is not _STOP:
+                        self._handle(item)
+                self._drain_state()
+                self._drain_events()
+                self._stats.cpu_s = self._cpu_s + time.thread_time() - c0
+                self._write_recorder_stats()
+        except Exception as exc:  # recorded, re-raised by close(); the file is closed
             self._error = exc
         finally:
             try:
@@ -386,8 +376,7 @@ class Recorder:
 
     def _handle(self, item: tuple[str, Any]) -> None:
         kind, payload = item
-        if kind != "summary":
-            self._drain_state()  # the pose/wrench history must cover a frame's time
+        self._drain_state()  # the pose/wrench history must cover a frame's time
         try:
             self._handlers[kind](payload)
         except (ValueError, TypeError, KeyError) as exc:
@@ -564,7 +553,6 @@ class Recorder:
 
     def _write_summary(self, summary: dict[str, Any]) -> None:
         assert self._writer is not None
-        self._drain_state()
         t_ns = self._ns(self._latest_t())
         msg = {"timestamp": m.stamp(t_ns), "summary": summary}
         self._writer.write(ch.SUMMARY.topic, t_ns, m.dumps(msg))
