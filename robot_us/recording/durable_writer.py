@@ -5,9 +5,7 @@ complete chunk, so at most one flush period (plus the hand-over queue) is lost.
 
 Not thread-safe: one thread (the recorder's writer thread) owns an instance.
 
-mcap 1.6 (Python) has no public "close the open chunk" call (foxglove/mcap PR #1839 adds
-``Writer.flush()``); until it lands, ``_close_chunk`` calls the writer's private
-``__finalize_chunk`` and fails loudly at construction if that is missing.
+The open chunk is closed with mcap's ``Writer.flush()`` (public since mcap 1.5).
 """
 
 from __future__ import annotations
@@ -41,19 +39,6 @@ class RecordingError(RuntimeError):
     """The recording could not be written (I/O error, closed writer, unknown topic)."""
 
 
-def _chunk_closer(writer: Writer):
-    public = getattr(writer, "flush", None)
-    if callable(public):  # mcap with foxglove/mcap#1839
-        return public
-    private = getattr(writer, "_Writer__finalize_chunk", None)
-    if not callable(private):
-        raise RecordingError(
-            "this mcap version offers no way to close the open chunk (expected "
-            "Writer.flush() or Writer.__finalize_chunk); pin mcap to 1.x"
-        )
-    return private
-
-
 class DurableMcapWriter:
     """Writes the robot-us channels to ``path``; ``sync()`` makes everything written so
     far durable; ``close()`` writes the summary and footer."""
@@ -75,7 +60,6 @@ class DurableMcapWriter:
             self._writer = Writer(
                 self._file, chunk_size=chunk_size, compression=COMPRESSION[compression]
             )
-            self._close_chunk = _chunk_closer(self._writer)
             self._writer.start(profile=PROFILE, library="robot-us")
             meta = {"format_version": FORMAT_VERSION, "origin_ns": str(origin_ns)}
             meta.update(metadata or {})
@@ -124,8 +108,7 @@ class DurableMcapWriter:
         if self.closed:
             return
         t0 = time.perf_counter()
-        self._close_chunk()
-        self._file.flush()
+        self._writer.flush()  # closes the open chunk, flushes the stream
         os.fsync(self._file.fileno())
         self.syncs += 1
         self.sync_s_max = max(self.sync_s_max, time.perf_counter() - t0)
