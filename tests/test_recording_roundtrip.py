@@ -462,3 +462,33 @@ def test_writer_failure_stops_recording_closes_the_file_and_is_raised(tmp_path, 
         rec.close()
     assert rec._writer.closed and rec.stats().dropped == {"quality": 1}
     assert "disk full" in rec.stats().error
+
+
+def test_state_messages_decode_back_and_malformed_ones_name_the_topic():
+    from scipy.spatial.transform import Rotation
+
+    from robot_us.recording import messages as m
+    from robot_us.state_log import state_dtype
+
+    rows = np.zeros(5, dtype=state_dtype(7))
+    rows["t"] = np.arange(5) * 1e-2
+    rows["cycle"] = np.arange(5)
+    rows["state"] = 2
+    rows["q"] = np.arange(35.0).reshape(5, 7)
+    R = Rotation.random(5, random_state=4).as_matrix()
+    R[0] = np.diag([1.0, -1.0, -1.0])  # 180 deg about x: w = 0
+    rows["T_base_probe"][:, :, :3] = R
+    rows["T_base_probe"][:, :, 3] = np.arange(15.0).reshape(5, 3)
+    msgs = m.state_msgs(rows, 10**18, {2: "sweep"})
+    states = [json.loads(m.dumps(s)) for _, s, _ in msgs]
+    assert all(s["orientation"]["w"] >= 0 and s["state_name"] == "sweep" for s in states)
+    back = m.decode_state_rows(states, rows.dtype, "/state")
+    np.testing.assert_allclose(back["T_base_probe"], rows["T_base_probe"], atol=1e-12)
+    assert back["cycle"].tolist() == [0, 1, 2, 3, 4] and np.array_equal(back["q"], rows["q"])
+    bad = dict(states[1], orientation={"x": 0, "y": 0, "z": 0, "w": 0})
+    with pytest.raises(m.MessageError, match="/state: zero-norm"):
+        m.decode_state_rows([bad], rows.dtype, "/state")
+    with pytest.raises(m.MessageError, match=r"/state: malformed robot_us\.State"):
+        m.decode_state_rows(
+            [{k: v for k, v in states[1].items() if k != "f_n"}], rows.dtype, "/state"
+        )

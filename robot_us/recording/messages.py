@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from robot_us.recording.contents import QualitySample, ScanEvent
 
@@ -144,51 +145,8 @@ def decode_raw_image(msg: dict[str, Any], topic: str) -> np.ndarray:
 
 # -- poses ------------------------------------------------------------------------------
 def quaternion_xyzw(R: np.ndarray) -> np.ndarray:
-    """Unit quaternion (x, y, z, w), w >= 0, of a rotation matrix (3x3) or a stack (Nx3x3)
-    (Shepperd's method: the largest of w, x, y, z is computed first, so it is stable)."""
-    R = np.asarray(R, dtype=np.float64)
-    single = R.ndim == 2
-    R = R.reshape(-1, 3, 3)
-    m00, m11, m22 = R[:, 0, 0], R[:, 1, 1], R[:, 2, 2]
-    trace = m00 + m11 + m22
-    cand = np.stack([trace, m00, m11, m22], axis=1)
-    k = np.argmax(cand, axis=1)
-    q = np.empty((len(R), 4))  # x y z w
-    for case in range(4):
-        sel = k == case
-        if not np.any(sel):
-            continue
-        r = R[sel]
-        if case == 0:
-            s = np.sqrt(1.0 + trace[sel]) * 2.0
-            q[sel] = np.stack(
-                [(r[:, 2, 1] - r[:, 1, 2]) / s, (r[:, 0, 2] - r[:, 2, 0]) / s,
-                 (r[:, 1, 0] - r[:, 0, 1]) / s, 0.25 * s], axis=1)  # fmt: skip
-        else:
-            i = case - 1
-            j, n = (i + 1) % 3, (i + 2) % 3
-            s = np.sqrt(1.0 + r[:, i, i] - r[:, j, j] - r[:, n, n]) * 2.0
-            qi = np.empty((int(sel.sum()), 4))
-            qi[:, i] = 0.25 * s
-            qi[:, j] = (r[:, j, i] + r[:, i, j]) / s
-            qi[:, n] = (r[:, n, i] + r[:, i, n]) / s
-            qi[:, 3] = (r[:, n, j] - r[:, j, n]) / s
-            q[sel] = qi
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    q[q[:, 3] < 0] *= -1.0
-    return q[0] if single else q
-
-
-def rotation_matrix(quat_xyzw: np.ndarray) -> np.ndarray:
-    """Rotation matrix (3x3) of a quaternion (x, y, z, w); normalised first."""
-    x, y, z, w = np.asarray(quat_xyzw, dtype=np.float64) / np.linalg.norm(quat_xyzw)
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ]
-    )
+    """Unit quaternion (x, y, z, w), w >= 0, of a rotation matrix (3x3) or a stack (Nx3x3)."""
+    return Rotation.from_matrix(np.asarray(R, dtype=np.float64)).as_quat(canonical=True)
 
 
 def pose_dict(T: np.ndarray) -> dict[str, Any]:
@@ -202,8 +160,8 @@ def pose_dict(T: np.ndarray) -> dict[str, Any]:
     }
 
 
-def pose_matrix(pose: dict[str, Any], topic: str) -> np.ndarray:
-    """4x4 transform of a foxglove.Pose."""
+def _pose_parts(pose: dict[str, Any], topic: str) -> tuple[list[float], list[float]]:
+    """(position, quaternion xyzw) of a foxglove.Pose, validated."""
     try:
         p, o = pose["position"], pose["orientation"]
         pos = [float(p["x"]), float(p["y"]), float(p["z"])]
@@ -212,10 +170,23 @@ def pose_matrix(pose: dict[str, Any], topic: str) -> np.ndarray:
         raise MessageError(f"{topic}: malformed foxglove.Pose: {exc}") from exc
     if np.linalg.norm(quat) < 1e-9:
         raise MessageError(f"{topic}: zero-norm orientation quaternion")
-    T = np.eye(4)
-    T[:3, :3] = rotation_matrix(np.array(quat))
-    T[:3, 3] = pos
+    return pos, quat
+
+
+def _pose_matrices(positions: list[list[float]], quats: list[list[float]]) -> np.ndarray:
+    """Nx4x4 transforms of N positions and N quaternions (x, y, z, w; normalised first)."""
+    T = np.zeros((len(positions), 4, 4))
+    T[:, 3, 3] = 1.0
+    if len(positions):
+        T[:, :3, :3] = Rotation.from_quat(quats).as_matrix()
+        T[:, :3, 3] = positions
     return T
+
+
+def pose_matrix(pose: dict[str, Any], topic: str) -> np.ndarray:
+    """4x4 transform of a foxglove.Pose."""
+    pos, quat = _pose_parts(pose, topic)
+    return _pose_matrices([pos], [quat])[0]
 
 
 def pose_in_frame(t_ns: int, frame_id: str, T: np.ndarray) -> dict[str, Any]:
@@ -379,65 +350,49 @@ def decode_state_block(msg: dict[str, Any], topic: str) -> tuple[np.ndarray, int
 def state_msgs(
     rows: np.ndarray, origin_ns: int, state_names: dict[int, str]
 ) -> list[tuple[int, dict[str, Any], dict[str, Any]]]:
-    """(log time ns, robot_us.State, foxglove.PoseInFrame) for each row."""
-    out = []
+    """(log time ns, robot_us.State, foxglove.PoseInFrame) for each row. The State
+    message holds every row field, with ``T_base_probe`` as position and orientation."""
     T = rows["T_base_probe"]
-    quats = quaternion_xyzw(T[:, :, :3]) if len(rows) else np.zeros((0, 4))
-    cols = {name: rows[name].tolist() for name in rows.dtype.names}  # plain Python values
+    quats = quaternion_xyzw(T[:, :, :3]).tolist() if len(rows) else []
+    positions = T[:, :, 3].tolist()
+    names = [n for n in rows.dtype.names if n != "T_base_probe"]
+    cols = [rows[n].tolist() for n in names]  # plain Python values
+    out = []
     for i in range(len(rows)):
-        row = {name: col[i] for name, col in cols.items()}
-        t_ns = to_ns(row["t"], origin_ns)
+        fields = {n: col[i] for n, col in zip(names, cols, strict=True)}
+        t_ns = to_ns(fields["t"], origin_ns)
         ts = stamp(t_ns)
-        p = T[i, :, 3].tolist()
-        qx, qy, qz, qw = quats[i].tolist()
-        position = {"x": float(p[0]), "y": float(p[1]), "z": float(p[2])}
-        orientation = {"x": float(qx), "y": float(qy), "z": float(qz), "w": float(qw)}
-        state = {
-            "timestamp": ts,
-            "t": row["t"],
-            "cycle": row["cycle"],
-            "q": row["q"],
-            "qd": row["qd"],
-            "qd_cmd": row["qd_cmd"],
-            "wrench_raw": row["wrench_raw"],
-            "wrench": row["wrench"],
-            "position": position,
-            "orientation": orientation,
-            "f_set": row["f_set"],
-            "f_n": row["f_n"],
-            "s": row["s"],
-            "s_dot": row["s_dot"],
-            "speed_override": row["speed_override"],
-            "state": row["state"],
-            "state_name": state_names.get(row["state"], str(row["state"])),
-            "fault": row["fault"],
-            "compute_us": row["compute_us"],
-            "lateness_us": row["lateness_us"],
-        }
+        x, y, z = positions[i]
+        qx, qy, qz, qw = quats[i]
         pose = {
-            "timestamp": ts,
-            "frame_id": "base",
-            "pose": {"position": position, "orientation": orientation},
+            "position": {"x": x, "y": y, "z": z},
+            "orientation": {"x": qx, "y": qy, "z": qz, "w": qw},
         }
-        out.append((t_ns, state, pose))
+        sid = fields["state"]
+        state = {"timestamp": ts, **fields, **pose, "state_name": state_names.get(sid, str(sid))}
+        out.append((t_ns, state, {"timestamp": ts, "frame_id": "base", "pose": pose}))
     return out
 
 
 def decode_state_rows(msgs: list[dict[str, Any]], dtype: np.dtype, topic: str) -> np.ndarray:
     """A structured array (``dtype``) from decimated robot_us.State messages."""
     rows = np.zeros(len(msgs), dtype=dtype)
+    names = [n for n in dtype.names if n != "T_base_probe"]
+    positions, quats = [], []
     for i, m in enumerate(msgs):
         try:
-            for name in ("t", "cycle", "f_set", "f_n", "s", "s_dot", "speed_override"):
-                rows[name][i] = _num(m[name])
-            for name in ("state", "fault"):
-                rows[name][i] = int(m[name])
-            for name in ("compute_us", "lateness_us"):
-                rows[name][i] = _num(m[name])
-            for name in ("q", "qd", "qd_cmd", "wrench_raw", "wrench"):
-                rows[name][i] = [_num(v) for v in m[name]]
-            T = pose_matrix({"position": m["position"], "orientation": m["orientation"]}, topic)
-            rows["T_base_probe"][i] = T[:3]
+            for name in names:
+                value, field_dtype = m[name], dtype[name]
+                if field_dtype.shape:
+                    rows[name][i] = [_num(v) for v in value]
+                elif field_dtype.kind == "i":
+                    rows[name][i] = int(value)
+                else:
+                    rows[name][i] = _num(value)
         except (KeyError, TypeError, ValueError) as exc:
             raise MessageError(f"{topic}: malformed robot_us.State: {exc}") from exc
+        pos, quat = _pose_parts(m, topic)
+        positions.append(pos)
+        quats.append(quat)
+    rows["T_base_probe"] = _pose_matrices(positions, quats)[:, :3]
     return rows
