@@ -28,10 +28,9 @@ field               shape      meaning
 
 Real-time contract
 ------------------
-* One writer: the control loop. ``push_fields(...)`` or ``row`` + ``commit()`` write the
-  next slot in place: no array is allocated, nothing blocks, no lock is taken, nothing is
-  logged. The writer never waits for a reader; when the ring is full it overwrites the
-  oldest row.
+* One writer: the control loop. ``push_fields(...)`` writes the next slot in place: no
+  array is allocated, nothing blocks, no lock is taken, nothing is logged. The writer
+  never waits for a reader; when the ring is full it overwrites the oldest row.
 * One drainer (the recorder thread, or a test): ``drain()`` copies every row committed
   since its previous drain, oldest first. If the writer lapped the drainer, the rows lost
   are counted (``DrainResult.lost`` and ``StateLog.lost_total``) and never returned
@@ -100,22 +99,6 @@ def state_dtype(n_joints: int = DEFAULT_N_JOINTS) -> np.dtype:
     )
 
 
-#: Names of the per-row scalar fields, in layout order.
-SCALAR_FIELDS = (
-    "t",
-    "cycle",
-    "f_set",
-    "f_n",
-    "s",
-    "s_dot",
-    "speed_override",
-    "state",
-    "fault",
-    "compute_us",
-    "lateness_us",
-)
-
-
 def shared_size(capacity: int, n_joints: int = DEFAULT_N_JOINTS) -> int:
     """Bytes of a state log's memory block (header + rows)."""
     return _HEADER_BYTES + capacity * state_dtype(n_joints).itemsize
@@ -129,32 +112,6 @@ class DrainResult:
     rows: np.ndarray
     lost: int
     first_index: int  # write index of rows[0] (total rows ever committed before it)
-
-
-class StateRow:
-    """The staging row of a ``StateLog``. Vector fields are preallocated arrays to fill in
-    place (``row.q[:] = q``); scalar fields are set by attribute (``row.f_n = 4.9``). Then
-    ``StateLog.commit()`` publishes the row. Nothing here allocates per cycle."""
-
-    def __init__(self, staging: np.ndarray) -> None:
-        scalars = {n for n in staging.dtype.names if staging.dtype[n].shape == ()}
-        views = {n: (staging[n] if n in scalars else staging[n][0]) for n in staging.dtype.names}
-        object.__setattr__(self, "_views", views)
-        object.__setattr__(self, "_scalars", frozenset(scalars))
-
-    def __getattr__(self, name: str) -> np.ndarray | float:
-        views = object.__getattribute__(self, "_views")
-        if name not in views:
-            raise AttributeError(f"state row has no field {name!r}")
-        return views[name][0] if name in self._scalars else views[name]
-
-    def __setattr__(self, name: str, value: float | np.ndarray) -> None:
-        if name not in self._views:
-            raise AttributeError(f"state row has no field {name!r}")
-        if name in self._scalars:
-            self._views[name][0] = value
-        else:
-            self._views[name][...] = value
 
 
 class StateLog:
@@ -197,21 +154,11 @@ class StateLog:
         self._c_fault = self._col["fault"]
         self._c_comp = self._col["compute_us"]
         self._c_late = self._col["lateness_us"]
-        # staging row for the row()/commit() style
-        self._staging = np.zeros(1, dtype=self.dtype)
-        self.row = StateRow(self._staging)
         self._wcount = int(self._hdr[_COUNT])  # the writer's own copy of the count
         self._read = 0  # next row index the drainer will return (drainer-owned)
         self.lost_total = 0  # rows overwritten before they were drained (drainer-owned)
 
     # -- writer side (the loop) ---------------------------------------------------------
-    def commit(self) -> None:
-        """Copy the staging ``row`` into the next slot and publish it."""
-        c = self._wcount
-        self.buf[c % self.capacity] = self._staging[0]
-        self._wcount = c + 1
-        self._hdr[_COUNT] = c + 1  # publish after the row is written
-
     def push_fields(
         self,
         t: float,
