@@ -1,6 +1,6 @@
 """An MCAP file writer whose data reaches the disk at least every flush period: the open
 chunk is closed, the stream flushed and the file fsync'ed. A crash or ``kill -9`` leaves
-a file without its summary and footer, readable (``reader.scan_mcap``) up to the last
+a file without its summary and footer, readable (``mcap_scan.scan_mcap``) up to the last
 complete chunk, so at most one flush period (plus the hand-over queue) is lost.
 
 Not thread-safe: one thread (the recorder's writer thread) owns an instance.

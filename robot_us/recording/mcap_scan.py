@@ -1,25 +1,21 @@
 """A linear, crash-tolerant scan of an MCAP file: every record from the start up to the
 footer, or up to the first incomplete or corrupt record of a file whose writer died.
-Chunks are taken whole (a chunk whose bytes are short or whose CRC fails ends the scan),
-so a truncated file yields exactly the messages of its complete chunks.
-
-Only the mcap package's record parsers are used; the file's summary and index are not
+mcap's ``StreamReader`` (chunk CRCs checked) parses the records; it takes a chunk whole
+(a chunk whose bytes are short or whose CRC fails ends the scan), so a truncated file
+yields exactly the messages of its complete chunks. The file's summary and index are not
 needed (a killed writer never wrote them)."""
 
 from __future__ import annotations
 
-import io
 import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mcap.data_stream import ReadDataStream
-from mcap.exceptions import McapError
-from mcap.opcode import Opcode
-from mcap.records import Channel, Chunk, Footer, Message, Metadata, Schema
-from mcap.stream_reader import MAGIC_SIZE, CRCValidationError, breakup_chunk
+from mcap.exceptions import EndOfFile, McapError, RecordLengthLimitExceeded
+from mcap.records import Channel, Footer, Message, Metadata, Schema
+from mcap.stream_reader import MAGIC_SIZE, CRCValidationError, StreamReader
 
 try:  # decompression errors of a damaged chunk
     from zstandard import ZstdError as _ZstdError
@@ -28,8 +24,17 @@ except ImportError:  # pragma: no cover - zstandard ships with mcap's recommende
 
 #: The 8-byte MCAP magic.
 MCAP_MAGIC = b"\x89MCAP0\r\n"
-#: A record longer than this is treated as corruption (bytes).
-MAX_RECORD_BYTES = 1 << 31
+#: Errors of a damaged or cut record (mcap raises ``EndOfFile`` at the end of the file).
+_DAMAGE = (
+    struct.error,
+    McapError,
+    CRCValidationError,
+    UnicodeDecodeError,
+    zlib.error,
+    ValueError,
+    RuntimeError,
+    _ZstdError,
+)
 
 
 class NotMcapError(ValueError):
@@ -47,25 +52,18 @@ class ScanState:
     footer: bool = False
     truncated: bool = False
     truncation: str = ""
-    chunks: int = 0
-    bytes_read: int = 0
+    bytes_read: int = 0  # end of the last complete record (bytes)
 
 
-def _parse(opcode: int, body: bytes) -> object | None:
-    stream = ReadDataStream(io.BytesIO(body))
-    if opcode == Opcode.SCHEMA:
-        return Schema.read(stream)
-    if opcode == Opcode.CHANNEL:
-        return Channel.read(stream)
-    if opcode == Opcode.MESSAGE:
-        return Message.read(stream, len(body))
-    if opcode == Opcode.CHUNK:
-        return Chunk.read(stream)
-    if opcode == Opcode.METADATA:
-        return Metadata.read(stream)
-    if opcode == Opcode.FOOTER:
-        return Footer.read(stream)
-    return None  # header, indexes, statistics, attachments: not needed here
+def _reason(exc: Exception, offset: int, size: int) -> str:
+    """Why a scan stopped at ``offset`` (end of the last complete record) in a file of
+    ``size`` bytes."""
+    if isinstance(exc, EndOfFile):
+        where = "at" if offset == size else "inside the record after"
+        return f"file ends {where} byte {offset} without a footer"
+    if isinstance(exc, RecordLengthLimitExceeded):
+        return f"record after byte {offset} runs past the end of the file ({size} bytes): {exc}"
+    return f"corrupt record after byte {offset}: {exc}"
 
 
 def scan_mcap(
@@ -79,72 +77,41 @@ def scan_mcap(
         raise FileNotFoundError(f"recording not found: {path}")
     size = path.stat().st_size
     with open(path, "rb") as f:
-        magic = f.read(MAGIC_SIZE)
-        if magic != MCAP_MAGIC:
+        if f.read(MAGIC_SIZE) != MCAP_MAGIC:
             raise NotMcapError(
                 f"{path} is not an MCAP file (it does not start with the MCAP magic)"
             )
-        offset = MAGIC_SIZE
+        f.seek(0)
+        # a record longer than the file is corruption: never allocate for it
+        reader = StreamReader(f, validate_crcs=True, record_size_limit=size)
+        st.bytes_read = MAGIC_SIZE  # end of the last complete record
+        records = reader.records
         while True:
-            head = f.read(9)
-            if len(head) < 9:
-                st.truncated = True
-                st.truncation = (
-                    f"file ends at byte {offset} without a footer"
-                    if not head
-                    else f"partial record header at byte {offset}"
-                )
-                break
-            opcode, length = struct.unpack("<BQ", head)
-            remaining = size - offset - 9
-            if length > MAX_RECORD_BYTES or length > remaining:
-                st.truncated = True
-                st.truncation = (
-                    f"record at byte {offset} (opcode 0x{opcode:02x}) declares {length} bytes, "
-                    f"only {max(remaining, 0)} remain"
-                )
-                break
-            body = f.read(length)
             try:
-                record = _parse(opcode, body)
-                records: list[object]
-                if isinstance(record, Chunk):
-                    records = list(breakup_chunk(record, validate_crc=True))
-                    st.chunks += 1
-                else:
-                    records = [record]
-            except (
-                struct.error,
-                McapError,
-                CRCValidationError,
-                UnicodeDecodeError,
-                zlib.error,
-                ValueError,
-                RuntimeError,
-                _ZstdError,
-            ) as exc:
-                st.truncated = True
-                st.truncation = f"corrupt record at byte {offset} (opcode 0x{opcode:02x}): {exc}"
-                break
-            offset += 9 + length
-            st.bytes_read = offset
-            for rec in records:
-                if isinstance(rec, Schema):
-                    st.schemas[rec.id] = rec
-                elif isinstance(rec, Channel):
-                    st.channels[rec.id] = rec
-                elif isinstance(rec, Metadata):
-                    st.metadata[rec.name] = dict(rec.metadata)
-                elif isinstance(rec, Message):
-                    ch = st.channels.get(rec.channel_id)
-                    if ch is None:
-                        st.truncated = True
-                        st.truncation = (
-                            f"message at byte {offset} refers to unknown channel {rec.channel_id}"
-                        )
-                        return
-                    yield ch, rec
-                elif isinstance(rec, Footer):
-                    st.footer = True
-            if st.footer:
-                break
+                rec = next(records)
+            except StopIteration:
+                return
+            except _DAMAGE as exc:  # EndOfFile, RecordLengthLimitExceeded: McapErrors
+                if not st.footer:  # after the footer only the closing magic can be cut
+                    st.truncated = True
+                    st.truncation = _reason(exc, st.bytes_read, size)
+                return
+            st.bytes_read = f.tell()
+            if isinstance(rec, Schema):
+                st.schemas[rec.id] = rec
+            elif isinstance(rec, Channel):
+                st.channels[rec.id] = rec
+            elif isinstance(rec, Metadata):
+                st.metadata[rec.name] = dict(rec.metadata)
+            elif isinstance(rec, Message):
+                ch = st.channels.get(rec.channel_id)
+                if ch is None:
+                    st.truncated = True
+                    st.truncation = (
+                        f"message before byte {st.bytes_read} refers to unknown channel "
+                        f"{rec.channel_id}"
+                    )
+                    return
+                yield ch, rec
+            elif isinstance(rec, Footer):
+                st.footer = True
