@@ -89,10 +89,7 @@ def export_recording(rec: Recording, out_dir: str | Path, frames: bool = True) -
     note(out / "frames.csv")
     # state
     names, data = _columns(rec.state)
-    with open(out / "state.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(names)
-        w.writerows(data.tolist())
+    _write_csv(out / "state.csv", names, data.tolist())
     note(out / "state.csv")
     np.savez_compressed(out / "state.npz", **{n: rec.state[n] for n in rec.state.dtype.names})
     note(out / "state.npz")

@@ -59,18 +59,21 @@ def _json_meta(meta: dict[str, str], key: str, default: Any) -> Any:
         raise RecordingFormatError(f"recording metadata {key!r} is not valid JSON") from exc
 
 
-def _decode_all(raw: Raw, topic: str) -> list[tuple[int, dict[str, Any]]]:
-    return [(t_ns, m.loads(data, topic)) for t_ns, data in raw]
+def _decode_all(by_topic: dict[str, Raw], c: ch.Channel) -> list[tuple[int, dict[str, Any]]]:
+    """(log time ns, message) of every message on channel ``c``."""
+    return [(t_ns, m.loads(data, c.topic)) for t_ns, data in by_topic.get(c.topic, [])]
 
 
-def _last(raw: Raw, topic: str) -> dict[str, Any] | None:
-    return m.loads(raw[-1][1], topic) if raw else None
+def _last(by_topic: dict[str, Raw], c: ch.Channel) -> dict[str, Any] | None:
+    """The last message on channel ``c``, None if there is none."""
+    raw = by_topic.get(c.topic)
+    return m.loads(raw[-1][1], c.topic) if raw else None
 
 
 def _state(by_topic: dict[str, Raw], meta: dict[str, str]) -> tuple[np.ndarray, bool, int]:
     blocks = [
         m.decode_state_block(msg, ch.STATE_RAW.topic)
-        for _, msg in _decode_all(by_topic.get(ch.STATE_RAW.topic, []), ch.STATE_RAW.topic)
+        for _, msg in _decode_all(by_topic, ch.STATE_RAW)
     ]
     if blocks:
         blocks.sort(key=lambda b: b[1])
@@ -85,20 +88,20 @@ def _state(by_topic: dict[str, Raw], meta: dict[str, str]) -> tuple[np.ndarray, 
         dtype = m.dtype_from_descr(descr) if descr else state_dtype()
     except (TypeError, ValueError, IndexError) as exc:
         raise RecordingFormatError(f"recording metadata 'state_dtype' is invalid: {exc}") from exc
-    msgs = [msg for _, msg in _decode_all(by_topic.get(ch.STATE.topic, []), ch.STATE.topic)]
+    msgs = [msg for _, msg in _decode_all(by_topic, ch.STATE)]
     return m.decode_state_rows(msgs, dtype, ch.STATE.topic), False, 0
 
 
 def _frames(by_topic: dict[str, Raw], origin_ns: int) -> list[FrameRecord]:
     poses = {
         t: m.pose_matrix(msg["pose"], ch.US_POSE.topic)
-        for t, msg in _decode_all(by_topic.get(ch.US_POSE.topic, []), ch.US_POSE.topic)
+        for t, msg in _decode_all(by_topic, ch.US_POSE)
     }
     wrenches = {
         t: (m.decode_wrench(msg, ch.US_WRENCH.topic), str(msg.get("frame_id", "")))
-        for t, msg in _decode_all(by_topic.get(ch.US_WRENCH.topic, []), ch.US_WRENCH.topic)
+        for t, msg in _decode_all(by_topic, ch.US_WRENCH)
     }
-    infos = dict(_decode_all(by_topic.get(ch.US_INFO.topic, []), ch.US_INFO.topic))
+    infos = dict(_decode_all(by_topic, ch.US_INFO))
     frames = []
     for t_ns, data in by_topic.get(ch.US_IMAGE.topic, []):
         image = m.decode_raw_image(m.loads(data, ch.US_IMAGE.topic), ch.US_IMAGE.topic)
@@ -125,13 +128,13 @@ def _frames(by_topic: dict[str, Raw], origin_ns: int) -> list[FrameRecord]:
 def _camera(by_topic: dict[str, Raw], origin_ns: int) -> CameraRecord | None:
     rgb_raw = by_topic.get(ch.CAMERA_RGB.topic, [])
     depth_raw = by_topic.get(ch.CAMERA_DEPTH.topic, [])
-    calib = _last(by_topic.get(ch.CAMERA_CALIBRATION.topic, []), ch.CAMERA_CALIBRATION.topic)
-    pose = _last(by_topic.get(ch.CAMERA_POSE.topic, []), ch.CAMERA_POSE.topic)
+    calib = _last(by_topic, ch.CAMERA_CALIBRATION)
+    pose = _last(by_topic, ch.CAMERA_POSE)
     if not (rgb_raw or depth_raw or calib):
         return None
     t_ns = (rgb_raw or depth_raw or [(origin_ns, b"")])[-1][0]
-    rgb = _last(rgb_raw, ch.CAMERA_RGB.topic)
-    depth = _last(depth_raw, ch.CAMERA_DEPTH.topic)
+    rgb = _last(by_topic, ch.CAMERA_RGB)
+    depth = _last(by_topic, ch.CAMERA_DEPTH)
     return CameraRecord(
         t=(t_ns - origin_ns) * 1e-9,
         rgb=None if rgb is None else m.decode_raw_image(rgb, ch.CAMERA_RGB.topic),
@@ -179,18 +182,17 @@ def read_recording(path: str | Path) -> Recording:
         state, full_rate, lost = _state(by_topic, meta)
         quality = [
             m.decode_quality(msg, ch.US_QUALITY.topic)
-            for _, msg in _decode_all(by_topic.get(ch.US_QUALITY.topic, []), ch.US_QUALITY.topic)
+            for _, msg in _decode_all(by_topic, ch.US_QUALITY)
         ]
         events = [
-            m.decode_event(msg, ch.EVENTS.topic)
-            for _, msg in _decode_all(by_topic.get(ch.EVENTS.topic, []), ch.EVENTS.topic)
+            m.decode_event(msg, ch.EVENTS.topic) for _, msg in _decode_all(by_topic, ch.EVENTS)
         ]
         frames = _frames(by_topic, origin_ns)
         camera = _camera(by_topic, origin_ns)
-        plan = _plan(_last(by_topic.get(ch.PLAN.topic, []), ch.PLAN.topic))
-        cfg = _last(by_topic.get(ch.CONFIG.topic, []), ch.CONFIG.topic)
-        summary = _last(by_topic.get(ch.SUMMARY.topic, []), ch.SUMMARY.topic)
-        rstats = _last(by_topic.get(ch.RECORDER_STATS.topic, []), ch.RECORDER_STATS.topic)
+        plan = _plan(_last(by_topic, ch.PLAN))
+        cfg = _last(by_topic, ch.CONFIG)
+        summary = _last(by_topic, ch.SUMMARY)
+        rstats = _last(by_topic, ch.RECORDER_STATS)
     except m.MessageError as exc:
         raise RecordingFormatError(f"{path}: {exc}") from exc
     quality.sort(key=lambda q: (q.t, q.seq))
