@@ -84,4 +84,3 @@ def densify(pixels: np.ndarray, step_px: float) -> tuple[np.ndarray, np.ndarray]
     s0 = np.concatenate([[0.0], np.cumsum(seglen)])
     arc = np.concatenate([s0[idx] + frac * seglen[idx], [s0[-1]]])
     return out, arc
-
