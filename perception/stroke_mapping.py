@@ -29,6 +29,7 @@ from perception.camera_model import CameraModel
 from perception.config import PerceptionConfig
 from perception.deprojection import (
     deproject_pixels,
+    is_rigid,
     transform_points,
     transform_vectors,
     valid_depth,
@@ -203,12 +204,7 @@ class StrokeMapper:
             raise StrokeError(
                 StrokeErrorCode.BAD_FRAME, f"T_base_camera must be a finite 4x4, got {T.shape}"
             )
-        R = T[:3, :3]
-        if (
-            np.abs(R.T @ R - np.eye(3)).max() > 1e-5
-            or np.linalg.det(R) < 0
-            or np.abs(T[3] - [0, 0, 0, 1]).max() > 1e-9
-        ):
+        if not is_rigid(T):
             raise StrokeError(StrokeErrorCode.BAD_FRAME, "T_base_camera is not a rigid transform")
         if frame.mask is not None and np.shape(frame.mask) != depth.shape:
             raise StrokeError(
