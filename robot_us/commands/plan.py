@@ -37,22 +37,13 @@ def run(args: argparse.Namespace) -> int:
 
     from robot_us.config import load_config
     from robot_us.kinematics import ArmKinematics
-    from trajectory.formats import path_from_dict, plan_to_dict
+    from robot_us.perception_files import load_path
+    from trajectory.formats import plan_to_dict
     from trajectory.planner import ScanPlanner
 
     overrides = {"robot.model": args.robot} if args.robot else None
     cfg = load_config(*args.config, overrides=overrides)
-    src = Path(args.path)
-    if not src.is_file():
-        raise FileNotFoundError(f"path file not found: {src}")
-    try:
-        doc = json.loads(src.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{src} is not valid JSON: {exc}") from exc
-    try:
-        path = path_from_dict(doc)
-    except ValueError as exc:
-        raise ValueError(f"{src}: {exc}") from exc
+    path = load_path(args.path)
     speed = None
     if args.speed is not None:
         if not 0.0 < args.speed <= 50.0:
