@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from robot_us.config import load_config
+    from robot_us.control_cycle import probe_transform
     from robot_us.kinematics import ArmKinematics
     from robot_us.perception_files import load_path
     from trajectory.formats import plan_to_dict
@@ -44,14 +45,8 @@ def run(args: argparse.Namespace) -> int:
     overrides = {"robot.model": args.robot} if args.robot else None
     cfg = load_config(*args.config, overrides=overrides)
     path = load_path(args.path)
-    speed = None
-    if args.speed is not None:
-        if not 0.0 < args.speed <= 50.0:
-            raise ValueError(f"--speed {args.speed} mm/s is outside (0, 50] mm/s")
-        speed = args.speed * 1e-3
-    T_flange_probe = np.eye(4)
-    T_flange_probe[2, 3] = cfg.probe.tip_offset
-    kin = ArmKinematics(cfg.robot.model, T_flange_probe)
+    speed = None if args.speed is None else args.speed * 1e-3  # the planner checks it
+    kin = ArmKinematics(cfg.robot.model, probe_transform(cfg.probe.tip_offset))
     q_start = np.array(cfg.robot.q_home) if cfg.robot.q_home else kin.q_ready
     planner = ScanPlanner(kin, cfg.trajectory, dt=1.0 / cfg.loop.rate_hz)
     plan = planner.plan(
