@@ -98,10 +98,9 @@ def _failure_of(
 class ScanPlanner:
     """Plans scans for one arm (kinematics with the probe as tool) and one configuration."""
 
-    def __init__(self, kin: ArmKinematics, cfg: TrajectoryConfig, dt: float = 0.001) -> None:
+    def __init__(self, kin: ArmKinematics, cfg: TrajectoryConfig) -> None:
         self.kin = kin
         self.cfg = cfg
-        self.dt = dt
         self.ik = PathIK(kin, cfg)
         self.normal_step = max(NORMAL_STEP, cfg.resample_step)
         self.qd_max = kin.limits.velocity * cfg.joint_velocity_scale
@@ -277,16 +276,16 @@ class ScanPlanner:
         T_tr = np.array([self.kin.fk(q) for q in q_tr]).reshape(-1, 4, 4)
         T_ret = normal_segment(T_sweep[-1], cfg.standoff, self.normal_step)[::-1]
         length = smooth.length
-        limits = dict(max_acceleration=cfg.max_acceleration, max_jerk=cfg.max_jerk, dt=self.dt)
-        normal_time = nominal_duration(
-            TimeLawLimits(cfg.standoff, cfg.approach_speed, **limits)  # type: ignore[arg-type]
-        )
+
+        def duration(distance: float, v: float) -> float:
+            limits = TimeLawLimits(distance, v, cfg.max_acceleration, cfg.max_jerk)
+            return nominal_duration(limits)
+
+        normal_time = duration(cfg.standoff, cfg.approach_speed)
         durations = {
             SegmentKind.TRANSFER.value: sum(m.duration for m in moves),
             SegmentKind.APPROACH.value: normal_time,
-            SegmentKind.SWEEP.value: nominal_duration(
-                TimeLawLimits(length, speed, **limits)  # type: ignore[arg-type]
-            ),
+            SegmentKind.SWEEP.value: duration(length, speed),
             SegmentKind.RETRACT.value: normal_time,
         }
         parts = [

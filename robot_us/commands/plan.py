@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     speed = None if args.speed is None else args.speed * 1e-3  # the planner checks it
     kin = ArmKinematics(cfg.robot.model, probe_transform(cfg.probe.tip_offset))
     q_start = np.array(cfg.robot.q_home) if cfg.robot.q_home else kin.q_ready
-    planner = ScanPlanner(kin, cfg.trajectory, dt=1.0 / cfg.loop.rate_hz)
+    planner = ScanPlanner(kin, cfg.trajectory)
     plan = planner.plan(
         path, q_start, plane=args.plane, speed=speed, allow_flip=args.allow_flip or None
     )
