@@ -73,8 +73,13 @@ class _Failure:
 
 @dataclass
 class _Solution:
+    """Approach poses (stand-off -> skin) and retract poses (skin -> stand-off) with the
+    joints solved at them and at the sweep poses."""
+
+    T_approach: np.ndarray
     q_approach: np.ndarray
     q_sweep: np.ndarray
+    T_retract: np.ndarray
     q_retract: np.ndarray
 
 
@@ -182,7 +187,7 @@ class ScanPlanner:
                     (SegmentKind.RETRACT, ret.q, d_ret, cfg.approach_speed),
                 )
             if fail is None:
-                return _Solution(app.q[::-1].copy(), sweep.q, ret.q), None
+                return _Solution(T_app, app.q[::-1].copy(), sweep.q, T_ret, ret.q), None
             if best is None or fail.progress > best.progress:
                 best = fail
         return None, best
@@ -268,13 +273,12 @@ class ScanPlanner:
         flipped: bool,
     ) -> ScanPlan:
         cfg = self.cfg
-        T_app = normal_segment(T_sweep[0], cfg.standoff, self.normal_step)
+        T_app, T_ret = sol.T_approach, sol.T_retract
         moves = self.transfer_moves(q_start, sol.q_approach[0], T_app[0])
         q_tr = np.concatenate([m.sample(cfg.transfer_sample_dt)[1][:-1] for m in moves])
         # (the last sample of each move is the next move's first; of the last move, the
         # first approach pose)
         T_tr = np.array([self.kin.fk(q) for q in q_tr]).reshape(-1, 4, 4)
-        T_ret = normal_segment(T_sweep[-1], cfg.standoff, self.normal_step)[::-1]
         length = smooth.length
 
         def duration(distance: float, v: float) -> float:
