@@ -47,11 +47,6 @@ class TrackResult:
     details: list[str] = field(default_factory=list)
     solved: int = 0
 
-    @property
-    def ok(self) -> bool:
-        """True when every pose was solved and passed every check."""
-        return self.solved == len(self.q) and all(r is None for r in self.reasons)
-
     def first_failure(self) -> tuple[int, int, list[FailureReason], str] | None:
         """(first, last) index of the first run of failing poses, the reasons in the order
         they appear in that run, and the first detail; None if all passed."""
@@ -97,10 +92,6 @@ class PathIK:
     def manipulability(self, J: np.ndarray) -> float:
         """Yoshikawa manipulability sqrt(det(J J^T)) of a 6 x n Jacobian."""
         return float(np.sqrt(max(np.linalg.det(J @ J.T), 0.0)))
-
-    def margin(self, q: np.ndarray) -> float:
-        """Smallest distance (rad) of ``q`` to a limit-with-margin (negative if outside)."""
-        return float(min((q - self.lower).min(), (self.upper - q).min()))
 
     def check(
         self, q: np.ndarray, T_base_probe: np.ndarray, reached: bool | None = None
