@@ -18,7 +18,7 @@ import numpy as np
 
 from robot_us.kinematics import ArmKinematics
 from robot_us.types import ScanPlan, SegmentKind, SurfacePath
-from trajectory.config import MAX_SCAN_SPEED, TrajectoryConfig
+from trajectory.config import MAX_SCAN_SPEED, TrajectoryConfig, check_scan_speed
 from trajectory.errors import FailureReason, PlanningError, span_text
 from trajectory.frames import ImagingPlane, normal_segment, probe_frames
 from trajectory.path_geometry import SmoothPath, smooth_path
@@ -207,10 +207,7 @@ class ScanPlanner:
         plane = ImagingPlane(plane or cfg.plane)
         speed = cfg.speed if speed is None else float(speed)
         allow_flip = cfg.allow_flip if allow_flip is None else allow_flip
-        if not 0.0 < speed <= MAX_SCAN_SPEED:
-            raise ValueError(
-                f"scan speed {speed * 1e3:.1f} mm/s is outside (0, {MAX_SCAN_SPEED * 1e3:.0f}] mm/s"
-            )
+        check_scan_speed(speed)
         q_start = self._check_start(q_start)
         smooth = smooth_path(path, cfg)
         T_nominal = probe_frames(smooth, plane, False, cfg.max_orientation_rate)
