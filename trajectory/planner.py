@@ -19,7 +19,7 @@ import numpy as np
 from robot_us.kinematics import ArmKinematics
 from robot_us.types import ScanPlan, SegmentKind, SurfacePath
 from trajectory.config import MAX_SCAN_SPEED, TrajectoryConfig, check_scan_speed
-from trajectory.errors import FailureReason, PlanningError, span_text
+from trajectory.errors import FailureReason, PlanningError, first_run, span_text
 from trajectory.frames import ImagingPlane, normal_segment, probe_frames
 from trajectory.path_geometry import SmoothPath, smooth_path
 from trajectory.reachability import PathIK, TrackResult
@@ -139,10 +139,7 @@ class ScanPlanner:
                 continue
             v = speed_limit(q, s, self.qd_max)
             if v.min() < speed:
-                i = int(np.argmax(v < speed))
-                j = i
-                while j + 1 < len(v) and v[j + 1] < speed:
-                    j += 1
+                i, j = first_run(v < speed)
                 return _Failure(
                     kind,
                     (float(s[i]), float(s[j + 1])),
