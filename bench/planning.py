@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from robot_us.config import Config  # noqa: E402
+from robot_us.control_cycle import probe_transform  # noqa: E402
 from robot_us.kinematics import ArmKinematics  # noqa: E402
 from robot_us.types import SurfacePath  # noqa: E402
 from sim.phantom_geometry import PhantomGeometry  # noqa: E402
@@ -57,9 +58,7 @@ def scan_path(geo: PhantomGeometry, length: float = PATH_LENGTH) -> SurfacePath:
 
 
 def bench_plan(cfg: Config, geo: PhantomGeometry) -> tuple[dict[str, float], object]:
-    T = np.eye(4)
-    T[2, 3] = cfg.probe.tip_offset
-    kin = ArmKinematics("panda", T)
+    kin = ArmKinematics("panda", probe_transform(cfg.probe.tip_offset))
     planner = ScanPlanner(kin, cfg.trajectory)
     path = scan_path(geo)
     plan = planner.plan(path, kin.q_ready)  # warm-up (imports, caches)

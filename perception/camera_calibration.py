@@ -9,12 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from perception.deprojection import is_rigid
 from robot_us.types import CameraIntrinsics
 
 FORMAT_NAME = "robot-us-camera-calibration"
 FORMAT_VERSION = 1
-#: Largest deviation of T_base_camera's rotation from orthonormal that is accepted.
-ORTHONORMAL_TOL = 1e-5
 
 
 class CalibrationFileError(ValueError):
@@ -71,12 +70,7 @@ class CameraCalibration:
         T = None
         if "T_base_camera" in data:
             T = _matrix(data["T_base_camera"], (4, 4), f"{origin}: 'T_base_camera'")
-            R = T[:3, :3]
-            if (
-                np.abs(R.T @ R - np.eye(3)).max() > ORTHONORMAL_TOL
-                or np.linalg.det(R) < 0
-                or np.abs(T[3] - [0, 0, 0, 1]).max() > 1e-9
-            ):
+            if not is_rigid(T):
                 raise CalibrationFileError(f"{origin}: 'T_base_camera' is not a rigid transform")
         intr = None
         if "intrinsics" in data:

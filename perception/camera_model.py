@@ -56,10 +56,6 @@ class CameraModel:
         """Focal length along v (px)."""
         return float(self.K[1, 1])
 
-    def intrinsics(self) -> CameraIntrinsics:
-        """These intrinsics as the shared type."""
-        return CameraIntrinsics(self.width, self.height, self.K.copy(), self.dist.copy())
-
     def in_image(self, px: np.ndarray) -> np.ndarray:
         """True for pixels (N x 2, u v) inside the image: 0 <= u <= W-1, 0 <= v <= H-1."""
         px = np.asarray(px, dtype=np.float64)

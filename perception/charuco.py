@@ -10,17 +10,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from robot_us.config_schema import ConfigError, param
+from perception.config import CharucoConfig
 
-#: ArUco dictionaries a board may use (OpenCV names).
-DICTIONARIES = (
-    "DICT_4X4_50",
-    "DICT_4X4_100",
-    "DICT_5X5_50",
-    "DICT_5X5_100",
-    "DICT_6X6_50",
-    "DICT_6X6_250",
-)
 #: Fewest ChArUco corners for a view to count (intrinsics) or for a pose (PnP).
 MIN_CORNERS = 6
 #: Fewest usable views for intrinsics.
@@ -29,32 +20,6 @@ MIN_VIEWS = 4
 
 class CalibrationError(ValueError):
     """Calibration input that cannot give a result (too few views, board not found...)."""
-
-
-@dataclass(frozen=True)
-class CharucoConfig:
-    """The ChArUco calibration board (print it flat; measure the printed square size)."""
-
-    squares_x: int = param(8, lo=3, hi=30, doc="chessboard squares along the board's x")
-    squares_y: int = param(6, lo=3, hi=30, doc="chessboard squares along the board's y")
-    square_length: float = param(
-        0.03, lo=0.005, hi=0.2, unit="m", doc="side of a chessboard square as printed"
-    )
-    marker_length: float = param(
-        0.022, lo=0.003, hi=0.2, unit="m", doc="side of an ArUco marker as printed"
-    )
-    dictionary: str = param("DICT_5X5_100", choices=DICTIONARIES, doc="ArUco dictionary")
-    legacy_pattern: bool = param(
-        False, doc="boards made with OpenCV < 4.6 (even rows start with a marker)"
-    )
-
-    def validate(self, prefix: str) -> None:
-        """The markers must fit in the squares."""
-        if self.marker_length >= self.square_length:
-            raise ConfigError(
-                f"config key '{prefix}.marker_length' ({self.marker_length}) must be smaller "
-                f"than '{prefix}.square_length' ({self.square_length})"
-            )
 
 
 def make_board(spec: CharucoConfig) -> cv2.aruco.CharucoBoard:

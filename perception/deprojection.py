@@ -7,6 +7,9 @@ import numpy as np
 
 from perception.camera_model import CameraModel
 
+#: Largest deviation of a rotation from orthonormal accepted in a rigid transform.
+ORTHONORMAL_TOL = 1e-5
+
 
 def valid_depth(depth: np.ndarray, depth_min: float, depth_max: float) -> np.ndarray:
     """True where ``depth`` (m) is finite and within [depth_min, depth_max]."""
@@ -37,6 +40,17 @@ def deproject_image(
     if valid is not None:
         pts[~valid] = np.nan
     return pts
+
+
+def is_rigid(T: np.ndarray) -> bool:
+    """True when the 4x4 ``T`` is a rigid transform: orthonormal rotation (within
+    ``ORTHONORMAL_TOL``) with determinant +1, last row [0, 0, 0, 1]."""
+    R = T[:3, :3]
+    return bool(
+        np.abs(R.T @ R - np.eye(3)).max() <= ORTHONORMAL_TOL
+        and np.linalg.det(R) > 0
+        and np.abs(T[3] - [0, 0, 0, 1]).max() <= 1e-9
+    )
 
 
 def transform_points(T_a_b: np.ndarray, points: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ views. Residuals per pose say how well the poses agree.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
 import cv2
@@ -121,7 +121,6 @@ class HandEyeResult:
     trans_residual_mm: np.ndarray
     reprojection_rms_px: float | None = None
     refined: bool = False
-    extra: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
         """Residual statistics as plain numbers (for the calibration file)."""

@@ -84,14 +84,3 @@ def densify(pixels: np.ndarray, step_px: float) -> tuple[np.ndarray, np.ndarray]
     s0 = np.concatenate([[0.0], np.cumsum(seglen)])
     arc = np.concatenate([s0[idx] + frac * seglen[idx], [s0[-1]]])
     return out, arc
-
-
-def subdivide(pixels: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Insert ``counts[i]`` evenly spaced samples between ``pixels[i]`` and ``pixels[i+1]``
-    (M x 2 -> (M + sum(counts)) x 2)."""
-    reps = counts + 1
-    idx = np.repeat(np.arange(len(counts)), reps)
-    frac = (np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)) / np.repeat(reps, reps)
-    seg = pixels[1:] - pixels[:-1]
-    out = pixels[:-1][idx] + frac[:, None] * seg[idx]
-    return np.vstack([out, pixels[-1]])

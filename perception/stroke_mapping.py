@@ -29,6 +29,7 @@ from perception.camera_model import CameraModel
 from perception.config import PerceptionConfig
 from perception.deprojection import (
     deproject_pixels,
+    is_rigid,
     transform_points,
     transform_vectors,
     valid_depth,
@@ -105,6 +106,20 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     f = np.concatenate([[False], flags, [False]]).astype(np.int8)
     d = np.diff(f)
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1, strict=True))
+
+
+def _insertions(gaps: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where ``counts[j]`` evenly spaced samples go into interval ``gaps[j]`` (between
+    samples i and i + 1): the interval of each new sample and its fraction along it."""
+    seg = np.repeat(gaps, counts)
+    frac = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + 1
+    return seg, frac / np.repeat(counts + 1, counts)
+
+
+def _lerp(x: np.ndarray, seg: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` interpolated at fraction ``w`` between rows ``seg`` and ``seg + 1``."""
+    ww = w.reshape(-1, *([1] * (x.ndim - 1)))
+    return x[seg] + ww * (x[seg + 1] - x[seg])
 
 
 def _disc(radius_px: int) -> tuple[np.ndarray, np.ndarray]:
@@ -189,12 +204,7 @@ class StrokeMapper:
             raise StrokeError(
                 StrokeErrorCode.BAD_FRAME, f"T_base_camera must be a finite 4x4, got {T.shape}"
             )
-        R = T[:3, :3]
-        if (
-            np.abs(R.T @ R - np.eye(3)).max() > 1e-5
-            or np.linalg.det(R) < 0
-            or np.abs(T[3] - [0, 0, 0, 1]).max() > 1e-9
-        ):
+        if not is_rigid(T):
             raise StrokeError(StrokeErrorCode.BAD_FRAME, "T_base_camera is not a rigid transform")
         if frame.mask is not None and np.shape(frame.mask) != depth.shape:
             raise StrokeError(
@@ -323,6 +333,27 @@ class StrokeMapper:
         pix = float(np.sum(np.linalg.norm(np.diff(s.px[a : b + 1], axis=0), axis=1)))
         return pix * z_ref / f
 
+    def _check_runs(
+        self,
+        s: _Samples,
+        flags: np.ndarray,
+        limit: float,
+        code: StrokeErrorCode,
+        message: str,
+        z_ref: float,
+        f: float,
+    ) -> list[tuple[int, int]]:
+        """The runs of True in ``flags``; the first longer than ``limit`` (m on the skin)
+        raises ``StrokeError(code, message)``, ``{length}`` and ``{start}`` (mm from the
+        stroke start) filled in."""
+        runs = _runs(flags)
+        for i0, i1 in runs:
+            length = self._run_length(s, i0, i1, z_ref, f)
+            if length > limit:
+                start = self._arc_at(s, i0)
+                raise StrokeError(code, message.format(length=1000 * length, start=1000 * start))
+        return runs
+
     def _arc_at(self, s: _Samples, i: int) -> float:
         """Approximate arc length (m) from the stroke start to sample i."""
         pos = self._position(s)[: i + 1]
@@ -388,27 +419,30 @@ class StrokeMapper:
 
         # off the body: reject long parts, trim short ones at the ends
         n_dense = len(s.px)
-        for i0, i1 in _runs(~s.on_body):
-            length = self._run_length(s, i0, i1, z_ref, f)
-            if length > cfg.max_off_body:
-                raise StrokeError(
-                    StrokeErrorCode.OFF_BODY,
-                    f"{1000 * length:.1f} mm of the stroke are off the body (on the bed or "
-                    f"the floor), from {1000 * self._arc_at(s, i0):.1f} mm after its start "
-                    f"(perception.max_off_body = {1000 * cfg.max_off_body:.1f} mm)",
-                )
+        off_body = self._check_runs(
+            s,
+            ~s.on_body,
+            cfg.max_off_body,
+            StrokeErrorCode.OFF_BODY,
+            "{length:.1f} mm of the stroke are off the body (on the bed or the floor), from "
+            "{start:.1f} mm after its start "
+            f"(perception.max_off_body = {1000 * cfg.max_off_body:.1f} mm)",
+            z_ref,
+            f,
+        )
         # holes: runs without valid depth at the pixel
-        for i0, i1 in _runs(~s.supported):
-            length = self._run_length(s, i0, i1, z_ref, f)
-            if length > cfg.max_hole:
-                raise StrokeError(
-                    StrokeErrorCode.HOLE,
-                    f"no depth over {1000 * length:.1f} mm of the stroke, from "
-                    f"{1000 * self._arc_at(s, i0):.1f} mm after its start "
-                    f"(perception.max_hole = {1000 * cfg.max_hole:.1f} mm)",
-                )
+        self._check_runs(
+            s,
+            ~s.supported,
+            cfg.max_hole,
+            StrokeErrorCode.HOLE,
+            "no depth over {length:.1f} mm of the stroke, from {start:.1f} mm after its start "
+            f"(perception.max_hole = {1000 * cfg.max_hole:.1f} mm)",
+            z_ref,
+            f,
+        )
         keep = np.ones(n_dense, bool)
-        for i0, i1 in _runs(~s.on_body):
+        for i0, i1 in off_body:
             if i0 == 0 or i1 == n_dense - 1:
                 keep[i0 : i1 + 1] = False
         s = s.take(np.flatnonzero(keep))
@@ -423,24 +457,25 @@ class StrokeMapper:
                 break
             i = np.flatnonzero(need)
             k = np.maximum(np.ceil(gap[i] / cfg.densify_step * 1.05).astype(int) - 1, 1)
-            seg = np.repeat(i, k)
-            w = (np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k) + 1) / np.repeat(k + 1, k)
-            new_px = s.px[seg] + w[:, None] * (s.px[seg + 1] - s.px[seg])
-            new_t = s.t[seg] + w * (s.t[seg + 1] - s.t[seg])
+            seg, w = _insertions(i, k)
+            new_px, new_t = _lerp(s.px, seg, w), _lerp(s.t, seg, w)
             s = _Samples.concat(s, self._samples(ctx, patch, anchor_t, new_px, new_t))
 
         # samples no fit covers: interpolate short interior runs, drop short end runs
+        unfitted = self._check_runs(
+            s,
+            ~s.ok,
+            cfg.max_hole,
+            StrokeErrorCode.HOLE,
+            "the skin cannot be fitted over {length:.1f} mm of the stroke (too few valid "
+            "depth samples within perception.normal_radius), from {start:.1f} mm after its "
+            "start",
+            z_ref,
+            f,
+        )
         keep = np.ones(len(s.px), bool)
         interp = np.zeros(len(s.px), bool)
-        for i0, i1 in _runs(~s.ok):
-            length = self._run_length(s, i0, i1, z_ref, f)
-            if length > cfg.max_hole:
-                raise StrokeError(
-                    StrokeErrorCode.HOLE,
-                    f"the skin cannot be fitted over {1000 * length:.1f} mm of the stroke "
-                    f"(too few valid depth samples within perception.normal_radius), from "
-                    f"{1000 * self._arc_at(s, i0):.1f} mm after its start",
-                )
+        for i0, i1 in unfitted:
             if i0 == 0 or i1 == len(keep) - 1:
                 keep[i0 : i1 + 1] = False
             else:
@@ -530,24 +565,17 @@ class StrokeMapper:
         i = np.flatnonzero(gap > step)
         if len(i) == 0:
             return s
-        k = np.ceil(gap[i] / step).astype(int) - 1
-        seg = np.repeat(i, k)
-        w = (np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k) + 1) / np.repeat(k + 1, k)
-
-        def lerp(x: np.ndarray) -> np.ndarray:
-            ww = w.reshape(-1, *([1] * (x.ndim - 1)))
-            return x[seg] + ww * (x[seg + 1] - x[seg])
-
-        nrm = lerp(s.normals)
+        seg, w = _insertions(i, np.ceil(gap[i] / step).astype(int) - 1)
+        nrm = _lerp(s.normals, seg, w)
         nrm /= np.linalg.norm(nrm, axis=1, keepdims=True)
         new = _Samples(
-            px=lerp(s.px),
-            t=lerp(s.t),
-            points=lerp(s.points),
+            px=_lerp(s.px, seg, w),
+            t=_lerp(s.t, seg, w),
+            points=_lerp(s.points, seg, w),
             normals=nrm,
             ok=np.ones(len(seg), bool),
             supported=s.supported[seg] & s.supported[seg + 1],
-            seed=lerp(s.seed),
+            seed=_lerp(s.seed, seg, w),
             on_body=np.ones(len(seg), bool),
             n_used=np.zeros(len(seg), int),
             residual=np.full(len(seg), np.nan),

@@ -1,8 +1,8 @@
 """Files of the perception step (formats in docs/formats.md): ``scene.npz`` (one RGB-D view
 with its calibration), ``stroke.json`` (the operator's stroke in pixels),
 ``calibration.json`` (camera pose in the base frame, optional intrinsics) and the
-``path.json`` the mapping writes. Every reader validates and names the file and key at
-fault."""
+``path.json`` the mapping writes and the planner reads. Every reader validates and names
+the file and key at fault."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from perception.camera_calibration import CalibrationFileError, CameraCalibration
 from robot_us.types import CameraIntrinsics, RgbdFrame, SurfacePath
-from trajectory.formats import path_to_dict
+from trajectory.formats import PathFormatError, path_from_dict, path_to_dict
 
 
 class FileFormatError(ValueError):
@@ -101,19 +101,21 @@ def _shaped(value: np.ndarray, shape: tuple[int, ...], path: Path, key: str) -> 
     return arr
 
 
-def _load_json(path: str | Path, what: str) -> Any:
+def load_json(path: str | Path, what: str) -> Any:
+    """The parsed JSON document in ``path``; ``FileFormatError`` names the ``what`` file
+    that is missing or the file that is not valid JSON."""
     path = Path(path)
     if not path.is_file():
         raise FileFormatError(f"{what} file not found: {path}")
     try:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"{path}: malformed JSON ({exc})") from exc
+        raise FileFormatError(f"{path}: malformed JSON (not valid JSON: {exc})") from exc
 
 
 def load_stroke(path: str | Path) -> np.ndarray:
     """The stroke's pixels (N x 2: u column, v row) from ``stroke.json``."""
-    data = _load_json(path, "stroke")
+    data = load_json(path, "stroke")
     if not isinstance(data, dict) or "pixels" not in data:
         raise FileFormatError(
             f"{path}: missing key 'pixels' (expected {{\"pixels\": [[u, v], ...]}})"
@@ -136,7 +138,7 @@ def save_stroke(path: str | Path, pixels: np.ndarray) -> None:
 
 def load_calibration(path: str | Path) -> CameraCalibration:
     """The camera calibration from ``calibration.json``."""
-    data = _load_json(path, "calibration")
+    data = load_json(path, "calibration")
     try:
         return CameraCalibration.from_dict(data, origin=str(path))
     except CalibrationFileError as exc:
@@ -167,6 +169,15 @@ def apply_calibration(frame: RgbdFrame, calib: CameraCalibration, origin: str = 
 def save_calibration(path: str | Path, calib: CameraCalibration) -> None:
     """Write ``calibration.json``."""
     Path(path).write_text(json.dumps(calib.to_dict(), indent=2) + "\n")
+
+
+def load_path(path: str | Path) -> SurfacePath:
+    """The surface path (base frame) from ``path.json``."""
+    data = load_json(path, "path")
+    try:
+        return path_from_dict(data)
+    except PathFormatError as exc:
+        raise FileFormatError(f"{path}: {exc}") from exc
 
 
 def save_path(path: str | Path, surface: SurfacePath) -> None:

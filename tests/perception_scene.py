@@ -1,6 +1,6 @@
 """Synthetic RGB-D frames for perception tests: ray-cast the exact phantom (cylinder
 segment with flat end caps) and the bed plane through a pinhole camera. Fast (a few ms at
-160 x 120) and independent of pybullet."""
+160 x 120); the ray casting does not use pybullet (the camera pose comes from sim.camera)."""
 
 from __future__ import annotations
 
@@ -9,22 +9,8 @@ import numpy as np
 from perception.camera_model import CameraModel
 from robot_us.config import Config
 from robot_us.types import CameraIntrinsics, RgbdFrame
+from sim.camera import look_at
 from sim.phantom_geometry import PhantomGeometry
-
-
-def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
-    """T_base_camera of an OpenCV camera at ``eye`` looking at ``target`` (z forward,
-    x right, y down; base z up)."""
-    eye, target, up = (np.asarray(v, float) for v in (eye, target, up))
-    z = target - eye
-    z /= np.linalg.norm(z)
-    x = np.cross(z, up)
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    T = np.eye(4)
-    T[:3, :3] = np.column_stack([x, y, z])
-    T[:3, 3] = eye
-    return T
 
 
 def default_geometry() -> PhantomGeometry:

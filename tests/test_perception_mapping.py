@@ -161,6 +161,15 @@ def test_large_hole_is_an_error_not_invented():
     assert e.value.code == StrokeErrorCode.HOLE
 
 
+def test_surface_that_cannot_be_fitted_is_a_hole_error():
+    frame, geom = default_frame(scale=0.5)
+    px = skin_stroke(geom, frame, (0.0, 0.5), (0.0, 0.1))
+    with pytest.raises(StrokeError, match=r"cannot be fitted over \d+\.\d mm") as e:
+        mapper(min_fit_points=10_000).map(frame, px)  # more than any neighbourhood holds
+    assert e.value.code == StrokeErrorCode.HOLE
+    assert "from 0.0 mm after its start" in str(e.value)
+
+
 def test_no_valid_depth():
     frame, geom = default_frame(scale=0.5)
     px = skin_stroke(geom, frame, (0.0, 0.5), (0.0, 0.1))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from robot_us.config import Config
+from robot_us.control_cycle import probe_transform
 from robot_us.kinematics import ArmKinematics
 from robot_us.types import SegmentKind, SurfacePath
 from sim.phantom_geometry import PhantomGeometry
@@ -17,9 +18,7 @@ CFG = Config()
 
 
 def _kin(model: str) -> ArmKinematics:
-    T = np.eye(4)
-    T[2, 3] = CFG.probe.tip_offset
-    return ArmKinematics(model, T)
+    return ArmKinematics(model, probe_transform(CFG.probe.tip_offset))
 
 
 @pytest.fixture(scope="module")

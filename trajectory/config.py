@@ -11,6 +11,14 @@ from robot_us.config_schema import ConfigError, param
 MAX_SCAN_SPEED = 0.05
 
 
+def check_scan_speed(speed: float) -> None:
+    """Raise ValueError unless 0 < ``speed`` (m/s) <= ``MAX_SCAN_SPEED``."""
+    if not 0.0 < speed <= MAX_SCAN_SPEED:
+        raise ValueError(
+            f"scan speed {speed * 1e3:.1f} mm/s is outside (0, {MAX_SCAN_SPEED * 1e3:.0f}] mm/s"
+        )
+
+
 @dataclass(frozen=True)
 class TrajectoryConfig:
     """Surface path -> probe poses -> time law. Lengths in m, angles in rad."""

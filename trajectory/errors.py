@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+import numpy as np
+
 
 class FailureReason(StrEnum):
     """Why a path (or a part of it) cannot be planned."""
@@ -39,6 +41,15 @@ class PlanningError(ValueError):
         self.reason = reason
         self.span_m = span_m
         self.flip_feasible = flip_feasible
+
+
+def first_run(mask: np.ndarray) -> tuple[int, int]:
+    """First and last index of the first run of True in the 1-D ``mask`` (which has one)."""
+    i = int(np.argmax(mask))
+    j = i
+    while j + 1 < len(mask) and mask[j + 1]:
+        j += 1
+    return i, j
 
 
 def span_text(s0: float, s1: float) -> str:

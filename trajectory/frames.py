@@ -20,7 +20,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from trajectory.errors import FailureReason, PlanningError, span_text
+from trajectory.errors import FailureReason, PlanningError, first_run, span_text
 from trajectory.path_geometry import SmoothPath
 
 
@@ -102,10 +102,7 @@ def check_orientation_rate(T: np.ndarray, s: np.ndarray, limit: float) -> None:
     arc length ``s`` (m)."""
     rate = rotation_angles(T) / np.maximum(np.diff(s), 1e-12)
     if rate.max() > limit:
-        i = int(np.argmax(rate > limit))
-        j = i
-        while j + 1 < len(rate) and rate[j + 1] > limit:
-            j += 1
+        i, j = first_run(rate > limit)
         raise PlanningError(
             FailureReason.ORIENTATION_RATE,
             f"the probe would turn at {np.degrees(rate.max()) / 1e3:.2f} deg/mm "

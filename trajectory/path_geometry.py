@@ -22,7 +22,7 @@ from scipy.spatial import cKDTree
 
 from robot_us.types import SurfacePath
 from trajectory.config import TrajectoryConfig
-from trajectory.errors import FailureReason, PlanningError, span_text
+from trajectory.errors import FailureReason, PlanningError, first_run, span_text
 
 #: Consecutive input points closer than this (m) are treated as one point.
 DUPLICATE_TOLERANCE = 1e-7
@@ -69,15 +69,6 @@ def _fit(u: np.ndarray, y: np.ndarray, cutoff: float):
     if cutoff <= 0.0:
         return make_interp_spline(u, y, k=3, axis=0)
     return make_smoothing_spline(u, y, lam=_lam(cutoff, u[1] - u[0]), axis=0)
-
-
-def _runs(mask: np.ndarray) -> tuple[int, int]:
-    """First and last index of the first run of True in ``mask``."""
-    i = int(np.argmax(mask))
-    j = i
-    while j + 1 < len(mask) and mask[j + 1]:
-        j += 1
-    return i, j
 
 
 def _linear_resample(u: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -146,7 +137,7 @@ def smooth_path(path: SurfacePath, cfg: TrajectoryConfig) -> SmoothPath:
     n_lin = _linear_resample(u_raw, nrm, u)
     norms = np.linalg.norm(n_lin, axis=1)
     if np.any(norms < 0.1):
-        i, j = _runs(norms < 0.1)
+        i, j = first_run(norms < 0.1)
         raise PlanningError(
             FailureReason.NORMAL,
             f"neighbouring normals point in opposite directions {span_text(u[i], u[j])}",
@@ -177,7 +168,7 @@ def smooth_path(path: SurfacePath, cfg: TrajectoryConfig) -> SmoothPath:
     sd = np.zeros(len(ud))
     sd[1:] = np.cumsum(np.linalg.norm(np.diff(pd, axis=0), axis=1))
     if kappa.max() > cfg.max_curvature:
-        i, j = _runs(kappa > cfg.max_curvature)
+        i, j = first_run(kappa > cfg.max_curvature)
         raise PlanningError(
             FailureReason.CURVATURE,
             f"path bends with a radius of {1e3 / kappa.max():.1f} mm {span_text(sd[i], sd[j])}; "
@@ -221,7 +212,7 @@ def smooth_path(path: SurfacePath, cfg: TrajectoryConfig) -> SmoothPath:
     normals /= np.linalg.norm(normals, axis=1)[:, None]
     cos_nt = np.abs(np.einsum("ij,ij->i", normals, tangents))
     if cos_nt.max() > MAX_NORMAL_TANGENT_COS:
-        i, j = _runs(cos_nt > MAX_NORMAL_TANGENT_COS)
+        i, j = first_run(cos_nt > MAX_NORMAL_TANGENT_COS)
         angle = np.degrees(np.arccos(cos_nt.max()))
         raise PlanningError(
             FailureReason.NORMAL,

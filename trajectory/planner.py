@@ -18,8 +18,8 @@ import numpy as np
 
 from robot_us.kinematics import ArmKinematics
 from robot_us.types import ScanPlan, SegmentKind, SurfacePath
-from trajectory.config import MAX_SCAN_SPEED, TrajectoryConfig
-from trajectory.errors import FailureReason, PlanningError, span_text
+from trajectory.config import MAX_SCAN_SPEED, TrajectoryConfig, check_scan_speed
+from trajectory.errors import FailureReason, PlanningError, first_run, span_text
 from trajectory.frames import ImagingPlane, normal_segment, probe_frames
 from trajectory.path_geometry import SmoothPath, smooth_path
 from trajectory.reachability import PathIK, TrackResult
@@ -73,8 +73,13 @@ class _Failure:
 
 @dataclass
 class _Solution:
+    """Approach poses (stand-off -> skin) and retract poses (skin -> stand-off) with the
+    joints solved at them and at the sweep poses."""
+
+    T_approach: np.ndarray
     q_approach: np.ndarray
     q_sweep: np.ndarray
+    T_retract: np.ndarray
     q_retract: np.ndarray
 
 
@@ -98,10 +103,9 @@ def _failure_of(
 class ScanPlanner:
     """Plans scans for one arm (kinematics with the probe as tool) and one configuration."""
 
-    def __init__(self, kin: ArmKinematics, cfg: TrajectoryConfig, dt: float = 0.001) -> None:
+    def __init__(self, kin: ArmKinematics, cfg: TrajectoryConfig) -> None:
         self.kin = kin
         self.cfg = cfg
-        self.dt = dt
         self.ik = PathIK(kin, cfg)
         self.normal_step = max(NORMAL_STEP, cfg.resample_step)
         self.qd_max = kin.limits.velocity * cfg.joint_velocity_scale
@@ -135,10 +139,7 @@ class ScanPlanner:
                 continue
             v = speed_limit(q, s, self.qd_max)
             if v.min() < speed:
-                i = int(np.argmax(v < speed))
-                j = i
-                while j + 1 < len(v) and v[j + 1] < speed:
-                    j += 1
+                i, j = first_run(v < speed)
                 return _Failure(
                     kind,
                     (float(s[i]), float(s[j + 1])),
@@ -183,7 +184,7 @@ class ScanPlanner:
                     (SegmentKind.RETRACT, ret.q, d_ret, cfg.approach_speed),
                 )
             if fail is None:
-                return _Solution(app.q[::-1].copy(), sweep.q, ret.q), None
+                return _Solution(T_app, app.q[::-1].copy(), sweep.q, T_ret, ret.q), None
             if best is None or fail.progress > best.progress:
                 best = fail
         return None, best
@@ -203,10 +204,7 @@ class ScanPlanner:
         plane = ImagingPlane(plane or cfg.plane)
         speed = cfg.speed if speed is None else float(speed)
         allow_flip = cfg.allow_flip if allow_flip is None else allow_flip
-        if not 0.0 < speed <= MAX_SCAN_SPEED:
-            raise ValueError(
-                f"scan speed {speed * 1e3:.1f} mm/s is outside (0, {MAX_SCAN_SPEED * 1e3:.0f}] mm/s"
-            )
+        check_scan_speed(speed)
         q_start = self._check_start(q_start)
         smooth = smooth_path(path, cfg)
         T_nominal = probe_frames(smooth, plane, False, cfg.max_orientation_rate)
@@ -269,24 +267,23 @@ class ScanPlanner:
         flipped: bool,
     ) -> ScanPlan:
         cfg = self.cfg
-        T_app = normal_segment(T_sweep[0], cfg.standoff, self.normal_step)
+        T_app, T_ret = sol.T_approach, sol.T_retract
         moves = self.transfer_moves(q_start, sol.q_approach[0], T_app[0])
         q_tr = np.concatenate([m.sample(cfg.transfer_sample_dt)[1][:-1] for m in moves])
         # (the last sample of each move is the next move's first; of the last move, the
         # first approach pose)
         T_tr = np.array([self.kin.fk(q) for q in q_tr]).reshape(-1, 4, 4)
-        T_ret = normal_segment(T_sweep[-1], cfg.standoff, self.normal_step)[::-1]
         length = smooth.length
-        limits = dict(max_acceleration=cfg.max_acceleration, max_jerk=cfg.max_jerk, dt=self.dt)
-        normal_time = nominal_duration(
-            TimeLawLimits(cfg.standoff, cfg.approach_speed, **limits)  # type: ignore[arg-type]
-        )
+
+        def duration(distance: float, v: float) -> float:
+            limits = TimeLawLimits(distance, v, cfg.max_acceleration, cfg.max_jerk)
+            return nominal_duration(limits)
+
+        normal_time = duration(cfg.standoff, cfg.approach_speed)
         durations = {
             SegmentKind.TRANSFER.value: sum(m.duration for m in moves),
             SegmentKind.APPROACH.value: normal_time,
-            SegmentKind.SWEEP.value: nominal_duration(
-                TimeLawLimits(length, speed, **limits)  # type: ignore[arg-type]
-            ),
+            SegmentKind.SWEEP.value: duration(length, speed),
             SegmentKind.RETRACT.value: normal_time,
         }
         parts = [

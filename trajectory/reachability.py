@@ -17,7 +17,7 @@ import numpy as np
 
 from robot_us.kinematics import ArmKinematics
 from trajectory.config import TrajectoryConfig
-from trajectory.errors import FailureReason
+from trajectory.errors import FailureReason, first_run
 
 #: Largest position error (m) of an IK solution counted as reaching the pose.
 IK_POSITION_TOLERANCE = 1e-4
@@ -47,21 +47,13 @@ class TrackResult:
     details: list[str] = field(default_factory=list)
     solved: int = 0
 
-    @property
-    def ok(self) -> bool:
-        """True when every pose was solved and passed every check."""
-        return self.solved == len(self.q) and all(r is None for r in self.reasons)
-
     def first_failure(self) -> tuple[int, int, list[FailureReason], str] | None:
         """(first, last) index of the first run of failing poses, the reasons in the order
         they appear in that run, and the first detail; None if all passed."""
-        bad = [r is not None for r in self.reasons]
-        if not any(bad):
+        bad = np.array([r is not None for r in self.reasons], dtype=bool)
+        if not bad.any():
             return None
-        i = bad.index(True)
-        j = i
-        while j + 1 < len(bad) and bad[j + 1]:
-            j += 1
+        i, j = first_run(bad)
         reasons: list[FailureReason] = []
         for r in self.reasons[i : j + 1]:
             if r is not None and r not in reasons:
@@ -97,10 +89,6 @@ class PathIK:
     def manipulability(self, J: np.ndarray) -> float:
         """Yoshikawa manipulability sqrt(det(J J^T)) of a 6 x n Jacobian."""
         return float(np.sqrt(max(np.linalg.det(J @ J.T), 0.0)))
-
-    def margin(self, q: np.ndarray) -> float:
-        """Smallest distance (rad) of ``q`` to a limit-with-margin (negative if outside)."""
-        return float(min((q - self.lower).min(), (self.upper - q).min()))
 
     def check(
         self, q: np.ndarray, T_base_probe: np.ndarray, reached: bool | None = None

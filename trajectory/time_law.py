@@ -28,7 +28,7 @@ from enum import IntEnum
 
 from ruckig import ControlInterface, InputParameter, OutputParameter, Result, Ruckig, Trajectory
 
-from trajectory.config import MAX_SCAN_SPEED
+from trajectory.config import check_scan_speed
 
 #: Overrides below this count as zero (a stop, like pause).
 MIN_OVERRIDE = 1e-3
@@ -57,11 +57,7 @@ class TimeLawLimits:
     def __post_init__(self) -> None:
         if not self.length > 0.0:
             raise ValueError(f"time law length must be > 0 m, got {self.length}")
-        if not 0.0 < self.max_speed <= MAX_SCAN_SPEED:
-            raise ValueError(
-                f"scan speed {self.max_speed * 1e3:.1f} mm/s is outside (0, "
-                f"{MAX_SCAN_SPEED * 1e3:.0f}] mm/s"
-            )
+        check_scan_speed(self.max_speed)
         if not (self.max_acceleration > 0.0 and self.max_jerk > 0.0 and self.dt > 0.0):
             raise ValueError("time law acceleration, jerk and cycle time must be > 0")
 

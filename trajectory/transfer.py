@@ -57,18 +57,9 @@ class TransferMove:
             raise PlanningError(
                 FailureReason.START_STATE, f"transfer move could not be planned: ruckig {result}"
             )
-        self.q_start = np.array(q_start, dtype=float)
         self.q_goal = np.array(q_goal, dtype=float)
-
-    @property
-    def duration(self) -> float:
-        """Duration of the move (s)."""
-        return float(self._trajectory.duration)
-
-    def at_time(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Joint position, velocity, acceleration at ``t`` s (clamped to the move)."""
-        p, v, a = self._trajectory.at_time(min(max(t, 0.0), self.duration))
-        return np.asarray(p), np.asarray(v), np.asarray(a)
+        #: Duration of the move (s).
+        self.duration = float(self._trajectory.duration)
 
     def state_into(self, t: float, q: np.ndarray, qd: np.ndarray) -> None:
         """Joint position (rad) and velocity (rad/s) at ``t`` s (clamped) written into
@@ -81,4 +72,4 @@ class TransferMove:
         """Times (s) every ``dt`` s, the end included, and joint positions (M x n) there."""
         m = max(1, int(np.ceil(self.duration / dt - 1e-9)))
         t = np.linspace(0.0, self.duration, m + 1)
-        return t, np.array([self.at_time(ti)[0] for ti in t])
+        return t, np.array([self._trajectory.at_time(ti)[0] for ti in t])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 from pathlib import Path
 
 HELP = "calibrate the camera (ChArUco intrinsics, eye-to-hand pose) -> calibration.json"
@@ -48,12 +47,9 @@ def _read_image(path: Path):
 def _hand_eye_input(path: Path) -> tuple[list, list]:
     import numpy as np
 
-    if not path.is_file():
-        raise FileNotFoundError(f"hand-eye file not found: {path}")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: malformed JSON ({exc})") from exc
+    from robot_us.perception_files import load_json
+
+    data = load_json(path, "hand-eye")
     poses = data.get("poses") if isinstance(data, dict) else None
     if not isinstance(poses, list) or not poses:
         raise ValueError(f"{path}: missing key 'poses' (a non-empty list)")

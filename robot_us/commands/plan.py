@@ -36,33 +36,19 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from robot_us.config import load_config
+    from robot_us.control_cycle import probe_transform
     from robot_us.kinematics import ArmKinematics
-    from trajectory.formats import path_from_dict, plan_to_dict
+    from robot_us.perception_files import load_path
+    from trajectory.formats import plan_to_dict
     from trajectory.planner import ScanPlanner
 
     overrides = {"robot.model": args.robot} if args.robot else None
     cfg = load_config(*args.config, overrides=overrides)
-    src = Path(args.path)
-    if not src.is_file():
-        raise FileNotFoundError(f"path file not found: {src}")
-    try:
-        doc = json.loads(src.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{src} is not valid JSON: {exc}") from exc
-    try:
-        path = path_from_dict(doc)
-    except ValueError as exc:
-        raise ValueError(f"{src}: {exc}") from exc
-    speed = None
-    if args.speed is not None:
-        if not 0.0 < args.speed <= 50.0:
-            raise ValueError(f"--speed {args.speed} mm/s is outside (0, 50] mm/s")
-        speed = args.speed * 1e-3
-    T_flange_probe = np.eye(4)
-    T_flange_probe[2, 3] = cfg.probe.tip_offset
-    kin = ArmKinematics(cfg.robot.model, T_flange_probe)
+    path = load_path(args.path)
+    speed = None if args.speed is None else args.speed * 1e-3  # the planner checks it
+    kin = ArmKinematics(cfg.robot.model, probe_transform(cfg.probe.tip_offset))
     q_start = np.array(cfg.robot.q_home) if cfg.robot.q_home else kin.q_ready
-    planner = ScanPlanner(kin, cfg.trajectory, dt=1.0 / cfg.loop.rate_hz)
+    planner = ScanPlanner(kin, cfg.trajectory)
     plan = planner.plan(
         path, q_start, plane=args.plane, speed=speed, allow_flip=args.allow_flip or None
     )

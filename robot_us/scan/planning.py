@@ -65,7 +65,7 @@ def plan_scan(
             raise ScanPlanningError("mapping the stroke", str(exc)) from exc
         path = mapping.path
     dt = 1.0 / cfg.loop.rate_hz
-    planner = ScanPlanner(kin, cfg.trajectory, dt=dt)
+    planner = ScanPlanner(kin, cfg.trajectory)
     q0 = np.array(q_start, dtype=float)
     try:
         plan = planner.plan(path, q0, plane=request.plane, speed=request.speed)
