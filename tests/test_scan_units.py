@@ -324,3 +324,28 @@ def test_scan_commands_follow_the_table_without_a_simulator():
     assert scan.state is ScanState.ABORTED and scan.outcome.cause == "aborted: not needed"
     with pytest.raises(ValueError, match="speed override"):
         scan.set_speed(1.5)
+
+
+def test_sweep_twist_table_matches_the_finite_difference_of_the_path():
+    from scipy.spatial.transform import Rotation
+
+    from robot_us.scan.sweep_twist import STEP, SweepTwist, unit_twist
+    from trajectory.probe_path import ProbePath
+
+    s = np.linspace(0.0, 0.05, 51)
+    poses = np.tile(np.eye(4), (len(s), 1, 1))
+    poses[:, :3, :3] = Rotation.from_rotvec(np.outer(np.sin(20 * s), [0.0, 0.3, 0.0])).as_matrix()
+    poses[:, 0, 3], poses[:, 2, 3] = s, 0.004 * np.sin(400 * s)
+    path = ProbePath(s, poses)
+    table, out = SweepTwist(path), np.zeros(6)
+    for k in (0, 7, 42, 99):  # on the table's grid: exactly the finite difference
+        expected = 0.01 * unit_twist(path, k * STEP)
+        assert np.allclose(table.twist_into(k * STEP, 0.01, out), expected, atol=1e-12)
+    u = 0.26  # between grid points: the linear blend of the neighbours
+    expected = 0.01 * ((1 - u) * unit_twist(path, 60 * STEP) + u * unit_twist(path, 61 * STEP))
+    assert np.allclose(table.twist_into((60 + u) * STEP, 0.01, out), expected, atol=1e-12)
+    end = 0.01 * unit_twist(path, path.length)  # the end: the last finite difference
+    for si in (path.length - 0.3 * STEP, path.length, path.length + 0.01):
+        assert np.allclose(table.twist_into(si, 0.01, out), end, atol=1e-12)
+    assert np.allclose(unit_twist(path, 0.0)[:3], [1.0, 0.0, 1.5], atol=0.1)  # dp/ds
+    assert np.all(table.twist_into(0.02, 0.0, out) == 0.0)  # not moving ahead: no twist

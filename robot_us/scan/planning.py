@@ -1,6 +1,7 @@
 """The planning step of a scan, outside the control loop: map the stroke onto the skin
 (if the request has one), plan the scan from the arm's current joints, and prepare what
-the loop needs (the sweep as a ``ProbePath``, the time law, the transfer move). Takes tens
+the loop needs (the sweep as a ``ProbePath`` and its feed-forward twist table, the time
+law, the transfer move). Takes tens
 to a few hundred milliseconds; the scan runs it from ``Scan.service()``, never from a
 control cycle."""
 
@@ -14,6 +15,7 @@ from perception.stroke_mapping import StrokeMapper, StrokeMapping
 from robot_us.config import Config
 from robot_us.kinematics import ArmKinematics
 from robot_us.scan.messages import ScanRequest
+from robot_us.scan.sweep_twist import SweepTwist
 from robot_us.types import ScanPlan, SegmentKind, SurfacePath
 from trajectory.planner import ScanPlanner
 from trajectory.probe_path import ProbePath
@@ -37,6 +39,7 @@ class PlannedScan:
     plan: ScanPlan
     surface_path: SurfacePath
     path: ProbePath  # the sweep, pose at arc length
+    twist: SweepTwist  # the sweep's feed-forward twist at arc length and path speed
     law: ArcTimeLaw
     transfer: list[TransferMove]  # the joint moves to the pre-approach pose, in order
     q_start: np.ndarray  # rad, where the transfer starts
@@ -90,6 +93,7 @@ def plan_scan(
         plan=plan,
         surface_path=path,
         path=probe_path,
+        twist=SweepTwist(probe_path),
         law=law,
         transfer=transfer,
         q_start=q0,
