@@ -349,3 +349,41 @@ def test_sweep_twist_table_matches_the_finite_difference_of_the_path():
         assert np.allclose(table.twist_into(si, 0.01, out), end, atol=1e-12)
     assert np.allclose(unit_twist(path, 0.0)[:3], [1.0, 0.0, 1.5], atol=0.1)  # dp/ds
     assert np.all(table.twist_into(0.02, 0.0, out) == 0.0)  # not moving ahead: no twist
+
+
+def test_progress_estimate_follows_the_states_and_holds_while_paused(tmp_path):
+    from types import SimpleNamespace
+
+    from robot_us.scan.runner import SETTLE_ESTIMATE_S, RunOptions, ScanRunner
+
+    cfg = Config()
+    runner = ScanRunner(cfg, RunOptions(out_dir=tmp_path, progress=object()))
+    got = []
+    runner._progress = SimpleNamespace(update=lambda f, state, *a: got.append((f, state)))
+    scan = SimpleNamespace(state=S.PLANNING, active_state=S.PLANNING, t_state=0.0, s=0.0)
+    scan.length, scan.planned = 0.1, None
+    runner.scan = scan
+    runner._report_progress()  # not planned yet
+    plan = SimpleNamespace(duration_s=14.0, segment_durations_s={"transfer": 2.0, "sweep": 10.0})
+    scan.planned = SimpleNamespace(plan=plan)
+    runner._on_planned()
+    fc = cfg.force_control.contact
+    approach = cfg.trajectory.standoff / fc.approach_speed
+    retract = fc.retract_distance / fc.retract_speed + 0.5
+    total = 0.1 + 2.0 + approach + SETTLE_ESTIMATE_S + 10.0 + retract
+    scan.state = scan.active_state = S.SWEEP
+    scan.s = 0.05
+    runner._report_progress()  # half the sweep
+    scan.state = S.PAUSED  # paused in the sweep: where it paused
+    runner._report_progress()
+    runner.t, scan.t_state = 100.0, 99.0
+    scan.state = scan.active_state = S.RETRACT  # a second into the retract
+    runner._report_progress()
+    scan.state = scan.active_state = S.ABORTING
+    runner._report_progress()
+    sweep_half = (0.1 + 2.0 + approach + SETTLE_ESTIMATE_S + 5.0) / total
+    assert got[0] == (0.0, "planning")
+    assert got[1] == (pytest.approx(sweep_half), "sweep")
+    assert got[2] == (pytest.approx(sweep_half), "paused")
+    assert got[3][0] == pytest.approx((total - retract + 1.0) / total)
+    assert got[4] == (pytest.approx(1.0), "aborting")

@@ -253,6 +253,11 @@ class Scan:
         return self._T_ref[:3, 3]
 
     @property
+    def active_state(self) -> ScanState:
+        """The state the scan is in or, while paused, the state it paused (and resumes)."""
+        return self._paused_from if self.state is ScanState.PAUSED else self.state
+
+    @property
     def finished(self) -> bool:
         """True once the scan reached a terminal state."""
         return self.state in TERMINAL
@@ -437,10 +442,7 @@ class Scan:
         seq, t, score, label = q
         self._quality_seen = seq
         self.quality_seen += 1
-        sweeping = self.state is ScanState.SWEEP or (
-            self.state is ScanState.PAUSED and self._paused_from is ScanState.SWEEP
-        )
-        if not sweeping or self.reseeking:
+        if self.active_state is not ScanState.SWEEP or self.reseeking:
             return
         self._adjust(self.policy.observe(t, self._s_at(t), score, label))
 
@@ -663,10 +665,7 @@ class Scan:
     # -- events ----------------------------------------------------------------------------
     def _s_or_none(self) -> float | None:
         """The arc length if the probe is on the path (or has been), else None."""
-        st = self.state
-        on_path = st is ScanState.SWEEP or (
-            st is ScanState.PAUSED and self._paused_from is ScanState.SWEEP
-        )
+        on_path = self.active_state is ScanState.SWEEP
         return self.s if on_path or self.s > 0.0 else None
 
     def _post(
