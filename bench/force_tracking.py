@@ -40,6 +40,7 @@ from robot_us.backends import CELLS  # noqa: E402
 from robot_us.config import Config, load_config  # noqa: E402
 from robot_us.control_cycle import ControlCycle  # noqa: E402
 from robot_us.loop import LoopRunner  # noqa: E402
+from robot_us.scan.ground_truth import probe_axis_angles_deg  # noqa: E402
 
 #: Sweep: from (theta, y) = (THETA0, Y0) to (THETA1, Y1) over the phantom's top.
 THETA0, THETA1 = -0.2, 0.2
@@ -272,10 +273,7 @@ def sweep_figures(r: dict) -> dict:
     approach = r["phase"] == APPROACH
     overshoot = max(0.0, float(r["force"][approach].max()) - FORCE) if approach.any() else 0.0
     tip, z, dz = r["tip"][sweep], r["zaxis"][sweep], r["dz"][sweep]
-    angles = np.zeros(len(tip))
-    for i in range(len(tip)):
-        _, n = r["geometry"].closest_point(tip[i], dz[i])
-        angles[i] = math.degrees(math.acos(float(np.clip(-n @ z[i], -1.0, 1.0))))
+    angles = probe_axis_angles_deg(r["geometry"], tip, z, dz)
     idx = r["idx"][sweep]
     e = tip - r["ref"]["points"][idx]
     n_ref = r["ref"]["normals"][idx]

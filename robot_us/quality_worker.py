@@ -55,7 +55,8 @@ class WorkerStats:
     last_error: str = ""
 
 
-def _width_m(frame: UltrasoundFrame) -> float | None:
+def frame_width_m(frame: UltrasoundFrame) -> float | None:
+    """Image width (m) from the lateral pixel spacing, None when the spacing is unknown."""
     sx = frame.spacing_m[0] if frame.spacing_m else 0.0
     return sx * frame.image.shape[1] if sx > 0 else None
 
@@ -129,7 +130,9 @@ class ThreadQualityWorker(QualityWorker):
                 continue
             t0 = time.perf_counter()
             try:
-                res = self._assessor.assess(frame.image, _width_m(frame), seq=frame.seq, t=frame.t)
+                res = self._assessor.assess(
+                    frame.image, frame_width_m(frame), seq=frame.seq, t=frame.t
+                )
             except (ValueError, RuntimeError) as exc:  # a malformed frame: count, report, go on
                 self._stats.failed += 1
                 self._stats.last_error = f"frame {frame.seq}: {exc}"
@@ -264,7 +267,7 @@ class ProcessQualityWorker(QualityWorker):
             h, w = f.image.shape
             self._frame_id += 1
             self._fpix[: h * w] = f.image.reshape(-1)
-            wm = _width_m(f)
+            wm = frame_width_m(f)
             self._fhead[1:] = [f.seq, f.t, h, w, np.nan if wm is None else wm]
             self._fhead[0] = self._frame_id
         finally:

@@ -324,3 +324,66 @@ def test_scan_commands_follow_the_table_without_a_simulator():
     assert scan.state is ScanState.ABORTED and scan.outcome.cause == "aborted: not needed"
     with pytest.raises(ValueError, match="speed override"):
         scan.set_speed(1.5)
+
+
+def test_sweep_twist_table_matches_the_finite_difference_of_the_path():
+    from scipy.spatial.transform import Rotation
+
+    from robot_us.scan.sweep_twist import STEP, SweepTwist, unit_twist
+    from trajectory.probe_path import ProbePath
+
+    s = np.linspace(0.0, 0.05, 51)
+    poses = np.tile(np.eye(4), (len(s), 1, 1))
+    poses[:, :3, :3] = Rotation.from_rotvec(np.outer(np.sin(20 * s), [0.0, 0.3, 0.0])).as_matrix()
+    poses[:, 0, 3], poses[:, 2, 3] = s, 0.004 * np.sin(400 * s)
+    path = ProbePath(s, poses)
+    table, out = SweepTwist(path), np.zeros(6)
+    for k in (0, 7, 42, 99):  # on the table's grid: exactly the finite difference
+        expected = 0.01 * unit_twist(path, k * STEP)
+        assert np.allclose(table.twist_into(k * STEP, 0.01, out), expected, atol=1e-12)
+    u = 0.26  # between grid points: the linear blend of the neighbours
+    expected = 0.01 * ((1 - u) * unit_twist(path, 60 * STEP) + u * unit_twist(path, 61 * STEP))
+    assert np.allclose(table.twist_into((60 + u) * STEP, 0.01, out), expected, atol=1e-12)
+    end = 0.01 * unit_twist(path, path.length)  # the end: the last finite difference
+    for si in (path.length - 0.3 * STEP, path.length, path.length + 0.01):
+        assert np.allclose(table.twist_into(si, 0.01, out), end, atol=1e-12)
+    assert np.allclose(unit_twist(path, 0.0)[:3], [1.0, 0.0, 1.5], atol=0.1)  # dp/ds
+    assert np.all(table.twist_into(0.02, 0.0, out) == 0.0)  # not moving ahead: no twist
+
+
+def test_progress_estimate_follows_the_states_and_holds_while_paused(tmp_path):
+    from types import SimpleNamespace
+
+    from robot_us.scan.runner import SETTLE_ESTIMATE_S, RunOptions, ScanRunner
+
+    cfg = Config()
+    runner = ScanRunner(cfg, RunOptions(out_dir=tmp_path, progress=object()))
+    got = []
+    runner._progress = SimpleNamespace(update=lambda f, state, *a: got.append((f, state)))
+    scan = SimpleNamespace(state=S.PLANNING, active_state=S.PLANNING, t_state=0.0, s=0.0)
+    scan.length, scan.planned = 0.1, None
+    runner.scan = scan
+    runner._report_progress()  # not planned yet
+    plan = SimpleNamespace(duration_s=14.0, segment_durations_s={"transfer": 2.0, "sweep": 10.0})
+    scan.planned = SimpleNamespace(plan=plan)
+    runner._on_planned()
+    fc = cfg.force_control.contact
+    approach = cfg.trajectory.standoff / fc.approach_speed
+    retract = fc.retract_distance / fc.retract_speed + 0.5
+    total = 0.1 + 2.0 + approach + SETTLE_ESTIMATE_S + 10.0 + retract
+    scan.state = scan.active_state = S.SWEEP
+    scan.s = 0.05
+    runner._report_progress()  # half the sweep
+    scan.state = S.PAUSED  # paused in the sweep: where it paused
+    runner._report_progress()
+    runner.t, scan.t_state = 100.0, 99.0
+    scan.state = scan.active_state = S.RETRACT  # a second into the retract
+    runner._report_progress()
+    scan.state = scan.active_state = S.ABORTING
+    runner._report_progress()
+    sweep_half = (0.1 + 2.0 + approach + SETTLE_ESTIMATE_S + 5.0) / total
+    assert got[0] == (0.0, "planning")
+    assert got[1] == (pytest.approx(sweep_half), "sweep")
+    assert got[2] == (pytest.approx(sweep_half), "paused")
+    assert got[3][0] == pytest.approx((total - retract + 1.0) / total)
+    assert got[4] == (pytest.approx(1.0), "aborting")

@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from robot_us.perception_files import load_stroke
     from robot_us.scan.report import format_summary
     from robot_us.scan.runner import RunOptions, result_name, run_scan
+    from trajectory.config import MAX_SCAN_SPEED
 
     overrides = {"loop.mode": "lockstep"}
     if args.robot:
@@ -53,8 +54,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(*args.config, overrides=overrides)
     speed = None
     if args.speed is not None:
-        if not 0.0 < args.speed <= 50.0:
-            raise ValueError(f"--speed {args.speed} mm/s is outside (0, 50] mm/s")
+        if not 0.0 < args.speed <= MAX_SCAN_SPEED * 1e3:
+            raise ValueError(
+                f"--speed {args.speed} mm/s is outside (0, {MAX_SCAN_SPEED * 1e3:.0f}] mm/s"
+            )
         speed = args.speed * 1e-3
     stroke, source = None, "default"
     if args.stroke is not None:

@@ -9,16 +9,12 @@ and exists to measure the scan, never to control it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from robot_us.scan.planning import PlannedScan
 from robot_us.scan.states import ScanState
-from trajectory.probe_path import ProbePath
-
-#: Arc-length step (m) used to take the path tangent for the cross-track error.
-TANGENT_STEP = 0.0005
 
 
 class GroundTruthLog:
@@ -106,13 +102,22 @@ def _max_abs(x: np.ndarray) -> float:
     return float(np.max(np.abs(x))) if len(x) else float("nan")
 
 
+def probe_axis_angles_deg(geometry, tip: np.ndarray, zaxis: np.ndarray, dz: np.ndarray):
+    """Angle (deg) between the probe axis ``zaxis`` (N x 3) and the true inward skin normal
+    at the skin point closest to the tip ``tip`` (N x 3, m) of the exact phantom
+    ``geometry`` shifted by ``dz`` (N, m; breathing)."""
+    _, n = geometry.closest_point(tip, np.asarray(dz, dtype=float))
+    return np.degrees(np.arccos(np.clip(-np.sum(n * zaxis, axis=-1), -1.0, 1.0)))
+
+
 def sweep_figures(
-    log: GroundTruthLog, geometry, path: ProbePath | None, nominal_force: float
+    log: GroundTruthLog, geometry, planned: PlannedScan | None, nominal_force: float
 ) -> SweepFigures:
     """Force error (true contact force minus the setpoint in use), probe-axis angle to the
     true inward skin normal, cross-track (lateral) and along-track distance of the tip from
-    the commanded path point, over the steps in ``SWEEP``; the peak force above
-    ``nominal_force`` (N) while settling. ``geometry``: the exact phantom."""
+    the commanded path point (along the path tangent of ``planned.twist``), over the steps
+    in ``SWEEP``; the peak force above ``nominal_force`` (N) while settling. ``geometry``:
+    the exact phantom."""
     state = log.view("state")
     sweep = state == ScanState.SWEEP
     settle = state == ScanState.SETTLE
@@ -120,23 +125,17 @@ def sweep_figures(
     err = force[sweep] - f_set[sweep]
     err_ft = log.view("f_ft")[sweep] - f_set[sweep]
     tip, z, dz = log.view("tip")[sweep], log.view("zaxis")[sweep], log.view("dz")[sweep]
-    angles = np.zeros(len(tip))
-    for i in range(len(tip)):
-        _, n = geometry.closest_point(tip[i], float(dz[i]))
-        angles[i] = math.degrees(math.acos(float(np.clip(-n @ z[i], -1.0, 1.0))))
+    angles = probe_axis_angles_deg(geometry, tip, z, dz)
     lateral = np.zeros(len(tip))
     along = np.zeros(len(tip))
-    if path is not None and len(tip):
+    if planned is not None and len(tip):
         ref = log.view("ref")[sweep]
         s = log.view("s")[sweep]
-        Ta, Tb = np.eye(4), np.eye(4)
+        T, tw = np.eye(4), np.zeros(6)
         for i in range(len(tip)):
-            s0 = min(float(s[i]), path.length - TANGENT_STEP)
-            path.pose_at(s0, Ta)
-            path.pose_at(s0 + TANGENT_STEP, Tb)
-            tangent = Tb[:3, 3] - Ta[:3, 3]
+            tangent = planned.twist.twist_into(float(s[i]), 1.0, tw)[:3]
             tangent /= max(np.linalg.norm(tangent), 1e-12)
-            normal = -Ta[:3, 2]  # outward skin normal = -probe z on the plan
+            normal = -planned.path.pose_at(float(s[i]), T)[:3, 2]  # outward normal = -probe z
             e = tip[i] - ref[i]
             e_t = e - (e @ normal) * normal
             along[i] = e_t @ tangent

@@ -27,7 +27,6 @@ class JointMoveFollower:
         self.duration = sum(m.duration for m in self.moves)
         self.rate_step = dt / ramp_time
         n = len(self.moves[0].q_goal)
-        self.q_goal = self.moves[-1].q_goal
         self.q_ref = np.zeros(n)
         self.qd_ref = np.zeros(n)
         self.tau = 0.0

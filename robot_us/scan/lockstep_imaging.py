@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from robot_us.quality_worker import frame_width_m
 from robot_us.scan.states import ScanState
 
 #: Most frames logged (later frames are counted, not logged).
@@ -109,11 +110,10 @@ class LockstepImaging:
         if frame is None:
             return
         t1 = time.perf_counter()
-        img = frame.image
-        sx = frame.spacing_m[0] if frame.spacing_m else 0.0
-        width_m = sx * img.shape[1] if sx > 0 else None
         conf = self.with_confidence and self.scan.state in CONFIDENCE_STATES
-        res = self.assessor.assess(img, width_m, with_confidence=conf, seq=frame.seq, t=frame.t)
+        res = self.assessor.assess(
+            frame.image, frame_width_m(frame), with_confidence=conf, seq=frame.seq, t=frame.t
+        )
         t2 = time.perf_counter()
         label = str(getattr(res.quality, "value", res.quality))
         self.scan.submit_quality(frame.seq, frame.t, res.score, label)

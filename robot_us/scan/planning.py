@@ -1,6 +1,7 @@
 """The planning step of a scan, outside the control loop: map the stroke onto the skin
 (if the request has one), plan the scan from the arm's current joints, and prepare what
-the loop needs (the sweep as a ``ProbePath``, the time law, the transfer move). Takes tens
+the loop needs (the sweep as a ``ProbePath`` and its feed-forward twist table, the time
+law, the transfer move). Takes tens
 to a few hundred milliseconds; the scan runs it from ``Scan.service()``, never from a
 control cycle."""
 
@@ -14,7 +15,8 @@ from perception.stroke_mapping import StrokeMapper, StrokeMapping
 from robot_us.config import Config
 from robot_us.kinematics import ArmKinematics
 from robot_us.scan.messages import ScanRequest
-from robot_us.types import ScanPlan, SegmentKind, SurfacePath
+from robot_us.scan.sweep_twist import SweepTwist
+from robot_us.types import ScanPlan, SegmentKind
 from trajectory.planner import ScanPlanner
 from trajectory.probe_path import ProbePath
 from trajectory.time_law import ArcTimeLaw, TimeLawLimits
@@ -35,13 +37,11 @@ class PlannedScan:
     """Everything the loop needs for one scan."""
 
     plan: ScanPlan
-    surface_path: SurfacePath
     path: ProbePath  # the sweep, pose at arc length
+    twist: SweepTwist  # the sweep's feed-forward twist at arc length and path speed
     law: ArcTimeLaw
     transfer: list[TransferMove]  # the joint moves to the pre-approach pose, in order
-    q_start: np.ndarray  # rad, where the transfer starts
     q_approach: np.ndarray  # rad, the pre-approach joints (transfer goal)
-    T_approach: np.ndarray  # 4x4, the pre-approach pose (stand-off above the path start)
     T_path_start: np.ndarray  # 4x4, the first sweep pose (on the skin)
     mapping: StrokeMapping | None = None
 
@@ -88,13 +88,11 @@ def plan_scan(
     transfer = planner.transfer_moves(q0, q_app, plan.poses[i_app[0]])
     return PlannedScan(
         plan=plan,
-        surface_path=path,
         path=probe_path,
+        twist=SweepTwist(probe_path),
         law=law,
         transfer=transfer,
-        q_start=q0,
         q_approach=q_app,
-        T_approach=plan.poses[i_app[0]].copy(),
         T_path_start=plan.poses[i_sweep[0]].copy(),
         mapping=mapping,
     )

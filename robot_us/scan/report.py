@@ -127,9 +127,7 @@ def build_report(run) -> dict[str, Any]:
     """The report of a finished (or stopped) run as a JSON-ready dict."""
     cfg, scan, oc = run.cfg, run.scan, run.outcome
     p = scan.planned
-    figs = sweep_figures(
-        run.truth, run.geometry, p.path if p else None, cfg.force_control.force_setpoint
-    ).as_dict()
+    figs = sweep_figures(run.truth, run.geometry, p, cfg.force_control.force_setpoint).as_dict()
     events = [_event(e) for e in scan.events]
     report: dict[str, Any] = {
         "result": oc.result.name.lower(),

@@ -114,7 +114,9 @@ class ScanRunner:
         self._plan_written = False
         self._budget: float | None = None
         self._progress = ProgressBar(options.progress)
-        self._estimate: list[tuple[ScanState, float]] = []
+        # progress estimate, set once planned: state -> (time before it, its duration) (s)
+        self._estimate: dict[ScanState, tuple[float, float]] = {}
+        self._estimate_total = 1.0
 
     def run(self) -> ScanRun:
         """Run the scan; returns the run (also on a fault or abort). Raises
@@ -228,36 +230,38 @@ class ScanRunner:
         self._budget = self.t + 2.0 * p.plan.duration_s + TIME_BUDGET_MARGIN_S
         fc = self.cfg.force_control.contact
         seg = p.plan.segment_durations_s
-        self._estimate = [
+        durations = (
             (ScanState.PLANNING, 0.1),
-            (ScanState.TRANSFER, sum(m.duration for m in p.transfer)),
+            (ScanState.TRANSFER, seg.get(SegmentKind.TRANSFER.value, 1.0)),
             (ScanState.APPROACH, self.cfg.trajectory.standoff / fc.approach_speed),
             (ScanState.SETTLE, SETTLE_ESTIMATE_S),
             (ScanState.SWEEP, seg.get(SegmentKind.SWEEP.value, 1.0)),
             (ScanState.RETRACT, fc.retract_distance / fc.retract_speed + 0.5),
-        ]
+        )
+        before = 0.0
+        for state, d in durations:
+            self._estimate[state] = (before, d)
+            before += d
+        self._estimate_total = before
 
     def _report_progress(self) -> None:
         if self.opts.progress is None:
             return
         scan = self.scan
-        total = sum(d for _, d in self._estimate) or 1.0
-        done = 0.0
-        state = scan.state
-        if state in (ScanState.PAUSED,):
-            state = scan._paused_from
-        for st, d in self._estimate:
-            if st == state:
-                if st is ScanState.SWEEP and scan.length > 0:
-                    done += d * scan.s / scan.length
-                else:
-                    done += min(self.t - scan.t_state, d)
-                break
-            done += d
+        total = self._estimate_total
         if scan.state is ScanState.DONE:
             done = total
+        elif not self._estimate:  # not planned yet
+            done = 0.0
+        else:
+            state = scan.active_state  # aborting or faulted: not estimated, the bar full
+            before, d = self._estimate.get(state, (total, 0.0))
+            if state is ScanState.SWEEP and scan.length > 0:
+                done = before + d * scan.s / scan.length
+            else:
+                done = before + min(self.t - scan.t_state, d)
         q = self.imaging.latest_score if self.imaging is not None else None
-        self._progress.update(done / total, scan.state.name.lower(), self.t, scan.s, scan.length, q)
+        self._progress.update(done / total, STATE_NAMES[scan.state], self.t, scan.s, scan.length, q)
 
     # -- the end --------------------------------------------------------------------------
     def _finish(self, camera: RgbdFrame, stats: LoopStats, wall_s: float) -> ScanRun:

@@ -16,7 +16,8 @@ cycle takes the newest).
 Real-time contract: commands (``start``, ``pause``, ``resume``, ``abort``,
 ``set_speed``) are cheap appends to a bounded queue applied at the start of the next cycle,
 from any thread. Per cycle the scan allocates no arrays (preallocated poses and twists;
-the time law, ``ProbePath.pose_at`` and the joint move write in place); events
+the time law, ``ProbePath.pose_at``, the feed-forward twist table (``SweepTwist``, built at
+planning) and the joint move write in place); events
 (transitions, adjustments, faults) are small records created only when they happen.
 """
 
@@ -30,7 +31,6 @@ from typing import Any
 import numpy as np
 
 from force_control import Event, Mode
-from force_control.pose_error import rotation_log
 from robot_us.config import Config
 from robot_us.control_cycle import ControlCycle, CycleError
 from robot_us.loop import LoopClock
@@ -52,8 +52,6 @@ MAX_EVENTS = 2000
 MAX_COMMANDS = 64
 #: Cycles of arc-length history kept to place a quality result on the path (2 s at 1 kHz).
 ARC_HISTORY = 2048
-#: Arc-length step (m) of the finite difference giving the sweep's feed-forward twist.
-FF_STEP = 0.0005
 #: The joint move has arrived when every joint is this slow (rad/s) ...
 ARRIVE_SPEED = 0.02
 #: ... and it has stopped (abort during the transfer) below this joint speed (rad/s).
@@ -119,10 +117,6 @@ class Scan:
         self._law_in = TimeLawInput()
         self._law_out = TimeLawOutput()
         self._T_ref = np.eye(4)
-        self._T_a = np.eye(4)
-        self._T_b = np.eye(4)
-        self._Rab = np.zeros((3, 3))
-        self._w = np.zeros(3)
         self._twist = np.zeros(6)
         self._force_set = self.force
         self._s_hist = np.zeros(ARC_HISTORY)
@@ -257,6 +251,11 @@ class Scan:
     def reference_position(self) -> np.ndarray:
         """The sweep's current reference position (m, base frame; a view)."""
         return self._T_ref[:3, 3]
+
+    @property
+    def active_state(self) -> ScanState:
+        """The state the scan is in or, while paused, the state it paused (and resumes)."""
+        return self._paused_from if self.state is ScanState.PAUSED else self.state
 
     @property
     def finished(self) -> bool:
@@ -443,10 +442,7 @@ class Scan:
         seq, t, score, label = q
         self._quality_seen = seq
         self.quality_seen += 1
-        sweeping = self.state is ScanState.SWEEP or (
-            self.state is ScanState.PAUSED and self._paused_from is ScanState.SWEEP
-        )
-        if not sweeping or self.reseeking:
+        if self.active_state is not ScanState.SWEEP or self.reseeking:
             return
         self._adjust(self.policy.observe(t, self._s_at(t), score, label))
 
@@ -608,23 +604,9 @@ class Scan:
 
     def _reference_at(self, p: PlannedScan, s: float, s_dot: float) -> None:
         """Reference pose at ``s`` and its twist (base frame) at path speed ``s_dot``."""
-        path = p.path
-        path.pose_at(s, self._T_ref)
-        tw = self._twist
-        if s_dot <= 0.0:
-            tw[:] = 0.0
-        else:
-            s0 = min(s, path.length - FF_STEP)
-            Ta, Tb = path.pose_at(s0, self._T_a), path.pose_at(s0 + FF_STEP, self._T_b)
-            k = s_dot / FF_STEP
-            tw[:3] = Tb[:3, 3]
-            tw[:3] -= Ta[:3, 3]
-            tw[:3] *= k
-            np.matmul(Ta[:3, :3].T, Tb[:3, :3], out=self._Rab)
-            rotation_log(self._Rab, self._w)
-            np.matmul(Ta[:3, :3], self._w, out=tw[3:])
-            tw[3:] *= k
-        self.cycle.set_reference(self._T_ref, tw)
+        p.path.pose_at(s, self._T_ref)
+        p.twist.twist_into(s, s_dot, self._twist)
+        self.cycle.set_reference(self._T_ref, self._twist)
 
     def _enter_retract(self) -> None:
         self.cycle.retract()
@@ -683,10 +665,7 @@ class Scan:
     # -- events ----------------------------------------------------------------------------
     def _s_or_none(self) -> float | None:
         """The arc length if the probe is on the path (or has been), else None."""
-        st = self.state
-        on_path = st is ScanState.SWEEP or (
-            st is ScanState.PAUSED and self._paused_from is ScanState.SWEEP
-        )
+        on_path = self.active_state is ScanState.SWEEP
         return self.s if on_path or self.s > 0.0 else None
 
     def _post(
