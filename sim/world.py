@@ -17,7 +17,7 @@ import pybullet as p
 
 from robot_us.kinematics import ArmKinematics
 from sim.arm_models import ArmModel, arm_model
-from sim.contact_law import CONTACT_BREAKING_FACTOR, ContactLaw
+from sim.contact_law import CONTACT_BREAKING_FACTOR, apply_contact_law
 from sim.phantom_geometry import PhantomGeometry
 from sim.probe_tool import PROBE_LINK, SENSING_JOINT, SENSOR_LINK, ProbeTool
 from sim.urdf_builder import build_arm_urdf
@@ -110,7 +110,6 @@ class SimWorld:
         self._shift = 0.0  # extra vertical phantom offset (m), see shift_phantom
         self._shift_pending = False
         self._breath_w = 2.0 * math.pi * ph.breathing_hz
-        self.contact_law = ContactLaw.for_probe(self.tool, ph.stiffness, ph.damping)
 
         mode = p.GUI if cfg.sim.gui else p.DIRECT
         self.client = p.connect(mode)
@@ -220,7 +219,8 @@ class SimWorld:
             self._phantom_quat,
             physicsClientId=c,
         )
-        self.contact_law.apply(self.client, self.phantom_id, self.cfg.sim.phantom.lateral_friction)
+        ph = self.cfg.sim.phantom
+        apply_contact_law(c, self.phantom_id, ph.stiffness, ph.damping, ph.lateral_friction)
 
     # -- time -----------------------------------------------------------------------
     def breathing_offset(self, t: float | None = None) -> float:
