@@ -107,9 +107,9 @@ class SimWorld:
         self.kin = ArmKinematics(cfg.robot.model, self.T_flange_probe)
         ph = cfg.sim.phantom
         self._breath_a = ph.breathing_amplitude
-        self._shift = 0.0  # extra vertical phantom offset (m), see shift_phantom
-        self._shift_pending = False
         self._breath_w = 2.0 * math.pi * ph.breathing_hz
+        self._shift = 0.0  # extra vertical phantom offset (m), see shift_phantom
+        self._body_dz = 0.0  # vertical offset the phantom body was last placed at (m)
 
         mode = p.GUI if cfg.sim.gui else p.DIRECT
         self.client = p.connect(mode)
@@ -237,17 +237,16 @@ class SimWorld:
         if not math.isfinite(dz) or abs(dz) > MAX_PHANTOM_SHIFT:
             raise ValueError(f"phantom shift {dz} m outside +-{MAX_PHANTOM_SHIFT} m")
         self._shift = float(dz)
-        self._shift_pending = True
 
     def step(self) -> None:
-        """Advance one period: move the breathing phantom to its pose at the end of the
-        step, then step the physics."""
+        """Advance one period: move the phantom to its offset (``breathing_offset``) at
+        the end of the step if that changed, then step the physics."""
         c = self.client
         t_next = (self.n_steps + 1) * self.dt
-        if self._breath_a != 0.0 or self._shift_pending:
-            self._shift_pending = False
+        dz = self.breathing_offset(t_next)
+        if dz != self._body_dz:
+            self._body_dz = dz
             g = self.geometry
-            dz = self.breathing_offset(t_next)
             p.resetBasePositionAndOrientation(
                 self.phantom_id,
                 [g.center_x, g.center_y, g.axis_z + dz],
