@@ -117,7 +117,3 @@ class PhantomGeometry:
         inside = (np.abs(u) <= self.width / 2) & (np.abs(y - self.center_y) <= self.length / 2)
         z = self.axis_z + dz + np.sqrt(np.maximum(self.radius**2 - u**2, 0.0))
         return np.where(inside, z, np.nan)
-
-    def contains_xy(self, x: np.ndarray | float, y: np.ndarray | float) -> np.ndarray:
-        """True where base point (x, y) lies over the body's footprint."""
-        return np.isfinite(self.height_at(x, y))
