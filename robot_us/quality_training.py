@@ -17,11 +17,15 @@ import numpy as np
 
 from perception.quality.classes import CLASS_ORDER
 from perception.quality.model import CLASSES_METADATA, CONTRACT, PROBS_OUTPUT, SCORE_OUTPUT
+from robot_us.quality_models import SHIPPED_PACKAGE, SHIPPED_RESOURCE
 
 #: Model input side (px).
 INPUT_SIZE = 64
-#: Default location of the shipped model inside the source tree.
-SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "perception/quality/models/quality_cnn.onnx"
+#: Default location of the shipped model inside the source tree (the resource
+#: ``robot_us.quality_models`` loads).
+SHIPPED_MODEL = (
+    Path(__file__).resolve().parents[1] / SHIPPED_PACKAGE.replace(".", "/") / SHIPPED_RESOURCE
+)
 #: Training data seed offset: benchmark frames use seeds from BENCH_SEED (never trained on).
 BENCH_SEED = 1_000_000
 #: ONNX opset of the exported model.

@@ -87,6 +87,29 @@ class PhantomGeometry:
         r = np.hypot(p[..., 0] - self.center_x, p[..., 2] - (self.axis_z + dz))
         return r - self.radius
 
+    def over_skin(self, points: np.ndarray, dz: float = 0.0) -> np.ndarray:
+        """True where a point (..., 3, m) lies radially over the skin: within the body's
+        length and at |theta| <= ``theta_max`` about the (``dz``-shifted) axis."""
+        p = np.asarray(points, dtype=float)
+        theta = np.arctan2(p[..., 0] - self.center_x, p[..., 2] - (self.axis_z + dz))
+        along = np.abs(p[..., 1] - self.center_y) <= 0.5 * self.length
+        return along & (np.abs(theta) <= self.theta_max)
+
+    def ray_entry(self, origins: np.ndarray, directions: np.ndarray, dz: float = 0.0):
+        """Ray parameter t (origin + t * direction, N x 3 each) where each ray enters the
+        skin's cylinder (the near intersection; negative when the origin is inside); 0
+        where a ray misses it or runs along the axis."""
+        o = np.asarray(origins, dtype=float)
+        d = np.asarray(directions, dtype=float)
+        ox, oz = o[..., 0] - self.center_x, o[..., 2] - (self.axis_z + dz)
+        dx, dzd = d[..., 0], d[..., 2]
+        a = dx * dx + dzd * dzd
+        b = ox * dx + oz * dzd
+        c = ox * ox + oz * oz - self.radius**2
+        disc = b * b - a * c
+        hit = (disc >= 0) & (a > 1e-12)
+        return np.where(hit, (-b - np.sqrt(np.maximum(disc, 0))) / np.maximum(a, 1e-12), 0.0)
+
     def height_at(self, x: np.ndarray | float, y: np.ndarray | float, dz: float = 0.0):
         """Skin height z (m) above base point (x, y); NaN where (x, y) is off the body."""
         x, y = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float))
@@ -94,7 +117,3 @@ class PhantomGeometry:
         inside = (np.abs(u) <= self.width / 2) & (np.abs(y - self.center_y) <= self.length / 2)
         z = self.axis_z + dz + np.sqrt(np.maximum(self.radius**2 - u**2, 0.0))
         return np.where(inside, z, np.nan)
-
-    def contains_xy(self, x: np.ndarray | float, y: np.ndarray | float) -> np.ndarray:
-        """True where base point (x, y) lies over the body's footprint."""
-        return np.isfinite(self.height_at(x, y))

@@ -100,6 +100,11 @@ class ProbeTool:
         return self.holder_length + self.length
 
     @property
+    def half_angle(self) -> float:
+        """Half of the angle the convex face's arc spans about its centre (rad)."""
+        return math.asin(min(1.0, 0.5 * self.width / self.convex_radius))
+
+    @property
     def sagitta(self) -> float:
         """Height of the convex arc over its chord (m); 0 for a linear probe."""
         if self.geometry != "convex":
@@ -120,7 +125,7 @@ class ProbeTool:
         r = self.lens_radius - m  # the hull inflated by m is the torus of minor radius r
         big = self.convex_radius
         tip = self.sensor_to_tip
-        phi_max = math.asin(min(1.0, 0.5 * self.width / big))
+        phi_max = self.half_angle
         pts = []
         for phi in np.linspace(-phi_max, phi_max, CONVEX_ARC_SEGMENTS + 1):
             for psi in np.linspace(-0.5 * math.pi, 0.5 * math.pi, CONVEX_ELEVATION_SEGMENTS + 1):

@@ -17,7 +17,7 @@ import pybullet as p
 
 from robot_us.kinematics import ArmKinematics
 from sim.arm_models import ArmModel, arm_model
-from sim.contact_law import CONTACT_BREAKING_FACTOR, ContactLaw
+from sim.contact_law import CONTACT_BREAKING_FACTOR, apply_contact_law
 from sim.phantom_geometry import PhantomGeometry
 from sim.probe_tool import PROBE_LINK, SENSING_JOINT, SENSOR_LINK, ProbeTool
 from sim.urdf_builder import build_arm_urdf
@@ -107,10 +107,9 @@ class SimWorld:
         self.kin = ArmKinematics(cfg.robot.model, self.T_flange_probe)
         ph = cfg.sim.phantom
         self._breath_a = ph.breathing_amplitude
-        self._shift = 0.0  # extra vertical phantom offset (m), see shift_phantom
-        self._shift_pending = False
         self._breath_w = 2.0 * math.pi * ph.breathing_hz
-        self.contact_law = ContactLaw.for_probe(self.tool, ph.stiffness, ph.damping)
+        self._shift = 0.0  # extra vertical phantom offset (m), see shift_phantom
+        self._body_dz = 0.0  # vertical offset the phantom body was last placed at (m)
 
         mode = p.GUI if cfg.sim.gui else p.DIRECT
         self.client = p.connect(mode)
@@ -220,7 +219,8 @@ class SimWorld:
             self._phantom_quat,
             physicsClientId=c,
         )
-        self.contact_law.apply(self.client, self.phantom_id, self.cfg.sim.phantom.lateral_friction)
+        ph = self.cfg.sim.phantom
+        apply_contact_law(c, self.phantom_id, ph.stiffness, ph.damping, ph.lateral_friction)
 
     # -- time -----------------------------------------------------------------------
     def breathing_offset(self, t: float | None = None) -> float:
@@ -237,17 +237,16 @@ class SimWorld:
         if not math.isfinite(dz) or abs(dz) > MAX_PHANTOM_SHIFT:
             raise ValueError(f"phantom shift {dz} m outside +-{MAX_PHANTOM_SHIFT} m")
         self._shift = float(dz)
-        self._shift_pending = True
 
     def step(self) -> None:
-        """Advance one period: move the breathing phantom to its pose at the end of the
-        step, then step the physics."""
+        """Advance one period: move the phantom to its offset (``breathing_offset``) at
+        the end of the step if that changed, then step the physics."""
         c = self.client
         t_next = (self.n_steps + 1) * self.dt
-        if self._breath_a != 0.0 or self._shift_pending:
-            self._shift_pending = False
+        dz = self.breathing_offset(t_next)
+        if dz != self._body_dz:
+            self._body_dz = dz
             g = self.geometry
-            dz = self.breathing_offset(t_next)
             p.resetBasePositionAndOrientation(
                 self.phantom_id,
                 [g.center_x, g.center_y, g.axis_z + dz],

@@ -40,3 +40,17 @@ def test_height_and_breathing_shift():
     assert np.isclose(g.height_at(0.6, 0.0, dz=0.005), 0.105)
     p, _ = g.closest_point(np.array([0.6, 0.0, 0.5]), dz=0.005)
     assert np.isclose(p[2], 0.105)
+
+
+def test_over_skin_and_ray_entry():
+    g = geom()
+    pts = np.array([[0.6, 0.0, 0.3], [0.6, 0.3, 0.3], [0.9, 0.0, -0.05], [0.6, 0.0, 0.05]])
+    assert g.over_skin(pts).tolist() == [True, False, False, True]
+    side = np.array([0.9, 0.0, 0.0])  # 72 deg off the top at rest, 56 deg 0.1 m lower
+    assert not g.over_skin(side) and g.over_skin(side, dz=-0.1)
+    down = np.tile([0.0, 0.0, -1.0], (3, 1))
+    o = np.array([[0.6, 0.0, 0.3], [0.6, 0.0, 0.05], [0.9, 0.0, 0.3]])
+    t = g.ray_entry(o, down, dz=0.01)
+    assert np.allclose(t[:2], [0.3 - 0.11, 0.05 - 0.11])  # entry below the origin inside
+    assert t[2] == 0.0  # misses the cylinder
+    assert g.ray_entry(o[:1], np.array([[0.0, 1.0, 0.0]]))[0] == 0.0  # along the axis

@@ -6,6 +6,7 @@ import numpy as np
 import pybullet as p
 import pytest
 
+from perception.camera_model import CameraModel
 from robot_us.types import RgbdFrame
 from sim.camera import gl_projection, look_at, zbuffer_to_depth
 from sim.cell import make_sim_cell
@@ -23,11 +24,9 @@ def _cfg(extra=None):
 def _deproject(frame: RgbdFrame, sel: np.ndarray) -> np.ndarray:
     v, u = np.nonzero(sel)
     Z = frame.depth[v, u].astype(float)
-    K = frame.intrinsics.K
-    X = (u - K[0, 2]) / K[0, 0] * Z
-    Y = (v - K[1, 2]) / K[1, 1] * Z
+    pc = CameraModel(frame.intrinsics).rays(np.column_stack([u, v])) * Z[:, None]
     T = frame.T_base_camera
-    return (T[:3, :3] @ np.vstack([X, Y, Z])).T + T[:3, 3]
+    return pc @ T[:3, :3].T + T[:3, 3]
 
 
 def _interior(mask: np.ndarray) -> np.ndarray:
@@ -143,8 +142,6 @@ def test_arm_at_home_does_not_hide_the_phantom():
 
 
 def test_zbuffer_background_is_invalid():
-    from sim.camera import zbuffer_to_depth
-
     zb = np.array([[0.5, 0.99999999, 1.0]])
     d = zbuffer_to_depth(zb, 0.1, 3.0)
     assert d[0, 0] > 0 and d[0, 1] == 0.0 and d[0, 2] == 0.0

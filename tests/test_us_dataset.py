@@ -7,6 +7,7 @@ import numpy as np
 from perception.quality.classes import CLASS_ORDER
 from robot_us.config import Config
 from sim.ultrasound.dataset import FrameSampler
+from sim.ultrasound.phantom_volume import RIB
 
 
 def small_cfg():
@@ -25,3 +26,17 @@ def test_generate_is_balanced_and_deterministic():
     assert set(a.probe) <= {"linear", "convex"}
     no_contact = a.scores[a.labels == CLASS_ORDER.index("no_contact")]
     assert np.all(no_contact < 0.15)
+
+
+def test_rib_family_lies_over_the_rib_of_an_off_centre_phantom():
+    cfg = small_cfg()
+    cfg = dataclasses.replace(
+        cfg,
+        sim=dataclasses.replace(
+            cfg.sim, phantom=dataclasses.replace(cfg.sim.phantom, center_xy=(0.6, 0.1))
+        ),
+    )
+    sampler = FrameSampler(cfg, variants=({},))
+    rng = np.random.default_rng(0)
+    ys = [sampler._rib(rng)[0]["y"] for _ in range(20)]
+    assert np.all(np.abs(np.array(ys) - (0.1 + RIB.y)) <= 0.025)

@@ -1,6 +1,8 @@
 """The B-mode simulator: anatomy labels, coupling, shadowing, stable speckle, force and
 breathing, both probe geometries."""
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -154,3 +156,12 @@ def test_convex_sector_image():
 def test_bad_pose_is_rejected():
     with pytest.raises(ValueError, match="4x4"):
         small_sim().render(np.eye(3))
+
+
+def test_convex_face_narrower_than_its_chord_is_rejected():
+    from sim.ultrasound.bmode import BModeSimulator
+    from tests.us_helpers import CFG
+
+    probe = dataclasses.replace(CFG.probe, geometry="convex", convex_radius=0.02)
+    with pytest.raises(ValueError, match="convex_radius"):
+        BModeSimulator(CFG.ultrasound.sim, probe, GEOM)

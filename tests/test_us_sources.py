@@ -18,10 +18,9 @@ from tests.us_helpers import on_skin, small_sim
 
 
 class FakeWorld:
-    """The three calls the simulated source needs, plus a clock."""
+    """The three calls the simulated source needs, plus its simulated time."""
 
-    def __init__(self):
-        self.now = 1.5
+    t = 1.5
 
     def probe_pose(self):
         return on_skin(0.0, 0.05)
@@ -31,9 +30,6 @@ class FakeWorld:
 
     def breathing_offset(self):
         return 0.0
-
-    def time(self):
-        return self.now
 
 
 def test_sim_source_frames_carry_pose_wrench_time_and_truth():
@@ -63,6 +59,12 @@ def test_make_sim_source_from_config_and_world():
     assert make_sim_ultrasound_source(cfg, AttrClockWorld()).grab().t == 2.25
     with pytest.raises(ValueError, match="needs a simulated world"):
         make_sim_ultrasound_source(cfg)
+
+    class NoClockWorld(FakeWorld):
+        t = property()  # no simulated time
+
+    with pytest.raises(ValueError, match="time attribute t"):
+        make_sim_ultrasound_source(cfg, NoClockWorld())
 
 
 def test_registry_names_and_factories(tmp_path):

@@ -11,10 +11,12 @@ from robot_us.config import Config
 from sim.phantom_geometry import PhantomGeometry
 from sim.ultrasound.bmode import BModeSimulator
 from sim.ultrasound.dataset import probe_pose_on_skin
+from sim.ultrasound.phantom_volume import RIB
 
 CFG = Config()
 GEOM = PhantomGeometry.from_config(CFG.sim.phantom, CFG.sim.bed)
-RIB_Y = -0.09
+#: Base-frame y of the rib (``phantom_volume.RIB``).
+RIB_Y = GEOM.center_y + RIB.y
 
 
 @lru_cache(maxsize=6)

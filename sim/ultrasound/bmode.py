@@ -169,10 +169,7 @@ class BModeSimulator:
         D = sc.directions @ R.T
 
         # coupling: gap from each element to the skin (inf off the body)
-        gap = g.signed_distance(E, dz)
-        theta = np.arctan2(E[:, 0] - g.center_x, E[:, 2] - (g.axis_z + dz))
-        on_body = (np.abs(E[:, 1] - g.center_y) <= 0.5 * g.length) & (np.abs(theta) <= g.theta_max)
-        gap = np.where(on_body, gap, np.inf)
+        gap = np.where(g.over_skin(E, dz), g.signed_distance(E, dz), np.inf)
         wrap = np.float32(min(force / cfg.conform_force, 1.0)) if force > 0 else np.float32(0)
         gap = gap - wrap * (self._setback + cfg.conform_margin)
         half = 0.5 * self._gap
@@ -181,15 +178,7 @@ class BModeSimulator:
         # distance along each beam to the skin (negative when the face is pressed in); the
         # image starts at the skin: a pressed-in face compresses the near field, a small
         # gap bridged by gel or wrapping tissue is closed
-        ox, oz = E[:, 0] - g.center_x, E[:, 2] - (g.axis_z + dz)
-        dx, dzd = D[:, 0], D[:, 2]
-        a = dx * dx + dzd * dzd
-        b = ox * dx + oz * dzd
-        c = ox * ox + oz * oz - g.radius**2
-        disc = b * b - a * c
-        hit = (disc >= 0) & (a > 1e-12)
-        t_skin = np.where(hit, (-b - np.sqrt(np.maximum(disc, 0))) / np.maximum(a, 1e-12), 0.0)
-        t_in = t_skin.astype(np.float32)
+        t_in = g.ray_entry(E, D, dz).astype(np.float32)
         L = np.float32(cfg.near_field)
         strain = np.float32(np.clip(force * cfg.strain_per_newton, 0.0, cfg.max_strain))
         extra = (np.maximum(-t_in, 0) + strain * L).astype(np.float32)

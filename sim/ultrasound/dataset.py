@@ -17,6 +17,7 @@ from perception.quality.classes import CLASS_ORDER
 from robot_us.config import Config
 from sim.phantom_geometry import PhantomGeometry
 from sim.ultrasound.bmode import BModeSimulator, SimFrame
+from sim.ultrasound.phantom_volume import RIB
 
 #: Imaging-setting variants the dataset mixes (overrides of ``ultrasound.sim``); each is
 #: rendered with a linear and a convex probe.
@@ -27,8 +28,6 @@ SETTING_VARIANTS: tuple[dict, ...] = (
 )
 #: Breathing shift range (m).
 BREATHING = 0.004
-#: Rib position along the body axis relative to the phantom centre (m); see phantom_volume.
-_RIB_Y = -0.09
 
 
 def probe_pose_on_skin(
@@ -100,6 +99,7 @@ class FrameSampler:
 
     # --- pose families: each returns (pose parameters, press of the deepest element (m)) ---
     def _base(self, rng: np.random.Generator, y: float | None = None) -> dict:
+        """Common pose parameters; ``y`` (m) is relative to the phantom centre."""
         g = self.geometry
         return {
             "theta": rng.uniform(-0.55, 0.55),
@@ -114,7 +114,7 @@ class FrameSampler:
         return self._base(rng), rng.uniform(0.5e-3, 5e-3)
 
     def _rib(self, rng):
-        kw = self._base(rng, self.geometry.center_y + _RIB_Y + rng.uniform(-0.025, 0.025))
+        kw = self._base(rng, RIB.y + rng.uniform(-0.025, 0.025))
         kw["yaw"] = 0.5 * np.pi + rng.normal(0, 0.5)
         return kw, rng.uniform(0.5e-3, 5e-3)
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from robot_us.config import ProbeConfig
 from robot_us.registry import Registry
+from sim.probe_tool import ProbeTool
 from sim.ultrasound.config import UltrasoundSimConfig
 
 #: Largest half-angle (rad) of a convex probe's field of view.
@@ -87,9 +88,10 @@ def linear_geometry(probe: ProbeConfig, cfg: UltrasoundSimConfig) -> ScanGeometr
 
 def convex_geometry(probe: ProbeConfig, cfg: UltrasoundSimConfig) -> ScanGeometry:
     """Scanlines fanned over a face of radius ``probe.convex_radius`` whose chord is
-    ``probe.width``; output is a sector image with square pixels."""
+    ``probe.width`` (the face ``sim.probe_tool.ProbeTool`` builds, checked the same way);
+    output is a sector image with square pixels."""
     rc, depth = probe.convex_radius, cfg.depth
-    half = min(np.arcsin(min(0.5 * probe.width / rc, 1.0)), MAX_HALF_ANGLE)
+    half = min(ProbeTool.from_config(probe).half_angle, MAX_HALF_ANGLE)
     n, ns = _n_lines(cfg), cfg.height_px
     phi = -half + (np.arange(n) + 0.5) * (2 * half / n)
     s, c = np.sin(phi), np.cos(phi)

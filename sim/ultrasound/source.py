@@ -83,8 +83,8 @@ def make_simulator(cfg: Any) -> BModeSimulator:
 
 def make_sim_ultrasound_source(cfg: Any, world: Any = None) -> SimUltrasoundSource:
     """The simulated source of a root ``Config`` wired to a simulated world that provides
-    ``probe_pose()`` (4x4), ``contact_force()`` (N), ``breathing_offset()`` (m) and, if it
-    has them, a clock: a ``time()`` method or a ``t`` attribute (s, simulated time)."""
+    ``probe_pose()`` (4x4), ``contact_force()`` (N), ``breathing_offset()`` (m) and its
+    simulated time ``t`` (s), the frame times."""
     if world is None:
         raise ValueError(
             "the simulated ultrasound source needs a simulated world "
@@ -93,14 +93,12 @@ def make_sim_ultrasound_source(cfg: Any, world: Any = None) -> SimUltrasoundSour
     for name in ("probe_pose", "contact_force", "breathing_offset"):
         if not callable(getattr(world, name, None)):
             raise ValueError(f"the simulated world has no method {name}() for the ultrasound sim")
-    clock = getattr(world, "time", None)
-    if not callable(clock):
-        clock = (lambda: float(world.t)) if hasattr(world, "t") else None
+    if not hasattr(world, "t"):
+        raise ValueError("the simulated world has no time attribute t for the ultrasound sim")
     return SimUltrasoundSource(
         make_simulator(cfg),
         pose=world.probe_pose,
         force=world.contact_force,
         breathing=world.breathing_offset,
-        clock=clock,
-        rate_hz=cfg.ultrasound.rate_hz,
+        clock=lambda: float(world.t),
     )
