@@ -25,7 +25,7 @@ from multiprocessing import shared_memory
 
 import numpy as np
 
-from perception.quality.assess import QualityAction, QualityAssessor, QualityResult
+from perception.quality.assess import QualityAssessor, QualityResult
 from perception.quality.classes import CLASS_ORDER
 from perception.quality.config import QualityConfig
 from perception.quality.features import ConfidenceFeatures
@@ -150,9 +150,10 @@ class ThreadQualityWorker(QualityWorker):
 # --- process worker: shared-memory slots -------------------------------------------------
 # frame header (float64): [frame_id, seq, t, h, w, width_m (nan = unknown)]
 _FH = 6
-# result header (float64): [result_id, seq, t, class, score, mean_conf, bary, bary_m, action,
+# result header (float64): [result_id, seq, t, class, score, mean_conf, bary, bary_m,
 #   assess_s, assessed, failed, skipped, n_cols, probs x4] followed by per-scanline confidence
-_RH = 18
+_RH = 17
+_R_FAILED = 10  # index of the failed-frames counter in the result header
 
 
 def _process_main(cfg: QualityConfig, model_path: str, names: tuple[str, str], locks, ready):
@@ -189,7 +190,7 @@ def _process_main(cfg: QualityConfig, model_path: str, names: tuple[str, str], l
         except (ValueError, RuntimeError):  # a malformed frame: count it, go on
             failed += 1
             with rlock:
-                rbuf[11] = failed
+                rbuf[_R_FAILED] = failed
             continue
         assessed += 1
         c = res.confidence
@@ -203,7 +204,6 @@ def _process_main(cfg: QualityConfig, model_path: str, names: tuple[str, str], l
                 c.mean,
                 c.barycentre,
                 np.nan if c.barycentre_m is None else c.barycentre_m,
-                list(QualityAction).index(res.action),
                 time.perf_counter() - t0,
                 assessed,
                 failed,
@@ -289,7 +289,7 @@ class ProcessQualityWorker(QualityWorker):
 
     def poll(self) -> QualityResult | None:
         self._flush()
-        self._stats.failed = int(self._rbuf[11])
+        self._stats.failed = int(self._rbuf[_R_FAILED])
         if self._rbuf[0] == self._polled or not self._rlock.acquire(block=False):
             return None
         try:
@@ -297,21 +297,20 @@ class ProcessQualityWorker(QualityWorker):
         finally:
             self._rlock.release()
         self._polled = r[0]
-        n = int(r[13])
-        self._stats.assessed, self._stats.failed = int(r[10]), int(r[11])
-        self._slot_dropped = int(r[12])
-        self._stats.last_assess_s = float(r[9])
+        n = int(r[12])
+        self._stats.assessed, self._stats.failed = int(r[9]), int(r[_R_FAILED])
+        self._slot_dropped = int(r[11])
+        self._stats.last_assess_s = float(r[8])
         return QualityResult(
             quality=CLASS_ORDER[int(r[3])],
             score=float(r[4]),
-            probs=r[14:18].copy(),
+            probs=r[13:17].copy(),
             confidence=ConfidenceFeatures(
                 mean=float(r[5]),
                 per_scanline=r[_RH : _RH + n].copy(),
                 barycentre=float(r[6]),
                 barycentre_m=None if np.isnan(r[7]) else float(r[7]),
             ),
-            action=list(QualityAction)[int(r[8])],
             seq=int(r[1]),
             t=float(r[2]),
         )

@@ -6,11 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from perception.quality.assess import QualityAction, QualityAssessor, quality_action
+from perception.quality.assess import QualityAssessor
 from perception.quality.classes import QualityClass
 from perception.quality.config import QualityConfig
 from perception.quality.model import ModelContractError, QualityModel
-from robot_us.config import ConfigError, load_config
 from robot_us.quality_models import load_quality_model, shipped_model_bytes
 from tests.us_helpers import RIB_Y, on_skin, small_sim
 
@@ -77,7 +76,7 @@ def test_unloadable_or_missing_model(tmp_path):
         load_quality_model(tmp_path / "absent.onnx")
 
 
-def test_assessor_adds_confidence_and_action(model):
+def test_assessor_adds_confidence(model):
     f = small_sim().render(on_skin(0.0, 0.05), 5.0)
     res = QualityAssessor(QualityConfig(confidence_size=32), model).assess(f.image, 0.06)
     assert res.confidence is not None and res.confidence.per_scanline.shape == (32,)
@@ -87,19 +86,8 @@ def test_assessor_adds_confidence_and_action(model):
         model(np.zeros((10, 10), np.float32))
 
 
-def test_quality_action_thresholds():
-    assert quality_action(0.9, 0.6, 0.3) == QualityAction.CONTINUE
-    assert quality_action(0.5, 0.6, 0.3) == QualityAction.SLOW_DOWN
-    assert quality_action(0.1, 0.6, 0.3) == QualityAction.PAUSE
-
-
 def test_model_from_bytes():
     m = QualityModel((MODELS / "valid_tiny.onnx").read_bytes(), name="bytes model")
     assert m.name == "bytes model"
     with pytest.raises(TypeError, match="bytes"):
         QualityModel(str(MODELS / "valid_tiny.onnx"))
-
-
-def test_thresholds_must_be_ordered():
-    with pytest.raises(ConfigError, match="pause_below"):
-        load_config(overrides={"ultrasound.quality.pause_below": 0.8})

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from perception.quality.assess import QualityAction, QualityResult
+from perception.quality.assess import QualityResult
 from perception.quality.classes import QualityClass
 from perception.quality.config import QualityConfig
 from robot_us.quality_worker import ThreadQualityWorker, make_quality_worker
@@ -25,9 +25,7 @@ class SlowAssessor:
             raise ValueError("bad frame")
         time.sleep(self.delay)
         self.seen.append(seq)
-        return QualityResult(
-            QualityClass.GOOD, 1.0, np.ones(4) / 4, None, QualityAction.CONTINUE, seq, t
-        )
+        return QualityResult(QualityClass.GOOD, 1.0, np.ones(4) / 4, None, seq, t)
 
 
 def frame(seq, shape=(32, 32)):

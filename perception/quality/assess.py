@@ -4,7 +4,6 @@ features, and the action the scan should take. Pure: arrays in, a result out."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 
@@ -15,34 +14,17 @@ from perception.quality.features import ConfidenceFeatures, confidence_features
 from perception.quality.model import QualityModel
 
 
-class QualityAction(StrEnum):
-    """What the scan should do about the current image quality."""
-
-    CONTINUE = "continue"
-    SLOW_DOWN = "slow_down"
-    PAUSE = "pause"
-
-
-def quality_action(score: float, slow_below: float, pause_below: float) -> QualityAction:
-    """The action for a quality ``score`` (0..1) given the configured thresholds."""
-    if score < pause_below:
-        return QualityAction.PAUSE
-    if score < slow_below:
-        return QualityAction.SLOW_DOWN
-    return QualityAction.CONTINUE
-
-
 @dataclass
 class QualityResult:
     """Quality of one frame: class, score (0..1) and class probabilities (model), the
-    confidence-map features (``None`` if not computed), the scan action, and the frame's
-    ``seq`` and time ``t`` (s) it belongs to."""
+    confidence-map features (``None`` if not computed), and the frame's ``seq`` and time
+    ``t`` (s) it belongs to. What a scan does about it is the scan's quality policy
+    (``robot_us.scan.quality_policy``), not the assessor's."""
 
     quality: QualityClass
     score: float
     probs: np.ndarray
     confidence: ConfidenceFeatures | None
-    action: QualityAction
     seq: int = 0
     t: float = 0.0
 
@@ -61,7 +43,6 @@ class QualityResult:
             "score": round(self.score, 4),
             "mean_confidence": None if c is None else round(c.mean, 4),
             "barycentre": None if c is None else round(c.barycentre, 4),
-            "action": self.action.value,
             "probs": [round(float(p), 4) for p in self.probs],
         }
 
@@ -94,7 +75,6 @@ class QualityAssessor:
             score=out.score,
             probs=out.probs,
             confidence=feats,
-            action=quality_action(out.score, self.cfg.slow_below, self.cfg.pause_below),
             seq=seq,
             t=t,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from robot_us.config_schema import ConfigError, param
+from robot_us.config_schema import param
 
 
 @dataclass(frozen=True)
@@ -23,20 +23,6 @@ class QualityConfig:
     confidence_size: int = param(
         64, lo=16, hi=256, unit="px", doc="side of the square image the confidence map solves on"
     )
-    slow_below: float = param(
-        0.6, lo=0.0, hi=1.0, doc="quality score below which the scan should slow down"
-    )
-    pause_below: float = param(
-        0.3, lo=0.0, hi=1.0, doc="quality score below which the scan should pause"
-    )
     worker: str = param(
         "thread", choices=("thread", "process"), doc="where assessment runs beside the caller"
     )
-
-    def validate(self, prefix: str) -> None:
-        """Cross-field check: pausing must happen at a lower score than slowing down."""
-        if self.pause_below > self.slow_below:
-            raise ConfigError(
-                f"config key '{prefix}.pause_below' ({self.pause_below}) must not exceed "
-                f"'{prefix}.slow_below' ({self.slow_below})"
-            )
