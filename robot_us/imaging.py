@@ -5,6 +5,8 @@ server, the recorder and the scan. Never called from the control loop; ``step`` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from perception.quality.assess import QualityResult
 from robot_us.backends import UltrasoundSource
 from robot_us.quality_worker import QualityWorker
@@ -13,27 +15,37 @@ from robot_us.types import UltrasoundFrame
 
 
 class ImagingPipeline:
-    """Source -> quality worker, with the latest frame and result at hand."""
+    """Source -> quality worker, with the latest frame and result at hand. Frame times are
+    mapped by ``to_loop_time`` (device clock -> loop time) before anything sees them."""
 
-    def __init__(self, source: UltrasoundSource, worker: QualityWorker) -> None:
+    def __init__(
+        self,
+        source: UltrasoundSource,
+        worker: QualityWorker,
+        to_loop_time: Callable[[float], float] = float,
+    ) -> None:
         self.source = source
         self.worker = worker
+        self.to_loop_time = to_loop_time
         self.latest_frame: UltrasoundFrame | None = None
         self.latest_result: QualityResult | None = None
+        self.new_result: QualityResult | None = None  # picked up by the last step/poll
 
     def step(self) -> UltrasoundFrame | None:
         """Grab one frame (None when the source is exhausted), submit it for assessment and
-        pick up any new quality result."""
+        pick up any new quality result (``new_result``)."""
         frame = self.source.grab()
         if frame is not None:
+            frame.t = self.to_loop_time(frame.t)
             self.latest_frame = frame
             self.worker.submit(frame)
         self.poll()
         return frame
 
     def poll(self) -> QualityResult | None:
-        """Pick up a new quality result, if any; returns the latest result."""
+        """Pick up a new quality result, if any (``new_result``); returns the latest."""
         result = self.worker.poll()
+        self.new_result = result
         if result is not None:
             self.latest_result = result
         return self.latest_result

@@ -1,5 +1,6 @@
-"""The imaging side of a real-time scan: a thread that grabs frames at the source's rate,
-hands each to the quality worker (``robot_us.quality_worker``: never waits for an
+"""The imaging side of a real-time scan: a thread that steps an ``ImagingPipeline``
+(``robot_us.imaging``) at the source's rate: it grabs frames, hands each to the quality
+worker (``robot_us.quality_worker``: never waits for an
 assessment; latest frame wins) and passes every new result to the scan
 (``Scan.submit_quality``, a single-slot swap the loop reads) and, with the frames, to the
 recorder. The control loop never waits for any of it.
@@ -13,6 +14,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from robot_us.imaging import ImagingPipeline
 
 #: How long ``stop`` waits for the thread (s).
 JOIN_TIMEOUT_S = 5.0
@@ -32,13 +35,11 @@ class RealtimeImaging:
         to_quality_sample: Callable[[Any, float | None], Any] | None = None,
         to_loop_time: Callable[[float], float] = float,
     ) -> None:
-        self.source = source
-        self.worker = worker
+        self.pipeline = ImagingPipeline(source, worker, to_loop_time)
         self.period = 1.0 / rate_hz
         self.scan = scan
         self.recorder = recorder
         self.to_quality_sample = to_quality_sample
-        self.to_loop_time = to_loop_time
         self.frames = 0
         self.results = 0
         self.error: BaseException | None = None
@@ -58,28 +59,27 @@ class RealtimeImaging:
     def _run(self) -> None:
         next_t = time.monotonic()
         try:
+            pipe = self.pipeline
             while not self._stop.is_set():
-                frame = self.source.grab()
+                frame = pipe.step()
                 if frame is None:
                     break
-                frame.t = self.to_loop_time(frame.t)
-                self.worker.submit(frame)
                 self.frames += 1
                 if self.recorder is not None:
                     self.recorder.add_frame(frame)
-                self._poll()
+                self._deliver(pipe.new_result)
                 next_t += self.period
                 delay = next_t - time.monotonic()
                 if delay > 0:
                     self._stop.wait(delay)
                 else:
                     next_t = time.monotonic()  # behind: skip, never catch up
-            self._poll()
+            pipe.poll()
+            self._deliver(pipe.new_result)
         except Exception as exc:  # kept for the owner to report; the loop is unaffected
             self.error = exc
 
-    def _poll(self) -> None:
-        res = self.worker.poll()
+    def _deliver(self, res: Any) -> None:
         if res is None:
             return
         self.results += 1
