@@ -5,7 +5,6 @@ Keys: ``frames`` (N x H x W uint8, required); optional ``t`` (N, s), ``T_base_pr
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import numpy as np
 
 from hardware_drivers.frame_files import FrameFileError
 from robot_us.backends import UltrasoundSource
+from robot_us.npz_file import read_npz
 from robot_us.types import UltrasoundFrame
 
 #: Optional per-frame arrays and their shape after the frame axis.
@@ -22,13 +22,7 @@ OPTIONAL_KEYS = {"t": (), "T_base_probe": (4, 4), "wrench": (6,)}
 def load_frame_stack(path: str | Path) -> dict[str, np.ndarray]:
     """The validated arrays of a frame-stack ``.npz`` (errors name the file and the key)."""
     path = Path(path)
-    if not path.is_file():
-        raise FrameFileError(f"frame stack not found: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise FrameFileError(f"{path}: not a readable .npz file ({exc})") from exc
+    data = read_npz(path, "frame stack", FrameFileError)
     if "frames" not in data:
         raise FrameFileError(f"{path}: no 'frames' array (has {sorted(data) or 'nothing'})")
     frames = data["frames"]

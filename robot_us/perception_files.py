@@ -7,13 +7,13 @@ the file and key at fault."""
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from perception.camera_calibration import CalibrationFileError, CameraCalibration
+from robot_us.npz_file import read_npz
 from robot_us.types import CameraIntrinsics, RgbdFrame, SurfacePath
 from trajectory.formats import PathFormatError, path_from_dict, path_to_dict
 
@@ -29,13 +29,7 @@ SCENE_OPTIONAL = ("dist", "T_base_camera", "rgb", "mask")
 def load_scene(path: str | Path) -> RgbdFrame:
     """An RGB-D view from ``scene.npz``; ``T_base_camera`` may be absent (then None)."""
     path = Path(path)
-    if not path.is_file():
-        raise FileFormatError(f"scene file not found: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise FileFormatError(f"{path}: not a readable .npz file ({exc})") from exc
+    data = read_npz(path, "scene file", FileFormatError)
     for key in SCENE_REQUIRED:
         if key not in data:
             raise FileFormatError(f"{path}: missing key '{key}' (has {sorted(data)})")
