@@ -53,8 +53,10 @@ class ScanRunError(ValueError):
 
 def default_stroke() -> np.ndarray:
     """The embedded default stroke (N x 2 pixels: u column, v row)."""
-    text = resources.files("robot_us.scan").joinpath(DEFAULT_STROKE_RESOURCE).read_text()
-    return np.asarray(json.loads(text)["pixels"], dtype=np.float64).reshape(-1, 2)
+    from robot_us.perception_files import load_stroke
+
+    with resources.as_file(resources.files("robot_us.scan") / DEFAULT_STROKE_RESOURCE) as p:
+        return load_stroke(p)  # the same validating reader as --stroke files
 
 
 @dataclass
