@@ -200,6 +200,18 @@ class ScanPlanner:
         """Plan a scan of ``path`` starting at rest at ``q_start`` (rad). ``plane``,
         ``speed`` (m/s) and ``allow_flip`` default to the configuration. Raises
         ``PlanningError`` (a ValueError) naming the cause and the failing span."""
+        return self.plan_with_transfer(path, q_start, plane, speed, allow_flip)[0]
+
+    def plan_with_transfer(
+        self,
+        path: SurfacePath,
+        q_start: np.ndarray,
+        plane: ImagingPlane | str | None = None,
+        speed: float | None = None,
+        allow_flip: bool | None = None,
+    ) -> tuple[ScanPlan, list[TransferMove]]:
+        """``plan`` plus the joint moves of its transfer segment (what the plan's transfer
+        poses were sampled from), for a caller that executes them."""
         cfg = self.cfg
         plane = ImagingPlane(plane or cfg.plane)
         speed = cfg.speed if speed is None else float(speed)
@@ -236,7 +248,7 @@ class ScanPlanner:
             flip_feasible=flip_solution is not None,
         )
 
-    def transfer_moves(
+    def _transfer_moves(
         self, q_start: np.ndarray, q_approach: np.ndarray, T_approach: np.ndarray
     ) -> list[TransferMove]:
         """The joint moves from ``q_start`` to the pre-approach joints ``q_approach``
@@ -265,10 +277,10 @@ class ScanPlanner:
         plane: ImagingPlane,
         speed: float,
         flipped: bool,
-    ) -> ScanPlan:
+    ) -> tuple[ScanPlan, list[TransferMove]]:
         cfg = self.cfg
         T_app, T_ret = sol.T_approach, sol.T_retract
-        moves = self.transfer_moves(q_start, sol.q_approach[0], T_app[0])
+        moves = self._transfer_moves(q_start, sol.q_approach[0], T_app[0])
         q_tr = np.concatenate([m.sample(cfg.transfer_sample_dt)[1][:-1] for m in moves])
         # (the last sample of each move is the next move's first; of the last move, the
         # first approach pose)
@@ -295,7 +307,7 @@ class ScanPlanner:
         kinds: list[SegmentKind] = []
         for kind, T, _, _ in parts:
             kinds += [kind] * len(T)
-        return ScanPlan(
+        plan = ScanPlan(
             poses=np.concatenate([p[1] for p in parts]),
             arc_length=np.concatenate([p[3] for p in parts]),
             joints=np.concatenate([p[2] for p in parts]),
@@ -310,3 +322,4 @@ class ScanPlanner:
             ),
             segment_durations_s=durations,
         )
+        return plan, moves

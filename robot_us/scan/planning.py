@@ -68,7 +68,9 @@ def plan_scan(
     planner = ScanPlanner(kin, cfg.trajectory)
     q0 = np.array(q_start, dtype=float)
     try:
-        plan = planner.plan(path, q0, plane=request.plane, speed=request.speed)
+        plan, transfer = planner.plan_with_transfer(
+            path, q0, plane=request.plane, speed=request.speed
+        )
     except ValueError as exc:
         raise ScanPlanningError("planning", str(exc)) from exc
     probe_path = ProbePath.from_plan(plan)
@@ -85,7 +87,6 @@ def plan_scan(
     i_app = plan.segment(SegmentKind.APPROACH)
     i_sweep = plan.segment(SegmentKind.SWEEP)
     q_app = plan.joints[i_app[0]].copy()
-    transfer = planner.transfer_moves(q0, q_app, plan.poses[i_app[0]])
     return PlannedScan(
         plan=plan,
         path=probe_path,
