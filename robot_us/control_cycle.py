@@ -4,7 +4,8 @@ supervisor, and command the arm. ``ControlCycle`` is the callable ``LoopRunner``
 
 Real-time contract: every array is preallocated here and shared (the controller input
 and the safety signals view the same joint state, pose and Jacobian); configuration was
-consumed by the constructor; per-cycle figures go into a preallocated ``ControlRing``;
+consumed by the constructor; the safety reaction and control time go into a preallocated
+``ControlRing`` (the state row, with force and setpoint, is the scan's ``StateLog``);
 events (contact made, faults, ...) into a bounded deque (rare by nature). The time of
 the control work (kinematics + wrench pipeline + controller + safety, without the
 backend reads/writes) is measured every cycle as ``control_us`` (wall clock) and
@@ -13,20 +14,20 @@ backend reads/writes) is measured every cycle as ``control_us`` (wall clock) and
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from force_control import Event, Mode, WrenchPipeline, make_controller
+from force_control import Event, WrenchPipeline, make_controller
 from robot_us.backends import Cell
 from robot_us.config import Config
 from robot_us.kinematics import ArmKinematics
 from robot_us.loop import LoopClock
-from robot_us.ring import ordered as ring_ordered
+from robot_us.ring import ColumnRing
 from robot_us.safety import Fault, Reaction, SafetySignals, make_supervisor
 from robot_us.types import ArmState, WrenchSample
 
@@ -56,38 +57,28 @@ class CycleEvent:
     detail: str = ""
 
 
-class ControlRing:
-    """Preallocated per-cycle record of the control figures (newest overwrite oldest)."""
+class ControlRing(ColumnRing):
+    """Per-cycle record of what only the control cycle knows (newest overwrite oldest):
+    the safety reaction and the time of the control work, wall clock and thread CPU (us).
+    Force, setpoint and state go to the state stream (``robot_us.state_log``); loop
+    compute and lateness to the loop runner's ``CycleRing``."""
 
-    FIELDS = (
-        "t",
-        "axial_force",
-        "force_norm",
-        "force_command",
-        "mode",
-        "reaction",
-        "control_us",
-        "control_cpu_us",
-    )
+    COLUMNS: ClassVar[dict[str, type]] = {
+        "reaction": np.int8,
+        "control_us": np.float64,
+        "control_cpu_us": np.float64,
+    }
+    reaction: np.ndarray
+    control_us: np.ndarray
+    control_cpu_us: np.ndarray
 
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.t = np.zeros(capacity)
-        self.axial_force = np.zeros(capacity)
-        self.force_norm = np.zeros(capacity)
-        self.force_command = np.zeros(capacity)
-        self.mode = np.zeros(capacity, dtype=np.int8)
-        self.reaction = np.zeros(capacity, dtype=np.int8)
-        self.control_us = np.zeros(capacity)
-        self.control_cpu_us = np.zeros(capacity)
-        self.count = 0
-
-    def __len__(self) -> int:
-        return min(self.count, self.capacity)
-
-    def ordered(self, name: str) -> np.ndarray:
-        """Stored records of ``name``, oldest first (a copy)."""
-        return ring_ordered(getattr(self, name), self.count, self.capacity)
+    def push(self, reaction: Reaction, control_us: float, control_cpu_us: float) -> None:
+        """Record one cycle (overwrites the oldest record when full)."""
+        i = self.count % self.capacity
+        self.reaction[i] = reaction
+        self.control_us[i] = control_us
+        self.control_cpu_us[i] = control_cpu_us
+        self.count += 1
 
 
 class ControlCycle:
@@ -241,9 +232,7 @@ class ControlCycle:
         if out.event is not Event.NONE:
             self.last_event = out.event
             self.events.append(CycleEvent(clock.k, clock.t, "controller", out.event.name))
-        self._record(
-            clock.t, out.axial_force, out.force_command, out.mode, res.reaction, t1 - t0, c1 - c0
-        )
+        self.ring.push(res.reaction, (t1 - t0) * 1e-3, (c1 - c0) * 1e-3)
         return self.keep_running
 
     def _on_fault(self, fault: Fault, clock: LoopClock) -> None:
@@ -253,25 +242,3 @@ class ControlCycle:
             self.controller.idle()
         elif fault.reaction is Reaction.RETRACT:
             self.controller.retract()
-
-    def _record(
-        self,
-        t: float,
-        fz: float,
-        fcmd: float,
-        mode: Mode,
-        reaction: Reaction,
-        ns: int,
-        cpu_ns: int,
-    ) -> None:
-        r = self.ring
-        i = r.count % r.capacity
-        r.t[i] = t
-        r.axial_force[i] = fz
-        r.force_norm[i] = math.hypot(*self.signals.force.tolist())
-        r.force_command[i] = fcmd
-        r.mode[i] = mode
-        r.reaction[i] = reaction
-        r.control_us[i] = ns * 1e-3
-        r.control_cpu_us[i] = cpu_ns * 1e-3
-        r.count += 1
