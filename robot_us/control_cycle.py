@@ -6,7 +6,7 @@ Real-time contract: every array is preallocated here and shared (the controller 
 and the safety signals view the same joint state, pose and Jacobian); configuration was
 consumed by the constructor; the safety reaction and control time go into a preallocated
 ``ControlRing`` (the state row, with force and setpoint, is the scan's ``StateLog``);
-events (contact made, faults, ...) into a bounded deque (rare by nature). The time of
+faults latch with their cause in ``supervisor.latch``. The time of
 the control work (kinematics + wrench pipeline + controller + safety, without the
 backend reads/writes) is measured every cycle as ``control_us`` (wall clock) and
 ``control_cpu_us`` (this thread's CPU time, which excludes preemption by other processes).
@@ -15,9 +15,7 @@ backend reads/writes) is measured every cycle as ``control_us`` (wall clock) and
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -31,9 +29,6 @@ from robot_us.ring import ColumnRing
 from robot_us.safety import Fault, Reaction, SafetySignals, make_supervisor
 from robot_us.types import ArmState, WrenchSample
 
-#: Most events kept (oldest dropped first).
-MAX_EVENTS = 1000
-
 
 class CycleError(RuntimeError):
     """A request the control cycle cannot accept now (e.g. motion while faulted)."""
@@ -44,17 +39,6 @@ def probe_transform(tip_offset: float) -> np.ndarray:
     T = np.eye(4)
     T[2, 3] = tip_offset
     return T
-
-
-@dataclass(frozen=True)
-class CycleEvent:
-    """Something that happened in a cycle: a controller event or a latched fault."""
-
-    cycle: int
-    t: float
-    kind: str  # "controller" or "fault"
-    name: str
-    detail: str = ""
 
 
 class ControlRing(ColumnRing):
@@ -117,12 +101,10 @@ class ControlCycle:
         )
         self.cmd = np.zeros(n)
         self.ring = ControlRing(cfg.loop.ring_capacity)
-        self.events: deque[CycleEvent] = deque(maxlen=MAX_EVENTS)
         #: called every cycle after the kinematics and before the controller (set the
         #: reference there: ``set_reference``); must follow the loop's real-time contract
         self.on_cycle: Callable[[ControlCycle, LoopClock], None] | None = None
         self.last_event = Event.NONE
-        self.last_fault: Fault | None = None
         self.keep_running = True
         self._perf = time.perf_counter_ns
         self._cpu = time.thread_time_ns
@@ -217,27 +199,24 @@ class ControlCycle:
         cmd[:] = out.qd
         res = self.supervisor.check(sig, cmd)
         if res.new_fault is not None:
-            self._on_fault(res.new_fault, clock)
+            self._on_fault(res.new_fault)
             if res.retract_requested and self.supervisor.latch.reaction is Reaction.RETRACT:
                 # retract in this very cycle: recompute the command and check it again
                 out = self.controller.update()
                 cmd[:] = out.qd
                 res = self.supervisor.check(sig, cmd)
                 if res.new_fault is not None:
-                    self._on_fault(res.new_fault, clock)
+                    self._on_fault(res.new_fault)
         self.controller.sync_command(cmd)
         t1 = self._perf()
         c1 = self._cpu()
         cell.arm.command_velocity(cmd)
         if out.event is not Event.NONE:
             self.last_event = out.event
-            self.events.append(CycleEvent(clock.k, clock.t, "controller", out.event.name))
         self.ring.push(res.reaction, (t1 - t0) * 1e-3, (c1 - c0) * 1e-3)
         return self.keep_running
 
-    def _on_fault(self, fault: Fault, clock: LoopClock) -> None:
-        self.last_fault = fault
-        self.events.append(CycleEvent(clock.k, clock.t, "fault", fault.code.name, fault.describe()))
+    def _on_fault(self, fault: Fault) -> None:
         if self.supervisor.latch.reaction is Reaction.STOP:
             self.controller.idle()
         elif fault.reaction is Reaction.RETRACT:
