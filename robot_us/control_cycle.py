@@ -23,7 +23,7 @@ import numpy as np
 from force_control import Event, WrenchPipeline, make_controller
 from robot_us.backends import Cell
 from robot_us.config import Config
-from robot_us.kinematics import ArmKinematics
+from robot_us.kinematics import ArmKinematics, probe_transform
 from robot_us.loop import LoopClock
 from robot_us.ring import ColumnRing
 from robot_us.safety import Fault, Reaction, SafetySignals, make_supervisor
@@ -35,13 +35,6 @@ _EVENT_NONE = Event.NONE
 
 class CycleError(RuntimeError):
     """A request the control cycle cannot accept now (e.g. motion while faulted)."""
-
-
-def probe_transform(tip_offset: float) -> np.ndarray:
-    """T_flange_probe: a translation of ``tip_offset`` (m) along the flange z axis."""
-    T = np.eye(4)
-    T[2, 3] = tip_offset
-    return T
 
 
 class ControlRing(ColumnRing):
