@@ -1,11 +1,13 @@
-"""Loop timing of the simulated cell: the real-time 1 kHz loop for N seconds with a
-representative cycle (read arm state + wrench, ETS forward kinematics + Jacobian, a small
-damped-least-squares velocity command, write), the physics step timed separately; then
-the same number of cycles in lockstep for the real-time factor.
+"""Loop timing of the simulated cell: the real-time 1 kHz loop for N seconds running the
+control cycle (``ControlCycle`` holding the home pose: read arm state + wrench, ETS
+forward kinematics + Jacobian, wrench pipeline, probe controller, safety supervisor,
+write), the physics step timed separately; then the same number of cycles in lockstep
+for the real-time factor.
 
 Writes DIR/loop_timing.json with rate_hz, compute_us_p50, compute_us_p99,
 compute_us_max, lateness_us_p99, overruns, realtime_factor (+ plant_us_p50/p99,
-skipped_cycles, late_wakeups and the lockstep compute figures).
+skipped_cycles, late_wakeups, the lockstep compute figures and the safety faults the
+real-time run latched, e.g. OVERRUN on a busy machine).
 
     python bench/loop_timing.py [--seconds N] [--out DIR]
 """
@@ -22,32 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from robot_us.backends import CELLS
 from robot_us.config import load_config
-from robot_us.demo_control import PoseServo
+from robot_us.control_cycle import ControlCycle
 from robot_us.loop import LoopRunner
-from robot_us.types import ArmState, WrenchSample
 
-#: Cycles run before measuring (warms up every code path).
+#: Cycles run before measuring (warms up every code path and completes the F/T tare).
 WARMUP_CYCLES = 500
-
-
-class HoldCycle:
-    """Representative control cycle: hold the home pose through the pose servo."""
-
-    def __init__(self, cell) -> None:
-        self.cell = cell
-        world = cell.sim
-        self.servo = PoseServo(world.kin)
-        self.state = ArmState(world.kin.n)
-        self.wrench = WrenchSample()
-        self.target = world.kin.fk(world.q_home)
-
-    def __call__(self, clock) -> bool:
-        arm = self.cell.arm
-        arm.read(self.state)
-        self.cell.wrench.read(self.wrench)
-        qd = self.servo.update(self.state.q, self.target)  # FK + Jacobian + DLS solve
-        arm.command_velocity(qd)
-        return True
 
 
 def run(seconds: float, out_dir: Path) -> dict:
@@ -55,7 +36,9 @@ def run(seconds: float, out_dir: Path) -> dict:
     cfg = load_config()
     cell = CELLS.create("sim", cfg)
     try:
-        cycle = HoldCycle(cell)
+        cycle = ControlCycle(cfg, cell)
+        cycle.hold()  # the home pose, in air
+        cycle.start_tare()
         LoopRunner(cfg.loop.rate_hz, "lockstep").run(
             cycle, cell.step_plant, max_cycles=WARMUP_CYCLES
         )
@@ -66,6 +49,10 @@ def run(seconds: float, out_dir: Path) -> dict:
             ring_capacity=n + 10,
             realtime_priority=cfg.loop.realtime_priority,
         ).run(cycle, cell.step_plant, duration_s=seconds)
+        faults = [f.describe() for f in cycle.supervisor.latch.faults]
+        fault_codes = ", ".join(f.code.name for f in cycle.supervisor.latch.faults) or "none"
+        if cycle.supervisor.faulted:
+            cycle.reset_faults()  # time the lockstep run on the normal path
         ls = LoopRunner(cfg.loop.rate_hz, "lockstep", ring_capacity=n + 10).run(
             cycle, cell.step_plant, max_cycles=rt.cycles
         )
@@ -93,6 +80,8 @@ def run(seconds: float, out_dir: Path) -> dict:
         "lockstep_compute_us_p99": ls.compute_us_p99,
         "lockstep_plant_us_p50": ls.plant_us_p50,
         "lockstep_plant_us_p99": ls.plant_us_p99,
+        "realtime_safety_faults": faults,
+        "realtime_safety_fault_codes": fault_codes,
         "load_average_1min": os.getloadavg()[0],
         "cpu_count": os.cpu_count(),
     }
@@ -119,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         ("overruns / skipped / late", "{} / {} / {}".format(
             f["overruns"], f["skipped_cycles"], f["late_wakeups"])),
         ("lockstep real-time factor", f"{f['realtime_factor']:.1f}x"),
+        ("safety faults (real time)", f["realtime_safety_fault_codes"]),
         ("load average (1 min)", f"{f['load_average_1min']:.2f} on {f['cpu_count']} cores"),
     ]  # fmt: skip
     width = max(len(r[0]) for r in rows)

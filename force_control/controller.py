@@ -122,7 +122,6 @@ class ControllerOutput:
 
     n_joints: int
     qd: np.ndarray = field(default=None)  # type: ignore[assignment]  # rad/s command
-    twist: np.ndarray = field(default_factory=lambda: np.zeros(6))  # probe frame
     mode: Mode = Mode.IDLE
     event: Event = Event.NONE
     in_contact: bool = False
@@ -322,7 +321,6 @@ class ProbeController:
         self.dls.solve(inp.J, self._twist_base, inp.q, out=out.qd)
         s = self.rate_limiter.limit(out.qd)
         law.back_calculate(s)
-        out.twist[:] = law.twist
         out.saturation = law.saturation * s
         out.manipulability = self.dls.manipulability
 
@@ -348,7 +346,6 @@ class ProbeController:
         out = self.out
         out.qd[:] = 0.0
         self.rate_limiter.limit(out.qd)
-        out.twist[:] = 0.0
         out.saturation = 1.0
 
     def _enter_track(self) -> None:
@@ -366,7 +363,6 @@ class ProbeController:
         out.qd *= JOINT_GAIN
         out.qd += inp.qd_ref
         out.saturation = self.rate_limiter.limit(out.qd)
-        out.twist[:] = 0.0
         out.manipulability = 0.0
 
     def _enter_hold(self) -> None:

@@ -52,7 +52,6 @@ class DampedLeastSquares:
         self.qd = np.zeros(self.n)
         self.qd0 = np.zeros(self.n)
         self.manipulability = 0.0
-        self.damping_sq = self.lambda0_sq
         self._A = np.zeros((6, 6))
         self._A_diag = self._A.reshape(-1)[::7]  # a view of the diagonal
         self._r = np.zeros(6)
@@ -102,11 +101,9 @@ class DampedLeastSquares:
             raise np.linalg.LinAlgError(f"damped least squares: dposv failed (info={info})")
         w = math.prod(c.diagonal().tolist())
         self.manipulability = w
-        self.damping_sq = self.lambda0_sq
         if w < self.w_threshold:
             x = 1.0 - w / self.w_threshold
             extra = (self.lambda1_sq - self.lambda0_sq) * x * x
-            self.damping_sq += extra
             self._A_diag += extra  # dposv left A as it was
             c, y, info = lapack.dposv(A, r)
             if info != 0:

@@ -5,8 +5,9 @@ side exerts on the sensor, in the sensor frame, about the sensor origin. A probe
 still in air therefore reads its own weight: ``f = m * R_base_sensor.T @ g`` with
 ``g = [0, 0, -9.81]``, and ``tau = com x f``.
 
-Real-time contract: ``ProbeLoad.wrench`` writes into a caller-provided array and does
-not allocate arrays.
+Real-time contract: ``ProbeLoad.wrench_values`` is scalar arithmetic on Python floats
+(the wrench pipeline's per-cycle path); ``ProbeLoad.wrench`` writes the same into a
+caller-provided array.
 """
 
 from __future__ import annotations
@@ -26,16 +27,21 @@ class ProbeLoad:
             raise ValueError(f"probe mass must be >= 0 kg, got {mass}")
         self.mass = float(mass)
         self.com = np.array(com, dtype=float).reshape(3)
-        self._f = np.zeros(3)
+        self._mg = -self.mass * GRAVITY
+        self._c = tuple(self.com.tolist())
+
+    def wrench_values(
+        self, r20: float, r21: float, r22: float
+    ) -> tuple[float, float, float, float, float, float]:
+        """Gravity wrench [f; tau] (N, N·m, sensor frame) as floats, given the third row
+        ``(r20, r21, r22)`` of ``R_base_sensor``."""
+        # f = R^T (0, 0, -m g) = -m g * (third row of R); tau = com x f
+        mg = self._mg
+        fx, fy, fz = mg * r20, mg * r21, mg * r22
+        cx, cy, cz = self._c
+        return fx, fy, fz, cy * fz - cz * fy, cz * fx - cx * fz, cx * fy - cy * fx
 
     def wrench(self, R_base_sensor: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Gravity wrench [f; tau] (N, N·m) of the load in the sensor frame, into ``out``."""
-        # f = R^T (0, 0, -m g) = -m g * (third row of R)
-        f = self._f
-        np.multiply(R_base_sensor[2], -self.mass * GRAVITY, out=f)
-        out[:3] = f
-        c = self.com
-        out[3] = c[1] * f[2] - c[2] * f[1]
-        out[4] = c[2] * f[0] - c[0] * f[2]
-        out[5] = c[0] * f[1] - c[1] * f[0]
+        out[:] = self.wrench_values(*R_base_sensor[2].tolist())
         return out

@@ -62,17 +62,10 @@ class HybridLaw:
         self.max_ang = max_angular_speed
         self.twist = np.zeros(6)
         self.saturation = 1.0
-        self._ew = [0.0] * 6
         self._sew = [0.0] * 6
         self._drive = [0.0] * 6
         self._tw = [0.0] * 6
         self._integrated: list[float] | None = None
-
-    @property
-    def wrench_error(self) -> np.ndarray:
-        """Wrench error ``w_des - w`` of the last update that used the wrench (6, probe
-        frame, N and N·m; a copy)."""
-        return np.array(self._ew)
 
     def selection(self, s: np.ndarray) -> Selection:
         """A ``Selection`` for ``s`` with this law's pose gains."""
@@ -96,11 +89,11 @@ class HybridLaw:
         kp, s = sel.kp_free, sel.s
         tw = self._tw
         if sel.any_force or self.use_spring:
-            ew, sew, drive = self._ew, self._sew, self._drive
+            sew, drive = self._sew, self._drive
             for k, (wd, wk, sk, kck, ek) in enumerate(
                 zip(wrench_setpoint, wrench.tolist(), s, self.kc, e, strict=True)
             ):
-                ew[k] = x = wd - wk
+                x = wd - wk
                 sew[k] = sk * x
                 drive[k] = sk * x + kck * ek
             self._integrated = sew if integrate else None

@@ -20,7 +20,7 @@ import numpy as np
 
 from force_control.bias import BiasEstimator, TareStatus
 from force_control.config import WrenchConfig
-from force_control.gravity import GRAVITY, ProbeLoad
+from force_control.gravity import ProbeLoad
 from force_control.wrench_filter import LowPassFilter
 
 
@@ -50,7 +50,6 @@ class WrenchPipeline:
         self.wrench = self.filter.y  # a view that the filter updates in place
         self._bias_list = tuple(self.tare.bias.tolist())
         self._bias_version = self.tare.version
-        self._com = tuple(self.load.com.tolist()) if self.load is not None else (0.0, 0.0, 0.0)
 
     @property
     def bias(self) -> np.ndarray:
@@ -77,17 +76,14 @@ class WrenchPipeline:
         tx, ty, tz = r3 - b3, r4 - b4, r5 - b5
         load = self.load
         if load is not None:
-            # weight in the sensor frame: R^T (0, 0, -m g) = -m g * (row 2 of R)
-            g0, g1, g2 = R_base_probe[2].tolist()
-            mg = -load.mass * GRAVITY
-            fx, fy, fz = mg * g0, mg * g1, mg * g2
-            cx, cy, cz = self._com
+            # the probe's weight (sensor frame; the sensor shares the probe's axes)
+            fx, fy, fz, gx, gy, gz = load.wrench_values(*R_base_probe[2].tolist())
             ex -= fx
             ey -= fy
             ez -= fz
-            tx -= cy * fz - cz * fy
-            ty -= cz * fx - cx * fz
-            tz -= cx * fy - cy * fx
+            tx -= gx
+            ty -= gy
+            tz -= gz
         # pressing wrench = -environment wrench; move the torque from the sensor to the
         # tip: tau_tip = tau_s - (p_tip - p_s) x f with p_tip - p_s = lever * z
         L = self.lever

@@ -4,8 +4,9 @@ supervisor, and command the arm. ``ControlCycle`` is the callable ``LoopRunner``
 
 Real-time contract: every array is preallocated here and shared (the controller input
 and the safety signals view the same joint state, pose and Jacobian); configuration was
-consumed by the constructor; per-cycle figures go into a preallocated ``ControlRing``;
-events (contact made, faults, ...) into a bounded deque (rare by nature). The time of
+consumed by the constructor; the safety reaction and control time go into a preallocated
+``ControlRing`` (the state row, with force and setpoint, is the scan's ``StateLog``);
+faults latch with their cause in ``supervisor.latch``. The time of
 the control work (kinematics + wrench pipeline + controller + safety, without the
 backend reads/writes) is measured every cycle as ``control_us`` (wall clock) and
 ``control_cpu_us`` (this thread's CPU time, which excludes preemption by other processes).
@@ -13,81 +14,51 @@ backend reads/writes) is measured every cycle as ``control_us`` (wall clock) and
 
 from __future__ import annotations
 
-import math
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from force_control import Event, Mode, WrenchPipeline, make_controller
+from force_control import Event, WrenchPipeline, make_controller
 from robot_us.backends import Cell
 from robot_us.config import Config
-from robot_us.kinematics import ArmKinematics
+from robot_us.kinematics import ArmKinematics, probe_transform
 from robot_us.loop import LoopClock
-from robot_us.ring import ordered as ring_ordered
+from robot_us.ring import ColumnRing
 from robot_us.safety import Fault, Reaction, SafetySignals, make_supervisor
 from robot_us.types import ArmState, WrenchSample
 
-#: Most events kept (oldest dropped first).
-MAX_EVENTS = 1000
+#: Per-cycle enum member as a module constant (reading one off the class costs ~0.2 us).
+_EVENT_NONE = Event.NONE
 
 
 class CycleError(RuntimeError):
     """A request the control cycle cannot accept now (e.g. motion while faulted)."""
 
 
-def probe_transform(tip_offset: float) -> np.ndarray:
-    """T_flange_probe: a translation of ``tip_offset`` (m) along the flange z axis."""
-    T = np.eye(4)
-    T[2, 3] = tip_offset
-    return T
+class ControlRing(ColumnRing):
+    """Per-cycle record of what only the control cycle knows (newest overwrite oldest):
+    the safety reaction and the time of the control work, wall clock and thread CPU (us).
+    Force, setpoint and state go to the state stream (``robot_us.state_log``); loop
+    compute and lateness to the loop runner's ``CycleRing``."""
 
+    COLUMNS: ClassVar[dict[str, type]] = {
+        "reaction": np.int8,
+        "control_us": np.float64,
+        "control_cpu_us": np.float64,
+    }
+    reaction: np.ndarray
+    control_us: np.ndarray
+    control_cpu_us: np.ndarray
 
-@dataclass(frozen=True)
-class CycleEvent:
-    """Something that happened in a cycle: a controller event or a latched fault."""
-
-    cycle: int
-    t: float
-    kind: str  # "controller" or "fault"
-    name: str
-    detail: str = ""
-
-
-class ControlRing:
-    """Preallocated per-cycle record of the control figures (newest overwrite oldest)."""
-
-    FIELDS = (
-        "t",
-        "axial_force",
-        "force_norm",
-        "force_command",
-        "mode",
-        "reaction",
-        "control_us",
-        "control_cpu_us",
-    )
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.t = np.zeros(capacity)
-        self.axial_force = np.zeros(capacity)
-        self.force_norm = np.zeros(capacity)
-        self.force_command = np.zeros(capacity)
-        self.mode = np.zeros(capacity, dtype=np.int8)
-        self.reaction = np.zeros(capacity, dtype=np.int8)
-        self.control_us = np.zeros(capacity)
-        self.control_cpu_us = np.zeros(capacity)
-        self.count = 0
-
-    def __len__(self) -> int:
-        return min(self.count, self.capacity)
-
-    def ordered(self, name: str) -> np.ndarray:
-        """Stored records of ``name``, oldest first (a copy)."""
-        return ring_ordered(getattr(self, name), self.count, self.capacity)
+    def push(self, reaction: Reaction, control_us: float, control_cpu_us: float) -> None:
+        """Record one cycle (overwrites the oldest record when full)."""
+        i = self.count % self.capacity
+        self.reaction[i] = reaction
+        self.control_us[i] = control_us
+        self.control_cpu_us[i] = control_cpu_us
+        self.count += 1
 
 
 class ControlCycle:
@@ -110,11 +81,15 @@ class ControlCycle:
         self.controller = make_controller(cfg.force_control, self.kin.limits, self.dt)
         estops = [cell.estop] if cell.estop is not None else []
         self.supervisor = make_supervisor(cfg.safety, self.kin.limits, self.dt, estops)
-        self.state = ArmState(n)
-        self.sample = WrenchSample()
         self.inp = self.controller.inp
         self.inp.force_setpoint = cfg.force_control.force_setpoint
-        # the safety signals view the controller input's arrays (no copies per cycle)
+        self._force_limit = cfg.safety.force_soft_limit
+        # no copies per cycle: the arm reads straight into the controller input, whose
+        # wrench is the pipeline's output; the safety signals view the same arrays
+        self.state = ArmState(n, q=self.inp.q, qd=self.inp.qd)
+        self.sample = WrenchSample()
+        self.inp.wrench = self.pipeline.wrench
+        self._R_base_probe = self.inp.T_base_probe[:3, :3]
         self.signals = SafetySignals(
             n,
             q=self.inp.q,
@@ -126,12 +101,10 @@ class ControlCycle:
         )
         self.cmd = np.zeros(n)
         self.ring = ControlRing(cfg.loop.ring_capacity)
-        self.events: deque[CycleEvent] = deque(maxlen=MAX_EVENTS)
         #: called every cycle after the kinematics and before the controller (set the
         #: reference there: ``set_reference``); must follow the loop's real-time contract
         self.on_cycle: Callable[[ControlCycle, LoopClock], None] | None = None
         self.last_event = Event.NONE
-        self.last_fault: Fault | None = None
         self.keep_running = True
         self._perf = time.perf_counter_ns
         self._cpu = time.thread_time_ns
@@ -155,10 +128,10 @@ class ControlCycle:
 
     def set_force(self, force: float) -> None:
         """Pressing force setpoint along the probe axis (N), ramped in contact."""
-        if not 0.0 <= force < self.cfg.safety.force_soft_limit:
+        if not 0.0 <= force < self._force_limit:
             raise ValueError(
                 f"force setpoint {force} N must be in [0, safety.force_soft_limit = "
-                f"{self.cfg.safety.force_soft_limit} N)"
+                f"{self._force_limit} N)"
             )
         self.inp.force_setpoint = float(force)
 
@@ -209,11 +182,9 @@ class ControlCycle:
         new = cell.wrench.read(self.sample)
         c0 = self._cpu()
         t0 = self._perf()
-        inp.q[:] = self.state.q
-        inp.qd[:] = self.state.qd
         self.kin.fk(inp.q, out=inp.T_base_probe)
         self.kin.jacobian(inp.q, out=inp.J)
-        inp.wrench[:] = self.pipeline.update(self.sample.wrench, inp.T_base_probe[:3, :3], new)
+        self.pipeline.update(self.sample.wrench, self._R_base_probe, new)  # -> inp.wrench
         if self.on_cycle is not None:
             self.on_cycle(self, clock)
         out = self.controller.update()
@@ -226,52 +197,25 @@ class ControlCycle:
         cmd[:] = out.qd
         res = self.supervisor.check(sig, cmd)
         if res.new_fault is not None:
-            self._on_fault(res.new_fault, clock)
+            self._on_fault(res.new_fault)
             if res.retract_requested and self.supervisor.latch.reaction is Reaction.RETRACT:
                 # retract in this very cycle: recompute the command and check it again
                 out = self.controller.update()
                 cmd[:] = out.qd
                 res = self.supervisor.check(sig, cmd)
                 if res.new_fault is not None:
-                    self._on_fault(res.new_fault, clock)
+                    self._on_fault(res.new_fault)
         self.controller.sync_command(cmd)
         t1 = self._perf()
         c1 = self._cpu()
         cell.arm.command_velocity(cmd)
-        if out.event is not Event.NONE:
+        if out.event is not _EVENT_NONE:
             self.last_event = out.event
-            self.events.append(CycleEvent(clock.k, clock.t, "controller", out.event.name))
-        self._record(
-            clock.t, out.axial_force, out.force_command, out.mode, res.reaction, t1 - t0, c1 - c0
-        )
+        self.ring.push(res.reaction, (t1 - t0) * 1e-3, (c1 - c0) * 1e-3)
         return self.keep_running
 
-    def _on_fault(self, fault: Fault, clock: LoopClock) -> None:
-        self.last_fault = fault
-        self.events.append(CycleEvent(clock.k, clock.t, "fault", fault.code.name, fault.describe()))
+    def _on_fault(self, fault: Fault) -> None:
         if self.supervisor.latch.reaction is Reaction.STOP:
             self.controller.idle()
         elif fault.reaction is Reaction.RETRACT:
             self.controller.retract()
-
-    def _record(
-        self,
-        t: float,
-        fz: float,
-        fcmd: float,
-        mode: Mode,
-        reaction: Reaction,
-        ns: int,
-        cpu_ns: int,
-    ) -> None:
-        r = self.ring
-        i = r.count % r.capacity
-        r.t[i] = t
-        r.axial_force[i] = fz
-        r.force_norm[i] = math.hypot(*self.signals.force.tolist())
-        r.force_command[i] = fcmd
-        r.mode[i] = mode
-        r.reaction[i] = reaction
-        r.control_us[i] = ns * 1e-3
-        r.control_cpu_us[i] = cpu_ns * 1e-3
-        r.count += 1

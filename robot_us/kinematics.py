@@ -65,6 +65,14 @@ def _c_entry_points(ets):
     return handle, fkine_c, jacob0_c
 
 
+def probe_transform(tip_offset: float) -> np.ndarray:
+    """T_flange_probe: a translation of ``tip_offset`` (m, ``cfg.probe.tip_offset``) along
+    the flange z axis (the probe frame shares the flange's axes)."""
+    T = np.eye(4)
+    T[2, 3] = tip_offset
+    return T
+
+
 @dataclass(frozen=True)
 class JointLimits:
     """Joint position limits (rad) and velocity limits (rad/s)."""

@@ -20,10 +20,11 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from typing import ClassVar
 
 import numpy as np
 
-from robot_us.ring import ordered as ring_ordered
+from robot_us.ring import ColumnRing
 
 #: Default loop rate (Hz).
 DEFAULT_RATE_HZ = 1000.0
@@ -40,22 +41,23 @@ class LoopMode(StrEnum):
     REALTIME = "realtime"
 
 
-class CycleRing:
+class CycleRing(ColumnRing):
     """Preallocated ring buffer of per-cycle timing (us) and flags."""
 
-    FIELDS = ("cycle", "t", "compute_us", "lateness_us", "plant_us", "overrun")
-
-    def __init__(self, capacity: int) -> None:
-        if capacity < 1:
-            raise ValueError(f"ring capacity must be >= 1, got {capacity}")
-        self.capacity = capacity
-        self.cycle = np.zeros(capacity, dtype=np.int64)
-        self.t = np.zeros(capacity)
-        self.compute_us = np.zeros(capacity)
-        self.lateness_us = np.zeros(capacity)
-        self.plant_us = np.zeros(capacity)
-        self.overrun = np.zeros(capacity, dtype=bool)
-        self.count = 0  # total records ever written
+    COLUMNS: ClassVar[dict[str, type]] = {
+        "cycle": np.int64,
+        "t": np.float64,
+        "compute_us": np.float64,
+        "lateness_us": np.float64,
+        "plant_us": np.float64,
+        "overrun": np.bool_,
+    }
+    cycle: np.ndarray
+    t: np.ndarray
+    compute_us: np.ndarray
+    lateness_us: np.ndarray
+    plant_us: np.ndarray
+    overrun: np.ndarray
 
     def push(
         self,
@@ -75,13 +77,6 @@ class CycleRing:
         self.plant_us[i] = plant_us
         self.overrun[i] = overrun
         self.count += 1
-
-    def __len__(self) -> int:
-        return min(self.count, self.capacity)
-
-    def ordered(self, name: str) -> np.ndarray:
-        """The stored records of field ``name``, oldest first (a copy)."""
-        return ring_ordered(getattr(self, name), self.count, self.capacity)
 
 
 @dataclass

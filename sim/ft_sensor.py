@@ -37,6 +37,7 @@ class SimFtSensor(WrenchSensor):
         self._joint = world.sensing_joint
         self.rate_hz = float(ft.rate_hz)
         self._period = 1.0 / self.rate_hz
+        self._due_eps = _DUE_EPS_S * self.rate_hz  # in samples
         self.bias = np.array(ft.bias, dtype=float)
         self._std = np.array([ft.force_noise_std] * 3 + [ft.torque_noise_std] * 3)
         self._rng = np.random.default_rng(ft.seed)
@@ -55,7 +56,7 @@ class SimFtSensor(WrenchSensor):
     def read(self, out: WrenchSample) -> bool:
         """Copy the latest sample into ``out``; True (and ``seq`` advanced) when a new
         sample became due since the last call."""
-        k = math.floor(self._world.t * self.rate_hz + _DUE_EPS_S * self.rate_hz)
+        k = math.floor(self._world.t * self.rate_hz + self._due_eps)
         new = k > self._index
         if new:
             s = self._sample

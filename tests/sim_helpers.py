@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from force_control import make_controller
+from force_control.gravity import ProbeLoad
 from robot_us.config import load_config
-from robot_us.demo_control import PoseServo, WrenchCompensator
 from robot_us.types import ArmState, WrenchSample
 
 
@@ -34,14 +35,37 @@ def ik(world, T_base_probe: np.ndarray, q0: np.ndarray | None = None) -> np.ndar
     return np.array(sol.q)
 
 
-def hold(cell, T_target: np.ndarray, cycles: int, servo: PoseServo | None = None) -> None:
+class PoseTracker:
+    """The probe controller tracking a pose (its TRACK mode: pose gain, feed-forward,
+    damped least squares, joint rate limits) on a simulated cell, without the wrench
+    pipeline and the safety layers: these tests check the plant, not the controller."""
+
+    def __init__(self, cell) -> None:
+        world = cell.sim
+        self.cell = cell
+        self.kin = world.kin
+        self.ctl = make_controller(world.cfg.force_control, world.kin.limits, world.dt)
+        self.inp = self.ctl.inp
+        self.state = ArmState(self.kin.n, q=self.inp.q, qd=self.inp.qd)
+        self.ctl.track()
+
+    def step(self, T_target: np.ndarray, twist: np.ndarray | None = None) -> None:
+        """Read the arm, command it towards ``T_target`` (4x4, base) with the feed-forward
+        ``twist`` ([v; w], base frame, m/s and rad/s); does not step the plant."""
+        inp = self.inp
+        self.cell.arm.read(self.state)
+        self.kin.fk(inp.q, out=inp.T_base_probe)
+        self.kin.jacobian(inp.q, out=inp.J)
+        inp.T_base_ref[:] = T_target
+        inp.twist_ref[:] = 0.0 if twist is None else twist
+        self.cell.arm.command_velocity(self.ctl.update().qd)
+
+
+def hold(cell, T_target: np.ndarray, cycles: int) -> None:
     """Servo the probe to ``T_target`` for ``cycles`` control periods."""
-    world = cell.sim
-    servo = servo or PoseServo(world.kin)
-    st = ArmState(world.kin.n)
+    servo = PoseTracker(cell)
     for _ in range(cycles):
-        cell.arm.read(st)
-        cell.arm.command_velocity(servo.update(st.q, T_target))
+        servo.step(T_target)
         cell.step_plant()
 
 
@@ -55,19 +79,18 @@ def average(cell, T_target: np.ndarray, cycles: int, cfg) -> dict:
     """Hold ``T_target`` for ``cycles`` and average: contact force, gravity-compensated
     F/T wrench (exact bias from config), indentation."""
     world = cell.sim
-    servo = PoseServo(world.kin)
-    comp = WrenchCompensator(cfg.probe.mass, np.array(cfg.probe.com))
-    comp.bias[:] = cfg.sim.ft.bias
-    st, ws = ArmState(world.kin.n), WrenchSample()
+    servo = PoseTracker(cell)
+    load = ProbeLoad(cfg.probe.mass, np.array(cfg.probe.com))
+    bias = np.array(cfg.sim.ft.bias)
+    ws, g = WrenchSample(), np.zeros(6)
     f_true, w_ft, depth = [], [], []
     for _ in range(cycles):
-        cell.arm.read(st)
+        servo.step(T_target)  # reads the arm: the pose below is this cycle's
         cell.wrench.read(ws)
-        R = world.kin.fk(st.q)[:3, :3]
-        w_ft.append(comp.update(ws.wrench, R).copy())
+        R = servo.inp.T_base_probe[:3, :3]  # the sensor shares the probe's axes
+        w_ft.append(ws.wrench - bias - load.wrench(R, g))
         f_true.append(world.contact_force())
         depth.append(world.indentation())
-        cell.arm.command_velocity(servo.update(st.q, T_target))
         cell.step_plant()
     return {
         "force": float(np.mean(f_true)),

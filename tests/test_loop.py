@@ -16,6 +16,15 @@ def test_ring_wraps_and_orders():
     assert r.ordered("cycle").tolist() == [2, 3, 4, 5]
 
 
+def test_ring_names_its_columns():
+    r = CycleRing(4)
+    assert r.overrun.dtype == np.bool_ and r.cycle.dtype == np.int64
+    with pytest.raises(KeyError, match="no column 'count'"):
+        r.ordered("count")  # an attribute, not a column
+    with pytest.raises(ValueError, match="capacity"):
+        CycleRing(0)
+
+
 def test_lockstep_advances_simulated_time_and_counts_plant_steps():
     runner = LoopRunner(rate_hz=1000, mode="lockstep", ring_capacity=1000)
     seen = []

@@ -7,10 +7,8 @@ import numpy as np
 import pytest
 
 from robot_us.config import load_config
-from robot_us.demo_control import PoseServo
-from robot_us.types import ArmState
 from sim.cell import make_sim_cell
-from tests.sim_helpers import average, press, yaw_pose
+from tests.sim_helpers import PoseTracker, average, press, yaw_pose
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +90,7 @@ def test_lens_slides_smoothly_over_the_curved_top(cfg):
 
         th0 = -0.015 / r
         press(cell, pose(th0))
-        servo, st = PoseServo(w.kin), ArmState(7)
+        servo = PoseTracker(cell)
         omega = speed / r
         ff = np.zeros(6)
         forces, depths = [], []
@@ -100,8 +98,7 @@ def test_lens_slides_smoothly_over_the_curved_top(cfg):
             th = th0 + omega * k * w.dt
             ff[:3] = speed * np.array([np.cos(th), 0.0, -np.sin(th)])
             ff[4] = omega
-            cell.arm.read(st)
-            cell.arm.command_velocity(servo.update(st.q, pose(th), ff))
+            servo.step(pose(th), ff)
             cell.step_plant()
             forces.append(w.contact_force())
             depths.append(w.indentation())
@@ -123,11 +120,10 @@ def test_breathing_phantom_pushes_on_a_held_probe():
         w, g = cell.sim, cell.sim.geometry
         T = yaw_pose(w, g.center_x, g.center_y, g.top_z - 0.004)
         press(cell, T, settle=0)
-        servo, st = PoseServo(w.kin), ArmState(7)
+        servo = PoseTracker(cell)
         err = []
         for _ in range(1000):  # one breathing period
-            cell.arm.read(st)
-            cell.arm.command_velocity(servo.update(st.q, T))
+            servo.step(T)
             cell.step_plant()
             expected = cfg.sim.phantom.stiffness * w.indentation()
             err.append(w.contact_force() - expected)

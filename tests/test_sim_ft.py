@@ -5,7 +5,7 @@ the configured rate."""
 import numpy as np
 import pytest
 
-from robot_us.demo_control import WrenchCompensator
+from force_control.gravity import ProbeLoad
 from robot_us.types import WrenchSample
 from sim.cell import make_sim_cell
 from tests.sim_helpers import sim_config
@@ -56,12 +56,11 @@ def test_gravity_compensation_from_config_is_exact_in_any_orientation():
         q[6] += 0.5
         w.reset_joints(q)  # the reading refreshes with the next physics step
         mean, _, _ = _mean_reading(cell, 100, skip=1)
-        comp = WrenchCompensator(cfg.probe.mass, np.array(cfg.probe.com))
-        comp.bias[:] = cfg.sim.ft.bias
+        load = ProbeLoad(cfg.probe.mass, np.array(cfg.probe.com))
         R = w.sensor_pose()[:3, :3]
-        g = comp.gravity(R)
+        g = load.wrench(R, np.zeros(6))
         assert np.linalg.norm(g[3:]) > 0.05  # a real lever arm is tested
-        assert np.allclose(comp.update(mean, R), 0.0, atol=5e-3)
+        assert np.allclose(mean - np.array(cfg.sim.ft.bias) - g, 0.0, atol=5e-3)
     finally:
         cell.close()
 

@@ -67,7 +67,6 @@ class SafetySupervisor:
         self.dt = dt
         self.latch = FaultLatch()
         self.result = SupervisorResult()
-        self.cycles_checked = 0
 
     @property
     def faulted(self) -> bool:
@@ -109,7 +108,6 @@ class SafetySupervisor:
                 res.retract_requested = True
         if latch.reaction is STOP:
             cmd[:] = 0.0
-        self.cycles_checked += 1
         res.reaction = latch.reaction if latch.faults else (CLIP if res.clipped else NONE)
         return res
 
