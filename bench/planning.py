@@ -22,8 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from robot_us.config import Config  # noqa: E402
-from robot_us.control_cycle import probe_transform  # noqa: E402
-from robot_us.kinematics import ArmKinematics  # noqa: E402
+from robot_us.kinematics import ArmKinematics, probe_transform  # noqa: E402
 from robot_us.types import SurfacePath  # noqa: E402
 from sim.phantom_geometry import PhantomGeometry  # noqa: E402
 from trajectory.frames import probe_frames  # noqa: E402

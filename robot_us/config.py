@@ -79,9 +79,22 @@ class ProbeConfig:
     )
 
     @property
+    def sensor_to_tip(self) -> float:
+        """Sensor measuring plane to probe face distance along z (m)."""
+        return self.holder_length + self.length
+
+    @property
     def tip_offset(self) -> float:
         """Flange to probe face distance along the flange z axis (m)."""
-        return self.sensor_thickness + self.holder_length + self.length
+        return self.sensor_thickness + self.sensor_to_tip
+
+    def validate(self, prefix: str) -> None:
+        """Cross-field check: a convex face's arc must span the face width."""
+        if self.geometry == "convex" and self.convex_radius < 0.5 * self.width:
+            raise ConfigError(
+                f"config key '{prefix}.convex_radius' ({self.convex_radius} m) must be at "
+                f"least half of '{prefix}.width' ({self.width} m) for the arc to span the face"
+            )
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ class ControlCycle:
             cfg.loop.rate_hz,
             cfg.probe.mass,
             np.array(cfg.probe.com),
-            cfg.probe.tip_offset - cfg.probe.sensor_thickness,
+            cfg.probe.sensor_to_tip,
         )
         self.controller = make_controller(cfg.force_control, self.kin.limits, self.dt)
         estops = [cell.estop] if cell.estop is not None else []

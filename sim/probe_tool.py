@@ -64,8 +64,10 @@ class ProbeTool:
 
     @classmethod
     def from_config(cls, probe) -> ProbeTool:
-        """Tool dimensions from a ``robot_us.config.ProbeConfig``; a convex face needs
-        ``convex_radius >= width / 2`` and the body must be longer than the lens."""
+        """Tool dimensions from a ``robot_us.config.ProbeConfig`` (checked again with its own
+        ``validate``, for configs built without loading); the body must be longer than the
+        lens."""
+        probe.validate("probe")
         tool = cls(
             geometry=probe.geometry,
             width=probe.width,
@@ -77,11 +79,6 @@ class ProbeTool:
             mass=probe.mass,
             com=tuple(float(c) for c in probe.com),  # type: ignore[arg-type]
         )
-        if tool.geometry == "convex" and tool.convex_radius < 0.5 * tool.width:
-            raise ValueError(
-                f"probe.convex_radius ({tool.convex_radius} m) must be at least half of "
-                f"probe.width ({tool.width} m) for the arc to span the face"
-            )
         if tool.length <= tool.lens_height + 0.005:
             raise ValueError(
                 f"probe.length ({tool.length} m) must exceed the lens height "

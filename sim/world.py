@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pybullet as p
 
-from robot_us.kinematics import ArmKinematics
+from robot_us.kinematics import ArmKinematics, probe_transform
 from sim.arm_models import ArmModel, arm_model
 from sim.contact_law import CONTACT_BREAKING_FACTOR, apply_contact_law
 from sim.phantom_geometry import PhantomGeometry
@@ -100,8 +100,7 @@ class SimWorld:
         self.t = 0.0
         self.n_steps = 0
         self.geometry = PhantomGeometry.from_config(cfg.sim.phantom, cfg.sim.bed)
-        self.T_flange_probe = np.eye(4)
-        self.T_flange_probe[2, 3] = cfg.probe.tip_offset
+        self.T_flange_probe = probe_transform(cfg.probe.tip_offset)
         self.T_sensor_probe = np.eye(4)
         self.T_sensor_probe[2, 3] = self.tool.sensor_to_tip
         self.kin = ArmKinematics(cfg.robot.model, self.T_flange_probe)

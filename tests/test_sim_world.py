@@ -50,8 +50,8 @@ def test_sim_cell_from_registry_has_all_devices():
 
 
 def test_convex_face_must_span_the_width():
-    cfg = sim_config({"probe.geometry": "convex", "probe.convex_radius": 0.02})
-    with pytest.raises(ValueError, match="convex_radius"):
+    with pytest.raises(ValueError, match="convex_radius"):  # refused at config load
+        cfg = sim_config({"probe.geometry": "convex", "probe.convex_radius": 0.02})
         ProbeTool.from_config(cfg.probe)
 
 
