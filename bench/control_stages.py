@@ -129,10 +129,10 @@ def run_scenario(cfg, cycles: int, timer: StageTimer | None) -> dict:
         T_skin, n = _contact_pose(world, kin)
         T_start = T_skin.copy()
         T_start[:3, 3] += STANDOFF * n
-        sol = kin.ets.ik_LM(T_start @ np.linalg.inv(kin.T_flange_tool), q0=world.q_home)
-        if not sol.success:
+        q, ok, _ = kin.ik(T_start, world.q_home, iterations=30, searches=100, tol=1e-6)
+        if not ok:
             raise RuntimeError("no IK solution for the start pose")
-        world.reset_joints(np.asarray(sol.q))
+        world.reset_joints(q)
         perf, cpu = time.perf_counter_ns, time.thread_time_ns
 
         def record(r: dict[str, list[float]], ns: int, cpu_ns: int) -> None:

@@ -150,12 +150,11 @@ def pose_offset(T: np.ndarray, distance: float) -> np.ndarray:
 
 
 def solve_ik(kin, T_base_probe: np.ndarray, q0: np.ndarray) -> np.ndarray:
-    """Joint positions putting the probe at ``T_base_probe`` (roboticstoolbox ik_LM)."""
-    T_flange = T_base_probe @ np.linalg.inv(kin.T_flange_tool)
-    sol = kin.ets.ik_LM(T_flange, q0=q0, ilimit=200, slimit=20, joint_limits=True)
-    if not sol.success:
-        raise RuntimeError(f"no IK solution for the approach pose: {sol.reason}")
-    return np.asarray(sol.q, dtype=float)
+    """Joint positions putting the probe at ``T_base_probe``."""
+    q, ok, reason = kin.ik(T_base_probe, q0, iterations=200, tol=1e-6)
+    if not ok:
+        raise RuntimeError(f"no IK solution for the approach pose: {reason}")
+    return q
 
 
 # -- one scenario --------------------------------------------------------------------

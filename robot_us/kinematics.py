@@ -101,6 +101,7 @@ class ArmKinematics:
         self.T_flange_tool = (
             np.eye(4) if T_flange_tool is None else np.array(T_flange_tool, dtype=float)
         )
+        self._T_tool_flange: np.ndarray | None = None  # inverse, made on first ``ik``
         qlim = np.array(robot.qlim, dtype=float)
         self.limits = JointLimits(qlim[0].copy(), qlim[1].copy(), VELOCITY_LIMITS[model].copy())
         self.q_ready = np.array(robot.qr, dtype=float)
@@ -147,3 +148,28 @@ class ArmKinematics:
             return J
         out[:] = J
         return out
+
+    def ik(
+        self,
+        T_base_tool: np.ndarray,
+        q0: np.ndarray | None,
+        *,
+        iterations: int = 100,
+        searches: int = 20,
+        tol: float = 1e-10,
+        joint_limits: bool = True,
+    ) -> tuple[np.ndarray, bool, str]:
+        """Joint positions (rad) putting the tool at ``T_base_tool``, searched from ``q0``
+        (None: random starts) by roboticstoolbox's ``ik_LM`` (``searches`` restarts of
+        ``iterations`` steps); returns (q, converged, reason). Planning and set-up only."""
+        if self._T_tool_flange is None:
+            self._T_tool_flange = np.linalg.inv(self.T_flange_tool)
+        sol = self.ets.ik_LM(
+            T_base_tool @ self._T_tool_flange,
+            q0=q0,
+            ilimit=iterations,
+            slimit=searches,
+            tol=tol,
+            joint_limits=joint_limits,
+        )
+        return np.asarray(sol.q, dtype=float), bool(sol.success), str(sol.reason)

@@ -28,11 +28,9 @@ def yaw_pose(world, x: float, y: float, z: float, yaw: float = 0.0) -> np.ndarra
 
 def ik(world, T_base_probe: np.ndarray, q0: np.ndarray | None = None) -> np.ndarray:
     """Joint positions (rad) putting the probe at ``T_base_probe``."""
-    T_flange = T_base_probe @ np.linalg.inv(world.T_flange_probe)
-    q0 = world.q_home if q0 is None else q0
-    sol = world.kin.ets.ik_LM(T_flange, q0=q0, ilimit=100, slimit=20, tol=1e-10)
-    assert sol.success, f"IK failed for {T_base_probe[:3, 3]}"
-    return np.array(sol.q)
+    q, ok, _ = world.kin.ik(T_base_probe, world.q_home if q0 is None else q0)
+    assert ok, f"IK failed for {T_base_probe[:3, 3]}"
+    return q
 
 
 class PoseTracker:

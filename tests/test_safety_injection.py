@@ -89,9 +89,9 @@ class Rig:
         T[:3, :3] = np.diag([1.0, -1.0, -1.0])
         T[:3, 3] = p + STANDOFF * n
         kin = self.cycle.kin
-        sol = kin.ets.ik_LM(T @ np.linalg.inv(kin.T_flange_tool), q0=self.world.q_home)
-        assert sol.success
-        self.world.reset_joints(np.asarray(sol.q))
+        q, ok, _ = kin.ik(T, self.world.q_home, iterations=30, searches=100, tol=1e-6)
+        assert ok
+        self.world.reset_joints(q)
         self.tare()
         T[:3, 3] = p
         self.cycle.set_reference(T)

@@ -98,8 +98,8 @@ def test_transverse_plane_turns_the_image_across_the_path(panda, phantom):
 def _exists_ik(kin, planner, T) -> bool:
     """Independent reachability: many random restarts, limits with margin, manipulability."""
     for _ in range(3):
-        sol = kin.ets.ik_LM(planner.ik.flange_target(T), slimit=100, tol=1e-12)
-        if sol.success and planner.ik.check(sol.q, T, True)[0] is None:
+        q, ok, _ = kin.ik(T, None, iterations=30, searches=100, tol=1e-12)
+        if ok and planner.ik.check(q, T, True)[0] is None:
             return True
     return False
 

@@ -72,12 +72,7 @@ class PathIK:
         self.upper = lim.upper - cfg.joint_limit_margin
         self.centre = 0.5 * (lim.lower + lim.upper)
         self.half_range = 0.5 * (lim.upper - lim.lower)
-        self.T_tool_flange = np.linalg.inv(kin.T_flange_tool)
         self.jacobian = kin.jacobian  # C++ entry points when available (robot_us.kinematics)
-
-    def flange_target(self, T_base_probe: np.ndarray) -> np.ndarray:
-        """T_base_flange that puts the probe at ``T_base_probe``."""
-        return T_base_probe @ self.T_tool_flange
 
     def pose_error(self, q: np.ndarray, T_base_probe: np.ndarray) -> tuple[float, float]:
         """(position error m, orientation error rad) of the probe at ``q``."""
@@ -128,15 +123,15 @@ class PathIK:
     def solve(self, T_base_probe: np.ndarray, seed: np.ndarray) -> tuple[np.ndarray, bool]:
         """One IK solve from ``seed`` (no limit rejection: the checks classify); returns
         (q, converged)."""
-        sol = self.kin.ets.ik_LM(
-            self.flange_target(T_base_probe),
-            q0=seed,
-            ilimit=IK_ITERATIONS,
-            slimit=1,
+        q, ok, _ = self.kin.ik(
+            T_base_probe,
+            seed,
+            iterations=IK_ITERATIONS,
+            searches=1,
             tol=IK_RESIDUAL,
             joint_limits=False,
         )
-        return np.asarray(sol.q, dtype=float), bool(sol.success)
+        return q, ok
 
     def start_candidates(
         self, T_base_probe: np.ndarray, q_start: np.ndarray, count: int
