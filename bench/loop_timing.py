@@ -1,13 +1,16 @@
-"""Loop timing of the simulated cell: the real-time 1 kHz loop for N seconds running the
-control cycle (``ControlCycle`` holding the home pose: read arm state + wrench, ETS
-forward kinematics + Jacobian, wrench pipeline, probe controller, safety supervisor,
-write), the physics step timed separately; then the same number of cycles in lockstep
-for the real-time factor.
+"""Loop timing of the simulated cell: the real-time 1 kHz loop for N seconds, the physics
+step timed separately, then the same number of cycles in lockstep for the real-time
+factor. Two cycles are timed, each both ways:
+
+- the loop's own cost (the figures issue #2 names): read arm state + wrench, ETS forward
+  kinematics + Jacobian, write the joint velocity command;
+- the full control cycle (``ControlCycle`` holding the home pose: the above plus wrench
+  pipeline, probe controller and safety supervisor), as ``control_cycle_*``, with the
+  safety faults its real-time run latched (e.g. OVERRUN on a busy machine).
 
 Writes DIR/loop_timing.json with rate_hz, compute_us_p50, compute_us_p99,
 compute_us_max, lateness_us_p99, overruns, realtime_factor (+ plant_us_p50/p99,
-skipped_cycles, late_wakeups, the lockstep compute figures and the safety faults the
-real-time run latched, e.g. OVERRUN on a busy machine).
+skipped_cycles, late_wakeups, lockstep compute figures, control_cycle_* figures).
 
     python bench/loop_timing.py [--seconds N] [--out DIR]
 """
@@ -20,42 +23,82 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from robot_us.backends import CELLS
 from robot_us.config import load_config
 from robot_us.control_cycle import ControlCycle
-from robot_us.loop import LoopRunner
+from robot_us.loop import LoopRunner, LoopStats
+from robot_us.types import ArmState, WrenchSample
 
 #: Cycles run before measuring (warms up every code path and completes the F/T tare).
 WARMUP_CYCLES = 500
 
 
+class IoKinematicsCycle:
+    """The loop's own per-cycle work: read arm state and wrench, forward kinematics and
+    Jacobian of the probe, write a (holding, zero) joint velocity command."""
+
+    def __init__(self, cell, kin) -> None:
+        self.cell, self.kin = cell, kin
+        self.state = ArmState(kin.n)
+        self.sample = WrenchSample()
+        self.T = np.eye(4)
+        self.J = np.zeros((6, kin.n))
+        self.qd = np.zeros(kin.n)
+
+    def __call__(self, clock) -> bool:
+        self.cell.arm.read(self.state)
+        self.cell.wrench.read(self.sample)
+        self.kin.fk(self.state.q, out=self.T)
+        self.kin.jacobian(self.state.q, out=self.J)
+        self.cell.arm.command_velocity(self.qd)
+        return True
+
+
+def _time(cycle, cell, rate_hz: float, seconds: float, priority: int):
+    """(real-time stats, lockstep stats) of ``cycle`` after a lockstep warm-up."""
+    LoopRunner(rate_hz, "lockstep").run(cycle, cell.step_plant, max_cycles=WARMUP_CYCLES)
+    n = round(seconds * rate_hz)
+    rt = LoopRunner(rate_hz, "realtime", ring_capacity=n + 10, realtime_priority=priority).run(
+        cycle, cell.step_plant, duration_s=seconds
+    )
+    if isinstance(cycle, ControlCycle) and cycle.supervisor.faulted:
+        cycle.reset_faults()  # time the lockstep run on the normal path
+    ls = LoopRunner(rate_hz, "lockstep", ring_capacity=n + 10).run(
+        cycle, cell.step_plant, max_cycles=rt.cycles
+    )
+    return rt, ls
+
+
+def _control_figures(rt: LoopStats, ls: LoopStats, faults: list) -> dict:
+    return {
+        "control_cycle_compute_us_p50": rt.compute_us_p50,
+        "control_cycle_compute_us_p99": rt.compute_us_p99,
+        "control_cycle_compute_us_max": rt.compute_us_max,
+        "control_cycle_overruns": rt.overruns,
+        "control_cycle_realtime_factor": ls.realtime_factor,
+        "control_cycle_lockstep_compute_us_p50": ls.compute_us_p50,
+        "control_cycle_lockstep_compute_us_p99": ls.compute_us_p99,
+        "control_cycle_safety_faults": [f.describe() for f in faults],
+        "control_cycle_safety_fault_codes": ", ".join(f.code.name for f in faults) or "none",
+    }
+
+
 def run(seconds: float, out_dir: Path) -> dict:
-    """Run both modes and write ``out_dir/loop_timing.json``; returns the figures."""
+    """Time both cycles in both modes and write ``out_dir/loop_timing.json``."""
     cfg = load_config()
+    rate, prio = cfg.loop.rate_hz, cfg.loop.realtime_priority
     cell = CELLS.create("sim", cfg)
     try:
+        rt, ls = _time(IoKinematicsCycle(cell, cell.sim.kin), cell, rate, seconds, prio)
         cycle = ControlCycle(cfg, cell)
         cycle.hold()  # the home pose, in air
         cycle.start_tare()
-        LoopRunner(cfg.loop.rate_hz, "lockstep").run(
-            cycle, cell.step_plant, max_cycles=WARMUP_CYCLES
-        )
-        n = round(seconds * cfg.loop.rate_hz)
-        rt = LoopRunner(
-            cfg.loop.rate_hz,
-            "realtime",
-            ring_capacity=n + 10,
-            realtime_priority=cfg.loop.realtime_priority,
-        ).run(cycle, cell.step_plant, duration_s=seconds)
-        faults = [f.describe() for f in cycle.supervisor.latch.faults]
-        fault_codes = ", ".join(f.code.name for f in cycle.supervisor.latch.faults) or "none"
-        if cycle.supervisor.faulted:
-            cycle.reset_faults()  # time the lockstep run on the normal path
-        ls = LoopRunner(cfg.loop.rate_hz, "lockstep", ring_capacity=n + 10).run(
-            cycle, cell.step_plant, max_cycles=rt.cycles
-        )
+        crt, cls_ = _time(cycle, cell, rate, seconds, prio)
+        faults = list(cycle.supervisor.latch.faults)
     finally:
         cell.close()
     figures = {
@@ -80,8 +123,7 @@ def run(seconds: float, out_dir: Path) -> dict:
         "lockstep_compute_us_p99": ls.compute_us_p99,
         "lockstep_plant_us_p50": ls.plant_us_p50,
         "lockstep_plant_us_p99": ls.plant_us_p99,
-        "realtime_safety_faults": faults,
-        "realtime_safety_fault_codes": fault_codes,
+        **_control_figures(crt, cls_, faults),
         "load_average_1min": os.getloadavg()[0],
         "cpu_count": os.cpu_count(),
     }
@@ -108,7 +150,11 @@ def main(argv: list[str] | None = None) -> int:
         ("overruns / skipped / late", "{} / {} / {}".format(
             f["overruns"], f["skipped_cycles"], f["late_wakeups"])),
         ("lockstep real-time factor", f"{f['realtime_factor']:.1f}x"),
-        ("safety faults (real time)", f["realtime_safety_fault_codes"]),
+        ("control cycle p50 / p99", "{:.0f} / {:.0f} us".format(
+            f["control_cycle_compute_us_p50"], f["control_cycle_compute_us_p99"])),
+        ("control cycle overruns", str(f["control_cycle_overruns"])),
+        ("control cycle lockstep", f"{f['control_cycle_realtime_factor']:.1f}x"),
+        ("control cycle faults", f["control_cycle_safety_fault_codes"]),
         ("load average (1 min)", f"{f['load_average_1min']:.2f} on {f['cpu_count']} cores"),
     ]  # fmt: skip
     width = max(len(r[0]) for r in rows)
