@@ -38,9 +38,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from force_control import Event, Mode  # noqa: E402
-from robot_us.backends import CELLS  # noqa: E402
 from robot_us.config import load_config  # noqa: E402
 from robot_us.control_cycle import ControlCycle  # noqa: E402
+from robot_us.core.backends import CELLS  # noqa: E402
 from robot_us.loop import LoopClock  # noqa: E402
 
 STANDOFF = 0.005  # m above the skin where the probe starts
@@ -51,8 +51,8 @@ STAGES = {
     "arm.read": ("sim.arm", "SimArm", "read"),
     "ft.read": ("sim.ft_sensor", "SimFtSensor", "read"),
     "arm.command_velocity": ("sim.arm", "SimArm", "command_velocity"),
-    "kin.fk": ("robot_us.kinematics", "ArmKinematics", "fk"),
-    "kin.jacobian": ("robot_us.kinematics", "ArmKinematics", "jacobian"),
+    "kin.fk": ("robot_us.core.kinematics", "ArmKinematics", "fk"),
+    "kin.jacobian": ("robot_us.core.kinematics", "ArmKinematics", "jacobian"),
     "pipeline.update": ("force_control.wrench_pipeline", "WrenchPipeline", "update"),
     "controller.update": ("force_control.controller", "ProbeController", "update"),
     "  pose_error": ("force_control.pose_error", "PoseError", "update"),

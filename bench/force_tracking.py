@@ -36,9 +36,9 @@ if str(ROOT) not in sys.path:
 
 from force_control import Event  # noqa: E402
 from force_control.pose_error import rotation_log  # noqa: E402
-from robot_us.backends import CELLS  # noqa: E402
 from robot_us.config import Config, load_config  # noqa: E402
 from robot_us.control_cycle import ControlCycle  # noqa: E402
+from robot_us.core.backends import CELLS  # noqa: E402
 from robot_us.loop import LoopRunner  # noqa: E402
 from robot_us.scan.ground_truth import probe_axis_angles_deg  # noqa: E402
 

@@ -27,11 +27,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from robot_us.backends import CELLS
 from robot_us.config import load_config
 from robot_us.control_cycle import ControlCycle
+from robot_us.core.backends import CELLS
+from robot_us.core.types import ArmState, WrenchSample
 from robot_us.loop import LoopRunner, LoopStats
-from robot_us.types import ArmState, WrenchSample
 
 #: Cycles run before measuring (warms up every code path and completes the F/T tare).
 WARMUP_CYCLES = 500

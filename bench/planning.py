@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from robot_us.config import Config  # noqa: E402
-from robot_us.kinematics import ArmKinematics, probe_transform  # noqa: E402
-from robot_us.types import SurfacePath  # noqa: E402
+from robot_us.core.kinematics import ArmKinematics, probe_transform  # noqa: E402
+from robot_us.core.types import SurfacePath  # noqa: E402
 from sim.phantom_geometry import PhantomGeometry  # noqa: E402
 from trajectory.frames import probe_frames  # noqa: E402
 from trajectory.path_geometry import smooth_path  # noqa: E402

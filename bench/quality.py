@@ -31,10 +31,10 @@ import cv2
 from perception.quality.classes import CLASS_ORDER
 from perception.quality.confidence import confidence_map
 from robot_us.config import Config
+from robot_us.core.types import UltrasoundFrame
 from robot_us.quality_models import load_quality_model
 from robot_us.quality_training import BENCH_SEED
 from robot_us.quality_worker import ThreadQualityWorker
-from robot_us.types import UltrasoundFrame
 from sim.ultrasound.dataset import FrameSampler
 
 #: Scatterer-field seed of the "other patient" (the model was trained on the default seed).
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = Config()
 
     t0 = time.perf_counter()
-    sampler = FrameSampler(cfg)
+    sampler = FrameSampler(cfg.sim, cfg.probe, cfg.ultrasound.sim)
     held = sampler.generate(args.per_class, seed=BENCH_SEED)
     gen_s = time.perf_counter() - t0
 
@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
             cfg.ultrasound, sim=dataclasses.replace(cfg.ultrasound.sim, seed=OTHER_PATIENT)
         ),
     )
-    other = FrameSampler(other_cfg).generate(max(1, args.per_class // 2), seed=BENCH_SEED + 1)
+    other = FrameSampler(other_cfg.sim, other_cfg.probe, other_cfg.ultrasound.sim).generate(
+        max(1, args.per_class // 2), seed=BENCH_SEED + 1
+    )
     other_pred = np.array([CLASS_ORDER.index(o.quality) for o in model.predict(other.frames)])
     other_macro = np.mean(
         [np.mean(other_pred[other.labels == k] == k) for k in range(len(CLASS_ORDER))]

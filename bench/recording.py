@@ -23,12 +23,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from robot_us.core.types import UltrasoundFrame  # noqa: E402
 from robot_us.recording.config import RecordingConfig  # noqa: E402
 from robot_us.recording.reader import read_recording  # noqa: E402
 from robot_us.recording.recorder import Recorder  # noqa: E402
 from robot_us.recording.synthetic import run_synthetic_scan, speckle_frames  # noqa: E402
 from robot_us.state_log import StateLog  # noqa: E402
-from robot_us.types import UltrasoundFrame  # noqa: E402
 
 SEED = 0
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from robot_us.config_schema import ConfigError, param, section
+from robot_us.core.config_schema import ConfigError, param, section
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,8 @@ from force_control.damped_least_squares import DampedLeastSquares
 from force_control.hybrid_law import HybridLaw, Selection
 from force_control.joint_rate_limiter import JointRateLimiter
 from force_control.pose_error import PoseError
-from robot_us.kinematics import JointLimits
-from robot_us.registry import Registry
+from robot_us.core.kinematics import JointLimits
+from robot_us.core.registry import Registry
 
 #: Force error (N) within which contact counts as settled ...
 SETTLE_TOLERANCE_N = 0.25

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from hardware_drivers.frame_files import FrameFileError
-from robot_us.backends import UltrasoundSource
-from robot_us.npz_file import read_npz
-from robot_us.types import UltrasoundFrame
+from robot_us.core.backends import UltrasoundSource
+from robot_us.core.npz_file import read_npz
+from robot_us.core.types import UltrasoundFrame
 
 #: Optional per-frame arrays and their shape after the frame axis.
 OPTIONAL_KEYS = {"t": (), "T_base_probe": (4, 4), "wrench": (6,)}

@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 
 from hardware_drivers.frame_files import FrameFileError, as_gray_u8
-from robot_us.backends import BackendError, UltrasoundSource
-from robot_us.types import UltrasoundFrame
+from robot_us.core.backends import BackendError, UltrasoundSource
+from robot_us.core.types import UltrasoundFrame
 
 
 class VideoCaptureSource(UltrasoundSource):

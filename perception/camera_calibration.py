@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from perception.deprojection import is_rigid
-from robot_us.types import CameraIntrinsics
+from robot_us.core.types import CameraIntrinsics
 
 FORMAT_NAME = "robot-us-camera-calibration"
 FORMAT_VERSION = 1

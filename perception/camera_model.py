@@ -7,7 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from robot_us.types import CameraIntrinsics
+from robot_us.core.types import CameraIntrinsics
 
 #: Distortion vector lengths OpenCV accepts.
 DIST_LENGTHS = (0, 4, 5, 8, 12, 14)

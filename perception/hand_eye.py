@@ -23,7 +23,7 @@ from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
 from perception.charuco import CalibrationError, CharucoView, pose_from_view
-from robot_us.registry import Registry
+from robot_us.core.registry import Registry
 
 #: Fewest robot poses accepted (15-25 recommended).
 MIN_POSES = 3

@@ -37,7 +37,7 @@ from perception.deprojection import (
 from perception.path_smoothing import smooth_path
 from perception.stroke import StrokeError, StrokeErrorCode, check_stroke, densify
 from perception.surface_fit import QuadricPatch, fit_along_rays, intersect, masked_median
-from robot_us.types import CameraIntrinsics, RgbdFrame, SurfacePath
+from robot_us.core.types import CameraIntrinsics, RgbdFrame, SurfacePath
 
 #: Initial pixel step is this fraction of the step that gives ``densify_step`` on a surface
 #: facing the camera; oblique surfaces are then refined by subdivision.

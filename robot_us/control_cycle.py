@@ -21,13 +21,13 @@ from typing import ClassVar
 import numpy as np
 
 from force_control import Event, WrenchPipeline, make_controller
-from robot_us.backends import Cell
 from robot_us.config import Config
-from robot_us.kinematics import ArmKinematics, probe_transform
+from robot_us.core.backends import Cell
+from robot_us.core.kinematics import ArmKinematics, probe_transform
+from robot_us.core.types import ArmState, WrenchSample
 from robot_us.loop import LoopClock
 from robot_us.ring import ColumnRing
 from robot_us.safety import Fault, Reaction, SafetySignals, make_supervisor
-from robot_us.types import ArmState, WrenchSample
 
 #: Per-cycle enum member as a module constant (reading one off the class costs ~0.2 us).
 _EVENT_NONE = Event.NONE

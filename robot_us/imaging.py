@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from perception.quality.assess import QualityResult
-from robot_us.backends import UltrasoundSource
+from robot_us.core.backends import UltrasoundSource
+from robot_us.core.types import UltrasoundFrame
 from robot_us.quality_worker import QualityWorker
 from robot_us.recording.contents import QualitySample
-from robot_us.types import UltrasoundFrame
 
 
 class ImagingPipeline:

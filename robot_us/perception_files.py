@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from perception.camera_calibration import CalibrationFileError, CameraCalibration
-from robot_us.npz_file import read_npz
-from robot_us.types import CameraIntrinsics, RgbdFrame, SurfacePath
+from robot_us.core.npz_file import read_npz
+from robot_us.core.types import CameraIntrinsics, RgbdFrame, SurfacePath
 from trajectory.formats import PathFormatError, path_from_dict, path_to_dict
 
 

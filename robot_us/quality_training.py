@@ -114,7 +114,8 @@ def make_datasets(settings: TrainSettings, log=print) -> tuple:
     from robot_us.config import Config
     from sim.ultrasound.dataset import FrameSampler
 
-    sampler = FrameSampler(Config())
+    cfg = Config()
+    sampler = FrameSampler(cfg.sim, cfg.probe, cfg.ultrasound.sim)
     size = (INPUT_SIZE, INPUT_SIZE)
     log(f"rendering {settings.per_class} training frames per class ...")
     train = sampler.generate(settings.per_class, seed=settings.seed, size=size)

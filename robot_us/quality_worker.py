@@ -29,8 +29,8 @@ from perception.quality.assess import QualityAssessor, QualityResult
 from perception.quality.classes import CLASS_ORDER
 from perception.quality.config import QualityConfig
 from perception.quality.features import ConfidenceFeatures
-from robot_us.registry import Registry
-from robot_us.types import UltrasoundFrame
+from robot_us.core.registry import Registry
+from robot_us.core.types import UltrasoundFrame
 
 #: Largest frame (pixels) the process worker's shared slot holds.
 MAX_FRAME_PIXELS = 1024 * 1024

@@ -13,8 +13,8 @@ from operator import le
 import numpy as np
 import pybullet as p
 
-from robot_us.backends import ArmBackend, BackendError
-from robot_us.types import ArmState
+from robot_us.core.backends import ArmBackend, BackendError
+from robot_us.core.types import ArmState
 
 
 class SimArm(ArmBackend):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robot_us.registry import Registry
+from robot_us.core.registry import Registry
 
 #: Panda home (rad): probe face at (0.35, 0, 0.40) m pointing straight down (probe z =
 #: -z base), the array along base +y; the arm stays behind the camera's view of the

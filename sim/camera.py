@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pybullet as p
 
-from robot_us.backends import RgbdCamera
-from robot_us.types import CameraIntrinsics, RgbdFrame
+from robot_us.core.backends import RgbdCamera
+from robot_us.core.types import CameraIntrinsics, RgbdFrame
 
 #: Up hint for ``look_at`` (base z); used unless the camera looks (almost) straight down.
 UP_HINT = np.array([0.0, 0.0, 1.0])

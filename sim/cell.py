@@ -1,9 +1,9 @@
-"""The simulated scanning cell as a ``robot_us.backends.Cell`` (registered as "sim")."""
+"""The simulated scanning cell as a ``robot_us.core.backends.Cell`` (registered as "sim")."""
 
 from __future__ import annotations
 
-from robot_us.backends import ULTRASOUND_SOURCES, Cell, SoftwareEStop, UltrasoundSource
-from robot_us.types import UltrasoundFrame
+from robot_us.core.backends import ULTRASOUND_SOURCES, Cell, SoftwareEStop, UltrasoundSource
+from robot_us.core.types import UltrasoundFrame
 from sim.arm import SimArm
 from sim.camera import SimRgbdCamera
 from sim.ft_sensor import SimFtSensor

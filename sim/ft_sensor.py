@@ -20,8 +20,8 @@ import math
 import numpy as np
 import pybullet as p
 
-from robot_us.backends import WrenchSensor
-from robot_us.types import WrenchSample
+from robot_us.core.backends import WrenchSensor
+from robot_us.core.types import WrenchSample
 
 #: Slack when deciding whether a sample is due (s), absorbs float drift of sim time.
 _DUE_EPS_S = 1e-9

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pybullet as p
 
-from robot_us.kinematics import ArmKinematics, probe_transform
+from robot_us.core.kinematics import ArmKinematics, probe_transform
 from sim.arm_models import ArmModel, arm_model
 from sim.contact_law import CONTACT_BREAKING_FACTOR, apply_contact_law
 from sim.phantom_geometry import PhantomGeometry

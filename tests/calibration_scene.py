@@ -76,7 +76,7 @@ def render_board(spec: CharucoConfig, K, dist, T_camera_board, size=(640, 480), 
     included, mild blur and noise)."""
     from perception.camera_model import CameraModel
     from perception.charuco import board_image
-    from robot_us.types import CameraIntrinsics
+    from robot_us.core.types import CameraIntrinsics
 
     ppm = 4000.0  # board texture resolution, px per metre
     margin = 40

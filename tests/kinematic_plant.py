@@ -10,7 +10,7 @@ import numpy as np
 
 from force_control import ForceControlConfig, make_controller
 from force_control.wrench_filter import LowPassFilter
-from robot_us.kinematics import ArmKinematics
+from robot_us.core.kinematics import ArmKinematics
 
 TIP_OFFSET = 0.1375
 

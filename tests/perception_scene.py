@@ -8,7 +8,7 @@ import numpy as np
 
 from perception.camera_model import CameraModel
 from robot_us.config import Config
-from robot_us.types import CameraIntrinsics, RgbdFrame
+from robot_us.core.types import CameraIntrinsics, RgbdFrame
 from sim.camera import look_at
 from sim.phantom_geometry import PhantomGeometry
 

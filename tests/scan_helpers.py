@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from perception.camera_model import CameraModel
-from robot_us.backends import WrenchSensor
 from robot_us.config import Config, load_config
-from robot_us.types import CameraIntrinsics
+from robot_us.core.backends import WrenchSensor
+from robot_us.core.types import CameraIntrinsics
 from sim.camera import look_at
 from sim.phantom_geometry import PhantomGeometry
 

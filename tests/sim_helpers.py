@@ -8,7 +8,7 @@ import numpy as np
 from force_control import make_controller
 from force_control.gravity import ProbeLoad
 from robot_us.config import load_config
-from robot_us.types import ArmState, WrenchSample
+from robot_us.core.types import ArmState, WrenchSample
 
 
 def sim_config(overrides: dict | None = None):

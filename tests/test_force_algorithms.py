@@ -13,7 +13,7 @@ from force_control.damped_least_squares import DampedLeastSquares
 from force_control.hybrid_law import HybridLaw
 from force_control.joint_rate_limiter import JointRateLimiter
 from force_control.pose_error import PoseError, rotation_log
-from robot_us.kinematics import ArmKinematics
+from robot_us.core.kinematics import ArmKinematics
 
 
 def test_rotation_log_matches_scipy_including_near_pi():

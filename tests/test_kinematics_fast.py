@@ -4,7 +4,7 @@ give (forward kinematics with and without the tool, Jacobian)."""
 import numpy as np
 import pytest
 
-from robot_us.kinematics import ArmKinematics
+from robot_us.core.kinematics import ArmKinematics
 
 
 @pytest.mark.parametrize("model", ["panda", "lbr"])

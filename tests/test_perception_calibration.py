@@ -11,7 +11,7 @@ from perception.charuco import (
     calibrate_intrinsics,
 )
 from perception.hand_eye import SOLVERS, calibrate_eye_to_hand, calibrate_from_views
-from robot_us.registry import RegistryError
+from robot_us.core.registry import RegistryError
 from tests.calibration_scene import (
     X_TRUE,
     Y_TRUE,

@@ -5,7 +5,7 @@ import pytest
 
 from perception.camera_model import CameraModel, CameraModelError
 from perception.deprojection import deproject_image, valid_depth
-from robot_us.types import CameraIntrinsics
+from robot_us.core.types import CameraIntrinsics
 
 K = np.array([[600.0, 0, 319.5], [0, 610.0, 239.5], [0, 0, 1]])
 DIST = np.array([-0.12, 0.05, 0.001, -0.0015, 0.0])

@@ -146,7 +146,7 @@ def test_calibration_without_pose_or_with_other_size(files, capsys):
     save_calibration(tmp / "intr.json", CameraCalibration(None, frame.intrinsics))
     assert run(tmp, "--calibration", str(tmp / "intr.json")) == 1
     assert "missing camera calibration" in capsys.readouterr().err
-    from robot_us.types import CameraIntrinsics
+    from robot_us.core.types import CameraIntrinsics
 
     big = CameraIntrinsics(640, 480, frame.intrinsics.K, frame.intrinsics.dist)
     save_calibration(tmp / "big.json", CameraCalibration(frame.T_base_camera, big))

@@ -5,7 +5,7 @@ import pytest
 
 from perception.camera_model import CameraModel
 from perception.stroke import StrokeError, StrokeErrorCode, check_stroke, densify
-from robot_us.types import CameraIntrinsics
+from robot_us.core.types import CameraIntrinsics
 
 CAM = CameraModel(CameraIntrinsics(64, 48, np.array([[50.0, 0, 31.5], [0, 50, 23.5], [0, 0, 1]])))
 

@@ -9,8 +9,8 @@ import pytest
 from perception.quality.assess import QualityResult
 from perception.quality.classes import QualityClass
 from perception.quality.config import QualityConfig
+from robot_us.core.types import UltrasoundFrame
 from robot_us.quality_worker import ThreadQualityWorker, make_quality_worker
-from robot_us.types import UltrasoundFrame
 
 
 class SlowAssessor:

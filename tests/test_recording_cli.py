@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from robot_us.cli import main
+from robot_us.core.types import UltrasoundFrame
 from robot_us.recording.contents import QualitySample
 from robot_us.recording.recorder import Recorder
 from robot_us.state_log import StateLog
-from robot_us.types import UltrasoundFrame
 
 
 @pytest.fixture(scope="module")

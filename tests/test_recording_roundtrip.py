@@ -11,6 +11,7 @@ import pytest
 from mcap.reader import make_reader
 from mcap.writer import Writer
 
+from robot_us.core.types import CameraIntrinsics, RgbdFrame, ScanPlan, SegmentKind, UltrasoundFrame
 from robot_us.recording import channels as ch
 from robot_us.recording.config import RecordingConfig
 from robot_us.recording.contents import QualitySample, ScanEvent
@@ -19,7 +20,6 @@ from robot_us.recording.reader import RecordingFormatError, read_recording
 from robot_us.recording.recorder import Recorder
 from robot_us.recording.replay import replay, replay_into
 from robot_us.state_log import StateLog
-from robot_us.types import CameraIntrinsics, RgbdFrame, ScanPlan, SegmentKind, UltrasoundFrame
 
 STATE_NAMES = {0: "idle", 1: "approach", 2: "sweep"}
 FAULT_NAMES = {7: "force ceiling"}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from robot_us.registry import Registry, RegistryError
+from robot_us.core.registry import Registry, RegistryError
 
 
 def test_register_and_create():

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from force_control import Event, Mode
-from robot_us.backends import ArmBackend
 from robot_us.config import load_config
 from robot_us.control_cycle import ControlCycle
+from robot_us.core.backends import ArmBackend
 from robot_us.loop import LoopClock
 from robot_us.safety import FaultCode, Reaction, SafetyResetError
 from sim.cell import make_sim_cell

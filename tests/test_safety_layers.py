@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from robot_us.backends import SoftwareEStop
 from robot_us.config import load_config
-from robot_us.config_schema import ConfigError
-from robot_us.kinematics import ArmKinematics
+from robot_us.core.backends import SoftwareEStop
+from robot_us.core.config_schema import ConfigError
+from robot_us.core.kinematics import ArmKinematics
 from robot_us.safety import FaultCode, Reaction, SafetyResetError, SafetySignals
 from robot_us.safety.estop import EStopLayer
 from robot_us.safety.force_ceiling import ForceCeiling

@@ -6,8 +6,8 @@ import pytest
 
 from force_control import Mode
 from robot_us.config import Config
-from robot_us.config_schema import ConfigError
-from robot_us.kinematics import ArmKinematics
+from robot_us.core.config_schema import ConfigError
+from robot_us.core.kinematics import ArmKinematics
 from robot_us.scan.config import ScanConfig, check_force_limits
 from robot_us.scan.joint_move import JointMoveFollower
 from robot_us.scan.quality_policy import PolicyLevel, QualityPolicy

@@ -4,8 +4,8 @@ NaN refused), position commands (limits enforced), stop; lockstep runs are deter
 import numpy as np
 import pytest
 
-from robot_us.backends import BackendError
-from robot_us.types import ArmState, WrenchSample
+from robot_us.core.backends import BackendError
+from robot_us.core.types import ArmState, WrenchSample
 from sim.cell import make_sim_cell
 from tests.sim_helpers import sim_config
 

@@ -7,7 +7,7 @@ import pybullet as p
 import pytest
 
 from perception.camera_model import CameraModel
-from robot_us.types import RgbdFrame
+from robot_us.core.types import RgbdFrame
 from sim.camera import gl_projection, look_at, zbuffer_to_depth
 from sim.cell import make_sim_cell
 from tests.sim_helpers import sim_config

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from force_control.gravity import ProbeLoad
-from robot_us.types import WrenchSample
+from robot_us.core.types import WrenchSample
 from sim.cell import make_sim_cell
 from tests.sim_helpers import sim_config
 

@@ -5,8 +5,8 @@ import numpy as np
 import pybullet as p
 import pytest
 
-from robot_us.backends import CELLS, ArmBackend, RgbdCamera, UltrasoundSource, WrenchSensor
 from robot_us.config import ConfigError, load_config
+from robot_us.core.backends import CELLS, ArmBackend, RgbdCamera, UltrasoundSource, WrenchSensor
 from sim.probe_tool import ProbeTool
 from sim.world import SimWorld
 from tests.sim_helpers import sim_config

@@ -7,7 +7,7 @@ import pytest
 
 from robot_us.cli import main
 from robot_us.config import Config
-from robot_us.types import SegmentKind, SurfacePath
+from robot_us.core.types import SegmentKind, SurfacePath
 from sim.phantom_geometry import PhantomGeometry
 from trajectory.formats import PathFormatError, path_from_dict, path_to_dict, plan_from_dict
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from robot_us.config import Config
-from robot_us.types import SurfacePath
+from robot_us.core.types import SurfacePath
 from sim.phantom_geometry import PhantomGeometry
 from trajectory.config import TrajectoryConfig
 from trajectory.errors import FailureReason, PlanningError

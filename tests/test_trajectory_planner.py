@@ -7,8 +7,8 @@ import pytest
 
 from robot_us.config import Config
 from robot_us.control_cycle import probe_transform
-from robot_us.kinematics import ArmKinematics
-from robot_us.types import SegmentKind, SurfacePath
+from robot_us.core.kinematics import ArmKinematics
+from robot_us.core.types import SegmentKind, SurfacePath
 from sim.phantom_geometry import PhantomGeometry
 from trajectory.errors import FailureReason, PlanningError
 from trajectory.planner import ScanPlanner

@@ -10,6 +10,10 @@ from sim.ultrasound.dataset import FrameSampler
 from sim.ultrasound.phantom_volume import RIB
 
 
+def sections(cfg):
+    return cfg.sim, cfg.probe, cfg.ultrasound.sim
+
+
 def small_cfg():
     cfg = Config()
     us = dataclasses.replace(cfg.ultrasound.sim, width_px=48, height_px=48)
@@ -17,7 +21,7 @@ def small_cfg():
 
 
 def test_generate_is_balanced_and_deterministic():
-    sampler = FrameSampler(small_cfg(), variants=({},))
+    sampler = FrameSampler(*sections(small_cfg()), variants=({},))
     a = sampler.generate(per_class=2, seed=3, size=(32, 32))
     b = sampler.generate(per_class=2, seed=3, size=(32, 32))
     assert a.frames.shape == (8, 32, 32) and a.frames.dtype == np.uint8
@@ -36,7 +40,7 @@ def test_rib_family_lies_over_the_rib_of_an_off_centre_phantom():
             cfg.sim, phantom=dataclasses.replace(cfg.sim.phantom, center_xy=(0.6, 0.1))
         ),
     )
-    sampler = FrameSampler(cfg, variants=({},))
+    sampler = FrameSampler(*sections(cfg), variants=({},))
     rng = np.random.default_rng(0)
     ys = [sampler._rib(rng)[0]["y"] for _ in range(20)]
     assert np.all(np.abs(np.array(ys) - (0.1 + RIB.y)) <= 0.025)

@@ -11,8 +11,8 @@ from hardware_drivers.frame_files import FrameFileError
 from hardware_drivers.frame_stack import NpzStackSource
 from hardware_drivers.image_folder import ImageFolderSource
 from hardware_drivers.video_capture import VideoCaptureSource
-from robot_us.backends import ULTRASOUND_SOURCES, BackendError
 from robot_us.config import load_config
+from robot_us.core.backends import ULTRASOUND_SOURCES, BackendError
 from sim.ultrasound.source import SimUltrasoundSource, make_sim_ultrasound_source
 from tests.us_helpers import on_skin, small_sim
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from robot_us.types import ScanPlan, SegmentKind, SurfacePath
+from robot_us.core.types import ScanPlan, SegmentKind, SurfacePath
 
 #: Format tag and version written into plan.json.
 PLAN_FORMAT = "robot-us/plan"

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.interpolate import make_interp_spline, make_smoothing_spline
 from scipy.spatial import cKDTree
 
-from robot_us.types import SurfacePath
+from robot_us.core.types import SurfacePath
 from trajectory.config import TrajectoryConfig
 from trajectory.errors import FailureReason, PlanningError, first_run, span_text
 

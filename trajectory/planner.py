@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robot_us.kinematics import ArmKinematics
-from robot_us.types import ScanPlan, SegmentKind, SurfacePath
+from robot_us.core.kinematics import ArmKinematics
+from robot_us.core.types import ScanPlan, SegmentKind, SurfacePath
 from trajectory.config import MAX_SCAN_SPEED, TrajectoryConfig, check_scan_speed
 from trajectory.errors import FailureReason, PlanningError, first_run, span_text
 from trajectory.frames import ImagingPlane, normal_segment, probe_frames

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from robot_us.types import ScanPlan, SegmentKind
+from robot_us.core.types import ScanPlan, SegmentKind
 
 
 class ProbePath:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from robot_us.kinematics import ArmKinematics
+from robot_us.core.kinematics import ArmKinematics
 from trajectory.config import TrajectoryConfig
 from trajectory.errors import FailureReason, first_run
 
@@ -72,7 +72,7 @@ class PathIK:
         self.upper = lim.upper - cfg.joint_limit_margin
         self.centre = 0.5 * (lim.lower + lim.upper)
         self.half_range = 0.5 * (lim.upper - lim.lower)
-        self.jacobian = kin.jacobian  # C++ entry points when available (robot_us.kinematics)
+        self.jacobian = kin.jacobian  # C++ entry points when available (robot_us.core.kinematics)
 
     def pose_error(self, q: np.ndarray, T_base_probe: np.ndarray) -> tuple[float, float]:
         """(position error m, orientation error rad) of the probe at ``q``."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from ruckig import InputParameter, Result, Ruckig, Trajectory
 
-from robot_us.kinematics import JointLimits
+from robot_us.core.kinematics import JointLimits
 from trajectory.errors import FailureReason, PlanningError
 
 

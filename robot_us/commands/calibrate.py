@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
     from perception.charuco import calibrate_intrinsics, detect
     from perception.hand_eye import calibrate_from_views
     from robot_us.config import load_config
+    from robot_us.core.types import CameraIntrinsics
     from robot_us.perception_files import load_calibration, save_calibration
-    from robot_us.types import CameraIntrinsics
 
     if not (args.intrinsics_images or args.hand_eye):
         raise ValueError("nothing to do: give --intrinsics-images and/or --hand-eye")

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from robot_us.config import load_config
-    from robot_us.kinematics import ArmKinematics, probe_transform
+    from robot_us.core.kinematics import ArmKinematics, probe_transform
     from robot_us.perception_files import load_path
     from trajectory.formats import plan_to_dict
     from trajectory.planner import ScanPlanner

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from robot_us.config_schema import param
+from robot_us.core.config_schema import param
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ class CameraRecord:
 
 @dataclass
 class PlanRecord:
-    """The planned scan as recorded (see ``robot_us.types.ScanPlan``)."""
+    """The planned scan as recorded (see ``robot_us.core.types.ScanPlan``)."""
 
     poses: np.ndarray  # Nx4x4
     arc_length: np.ndarray  # N (m)

@@ -37,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from robot_us.config_schema import to_dict
+from robot_us.core.config_schema import to_dict
+from robot_us.core.types import RgbdFrame, ScanPlan, UltrasoundFrame
 from robot_us.recording import channels as ch
 from robot_us.recording import messages as m
 from robot_us.recording.config import RecordingConfig
@@ -45,7 +46,6 @@ from robot_us.recording.contents import QualitySample, ScanEvent
 from robot_us.recording.durable_writer import DurableMcapWriter, RecordingError, metadata_json
 from robot_us.recording.pose_history import PoseHistory
 from robot_us.state_log import StateLog
-from robot_us.types import RgbdFrame, ScanPlan, UltrasoundFrame
 
 #: Seconds of recent state kept to look up the pose and wrench at a frame's time.
 HISTORY_S = 2.0

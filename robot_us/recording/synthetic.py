@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from robot_us.core.types import CameraIntrinsics, RgbdFrame, ScanPlan, SegmentKind, UltrasoundFrame
 from robot_us.loop import LoopClock, LoopRunner, LoopStats
 from robot_us.recording.config import RecordingConfig
 from robot_us.recording.contents import QualitySample
 from robot_us.recording.recorder import Recorder, RecorderStats
 from robot_us.state_log import StateLog
-from robot_us.types import CameraIntrinsics, RgbdFrame, ScanPlan, SegmentKind, UltrasoundFrame
 
 #: Scan state ids of the synthetic scan and their names.
 STATE_NAMES = {0: "idle", 1: "approach", 2: "sweep", 3: "retract"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from robot_us.config_schema import ConfigError, param
+from robot_us.core.config_schema import ConfigError, param
 
 #: Highest force hard limit the configuration accepts (N).
 MAX_FORCE_HARD_LIMIT = 35.0

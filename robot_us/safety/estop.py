@@ -1,5 +1,5 @@
 """E-stop input: any engaged E-stop (software button, or a hardware line behind the
-``robot_us.backends.EStop`` interface) -> stop. The fault stays latched after release
+``robot_us.core.backends.EStop`` interface) -> stop. The fault stays latched after release
 until the supervisor is reset.
 
 Real-time contract: one ``pressed()`` call per input (which must be cheap).
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from robot_us.backends import EStop
+from robot_us.core.backends import EStop
 from robot_us.safety.faults import NONE, STOP, FaultCode, Reaction
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals

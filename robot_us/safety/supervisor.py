@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robot_us.backends import EStop
-from robot_us.kinematics import JointLimits
+from robot_us.core.backends import EStop
+from robot_us.core.kinematics import JointLimits
 from robot_us.safety.config import SafetyConfig
 from robot_us.safety.estop import EStopLayer
 from robot_us.safety.faults import CLIP, NONE, RETRACT, STOP, Fault, FaultLatch, Reaction

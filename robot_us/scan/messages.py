@@ -10,9 +10,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from robot_us.core.types import RgbdFrame, SurfacePath
 from robot_us.scan.quality_policy import QualitySpan
 from robot_us.scan.states import ScanResult, ScanState
-from robot_us.types import RgbdFrame, SurfacePath
 
 
 @dataclass

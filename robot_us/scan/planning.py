@@ -13,10 +13,10 @@ import numpy as np
 
 from perception.stroke_mapping import StrokeMapper, StrokeMapping
 from robot_us.config import Config
-from robot_us.kinematics import ArmKinematics
+from robot_us.core.kinematics import ArmKinematics
+from robot_us.core.types import ScanPlan, SegmentKind
 from robot_us.scan.messages import ScanRequest
 from robot_us.scan.sweep_twist import SweepTwist
-from robot_us.types import ScanPlan, SegmentKind
 from trajectory.planner import ScanPlanner
 from trajectory.probe_path import ProbePath
 from trajectory.time_law import ArcTimeLaw, TimeLawLimits

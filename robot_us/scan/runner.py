@@ -20,9 +20,10 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from robot_us.backends import CELLS, Cell
 from robot_us.config import Config
 from robot_us.control_cycle import ControlCycle
+from robot_us.core.backends import CELLS, Cell
+from robot_us.core.types import RgbdFrame, SegmentKind
 from robot_us.loop import LoopRunner, LoopStats
 from robot_us.scan.ground_truth import GroundTruthLog
 from robot_us.scan.messages import ScanOutcome, ScanRequest
@@ -30,7 +31,6 @@ from robot_us.scan.progress import ProgressBar
 from robot_us.scan.scan import Scan
 from robot_us.scan.states import FAULT_NAMES, STATE_NAMES, ScanFault, ScanResult, ScanState
 from robot_us.state_log import StateLog
-from robot_us.types import RgbdFrame, SegmentKind
 
 #: The embedded default stroke (pixels on the default simulated camera's image).
 DEFAULT_STROKE_RESOURCE = "default_stroke.json"

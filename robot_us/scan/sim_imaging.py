@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from robot_us.backends import Cell
 from robot_us.config import Config
+from robot_us.core.backends import Cell
 from robot_us.scan.lockstep_imaging import LockstepImaging
 
 
@@ -18,7 +18,7 @@ def make_lockstep_imaging(
     """Frames from the cell's ultrasound source at ``ultrasound.rate_hz`` of loop time,
     assessed synchronously by the configured quality model."""
     from perception.quality.assess import QualityAssessor
-    from robot_us.backends import ULTRASOUND_SOURCES
+    from robot_us.core.backends import ULTRASOUND_SOURCES
     from robot_us.imaging import quality_sample
     from robot_us.quality_models import load_quality_model
 

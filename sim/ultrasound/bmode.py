@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from robot_us.config import ProbeConfig
+from robot_us.core.probe import ProbeConfig
 from sim.phantom_geometry import PhantomGeometry
 from sim.ultrasound.config import UltrasoundSimConfig
 from sim.ultrasound.phantom_volume import PhantomVolume

@@ -14,9 +14,11 @@ import cv2
 import numpy as np
 
 from perception.quality.classes import CLASS_ORDER
-from robot_us.config import Config
+from robot_us.core.probe import ProbeConfig
+from sim.config import SimConfig
 from sim.phantom_geometry import PhantomGeometry
 from sim.ultrasound.bmode import BModeSimulator, SimFrame
+from sim.ultrasound.config import UltrasoundSimConfig
 from sim.ultrasound.phantom_volume import RIB
 
 #: Imaging-setting variants the dataset mixes (overrides of ``ultrasound.sim``); each is
@@ -75,16 +77,22 @@ class LabelledFrames:
 class FrameSampler:
     """Samples probe poses over the phantom and renders labelled frames."""
 
-    def __init__(self, cfg: Config, variants: tuple[dict, ...] = SETTING_VARIANTS) -> None:
-        self.cfg = cfg
-        self.geometry = PhantomGeometry.from_config(cfg.sim.phantom, cfg.sim.bed)
-        self.stiffness = cfg.sim.phantom.stiffness
+    def __init__(
+        self,
+        sim: SimConfig,
+        probe: ProbeConfig,
+        us: UltrasoundSimConfig,
+        variants: tuple[dict, ...] = SETTING_VARIANTS,
+    ) -> None:
+        """Simulators for both probe geometries x ``variants`` (overrides of ``us``)."""
+        self.geometry = PhantomGeometry.from_config(sim.phantom, sim.bed)
+        self.stiffness = sim.phantom.stiffness
         self.sims: list[tuple[str, BModeSimulator]] = []
         for kind in ("linear", "convex"):
-            probe = dataclasses.replace(cfg.probe, geometry=kind)
+            kind_probe = dataclasses.replace(probe, geometry=kind)
             for v in variants:
-                us = dataclasses.replace(cfg.ultrasound.sim, **v)
-                self.sims.append((kind, BModeSimulator(us, probe, self.geometry)))
+                variant = dataclasses.replace(us, **v)
+                self.sims.append((kind, BModeSimulator(variant, kind_probe, self.geometry)))
         # family -> (sampler, weight)
         self.families: dict[str, tuple[Callable[[np.random.Generator], tuple], float]] = {
             "contact": (self._contact, 0.2),

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from robot_us.config import ProbeConfig
-from robot_us.registry import Registry
+from robot_us.core.probe import ProbeConfig
+from robot_us.core.registry import Registry
 from sim.probe_tool import ProbeTool
 from sim.ultrasound.config import UltrasoundSimConfig
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from robot_us.backends import UltrasoundSource
-from robot_us.types import UltrasoundFrame
+from robot_us.core.backends import UltrasoundSource
+from robot_us.core.types import UltrasoundFrame
 from sim.phantom_geometry import PhantomGeometry
 from sim.ultrasound.bmode import BModeSimulator
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robot_us.registry import Registry
-from robot_us.types import ArmState, CameraIntrinsics, RgbdFrame, UltrasoundFrame, WrenchSample
+from robot_us.core.registry import Registry
+from robot_us.core.types import ArmState, CameraIntrinsics, RgbdFrame, UltrasoundFrame, WrenchSample
 
 
 class BackendError(RuntimeError):
