@@ -83,18 +83,9 @@ class LockstepImaging:
         due = frame.t - self._last_kept_t >= KEEP_EVERY_S
         if state in KEEP_STATES and due and len(self.kept) < MAX_KEPT_IMAGES:
             self._last_kept_t = frame.t
-            self.kept.append(
-                KeptImage(
-                    frame.t,
-                    frame.seq,
-                    s,
-                    state,
-                    score,
-                    label,
-                    frame.image.copy(),
-                    tuple(frame.spacing_m),
-                )
-            )
+            sx, sy = frame.spacing_m
+            image = frame.image.copy()
+            self.kept.append(KeptImage(frame.t, frame.seq, s, state, score, label, image, (sx, sy)))
 
 
 def make_lockstep_imaging(

@@ -247,6 +247,7 @@ def _process_main(
             continue
         assessed += 1
         c = res.confidence
+        assert c is not None  # assess computes the confidence map unless told not to
         cols = c.per_scanline
         with rlock:
             rbuf[1:_RH] = [
