@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from hardware_drivers.image_folder import ImageFolderSource
     from perception.quality.assess import QualityAssessor
     from robot_us.config import load_config
-    from robot_us.quality_models import load_quality_model
+    from robot_us.imaging.models import load_quality_model
 
     cfg = load_config(*args.config)
     qcfg = cfg.ultrasound.quality

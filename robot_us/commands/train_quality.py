@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
             "(torch==2.13.0, onnx)"
         )
 
-    from robot_us.quality_training import SHIPPED_MODEL, TrainSettings, train_quality_model
+    from robot_us.imaging.training import SHIPPED_MODEL, TrainSettings, train_quality_model
 
     s = TrainSettings()
     over = {"per_class": args.per_class, "epochs": args.epochs, "seed": args.seed}

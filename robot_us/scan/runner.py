@@ -24,6 +24,7 @@ from robot_us.config import Config
 from robot_us.control_cycle import ControlCycle
 from robot_us.core.backends import CELLS, Cell
 from robot_us.core.types import RgbdFrame, SegmentKind
+from robot_us.imaging.lockstep import LockstepImaging, make_lockstep_imaging
 from robot_us.loop import LoopRunner, LoopStats
 from robot_us.scan.ground_truth import GroundTruthLog
 from robot_us.scan.messages import ScanOutcome, ScanRequest
@@ -93,7 +94,7 @@ class ScanRun:
     geometry: Any
     loop: LoopStats
     wall_s: float
-    imaging: Any | None = None
+    imaging: LockstepImaging | None = None
     recorder_stats: Any | None = None
     recording: Path | None = None
     files: dict[str, str] = field(default_factory=dict)
@@ -110,7 +111,7 @@ class ScanRunner:
         self.scan: Scan | None = None
         self.cycle: ControlCycle | None = None
         self.recorder: Any | None = None
-        self.imaging: Any | None = None
+        self.imaging: LockstepImaging | None = None
         self.truth = GroundTruthLog(TRUTH_CAPACITY)
         self.t = 0.0
         self._plan_written = False
@@ -186,9 +187,7 @@ class ScanRunner:
         rec.add_camera(camera)
         return rec
 
-    def _make_imaging(self, cell: Cell):
-        from robot_us.scan.sim_imaging import make_lockstep_imaging
-
+    def _make_imaging(self, cell: Cell) -> LockstepImaging:
         return make_lockstep_imaging(self.cfg, cell, self.scan, self.recorder)
 
     # -- every physics step ---------------------------------------------------------------
