@@ -57,7 +57,7 @@ def test_export_writes_files(rec_file, tmp_path, capsys):
 def test_bad_file_is_an_error_naming_the_cause(tmp_path, capsys):
     junk = tmp_path / "junk.mcap"
     junk.write_text("not mcap")
-    assert main(["recording", "info", str(junk)]) == 1
+    assert main(["recording", "info", str(junk)]) == 2
     assert "not an MCAP file" in capsys.readouterr().err
-    assert main(["recording", "export", str(tmp_path / "nope.mcap"), "--out", str(tmp_path)]) == 1
+    assert main(["recording", "export", str(tmp_path / "nope.mcap"), "--out", str(tmp_path)]) == 2
     assert "not found" in capsys.readouterr().err

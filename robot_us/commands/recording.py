@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     info.add_argument("--json", action="store_true", help="print the figures as JSON")
     exp = sub.add_parser("export", help="frames as PNG, state as CSV and npz, the rest as JSON")
     exp.add_argument("file", help="recording (.mcap)")
-    exp.add_argument("--out", required=True, help="output folder (created)")
+    exp.add_argument("--out", required=True, help="output folder (created; refused if not empty)")
     exp.add_argument("--no-frames", action="store_true", help="skip the per-frame PNG files")
 
 
@@ -66,10 +66,12 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from robot_us.output_paths import new_folder
     from robot_us.recording.export import export_recording
     from robot_us.recording.reader import read_recording
 
     rec = read_recording(args.file)
+    new_folder(args.out)
     res = export_recording(rec, args.out, frames=not args.no_frames)
     note = " (truncated recording: exported up to the last complete chunk)" if rec.truncated else ""
     print(f"exported {res.frames} frames and {res.state_rows} state rows to {res.out_dir}{note}")
