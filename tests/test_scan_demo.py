@@ -187,9 +187,7 @@ def test_a_signal_mid_sweep_aborts_like_the_operator(tmp_path, sig):
 
 @pytest.mark.slow
 def test_a_second_signal_stops_at_once_and_still_closes_the_recording(tmp_path):
-    proc, out, _, err = _interrupt_mid_sweep(
-        tmp_path, [signal.SIGINT, signal.SIGINT], gap_s=0.05
-    )
+    proc, out, _, err = _interrupt_mid_sweep(tmp_path, [signal.SIGINT, signal.SIGINT], gap_s=0.05)
     assert proc.returncode == 130, err
     rep = json.loads((out / "report.json").read_text())
     assert rep["result"] == "aborted" and "second signal" in rep["cause"]
