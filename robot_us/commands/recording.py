@@ -30,8 +30,12 @@ def _info(args: argparse.Namespace) -> int:
     figures = {
         "file": str(path),
         "bytes": path.stat().st_size,
+        "status": rec.status,
         "truncated": rec.truncated,
         "truncation": rec.truncation,
+        "damaged": [list(r) for r in rec.damaged],
+        "messages_recovered": rec.messages_recovered,
+        "messages_expected": rec.messages_expected,
         "duration_s": round(rec.duration_s, 6),
         "start_t": round(rec.start_t, 6),
         "end_t": round(rec.end_t, 6),
@@ -49,8 +53,9 @@ def _info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
-    status = f"TRUNCATED ({rec.truncation})" if rec.truncated else "complete"
-    print(f"file      {path}  ({figures['bytes'] / 1e6:.2f} MB, {status})")
+    print(f"file      {path}  ({figures['bytes'] / 1e6:.2f} MB, {rec.status})")
+    if rec.status != "complete":
+        print(f"recovery  {rec.recovery}")
     print(f"time      {rec.start_t:.3f} .. {rec.end_t:.3f} s  (duration {rec.duration_s:.3f} s)")
     rate = "full rate" if rec.state_full_rate else "decimated"
     print(
@@ -73,7 +78,7 @@ def _export(args: argparse.Namespace) -> int:
     rec = read_recording(args.file)
     new_folder(args.out)
     res = export_recording(rec, args.out, frames=not args.no_frames)
-    note = " (truncated recording: exported up to the last complete chunk)" if rec.truncated else ""
+    note = f" ({rec.status} recording: {rec.recovery})" if rec.status != "complete" else ""
     print(f"exported {res.frames} frames and {res.state_rows} state rows to {res.out_dir}{note}")
     for f in res.files:
         print(f"  {f}")
