@@ -131,7 +131,7 @@ def test_calibration_file_overrides_the_scene_pose(files, capsys):
         ({"T_base_camera": np.eye(4).tolist(), "version": 7}, "unsupported version 7"),
         (
             {"T_base_camera": np.eye(4).tolist(), "intrinsics": {"K": np.eye(3).tolist()}},
-            "missing key 'width'",
+            "intrinsics: object missing required field width",
         ),
     ],
 )

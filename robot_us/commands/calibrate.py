@@ -50,9 +50,9 @@ def _read_image(path: Path):
 def _hand_eye_input(path: Path) -> tuple[list, list]:
     import numpy as np
 
-    from robot_us.perception_files import load_json
+    from robot_us.file_schemas import read_hand_eye_document
 
-    data = load_json(path, "hand-eye")
+    data = read_hand_eye_document(path)  # every type checked, errors name the field
     poses = data.get("poses") if isinstance(data, dict) else None
     if not isinstance(poses, list) or not poses:
         raise ValueError(f"{path}: missing key 'poses' (a non-empty list)")

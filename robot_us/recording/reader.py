@@ -211,7 +211,7 @@ def read_recording(path: str | Path) -> Recording:
         cfg = _last(by_topic, ch.CONFIG)
         summary = _last(by_topic, ch.SUMMARY)
         rstats = _last(by_topic, ch.RECORDER_STATS)
-    except m.MessageError as exc:
+    except (ValueError, TypeError, KeyError, IndexError) as exc:  # MessageError and shapes
         raise RecordingFormatError(f"{path}: {exc}") from exc
     quality.sort(key=lambda q: (q.t, q.seq))
     events.sort(key=lambda e: e.t)
