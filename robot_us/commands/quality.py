@@ -51,7 +51,13 @@ def run(args: argparse.Namespace) -> int:
     assessor = QualityAssessor(qcfg, model)
     rows = []
     while (frame := source.grab()) is not None:
-        res = assessor.assess(frame.image, with_confidence=not args.no_confidence, seq=frame.seq)
+        try:
+            res = assessor.assess(
+                frame.image, with_confidence=not args.no_confidence, seq=frame.seq
+            )
+        except ValueError as exc:  # e.g. a frame too small: name the frame
+            where = path / frame.meta["name"] if "name" in frame.meta else f"{path}[{frame.seq}]"
+            raise FrameFileError(f"{where}: {exc}") from exc
         row = {"index": frame.seq, "name": frame.meta.get("name", str(frame.seq))}
         row.update(res.to_dict())
         del row["seq"], row["t"]
