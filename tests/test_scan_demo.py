@@ -81,14 +81,21 @@ def _progress_t(line: str) -> float | None:
     return float(m.group(1)) if m else None
 
 
-@pytest.mark.slow
-def test_a_scan_killed_mid_sweep_leaves_a_readable_recording(tmp_path):
+def _start_demo(tmp_path):
+    """The demo on a short stroke in a subprocess (progress on its stderr pipe);
+    returns (process, output folder)."""
     stroke, toml = _files(tmp_path, (0.0, 0.0), (-0.03, 0.05))
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "robot_us", "demo", "--out", str(out), "--stroke", str(stroke)]
     cmd += ["--config", str(toml), "--plane", "config", "--no-pictures"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    return proc, out
+
+
+@pytest.mark.slow
+def test_a_scan_killed_mid_sweep_leaves_a_readable_recording(tmp_path):
+    proc, out = _start_demo(tmp_path)
     t_line = None
     try:
         sweeping = 0
@@ -133,12 +140,7 @@ def _interrupt_mid_sweep(tmp_path, signals, gap_s=0.0):
     sweep; returns (process, output folder, wall time from the first signal to exit)."""
     import time
 
-    stroke, toml = _files(tmp_path, (0.0, 0.0), (-0.03, 0.05))
-    out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "robot_us", "demo", "--out", str(out), "--stroke", str(stroke)]
-    cmd += ["--config", str(toml), "--plane", "config", "--no-pictures"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    proc, out = _start_demo(tmp_path)
     t_sent = None
     err = []
     try:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import mmap
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -196,28 +196,28 @@ def _chunk_records(mm: mmap.mmap, pos: int, size: int) -> tuple[int, list]:
     return end, records
 
 
+#: Record opcode -> how its body is read (body stream, body length); others are skipped.
+_READERS: dict[int, Callable[[ReadDataStream, int], object]] = {
+    Opcode.SCHEMA: lambda body, n: Schema.read(body),
+    Opcode.CHANNEL: lambda body, n: Channel.read(body),
+    Opcode.METADATA: lambda body, n: Metadata.read(body),
+    Opcode.FOOTER: lambda body, n: Footer.read(body),
+    Opcode.STATISTICS: lambda body, n: Statistics.read(body),
+    Opcode.CHUNK_INDEX: lambda body, n: ChunkIndex.read(body),
+    Opcode.MESSAGE: Message.read,
+}
+
+
 def _read_record(mm: mmap.mmap, pos: int, op: int, end: int):
-    """The record (Schema, Channel, Metadata, Footer, Statistics, ChunkIndex) whose body
-    is ``mm[pos + 9 : end]``; other record types are skipped (None)."""
-    body = ReadDataStream(BytesIO(mm[pos + _HEADER : end]))
+    """The record (Schema, Channel, Metadata, Footer, Statistics, ChunkIndex, Message)
+    whose body is ``mm[pos + 9 : end]``; other record types are skipped (None)."""
+    read = _READERS.get(op)
+    if read is None:
+        return None
     try:
-        if op == Opcode.SCHEMA:
-            return Schema.read(body)
-        if op == Opcode.CHANNEL:
-            return Channel.read(body)
-        if op == Opcode.METADATA:
-            return Metadata.read(body)
-        if op == Opcode.FOOTER:
-            return Footer.read(body)
-        if op == Opcode.STATISTICS:
-            return Statistics.read(body)
-        if op == Opcode.CHUNK_INDEX:
-            return ChunkIndex.read(body)
-        if op == Opcode.MESSAGE:
-            return Message.read(body, end - pos - _HEADER)
+        return read(ReadDataStream(BytesIO(mm[pos + _HEADER : end])), end - pos - _HEADER)
     except Exception as exc:  # short or malformed body
         raise _DamagedError(f"malformed {Opcode(op).name.lower()} record: {exc}") from exc
-    return None
 
 
 @dataclass
