@@ -120,6 +120,7 @@ class ScanRunner:
         # progress estimate, set once planned: state -> (time before it, its duration) (s)
         self._estimate: dict[ScanState, tuple[float, float]] = {}
         self._estimate_total = 1.0
+        self._stop_cause = ""  # set by stop_now: the run ends after the current cycle
 
     def run(self) -> ScanRun:
         """Run the scan; returns the run (also on a fault or abort). Raises
@@ -168,6 +169,19 @@ class ScanRunner:
         if run.outcome is not None and run.outcome.fault == ScanFault.PLAN_FAILED:  # nothing moved
             raise ScanRunError(run.outcome.cause)
         return run
+
+    def stop_now(self, cause: str) -> None:
+        """End the run after the current cycle without waiting for the scan (a forced
+        stop, e.g. a second interrupt): the arm is stopped where it is, the abort is
+        recorded, the report says ``aborted`` with ``cause`` and the recording is closed.
+        Call between cycles (the ``after_step`` hook)."""
+        if self._stop_cause or self.cycle is None or self.scan is None:
+            return
+        self._stop_cause = cause
+        self.cell.arm.stop()
+        self.cycle.keep_running = False
+        if self.recorder is not None:
+            self.recorder.post_event(self.t, "abort", cause, None, int(self.scan.state))
 
     # -- setup ----------------------------------------------------------------------------
     def _start_recorder(self, log: StateLog, camera: RgbdFrame):
@@ -286,6 +300,8 @@ class ScanRunner:
             scan._finish()  # the loop ran out of time: report where it stopped
             run.outcome = scan.outcome
             run.outcome.cause = f"the scan did not finish within {MAX_SIM_TIME_S:.0f} s"
+            if self._stop_cause:
+                run.outcome.result, run.outcome.cause = ScanResult.ABORTED, self._stop_cause
         planned = scan.outcome.fault != ScanFault.PLAN_FAILED
         if opts.pictures and planned:
             from robot_us.scan.pictures import make_pictures
