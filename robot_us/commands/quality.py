@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from hardware_drivers.image_folder import ImageFolderSource
     from perception.quality.assess import QualityAssessor
     from robot_us.config import load_config
-    from robot_us.output_paths import check_new_file, new_file
     from robot_us.imaging.models import load_quality_model
+    from robot_us.output_paths import check_new_file, new_file
 
     out = check_new_file(args.out, args.overwrite)
     cfg = load_config(*args.config)
