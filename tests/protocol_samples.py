@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 from robot_us.protocol import messages as m
+from tests.protocol_stub import STUB_LIMITS
 
 POSE = [1.0, 0.0, 0.0, 0.4, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.1, 0.0, 0.0, 0.0, 1.0]
-LIMITS = m.Limits(
-    force_min=1.0,
-    force_max=15.0,
-    speed_min=0.001,
-    speed_max=0.05,
-    teleop_linear_max=0.02,
-    teleop_angular_max=0.3,
-    twist_hold_max=0.1,
-    ttl_max=5.0,
-    deadman=0.1,
-)
+LIMITS = STUB_LIMITS
 SPAN = m.Span(s0=0.0, s1=0.05, status="ok")
 
 SAMPLES: dict[str, object] = {
