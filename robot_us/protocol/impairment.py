@@ -211,10 +211,10 @@ class ImpairmentProxy:
                     await asyncio.sleep(hold)
                 if self.mode == "close":
                     break
+                self.delays.append(time.monotonic() - t_read)  # before the peer can see it
+                self.bytes += len(chunk)
                 writer.write(chunk)
                 await writer.drain()
-                self.bytes += len(chunk)
-                self.delays.append(time.monotonic() - t_read)
         except (ConnectionError, OSError):
             self.resets += 1  # a peer went away: the finally closes both sides
         finally:
