@@ -43,9 +43,10 @@ def test_keys_cli_generates_lists_and_never_overwrites(keys, capsys):
         "allowed",
         False,
     )
-    assert main(["keys", "generate", "--out", str(keys / "server")]) == 1
+    # an existing key is never replaced; a missing folder is bad input (exit 2)
+    assert main(["keys", "generate", "--out", str(keys / "server")]) == 2
     assert "exists" in capsys.readouterr().err
-    assert main(["keys", "list", str(keys / "nowhere")]) == 1
+    assert main(["keys", "list", str(keys / "nowhere")]) == 2
 
 
 def test_server_without_allowed_clients_is_refused(tmp_path):

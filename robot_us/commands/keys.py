@@ -33,10 +33,10 @@ def run(args: argparse.Namespace) -> int:
     if args.keys_command == "generate":
         try:
             public, secret = generate_keys(args.out, args.name)
-        except FileExistsError as exc:
-            from robot_us.cli import CommandError
+        except FileExistsError as exc:  # the output policy: never replace a key
+            from robot_us.output_paths import OutputExistsError
 
-            raise CommandError(str(exc)) from None
+            raise OutputExistsError(str(exc)) from None
         print(f"public key: {public}\nsecret key: {secret} (keep it private)")
         if args.name == "server":
             print(f"allow a client: copy its NAME.key into {args.out / CLIENTS_DIR}/")
