@@ -44,6 +44,29 @@ class ArmState:
 
 
 @dataclass
+class JointKinematics:
+    """The arm's joint state and the probe's kinematics at it, for one control cycle:
+    positions ``q`` (rad), velocities ``qd`` (rad/s), the probe pose ``T_base_probe``
+    (4x4) and its Jacobian ``J`` (6 x n, base frame, [v; w]). Arrays left None are
+    allocated (zeros); pass views to share one set between readers (the control cycle
+    shares it between the controller input and the safety signals)."""
+
+    n_joints: int
+    q: np.ndarray = field(default=None)  # type: ignore[assignment]
+    qd: np.ndarray = field(default=None)  # type: ignore[assignment]
+    T_base_probe: np.ndarray = field(default_factory=lambda: np.eye(4))
+    J: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.q is None:
+            self.q = _vec(self.n_joints)
+        if self.qd is None:
+            self.qd = _vec(self.n_joints)
+        if self.J is None:
+            self.J = np.zeros((6, self.n_joints))
+
+
+@dataclass
 class WrenchSample:
     """One force/torque sample [fx fy fz tx ty tz] (N, N·m) in the sensor frame.
 
