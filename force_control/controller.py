@@ -36,7 +36,7 @@ from force_control.joint_rate_limiter import JointRateLimiter
 from force_control.pose_error import PoseError
 from robot_us.core.kinematics import JointLimits
 from robot_us.core.registry import Registry
-from robot_us.core.types import JointKinematics
+from robot_us.core.types import JointKinematics, zeros_where_none
 
 #: Force error (N) within which contact counts as settled ...
 SETTLE_TOLERANCE_N = 0.25
@@ -102,10 +102,7 @@ class ControllerInput(JointKinematics):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.q_ref is None:
-            self.q_ref = np.zeros(self.n_joints)
-        if self.qd_ref is None:
-            self.qd_ref = np.zeros(self.n_joints)
+        zeros_where_none(self, q_ref=self.n_joints, qd_ref=self.n_joints)
 
 
 @dataclass
@@ -123,8 +120,7 @@ class ControllerOutput:
     manipulability: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.qd is None:
-            self.qd = np.zeros(self.n_joints)
+        zeros_where_none(self, qd=self.n_joints)
 
 
 class ProbeController:
