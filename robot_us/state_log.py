@@ -321,6 +321,14 @@ class StateLog:
             raise KeyError(f"no column '{name}' in the state log: {list(self._col)}")
         return ordered(self._col[name], self.count, self.capacity)
 
+    def newest(self) -> np.void | None:
+        """The most recently committed row as a view into the ring (no copy), or None: read
+        it before the writer's next row (between cycles in lockstep)."""
+        c = self.count
+        if c == 0:
+            return None
+        return self.buf[(c - 1) % self.capacity]
+
     def latest(self) -> np.ndarray | None:
         """A copy of the most recently committed row (a 0-d structured array), or None."""
         if self.count == 0:

@@ -44,7 +44,7 @@ class GroundTruthLog(ColumnRing):
         "speed_override": np.float64,
     }
 
-    def record(self, world: Any, ref: np.ndarray, row: np.ndarray) -> None:
+    def record(self, world: Any, ref: np.ndarray, row: np.void) -> None:
         """One step: the simulated ``world``'s truth now, the reference position ``ref``
         and the state row ``row`` of the cycle just run."""
         T = world.probe_pose()

@@ -242,7 +242,7 @@ class ScanRunner:
 
     def _record_truth(self) -> None:
         """The simulator's truth against the state row of the cycle just run."""
-        self.truth.record(self.cell.sim, self.scan.reference_position, self.log.latest())
+        self.truth.record(self.cell.sim, self.scan.reference_position, self.log.newest())
 
     def _image(self) -> None:
         """The ultrasound frame and its quality, when one is due in loop time."""

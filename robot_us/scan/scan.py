@@ -300,7 +300,7 @@ class Scan:
         self._take_quality()
         self._rows[self.state].step()
         self._s_hist[self.k % ARC_HISTORY] = self.s
-        return self._publish_status()
+        return _FINISHED if self.state in TERMINAL else _WORKING
 
     def observe(self, outcome: CycleOutcome) -> ReferenceResult:
         """Observe stage: this cycle's safety faults, then its controller event."""
@@ -314,6 +314,7 @@ class Scan:
         return self._publish_status()
 
     def _publish_status(self) -> ReferenceResult:
+        """The scan's columns of this cycle's state row (written after observe)."""
         st = self.status
         st.s = self.s
         st.s_dot = self.s_dot
@@ -608,7 +609,7 @@ class Scan:
         p = self.planned
         assert p is not None
         inp, out = self._law_in, self._law_out
-        inp.pause = paused or self.reseeking
+        inp.pause = paused or self.mode is _RESEEK  # held while re-seeking contact
         inp.override = self.operator_speed * self.policy.override
         res = p.law.update(inp, out)
         if res is TimeLawResult.ERROR:
