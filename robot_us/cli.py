@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "plan": "robot_us.commands.plan",
     "recording": "robot_us.commands.recording",
     "keys": "robot_us.commands.keys",
+    "serve": "robot_us.commands.serve",
+    "teleop": "robot_us.commands.teleop",
 }
 
 

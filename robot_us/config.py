@@ -28,6 +28,7 @@ from robot_us.core.probe import ProbeConfig
 from robot_us.recording.config import RecordingConfig
 from robot_us.safety.config import SafetyConfig
 from robot_us.scan.config import ScanConfig
+from robot_us.server.config import ServerConfig
 from sim.config import SimConfig
 from sim.ultrasound.config import UltrasoundSimConfig
 from trajectory.config import TrajectoryConfig
@@ -120,6 +121,7 @@ class Config:
     force_control: ForceControlConfig = section(ForceControlConfig)
     safety: SafetyConfig = section(SafetyConfig)
     scan: ScanConfig = section(ScanConfig)
+    server: ServerConfig = section(ServerConfig)
 
 
 def _merge(base: dict, over: dict, prefix: str = "") -> dict:

@@ -1,0 +1,212 @@
+"""Running the real robot-side server (``robot-us serve``) for tests and the benchmark: in
+its own process (so the test's clients never share an interpreter lock with it), on a free
+block of loopback ports, recording into a temporary folder, with a test configuration.
+
+The test configuration: the control loop and the server's event loop at ``SCHED_FIFO``
+priority where this user may (``fifo_allowed``; otherwise at normal priority), a looser
+overrun limit (a shared machine descheduling the loop is not what these tests are about),
+and, for teleoperation,
+a home pose with the probe a few millimetres above the top of the simulated body
+(``home_above_skin``), so that the approach to the skin takes about a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from robot_us.protocol.client import Client, NotConnectedError, RequestTimeoutError
+from robot_us.protocol.endpoints import PORT_SPAN
+
+ROOT = Path(__file__).resolve().parents[1]
+#: How long a server may take to start (s): three processes import numpy, pybullet, ...
+START_TIMEOUT_S = 180.0
+#: SCHED_FIFO priorities of the control loop and of the server's event loop, where allowed.
+TEST_PRIORITY = 10
+SERVER_PRIORITY = 5
+#: Consecutive overruns that stop the arm in tests: the shared VM's hypervisor takes the
+#: CPU away for several milliseconds at times, even from a SCHED_FIFO loop.
+OVERRUN_LIMIT = 50
+#: Height of the probe face above the top of the body at the teleop home pose (m).
+HOME_CLEARANCE = 0.008
+
+
+@cache
+def fifo_allowed() -> bool:
+    """True if this user may give a process ``SCHED_FIFO`` priority."""
+    code = (
+        "import os; os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1)); "
+        "os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))"
+    )
+    try:
+        return subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+def free_port_block() -> int:
+    """A base port whose block of four loopback ports is free now."""
+    for _ in range(200):
+        base = random.randrange(21000, 60000)
+        socks = []
+        try:
+            for i in range(PORT_SPAN):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", base + i))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free block of ports")
+
+
+@cache
+def home_above_skin(model: str = "panda") -> tuple[float, ...]:
+    """Joints (rad) with the probe pointing straight down ``HOME_CLEARANCE`` above the top
+    of the default body, its x axis along base x."""
+    from robot_us.config import load_config
+    from robot_us.core.kinematics import ArmKinematics, probe_transform
+    from sim.arm_models import arm_model
+
+    cfg = load_config(overrides={"robot.model": model})
+    kin = ArmKinematics(model, probe_transform(cfg.probe.tip_offset))
+    top = cfg.sim.bed.top_z + cfg.sim.phantom.height
+    T = np.eye(4)
+    T[:3, :3] = np.diag([1.0, -1.0, -1.0])
+    T[:3, 3] = (cfg.sim.phantom.center_xy[0], cfg.sim.phantom.center_xy[1], top + HOME_CLEARANCE)
+    q, ok, why = kin.ik(T, arm_model(model).home())
+    if not ok:
+        raise RuntimeError(f"no joints for the teleop home pose: {why}")
+    return tuple(float(x) for x in q)
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return repr(value)
+
+
+def write_config(path: Path, settings: dict[str, Any], teleop_home: bool = False) -> Path:
+    """A TOML file of dotted ``settings`` over the test defaults (module doc)."""
+    values: dict[str, Any] = {"safety.max_consecutive_overruns": OVERRUN_LIMIT}
+    if fifo_allowed():
+        values["loop.realtime_priority"] = TEST_PRIORITY
+        values["server.realtime_priority"] = SERVER_PRIORITY
+    if teleop_home:
+        values["robot.q_home"] = list(home_above_skin())
+    values.update(settings)
+    tables: dict[str, list[str]] = {}
+    for key, value in values.items():
+        table, _, name = key.rpartition(".")
+        tables.setdefault(table, []).append(f"{name} = {_toml(value)}")
+    text = "".join(f"[{t}]\n" + "\n".join(lines) + "\n\n" for t, lines in tables.items())
+    path.write_text(text)
+    return path
+
+
+class ServerProcess:
+    """``robot-us serve`` in a subprocess on a free port block (``url``), recording into
+    ``record_dir``; ``stop()`` interrupts it like Ctrl-C and returns its exit code."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        settings: dict[str, Any] | None = None,
+        *,
+        teleop_home: bool = False,
+        keys: Path | None = None,
+        host: str = "127.0.0.1",
+        record: bool = True,
+    ) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir = workdir
+        self.config = write_config(workdir / "server.toml", settings or {}, teleop_home)
+        self.port = free_port_block()
+        self.url = f"tcp://127.0.0.1:{self.port}"
+        self.record_dir = workdir / "sessions"
+        cmd = [
+            sys.executable,
+            "-m",
+            "robot_us",
+            "serve",
+            "--host",
+            host,
+            "--port",
+            str(self.port),
+            "--config",
+            str(self.config),
+        ]
+        cmd += ["--record", str(self.record_dir)] if record else ["--no-record"]
+        if keys is not None:
+            cmd += ["--keys", str(keys)]
+        self.log_path = workdir / "server.log"
+        self._log = self.log_path.open("wb")
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+
+    def wait_ready(self, keys: Any = None, timeout: float = START_TIMEOUT_S) -> None:
+        """Wait until the server answers a hello."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"robot-us serve exited {self.proc.returncode}: {self.output()}")
+            c = Client(self.url, name="probe", keys=keys, timeout=1.0)
+            try:
+                c.connect(timeout=1.0)
+                return
+            except (NotConnectedError, RequestTimeoutError):
+                time.sleep(0.5)
+            finally:
+                c.close()
+        raise RuntimeError(f"robot-us serve did not answer within {timeout:.0f} s: {self.output()}")
+
+    def output(self) -> str:
+        """What the server printed so far."""
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGINT, then wait; returns the exit code (kills it after ``timeout``)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+    def recordings(self) -> list[Path]:
+        """The session recordings written."""
+        return sorted(self.record_dir.glob("session-*.mcap"))
+
+
+@contextlib.contextmanager
+def running_server(workdir: Path, settings: dict[str, Any] | None = None, **kw: Any):
+    """A started ``ServerProcess``; stopped at the end."""
+    client_keys = kw.pop("client_keys", None)
+    server = ServerProcess(workdir, settings, **kw)
+    try:
+        server.wait_ready(keys=client_keys)
+        yield server
+    finally:
+        server.stop()
