@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +26,8 @@ import numpy as np
 
 from robot_us.protocol.client import Client, NotConnectedError, RequestTimeoutError
 from robot_us.protocol.endpoints import PORT_SPAN
+from robot_us.protocol.impairment import free_port_block
+from robot_us.server import links
 
 ROOT = Path(__file__).resolve().parents[1]
 #: How long a server may take to start (s): three processes import numpy, pybullet, ...
@@ -35,6 +35,8 @@ START_TIMEOUT_S = 180.0
 #: SCHED_FIFO priorities of the control loop and of the server's event loop, where allowed.
 TEST_PRIORITY = 10
 SERVER_PRIORITY = 5
+#: SCHED_FIFO priority of a test's client I/O thread (heartbeats), below the server's.
+CLIENT_PRIORITY = 4
 #: Consecutive overruns that stop the arm in tests: the shared VM's hypervisor takes the
 #: CPU away for several milliseconds at times, even from a SCHED_FIFO loop.
 OVERRUN_LIMIT = 50
@@ -53,25 +55,6 @@ def fifo_allowed() -> bool:
         return subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
     except OSError:
         return False
-
-
-def free_port_block() -> int:
-    """A base port whose block of four loopback ports is free now."""
-    for _ in range(200):
-        base = random.randrange(21000, 60000)
-        socks = []
-        try:
-            for i in range(PORT_SPAN):
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", base + i))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free block of ports")
 
 
 @cache
@@ -110,6 +93,7 @@ def write_config(path: Path, settings: dict[str, Any], teleop_home: bool = False
     if fifo_allowed():
         values["loop.realtime_priority"] = TEST_PRIORITY
         values["server.realtime_priority"] = SERVER_PRIORITY
+        values["server.imaging_nice"] = 0  # the loops have priority: imaging needs no less
     if teleop_home:
         values["robot.q_home"] = list(home_above_skin())
     values.update(settings)
@@ -139,7 +123,7 @@ class ServerProcess:
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.config = write_config(workdir / "server.toml", settings or {}, teleop_home)
-        self.port = free_port_block()
+        self.port = free_port_block(PORT_SPAN)
         self.url = f"tcp://127.0.0.1:{self.port}"
         self.record_dir = workdir / "sessions"
         cmd = [
@@ -165,22 +149,26 @@ class ServerProcess:
     def wait_ready(self, keys: Any = None, timeout: float = START_TIMEOUT_S) -> None:
         """Wait until the server answers a hello."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"robot-us serve exited {self.proc.returncode}: {self.output()}")
-            c = Client(self.url, name="probe", keys=keys, timeout=1.0)
-            try:
-                c.connect(timeout=1.0)
-                return
-            except (NotConnectedError, RequestTimeoutError):
-                time.sleep(0.5)
-            finally:
-                c.close()
+        c = Client(self.url, name="probe", keys=keys, timeout=1.0)
+        try:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(
+                        f"robot-us serve exited {self.proc.returncode}: {self.output()}"
+                    )
+                try:
+                    c.connect(timeout=1.0)
+                    return
+                except (NotConnectedError, RequestTimeoutError):
+                    time.sleep(0.5)
+        finally:
+            c.close()
         raise RuntimeError(f"robot-us serve did not answer within {timeout:.0f} s: {self.output()}")
 
     def output(self) -> str:
         """What the server printed so far."""
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout: float = 30.0) -> int:
@@ -198,6 +186,24 @@ class ServerProcess:
     def recordings(self) -> list[Path]:
         """The session recordings written."""
         return sorted(self.record_dir.glob("session-*.mcap"))
+
+
+@cache
+def client_context() -> Any:
+    """One ZeroMQ context for the test clients, its I/O thread at ``CLIENT_PRIORITY``."""
+    return links.context(CLIENT_PRIORITY if fifo_allowed() else 0)
+
+
+def connect(url: str, name: str, **kw: Any) -> Client:
+    """A connected client whose I/O thread (its heartbeats) runs at ``CLIENT_PRIORITY``
+    where allowed, so a busy test machine does not trip the server's deadman."""
+    prio = CLIENT_PRIORITY if fifo_allowed() else 0
+    c = Client(url, name=name, context=client_context(), **kw)
+    c.connect(timeout=5.0)
+    tid = c.io_thread_id
+    if prio and tid is not None:
+        os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(prio))
+    return c
 
 
 @contextlib.contextmanager

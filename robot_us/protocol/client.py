@@ -53,6 +53,8 @@ DEFAULT_TIMEOUT = 1.0
 #: Heartbeat rates (Hz): while in control (the server's deadman needs >= 20 Hz) and idle.
 HEARTBEAT_HZ = 50.0
 IDLE_HEARTBEAT_HZ = 2.0
+#: Longest the I/O thread waits for a socket before looking at the clock again (ms).
+MAX_WAIT_MS = 100
 #: Requests awaiting a reply at most; the oldest beyond it counts as lost.
 MAX_PENDING = 4096
 #: Events and asynchronous errors kept for polling.
@@ -274,6 +276,12 @@ class Client:
         if self._push is not None:
             self._push.close(linger=0)
             self._push = None
+
+    @property
+    def io_thread_id(self) -> int | None:
+        """The operating system's id of the I/O thread (to give it a scheduling priority:
+        it sends the heartbeats), or None before ``connect``."""
+        return self._thread.native_id if self._thread is not None else None
 
     def __enter__(self) -> Client:
         self.connect()
@@ -559,7 +567,9 @@ class Client:
                 now = time.monotonic()
                 if rate != last_rate:  # control taken or lost: the new rate starts now
                     next_beat, last_rate = now, rate
-                wait_ms = max(0, int((next_beat - now) * 1e3) + 1) if rate > 0 else 100
+                wait_ms = MAX_WAIT_MS
+                if rate > 0:
+                    wait_ms = min(wait_ms, max(0, int((next_beat - now) * 1e3) + 1))
                 ready = dict(poller.poll(wait_ms))
                 if pull in ready:
                     op = self._drain_outbound(pull, dealer)

@@ -151,6 +151,7 @@ class Scan:
         self._twist = np.zeros(6)
         self._force_set = self.force
         self._s_hist = np.zeros(ARC_HISTORY)
+        self._t_sweep = math.inf  # loop time the sweep began (s)
 
         # pause bookkeeping
         self._paused_from = ScanState.IDLE
@@ -474,8 +475,8 @@ class Scan:
         seq, t, score, label = q
         self._quality_seen = seq
         self.quality_seen += 1
-        if self.active_state is not ScanState.SWEEP or self.reseeking:
-            return
+        if self.active_state is not ScanState.SWEEP or self.reseeking or t < self._t_sweep:
+            return  # (a frame taken before the sweep began: real time delivers them late)
         self._adjust(self.policy.observe(t, self._s_at(t), score, label))
 
     def arc_length_at(self, t: float) -> float:
@@ -589,6 +590,7 @@ class Scan:
         assert p is not None
         p.law.reset(0.0)
         self.policy.reset(self.force)
+        self._t_sweep = self.t
         self._law_in.pause = False
         self.s = self.s_dot = 0.0
         self._reference_at(p, 0.0, 0.0)

@@ -569,7 +569,8 @@ def run_control(
     """The control process's entry point (``multiprocessing`` spawn target)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops us with Shutdown
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    ctx = zmq.Context()
+    # the link's I/O thread just below the loop: the lease must never wait behind others
+    ctx = links.context(max(1, cfg.loop.realtime_priority - 1) if cfg.loop.realtime_priority else 0)
     sock = links.pair(ctx, endpoint, bind=False)
     log = StateLog.attach(log_name)
     status = ControlStatus.attach(status_name)

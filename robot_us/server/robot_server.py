@@ -192,7 +192,7 @@ class RobotServer:
         # no other thread may hold the event loop off for the default 5 ms
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         self._dir = links.private_dir()
-        self.ctx = zmq.Context()
+        self.ctx = links.context(cfg.server.realtime_priority)
         self._started = True
         self._bind()  # first: a port in use fails before anything else starts
         self.kin = ArmKinematics(cfg.robot.model, probe_transform(cfg.probe.tip_offset))

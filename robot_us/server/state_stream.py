@@ -64,7 +64,6 @@ class StateBuilder:
             rate_hz=0.0, compute_us_p99=0.0, late_us_p99=0.0, overruns=0, skipped=0
         )
         self._next_timing = 0.0
-        self._rate_mark: tuple[float, int] | None = None
 
     def newest(self) -> np.void | None:
         """A copy of the newest state row, or None before the loop wrote one."""
@@ -78,7 +77,7 @@ class StateBuilder:
         now = time.monotonic()
         if now >= self._next_timing:
             self._next_timing = now + TIMING_REFRESH_S
-            self._refresh_timing(now)
+            self._refresh_timing()
         T = np.vstack([row["T_base_probe"], _LAST_ROW])
         mode = int(row["mode"])
         teleop = int(st["teleop"])
@@ -114,7 +113,7 @@ class StateBuilder:
             stale_commands=counters.stale,
         )
 
-    def _refresh_timing(self, now: float) -> None:
+    def _refresh_timing(self) -> None:
         log = self.log
         c = log.count
         n = min(TIMING_WINDOW, c, log.capacity - 1)
@@ -124,11 +123,9 @@ class StateBuilder:
         idx = np.arange(c - n, c) % log.capacity
         compute = np.take(log.buf["compute_us"], idx)
         late = np.take(log.buf["lateness_us"], idx)
-        cycles = int(st["cycles"])
-        rate = self.timing.rate_hz
-        if self._rate_mark is not None and now > self._rate_mark[0]:
-            rate = (cycles - self._rate_mark[1]) / (now - self._rate_mark[0])
-        self._rate_mark = (now, cycles)
+        t = np.take(log.buf["t"], idx)
+        span = float(t[-1] - t[0])
+        rate = (n - 1) / span if n > 1 and span > 0 else 0.0  # cycles run per second
         self.timing = m.LoopTiming(
             rate_hz=float(rate),
             compute_us_p99=float(np.percentile(compute, 99)),

@@ -1,0 +1,97 @@
+"""Teleoperation over a poor link: the operator's client reaches the real server through
+the impairment proxy at 300 ms round trip (150 ms each way) with +-50 ms jitter and short
+random stalls; an observer watches directly. The slide keeps the contact force within
+bounds (local force control does not care about the link), no command older than its
+validity horizon is executed, and when the link drops the deadman stops the probe and,
+as configured here, retracts it."""
+
+import time
+
+import numpy as np
+import pytest
+
+from robot_us.protocol.impairment import Impairment, ImpairmentProxy
+from robot_us.recording.reader import read_recording
+from tests.server_harness import ServerProcess, connect
+
+pytestmark = pytest.mark.slow
+
+#: A WAN configuration: the deadman and twist horizon above the link's delay and jitter.
+DEADMAN_S = 0.4
+SETTINGS = {
+    "server.deadman_ms": DEADMAN_S * 1e3,
+    "server.deadman_action": "retract",
+    "server.twist_hold_max": 0.3,
+}
+#: The client's validity horizons over this link (s): above one-way delay + jitter + stall.
+CLIENT_TTL = {"heartbeat": 0.5, "teleop_twist": 0.35}
+LINK = Impairment(delay=0.15, jitter=0.05, stall_rate=0.5, stall_duration=0.1, seed=7)
+FORCE = 5.0
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = ServerProcess(tmp_path_factory.mktemp("serve-wan"), SETTINGS, teleop_home=True)
+    try:
+        srv.wait_ready()
+        yield srv
+    finally:
+        srv.stop()
+
+
+def wait_for(client, predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sample = client.wait_state(0.5)
+        if sample is not None and predicate(sample.state):
+            return sample.state
+    pytest.fail(f"condition not met in {timeout} s; last state {client.latest_state()}")
+
+
+def test_teleop_over_a_poor_link_then_the_link_drops(server):
+    proxy = ImpairmentProxy(server.port, LINK, ports=4).start()
+    obs = connect(server.url, "observer")
+    try:
+        op = connect(proxy.url(0), "remote", ttl=CLIENT_TTL, timeout=3.0)
+        op.take_control()
+        op.teleop_start()
+        wait_for(obs, lambda s: s.mode == "teleop", timeout=20.0)
+        forces, y = [], []
+        end = time.monotonic() + 5.0
+        while time.monotonic() < end:
+            op.teleop_twist(vy=0.01, hold=0.3)  # 50 Hz, the hold bridges the jitter
+            s = obs.latest_state()
+            if s is not None and s.state.mode == "teleop":
+                forces.append(s.state.force)
+                y.append(s.state.T_base_probe[7])
+            time.sleep(0.02)
+        f = np.array(forces)
+        assert len(f) > 100
+        assert np.sqrt(np.mean((f - FORCE) ** 2)) < 0.5
+        assert np.max(np.abs(f - FORCE)) < 2.0
+        assert y[0] - y[-1] > 0.01  # it slid (probe y = base -y), at most 10 mm/s
+        rtt = op.link.summary().rtt_p50
+        assert 0.25 < rtt < 0.4  # the link really was slow
+        # the link goes dead (silence, sockets open): the deadman stops and retracts
+        proxy.drop("blackhole")
+        t_drop = time.time()
+        s = wait_for(obs, lambda s: s.controller is None, timeout=3.0)
+        assert s.t - t_drop < DEADMAN_S + 0.2  # server clock = this machine's
+        s = wait_for(obs, lambda s: s.mode in ("retract", "hold") and s.force < 0.5, timeout=10)
+        assert not s.teleop
+        op.close()
+    finally:
+        obs.close()
+        proxy.stop()
+
+
+def test_zz_no_stale_command_was_executed(server):
+    assert server.stop() == 0
+    (path,) = server.recordings()
+    rec = read_recording(path)
+    twists = [c for c in rec.operator_commands if c["type"] == "teleop_twist"]
+    executed = [c for c in twists if c["result"] == "ok"]
+    assert len(executed) > 100
+    assert all(c["age"] <= c["ttl"] for c in executed)
+    assert rec.summary["twists_stale_in_control"] == 0
+    assert any(e.kind == "deadman" for e in rec.events)
