@@ -56,6 +56,7 @@ def test_teleop_over_a_poor_link_then_the_link_drops(server):
         op.take_control()
         op.teleop_start()
         wait_for(obs, lambda s: s.mode == "teleop", timeout=20.0)
+        wait_for(obs, lambda s: abs(s.force - FORCE) < 0.25, timeout=5.0)  # settled
         forces, y = [], []
         end = time.monotonic() + 5.0
         while time.monotonic() < end:
