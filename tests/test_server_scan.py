@@ -180,7 +180,7 @@ def test_fuzz_every_endpoint_while_a_scan_runs(server, plan):
             ("start_scan", lambda: intruder.start_scan(plan["id"])),
             ("teleop_start", lambda: intruder.teleop_start()),
         ):
-            with pytest.raises(RemoteError, match="busy|not_in_control"):
+            with pytest.raises(RemoteError, match=r"busy|not_in_control"):
                 call()
                 pytest.fail(f"{name} from a client without control was executed")
         during = op.wait_state(1.0).state
