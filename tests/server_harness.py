@@ -13,6 +13,7 @@ a home pose with the probe a few millimetres above the top of the simulated body
 from __future__ import annotations
 
 import contextlib
+import multiprocessing as mp
 import os
 import signal
 import subprocess
@@ -35,6 +36,8 @@ START_TIMEOUT_S = 180.0
 #: SCHED_FIFO priorities of the control loop and of the server's event loop, where allowed.
 TEST_PRIORITY = 10
 SERVER_PRIORITY = 5
+#: SCHED_FIFO priority of the impairment proxy's process, where allowed.
+PROXY_PRIORITY = 4
 #: SCHED_FIFO priority of a test's client I/O thread (heartbeats), below the server's.
 CLIENT_PRIORITY = 4
 #: Consecutive overruns that stop the arm in tests: the shared VM's hypervisor takes the
@@ -204,6 +207,53 @@ def connect(url: str, name: str, **kw: Any) -> Client:
     if prio and tid is not None:
         os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(prio))
     return c
+
+
+def _relay(target_port: int, impairment: Any, ports: Any, drop: Any, stop: Any) -> None:
+    """The impairment proxy's process (``ProxyProcess``)."""
+    from robot_us.protocol.impairment import ImpairmentProxy
+
+    if fifo_allowed():
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(PROXY_PRIORITY))
+    proxy = ImpairmentProxy(target_port, impairment, ports=PORT_SPAN).start()
+    ports.put(proxy.listen_port)
+    drop.wait()
+    if not stop.is_set():
+        proxy.drop("blackhole")
+    stop.wait()
+    proxy.stop()
+
+
+class ProxyProcess:
+    """The impairment proxy for a server's four ports, in its own process (at
+    ``PROXY_PRIORITY`` where allowed): in the test's process its thread would wait for the
+    interpreter lock behind the clients' threads and add seconds to the link."""
+
+    def __init__(self, target_port: int, impairment: Any) -> None:
+        ctx = mp.get_context("spawn")
+        ports = ctx.Queue()
+        self._drop, self._stop = ctx.Event(), ctx.Event()
+        self.proc = ctx.Process(
+            target=_relay,
+            args=(target_port, impairment, ports, self._drop, self._stop),
+            daemon=True,
+        )
+        self.proc.start()
+        self.port = ports.get(timeout=60)
+
+    def url(self, i: int = 0) -> str:
+        """``tcp://127.0.0.1:port`` of the ``i``-th relayed port."""
+        return f"tcp://127.0.0.1:{self.port + i}"
+
+    def blackhole(self) -> None:
+        """The link goes silent (nothing forwarded, sockets open)."""
+        self._drop.set()
+
+    def stop(self) -> None:
+        """Close the proxy."""
+        self._stop.set()
+        self._drop.set()
+        self.proc.join(timeout=10)
 
 
 @contextlib.contextmanager

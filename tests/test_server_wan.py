@@ -10,9 +10,9 @@ import time
 import numpy as np
 import pytest
 
-from robot_us.protocol.impairment import Impairment, ImpairmentProxy
+from robot_us.protocol.impairment import Impairment
 from robot_us.recording.reader import read_recording
-from tests.server_harness import ServerProcess, connect
+from tests.server_harness import ProxyProcess, ServerProcess, connect
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +49,7 @@ def wait_for(client, predicate, timeout):
 
 
 def test_teleop_over_a_poor_link_then_the_link_drops(server):
-    proxy = ImpairmentProxy(server.port, LINK, ports=4).start()
+    proxy = ProxyProcess(server.port, LINK)
     obs = connect(server.url, "observer")
     try:
         op = connect(proxy.url(0), "remote", ttl=CLIENT_TTL, timeout=3.0)
@@ -74,7 +74,7 @@ def test_teleop_over_a_poor_link_then_the_link_drops(server):
         rtt = op.link.summary().rtt_p50
         assert 0.25 < rtt < 0.4  # the link really was slow
         # the link goes dead (silence, sockets open): the deadman stops and retracts
-        proxy.drop("blackhole")
+        proxy.blackhole()
         t_drop = time.time()
         s = wait_for(obs, lambda s: s.controller is None, timeout=3.0)
         assert s.t - t_drop < DEADMAN_S + 0.2  # server clock = this machine's

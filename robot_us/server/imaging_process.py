@@ -39,7 +39,6 @@ from robot_us.core.backends import ULTRASOUND_SOURCES
 from robot_us.imaging.pipeline import ImagingPipeline
 from robot_us.imaging.worker import make_quality_worker
 from robot_us.server import links
-from robot_us.server.control_status import ControlStatus
 from robot_us.state_log import StateLog
 
 #: How long the process waits for the control loop's first row (s).
@@ -108,9 +107,7 @@ def _to_gray8(image: np.ndarray) -> np.ndarray:
     return np.clip(a, 0, 255).astype(np.uint8)
 
 
-def run_imaging(
-    cfg: Config, log_name: str, status_name: str, endpoint: str, error_path: str
-) -> None:
+def run_imaging(cfg: Config, log_name: str, endpoint: str, error_path: str) -> None:
     """The imaging process's entry point (``multiprocessing`` spawn target)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sc = cfg.server
@@ -119,9 +116,7 @@ def run_imaging(
     ctx = zmq.Context()
     sock = links.pair(ctx, endpoint, bind=False, hwm=links.FRAME_HWM)
     log = StateLog.attach(log_name)
-    status = ControlStatus.attach(status_name)
     links.keep_tracked(log.shm)
-    links.keep_tracked(status.shm)
     ppid = os.getppid()
     pipeline: ImagingPipeline | None = None
     try:
@@ -137,7 +132,7 @@ def run_imaging(
         pipeline = ImagingPipeline(source, worker)
         size = (int(sc.frame_size[0]), int(sc.frame_size[1]))
         links.send(sock, links.ImagingReady(cfg.ultrasound.source, size[0], size[1], os.getpid()))
-        _serve(pipeline, probe, status, sock, 1.0 / sc.frame_rate_hz, size, sim, ppid)
+        _serve(pipeline, probe, sock, 1.0 / sc.frame_rate_hz, size, sim, ppid)
     except Exception as exc:  # reported to the server; the server keeps running
         with open(error_path, "w") as f:
             traceback.print_exc(file=f)
@@ -146,7 +141,6 @@ def run_imaging(
         if pipeline is not None:
             pipeline.close()
         log.close()
-        status.close()
         sock.close(linger=200)
         ctx.term()
         links.exit_child(0)
@@ -155,7 +149,6 @@ def run_imaging(
 def _serve(
     pipeline: ImagingPipeline,
     probe: StreamedProbe,
-    status: ControlStatus,
     sock: zmq.Socket,
     period: float,
     size: tuple[int, int],
@@ -170,13 +163,13 @@ def _serve(
             return
         probe.refresh()
         step = pipeline.step()
+        t_acquired = time.time()  # the frame exists from now (a render has finished)
         frame = step.frame
         if frame is None:  # the source is exhausted
             return
         if not sim:  # stamped and posed with the newest state row when grabbed
             frame.t = probe.t
             frame.T_base_probe = probe.probe_pose()
-        t0_unix = float(status.rec["t0_unix"])
         res = pipeline.latest_result
         q = None
         if res is not None:
@@ -195,7 +188,7 @@ def _serve(
         info = links.FrameInfo(
             seq=int(frame.seq),
             t_loop=float(frame.t),
-            t_unix=t0_unix + float(frame.t),
+            t_unix=t_acquired,
             width=image.shape[1],
             height=image.shape[0],
             spacing=(float(sx), float(sy)),

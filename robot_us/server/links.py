@@ -156,9 +156,10 @@ class QualityInfo(msgspec.Struct):
 
 class FrameInfo(msgspec.Struct, tag="frame"):
     """An ultrasound frame (pixels: the next ZeroMQ frame, uint8 height x width): its
-    sequence number, acquisition time (loop s and Unix s), spacing (m/px), probe pose and
-    force at that time, the newest quality result (new since the last frame: ``fresh``),
-    how long the grab took (s), the source's own meta data."""
+    sequence number, the loop time of its pose and force (for the simulator: the state row
+    its render started from), when it was acquired (Unix s: the simulator's render
+    finished), spacing (m/px), probe pose and force, the newest quality result (new since
+    the last frame: ``fresh``), how long the grab took (s), the source's own meta data."""
 
     seq: int
     t_loop: float

@@ -226,7 +226,7 @@ class RobotServer:
         self._wait_planning_ready()
         self.imaging_proc = spawn.Process(
             target=run_imaging,
-            args=(*args, img_ep, str(self._img_err)),
+            args=(cfg, self.log.shm.name, img_ep, str(self._img_err)),
             name="robot-us-imaging",
             daemon=True,
         )
@@ -267,11 +267,7 @@ class RobotServer:
         )
 
     def _child_error(self) -> str:
-        try:
-            lines = self._ctrl_err.read_text().strip().splitlines()
-        except OSError:
-            return f"exit code {self.control_proc.exitcode}"
-        return lines[-1] if lines else f"exit code {self.control_proc.exitcode}"
+        return _last_line(self._ctrl_err) or f"exit code {self.control_proc.exitcode}"
 
     def _bind(self) -> None:
         keys = self.keys
@@ -334,7 +330,8 @@ class RobotServer:
         deadline = time.monotonic() + self.cfg.server.startup_timeout
         while not (sock.poll(100) and sock.recv() == b"ready"):
             if time.monotonic() > deadline or not self.recording_proc.is_alive():
-                raise ServerError(f"the recording process did not start ({path})")
+                why = _last_line(self._dir / "recording-error.txt")
+                raise ServerError(f"the recording process did not start ({path}): {why}")
         self.recorder = RecordingLink(sock)
 
     def start_thread(self) -> RobotServer:
@@ -896,3 +893,12 @@ class RobotServer:
             payload = msgspec.to_builtins(link)
             payload["controller"] = link.client == controller
             rec.link(t, payload)
+
+
+def _last_line(path: Path) -> str:
+    """The last line a child process wrote to its error file ("" if none)."""
+    try:
+        lines = path.read_text().strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
