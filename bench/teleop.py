@@ -30,6 +30,7 @@ SCHED_FIFO priorities where allowed (reported). Writes DIR/teleop.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -78,9 +79,10 @@ def pct(x, q: float) -> float | None:
     return float(np.percentile(a, q)) if a.size else None
 
 
-def fuzz(url: str, seconds: float, rate_hz: float) -> None:
+def fuzz(url: str, seconds: float, rate_hz: float, sent: Any) -> None:
     """A process throwing garbage at the command port (random frames, envelope-shaped
-    maps with random values) and raw bytes at every port, at ``rate_hz``."""
+    maps with random values) and raw bytes at every port, at ``rate_hz``; puts the number
+    of messages sent into ``sent``."""
     rng = random.Random(5)
     ctx = zmq.Context()
     dealer = ctx.socket(zmq.DEALER)
@@ -88,8 +90,10 @@ def fuzz(url: str, seconds: float, rate_hz: float) -> None:
     dealer.connect(url)
     port = int(url.rsplit(":", 1)[1])
     kinds = ["hello", "set_force", "teleop_twist", "take_control", "plan", "warp"]
+    n = 0
     end = time.monotonic() + seconds
     while time.monotonic() < end:
+        n += 1
         r = rng.random()
         if r < 0.4:
             dealer.send_multipart([rng.randbytes(rng.choice([1, 9, 90, 900]))])
@@ -99,11 +103,16 @@ def fuzz(url: str, seconds: float, rate_hz: float) -> None:
             env.update({"t_sent": time.time(), "body": body})
             dealer.send(msgpack.packb(env))
         else:
-            with socket.create_connection(("127.0.0.1", port + rng.randrange(4)), 1) as s:
+            # (the server may refuse or drop such a connection: that is fine)
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", port + rng.randrange(4)), 1) as s,
+            ):
                 s.sendall(rng.randbytes(200))
         while dealer.poll(0):
             dealer.recv_multipart()
         time.sleep(1.0 / rate_hz)
+    sent.put(n)
     dealer.close()
     ctx.term()
 
@@ -166,7 +175,8 @@ def lan(workdir: Path, seconds: float, kin) -> dict[str, Any]:
 
         obs.on_frame = on_frame
         spawn = mp.get_context("spawn")
-        fuzzer = spawn.Process(target=fuzz, args=(srv.url, seconds, 200.0), daemon=True)
+        fuzz_sent = spawn.Queue()
+        fuzzer = spawn.Process(target=fuzz, args=(srv.url, seconds, 200.0, fuzz_sent), daemon=True)
         fuzzer.start()
         t_start = time.time()
         rtts, next_twist = [], 0.0
@@ -180,17 +190,20 @@ def lan(workdir: Path, seconds: float, kin) -> dict[str, Any]:
             rtts.append(r.rtt - (r.msg.env.t_sent - (r.msg.env.t_recv or r.msg.env.t_sent)))
             time.sleep(0.01)
         t_end = time.time()
-        fuzzer.join(10.0)
         obs.on_state = obs.on_frame = None
-        seqs = [s for s, _ in states]
+        out["fuzz_messages"] = fuzz_sent.get(timeout=30.0)
+        fuzzer.join(10.0)
+        window = [(q, t) for q, t in states if t_start <= t < t_end]
+        in_window = [t for t in frames if t_start <= t < t_end]
+        span = t_end - t_start
         busy = (t_start - t_origin, t_end - t_origin)
         out.update(
             rtt_ms_p50=pct(rtts, 50) * 1e3,
             rtt_ms_p99=pct(rtts, 99) * 1e3,
             rtt_samples=len(rtts),
-            state_rate_hz=len(states) / (t_end - t_start),
-            state_published_hz=(seqs[-1] - seqs[0]) / (t_end - t_start) if seqs else None,
-            frame_fps=len(frames) / (t_end - t_start),
+            state_rate_hz=len(window) / span,
+            state_published_hz=(window[-1][0] - window[0][0]) / span if window else None,
+            frame_fps=len(in_window) / span,
             frame_latency_ms_p50=pct(latencies, 50) * 1e3 if latencies else None,
             frame_latency_ms_p99=pct(latencies, 99) * 1e3 if latencies else None,
             frame_size="256x256",
@@ -231,6 +244,9 @@ def lan(workdir: Path, seconds: float, kin) -> dict[str, Any]:
     out["compute_us_p99"] = out["loop_busy"]["compute_us_p99"]
     out["overruns"] = out["loop_busy"]["overruns"]
     out["fuzz_errors"] = rec.summary.get("errors") if rec.summary else None
+    out["recording_dropped"] = {
+        k: rec.summary.get(k) for k in ("recording_frames_dropped", "recording_items_dropped")
+    }
     return out
 
 
@@ -276,7 +292,8 @@ def wan(workdir: Path, seconds: float, kin) -> dict[str, Any]:
     out["wan_slide_rows"] = len(sliding)
     twists = [c for c in rec.operator_commands if c["type"] == "teleop_twist"]
     executed = [c for c in twists if c["result"] == "ok"]
-    out["wan_twists_sent"] = len(twists)
+    out["wan_twists_server"] = rec.summary.get("commands", {}).get("teleop_twist", 0)
+    out["wan_twists_recorded"] = len(twists)
     out["wan_twists_executed"] = len(executed)
     out["wan_stale_dropped"] = sum(c["result"] == "stale" for c in twists)
     out["wan_stale_executed"] = sum(c["age"] > (c["ttl"] or 0.25) for c in executed) + int(

@@ -2,8 +2,10 @@
 (``robot_us.recording.Recorder``, docs/recording.md), in a helper process of the server.
 
 The recorder drains the shared state stream (it is the ``StateLog``'s one drainer) and
-writes what the server hands it over a private ipc link: frames and quality results, the
-plan, events, the clients' commands and link figures, the configuration and the summary.
+writes what the server hands it over two private ipc links: frames on one (a frame that
+finds it full is dropped and counted: the recorder fell behind), everything else on the
+other (quality results, the plan, events, the clients' commands and link figures, the
+summary: small, queued up to ``ITEMS_QUEUED``).
 Encoding images and state rows as JSON holds the interpreter lock for milliseconds at a
 time, which would hold off the server's event loop (and its heartbeats) if it ran in the
 server's interpreter: so it runs here, synchronously (``Recorder(threaded=False)`` and
@@ -30,27 +32,34 @@ from robot_us.scan.states import FAULT_NAMES, STATE_NAMES
 from robot_us.server import links
 from robot_us.state_log import StateLog
 
-#: Items queued on the link at most (a frame is one item) before the server drops them.
-RECORD_HWM = 256
+#: Frames queued for the recorder at most (then the server drops them, counted), and
+#: other items (small; dropped, counted, only if the recorder stalls for minutes).
+FRAMES_QUEUED = 64
+ITEMS_QUEUED = 100_000
 
 
 class RecordingLink:
-    """The server's end of the recording process: non-blocking hand-overs (an item that
-    finds the link full is dropped and counted in ``dropped``)."""
+    """The server's end of the recording process: non-blocking hand-overs over the item
+    and frame links (what finds its link full is dropped and counted)."""
 
-    def __init__(self, sock: zmq.Socket) -> None:
-        self.sock = sock
+    def __init__(self, items: zmq.Socket, frames: zmq.Socket) -> None:
+        self.sock = items
+        self.frames = frames
         self.dropped = 0
+        self.frames_dropped = 0
 
-    def _send(self, *item: Any, parts: tuple[Any, ...] = ()) -> None:
+    def _send(self, *item: Any) -> None:
         try:
-            self.sock.send_multipart([pickle.dumps(item), *parts], zmq.NOBLOCK, copy=False)
+            self.sock.send(pickle.dumps(item), zmq.NOBLOCK)
         except zmq.Again:
             self.dropped += 1
 
     def frame(self, info: links.FrameInfo, pixels: memoryview) -> None:
         """An ultrasound frame (pixels as sent by the imaging process)."""
-        self._send("frame", info, parts=(pixels,))
+        try:
+            self.frames.send_multipart([pickle.dumps(info), pixels], zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            self.frames_dropped += 1
 
     def quality(self, sample: QualitySample) -> None:
         """A quality result."""
@@ -105,13 +114,18 @@ def run_recording(
     origin_unix_s: float,
     metadata: dict[str, str],
     endpoint: str,
+    frame_endpoint: str,
     error_path: str,
 ) -> None:
     """The recording process's entry point (``multiprocessing`` spawn target): records
     until the server sends ``close`` (or goes away), then closes the file."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     ctx = zmq.Context()
-    sock = links.pair(ctx, endpoint, bind=False, hwm=RECORD_HWM)
+    sock = links.pair(ctx, endpoint, bind=False, hwm=ITEMS_QUEUED)
+    frame_sock = links.pair(ctx, frame_endpoint, bind=False, hwm=FRAMES_QUEUED)
+    poller = zmq.Poller()
+    poller.register(sock, zmq.POLLIN)
+    poller.register(frame_sock, zmq.POLLIN)
     log = StateLog.attach(log_name)
     links.keep_tracked(log.shm)
     ppid = os.getppid()
@@ -130,26 +144,27 @@ def run_recording(
         rec.write_config(cfg)
         sock.send(b"ready")
         handlers = {
-            "frame": lambda info, parts: rec.add_frame(_frame(info, parts[0])),
-            "quality": lambda sample, parts: rec.add_quality(sample),
-            "plan": lambda plan, parts: rec.write_plan(plan),
-            "summary": lambda summary, parts: rec.write_summary(summary),
+            "quality": rec.add_quality,
+            "plan": rec.write_plan,
+            "summary": rec.write_summary,
+            "event": rec.post_event,
+            "command": rec.add_operator_command,
+            "link": rec.add_link_stats,
         }
         wait_ms = max(1, int(cfg.recording.drain_period_s * 1e3))
-        while os.getppid() == ppid:
-            if sock.poll(wait_ms):
-                frames = sock.recv_multipart(copy=False)
-                if frames[0].bytes == b"close":
+        closing = False
+        while os.getppid() == ppid and not closing:
+            ready = dict(poller.poll(wait_ms))
+            while sock in ready and sock.poll(0):  # items first: they are small
+                data = sock.recv()
+                if data == b"close":
+                    closing = True
                     break
-                kind, *args = pickle.loads(frames[0].buffer)  # from our own server process
-                if kind == "event":
-                    rec.post_event(*args)
-                elif kind == "command":
-                    rec.add_operator_command(*args)
-                elif kind == "link":
-                    rec.add_link_stats(*args)
-                else:
-                    handlers[kind](args[0], [f.buffer for f in frames[1:]])
+                kind, *args = pickle.loads(data)  # from our own server process
+                handlers[kind](*args)
+            if frame_sock in ready and frame_sock.poll(0):
+                info, pixels = frame_sock.recv_multipart(copy=False)
+                rec.add_frame(_frame(pickle.loads(info.buffer), pixels.buffer))
             rec.pump()
     except Exception:
         with open(error_path, "w") as f:
@@ -159,5 +174,6 @@ def run_recording(
             rec.close(raise_on_error=False)
         log.close()
         sock.close(linger=0)
+        frame_sock.close(linger=0)
         ctx.term()
         links.exit_child(0)

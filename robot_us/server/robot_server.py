@@ -65,7 +65,12 @@ from robot_us.server.planning_service import (
     SnapshotResult,
     run_planning,
 )
-from robot_us.server.recording_process import RECORD_HWM, RecordingLink, run_recording
+from robot_us.server.recording_process import (
+    FRAMES_QUEUED,
+    ITEMS_QUEUED,
+    RecordingLink,
+    run_recording,
+)
 from robot_us.server.state_stream import ServerCounters, StateBuilder
 from robot_us.state_log import StateLog
 from robot_us.teleop_reference import TeleopPhase
@@ -305,8 +310,10 @@ class RobotServer:
 
     def _start_recorder(self, path: Path) -> None:
         ep = links.ipc_endpoint(self._dir, "recording")
-        sock = links.pair(self.ctx, ep, bind=True, hwm=RECORD_HWM)
+        frame_ep = links.ipc_endpoint(self._dir, "recording-frames")
+        sock = links.pair(self.ctx, ep, bind=True, hwm=ITEMS_QUEUED)
         self.rec_link = sock
+        self.rec_frames = links.pair(self.ctx, frame_ep, bind=True, hwm=FRAMES_QUEUED)
         metadata = {
             "source": "robot-us serve (real time)",
             "cell": self.cfg.cell.backend,
@@ -321,6 +328,7 @@ class RobotServer:
                 self.t0_unix,
                 metadata,
                 ep,
+                frame_ep,
                 str(self._dir / "recording-error.txt"),
             ),
             name="robot-us-recording",
@@ -332,7 +340,7 @@ class RobotServer:
             if time.monotonic() > deadline or not self.recording_proc.is_alive():
                 why = _last_line(self._dir / "recording-error.txt")
                 raise ServerError(f"the recording process did not start ({path}): {why}")
-        self.recorder = RecordingLink(sock)
+        self.recorder = RecordingLink(sock, self.rec_frames)
 
     def start_thread(self) -> RobotServer:
         """``start()`` if needed, then ``serve()`` on a daemon thread."""
@@ -405,7 +413,7 @@ class RobotServer:
         ):
             if sock is not None:
                 sock.close()
-        for name in ("ctrl", "img", "plan_link", "rec_link"):
+        for name in ("ctrl", "img", "plan_link", "rec_link", "rec_frames"):
             sock = getattr(self, name, None)
             if sock is not None:
                 sock.close(linger=0)
@@ -448,6 +456,8 @@ class RobotServer:
             "server_gap_us_p99": self.gap_us.percentile(99),
             "server_gap_us_max": self.gap_us.max,
             "states_published": self.states_published,
+            "recording_frames_dropped": self.recorder.frames_dropped if self.recorder else 0,
+            "recording_items_dropped": self.recorder.dropped if self.recorder else 0,
             "frames_published": self.frames_published,
         }
 
