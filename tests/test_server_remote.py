@@ -1,15 +1,20 @@
-"""Teleoperation over a poor link: the operator's client reaches the real server through
-the impairment proxy at 300 ms round trip (150 ms each way) with +-50 ms jitter and short
-random stalls; an observer watches directly. The slide keeps the contact force within
-bounds (local force control does not care about the link), no command older than its
-validity horizon is executed, and when the link drops the deadman stops the probe and,
-as configured here, retracts it."""
+"""A remote operator on the real server: CurveZMQ keys (the allowed key works, an unknown
+key and a plaintext client are refused), then teleoperation over a poor link: the
+operator's client reaches the server through the impairment proxy at 300 ms round trip
+(150 ms each way) with +-50 ms jitter and short random stalls; an observer watches
+directly. The slide keeps the contact force within bounds (local force control does not
+care about the link), no command older than its validity horizon is executed, and when the
+link drops the deadman stops the probe and, as configured here, retracts it."""
 
+import shutil
 import time
 
 import numpy as np
 import pytest
 
+from robot_us.cli import main
+from robot_us.commands.teleop import client_keys
+from robot_us.protocol.client import AuthenticationRefusedError, Client, NotConnectedError
 from robot_us.protocol.impairment import Impairment
 from robot_us.recording.reader import read_recording
 from tests.server_harness import ProxyProcess, ServerProcess, connect
@@ -30,13 +35,51 @@ FORCE = 5.0
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = ServerProcess(tmp_path_factory.mktemp("serve-wan"), SETTINGS, teleop_home=True)
+def keys(tmp_path_factory):
+    """A server key folder allowing 'remote' and 'watcher'; 'mallory' has a key the server
+    never saw. Each client's folder also holds the server's public key."""
+    root = tmp_path_factory.mktemp("keys")
+    server = root / "server"
+    assert main(["keys", "generate", "--out", str(server)]) == 0
+    (server / "clients").mkdir()
+    for name in ("remote", "watcher", "mallory"):
+        assert main(["keys", "generate", "--out", str(root / name), "--name", name]) == 0
+        shutil.copy(server / "server.key", root / name)
+        if name != "mallory":
+            shutil.copy(root / name / f"{name}.key", server / "clients")
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, keys):
+    work = tmp_path_factory.mktemp("serve-remote")
+    srv = ServerProcess(work, SETTINGS, teleop_home=True, keys=keys / "server")
     try:
-        srv.wait_ready()
+        srv.wait_ready(keys=client_keys(keys / "watcher"))
         yield srv
     finally:
         srv.stop()
+
+
+def test_allowed_key_works_unknown_key_and_plaintext_are_refused(server, keys):
+    good = connect(server.url, "console-app", keys=client_keys(keys / "remote"))
+    try:
+        assert good.welcome.curve
+        assert good.welcome.client_id.startswith("remote#")  # named by its key
+        assert good.take_control().you
+        assert good.wait_state(2.0).state.controller == good.welcome.client_id
+        good.release_control()
+    finally:
+        good.close()
+    intruder = Client(server.url, name="m", keys=client_keys(keys / "mallory"), timeout=1.0)
+    with pytest.raises(AuthenticationRefusedError):
+        intruder.connect()
+    assert intruder.wait_state(0.5) is None  # no stream data either
+    intruder.close()
+    plain = Client(server.url, name="p", timeout=1.0)
+    with pytest.raises(NotConnectedError):
+        plain.connect()
+    plain.close()
 
 
 def wait_for(client, predicate, timeout):
@@ -48,11 +91,13 @@ def wait_for(client, predicate, timeout):
     pytest.fail(f"condition not met in {timeout} s; last state {client.latest_state()}")
 
 
-def test_teleop_over_a_poor_link_then_the_link_drops(server):
+def test_teleop_over_a_poor_link_then_the_link_drops(server, keys):
     proxy = ProxyProcess(server.port, LINK)
-    obs = connect(server.url, "observer")
+    obs = connect(server.url, "observer", keys=client_keys(keys / "watcher"))
     try:
-        op = connect(proxy.url(0), "remote", ttl=CLIENT_TTL, timeout=3.0)
+        op = connect(
+            proxy.url(0), "op", keys=client_keys(keys / "remote"), ttl=CLIENT_TTL, timeout=3.0
+        )
         op.take_control()
         op.teleop_start()
         wait_for(obs, lambda s: s.mode == "teleop", timeout=20.0)
