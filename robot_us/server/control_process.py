@@ -548,8 +548,6 @@ class ControlIntake:
         except SafetyResetError as exc:
             return False, "estop_pressed", str(exc)
         self._faults_seen = 0
-        if self.teleop is not None and not self.teleop.active:
-            self.slot.active = HoldReference(ReferenceStatus(state=self.teleop.status.state))
         self.outbox.post_event(self._t(), "faults_reset", "faults reset", None, None, {})
         return True, "", ""
 
