@@ -91,6 +91,13 @@ class ServerConfig:
         unit="Hz",
         doc="ultrasound frames grabbed, assessed and published per second",
     )
+    quality_rate_hz: float = param(
+        10.0,
+        lo=0.5,
+        hi=200.0,
+        unit="Hz",
+        doc="frames assessed for image quality per second at most (the newest frame each time)",
+    )
     frame_size: tuple[int, ...] = param(
         (256, 256),
         length=2,

@@ -1,7 +1,8 @@
 """The imaging process of ``robot-us serve``: the ultrasound frame source and the quality
 inference, stepped at ``server.frame_rate_hz`` (``ImagingPipeline`` with the configured
-``QualityWorker``), each frame sent to the server with its pose, force, time and the
-newest quality result (docs/architecture.md "Processes").
+``QualityWorker``, assessing at most ``server.quality_rate_hz`` frames a second), each
+frame sent to the server with its pose, force, time and the newest quality result
+(docs/architecture.md "Processes").
 
 Where the pose comes from: the simulated ultrasound source renders the phantom at the
 probe's pose and contact force. The simulated world lives in the control process, so this
@@ -34,10 +35,12 @@ import cv2
 import numpy as np
 import zmq
 
+from perception.quality.assess import QualityResult
 from robot_us.config import Config
 from robot_us.core.backends import ULTRASOUND_SOURCES
+from robot_us.core.types import UltrasoundFrame
 from robot_us.imaging.pipeline import ImagingPipeline
-from robot_us.imaging.worker import make_quality_worker
+from robot_us.imaging.worker import QualityWorker, WorkerStats, make_quality_worker
 from robot_us.server import links
 from robot_us.state_log import StateLog
 
@@ -86,6 +89,37 @@ class StreamedProbe:
         return self._amp * math.sin(self._w * (self.t if t is None else t))
 
 
+class RateLimitedWorker(QualityWorker):
+    """A quality worker that assesses at most ``rate_hz`` frames per second: a frame
+    submitted sooner than ``1 / rate_hz`` after the last one it passed on is skipped. The
+    assessment (a confidence map, about as costly as rendering a simulated frame) would
+    otherwise take the CPU the frames need; the scan's quality policy works on a few
+    results a second."""
+
+    def __init__(self, worker: QualityWorker, rate_hz: float) -> None:
+        self.worker = worker
+        self.period = 1.0 / rate_hz
+        self._next = 0.0
+        self.skipped = 0
+
+    def submit(self, frame: UltrasoundFrame) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            self.skipped += 1
+            return
+        self._next = now + self.period
+        self.worker.submit(frame)
+
+    def poll(self) -> QualityResult | None:
+        return self.worker.poll()
+
+    def stats(self) -> WorkerStats:
+        return self.worker.stats()
+
+    def close(self) -> None:
+        self.worker.close()
+
+
 def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """``image`` at ``size`` (width, height; 0 keeps the source's)."""
     w, h = size
@@ -128,7 +162,7 @@ def run_imaging(cfg: Config, log_name: str, endpoint: str, error_path: str) -> N
             time.sleep(0.01)
         sim = cfg.ultrasound.source == "sim"
         source = ULTRASOUND_SOURCES.create(cfg.ultrasound.source, cfg, probe if sim else None)
-        worker = make_quality_worker(cfg.ultrasound.quality)
+        worker = RateLimitedWorker(make_quality_worker(cfg.ultrasound.quality), sc.quality_rate_hz)
         pipeline = ImagingPipeline(source, worker)
         size = (int(sc.frame_size[0]), int(sc.frame_size[1]))
         links.send(sock, links.ImagingReady(cfg.ultrasound.source, size[0], size[1], os.getpid()))
