@@ -49,10 +49,15 @@ import zmq
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from robot_us.config import load_config
+from robot_us.core.backends import ULTRASOUND_SOURCES
 from robot_us.core.kinematics import ArmKinematics, probe_transform
+from robot_us.imaging.pipeline import ImagingPipeline
+from robot_us.imaging.worker import make_quality_worker
 from robot_us.protocol import messages as m
 from robot_us.protocol.impairment import Impairment
 from robot_us.recording.reader import read_recording
+from robot_us.server.imaging_process import RateLimitedWorker, StreamedProbe
+from robot_us.state_log import StateLog
 from tests.server_harness import (
     CLIENT_PRIORITY,
     ProxyProcess,
@@ -115,6 +120,38 @@ def fuzz(url: str, seconds: float, rate_hz: float, sent: Any) -> None:
     sent.put(n)
     dealer.close()
     ctx.term()
+
+
+def imaging_alone(cfg, seconds: float) -> dict[str, float]:
+    """The imaging process's pipeline in this process, paced at ``server.frame_rate_hz``
+    (render, quality at ``server.quality_rate_hz``) on a still probe in contact: the frame
+    rate it reaches and the share of a core it takes (what it needs from the machine)."""
+    log = StateLog(16)
+    T = np.eye(4)
+    T[:3, :3] = np.diag([1.0, -1.0, -1.0])
+    T[:3, 3] = (cfg.sim.phantom.center_xy[0], 0.0, cfg.sim.bed.top_z + cfg.sim.phantom.height)
+    q, w = np.zeros(7), np.zeros(6)
+    log.push_fields(1.0, 1000, q, q, q, w, w, T, FORCE, FORCE, 0, 0, 1, 0, 0, 0, 0)
+    probe = StreamedProbe(cfg, log)
+    probe.refresh()
+    source = ULTRASOUND_SOURCES.create("sim", cfg, probe)
+    worker = RateLimitedWorker(
+        make_quality_worker(cfg.ultrasound.quality), cfg.server.quality_rate_hz
+    )
+    pipe = ImagingPipeline(source, worker)
+    pipe.step()
+    period = 1.0 / cfg.server.frame_rate_hz
+    n, t0, c0 = 0, time.perf_counter(), time.process_time()
+    next_t = t0
+    while time.perf_counter() - t0 < seconds:
+        pipe.step()
+        n += 1
+        next_t += period
+        time.sleep(max(0.0, next_t - time.perf_counter()))
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    assessed = worker.stats().assessed
+    pipe.close()
+    return {"fps": n / wall, "assessed_hz": assessed / wall, "cpu_share": cpu / wall}
 
 
 def tangential_speed(state: m.State, kin: ArmKinematics) -> float:
@@ -244,6 +281,9 @@ def lan(workdir: Path, seconds: float, kin) -> dict[str, Any]:
     out["compute_us_p99"] = out["loop_busy"]["compute_us_p99"]
     out["overruns"] = out["loop_busy"]["overruns"]
     out["fuzz_errors"] = rec.summary.get("errors") if rec.summary else None
+    cpu = rec.summary.get("cpu_s", {})
+    length = rec.end_t - rec.start_t
+    out["cpu_share"] = {k: (v / length if v is not None else None) for k, v in cpu.items()}
     out["recording_dropped"] = {
         k: rec.summary.get(k) for k in ("recording_frames_dropped", "recording_items_dropped")
     }
@@ -314,9 +354,11 @@ def main() -> int:
     cfg = load_config()
     kin = ArmKinematics(cfg.robot.model, probe_transform(cfg.probe.tip_offset))
     load0 = os.getloadavg()
+    alone = imaging_alone(cfg, 5.0)
     with tempfile.TemporaryDirectory(prefix="bench-teleop-") as tmp:
         result: dict[str, Any] = lan(Path(tmp), args.seconds, kin)
         result.update(wan(Path(tmp), args.seconds, kin))
+    result["imaging_alone"] = alone
     ph = cfg.sim.phantom
     result["conditions"] = {
         "loadavg_start": load0,
@@ -344,6 +386,11 @@ def main() -> int:
             f"{result['state_rate_hz']:.0f} / {result['state_published_hz']:.0f} Hz (>= 500)",
         ),
         ("frames", f"{result['frame_fps']:.1f} fps at 256x256 (>= 30)"),
+        (
+            "imaging alone (same moment)",
+            f"{alone['fps']:.1f} fps using {alone['cpu_share'] * 100:.0f} % of a core; "
+            f"in the server run it got {(result['cpu_share'].get('imaging') or 0) * 100:.0f} %",
+        ),
         ("frame latency p99", f"{result['frame_latency_ms_p99']:.1f} ms (<= 10)"),
         ("deadman stop", f"{result['deadman_stop_ms']:.0f} ms (<= 120)"),
         (

@@ -160,6 +160,8 @@ class RobotServer:
         self.states_published = 0
         self.commands_executed: dict[str, int] = {}
         self.control_stats: links.ControlStopped | None = None
+        #: CPU time (s) of each process over the session, taken at close (Linux)
+        self.child_cpu_s: dict[str, float | None] = {}
         #: the event loop: work per wake-up, and time between wake-ups (us)
         self.iteration_us = TimingHistogram()
         self.gap_us = TimingHistogram()
@@ -372,6 +374,16 @@ class RobotServer:
         summary: dict[str, Any] = {}
         if not self._started:
             return summary
+        self.child_cpu_s = {
+            name: _cpu_seconds(proc)
+            for name, proc in (
+                ("control", self.control_proc),
+                ("imaging", self.imaging_proc),
+                ("planning", self.planning_proc),
+                ("recording", self.recording_proc),
+            )
+        }
+        self.child_cpu_s["server"] = time.process_time()
         if self.control_proc is not None and self.control_proc.is_alive():
             links.send(self.ctrl, links.Shutdown())
             deadline = time.monotonic() + 10.0
@@ -456,6 +468,7 @@ class RobotServer:
             "server_gap_us_p99": self.gap_us.percentile(99),
             "server_gap_us_max": self.gap_us.max,
             "states_published": self.states_published,
+            "cpu_s": dict(self.child_cpu_s),
             "recording_frames_dropped": self.recorder.frames_dropped if self.recorder else 0,
             "recording_items_dropped": self.recorder.dropped if self.recorder else 0,
             "frames_published": self.frames_published,
@@ -912,3 +925,15 @@ def _last_line(path: Path) -> str:
     except OSError:
         return ""
     return lines[-1] if lines else ""
+
+
+def _cpu_seconds(proc: Any) -> float | None:
+    """User + system CPU time (s) a child process has used so far (Linux ``/proc``; None
+    elsewhere or when it is gone)."""
+    if proc is None or proc.pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
