@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "plan": "robot_us.commands.plan",
     "recording": "robot_us.commands.recording",
     "keys": "robot_us.commands.keys",
+    "reconstruct": "robot_us.commands.reconstruct",
 }
 
 
