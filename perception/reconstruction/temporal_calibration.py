@@ -107,13 +107,13 @@ def estimate_lag(
     variation = float(d0.std() / d0.mean()) if d0.mean() > 0 else 0.0
     peak = float(curve[k])
     reason = ""
-    if peak < MIN_CORRELATION:
-        reason = f"weak correlation {peak:.2f} < {MIN_CORRELATION}"
-    elif variation < MIN_MOTION_VARIATION:
+    if variation < MIN_MOTION_VARIATION:
         reason = (
             f"the probe's speed hardly varied (variation {variation:.2f}): a lag looks like "
             "an offset along the path"
         )
+    elif peak < MIN_CORRELATION:
+        reason = f"weak correlation {peak:.2f} < {MIN_CORRELATION}"
     elif k in (0, len(lags) - 1):
         reason = f"the best lag lies at the search limit ±{max_lag * 1e3:.0f} ms"
     return LagEstimate(lag, peak, n, not reason, reason, lags, curve)
