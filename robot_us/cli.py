@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "recording": "robot_us.commands.recording",
     "keys": "robot_us.commands.keys",
     "reconstruct": "robot_us.commands.reconstruct",
+    "igtl": "robot_us.commands.igtl",
 }
 
 

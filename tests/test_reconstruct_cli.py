@@ -13,10 +13,10 @@ import pytest
 
 from robot_us.cli import main
 from robot_us.config import load_config
-from robot_us.recording import read_recording
 from robot_us.reconstruction.accuracy import accuracy, recorded_phantom
 from robot_us.reconstruction.reconstruct import reconstruct
 from robot_us.reconstruction.slicer_files import read_volume
+from robot_us.recording import read_recording
 from tests.sweep_fixture import FIXTURE_LATENCY
 
 pytestmark = pytest.mark.slow  # the session's sweep recording takes ~30 s once

@@ -126,7 +126,7 @@ def _texture_frames(lag: float, speeds: list[tuple[float, float]]):
     rng = np.random.default_rng(5)
     tex = ndimage.gaussian_filter(rng.normal(size=(32, 600, 32)), 2.0)
     t = np.arange(0.0, sum(d for d, _ in speeds), 1e-3)
-    v = np.concatenate([np.full(int(round(d * 1e3)), s) for d, s in speeds])[: len(t)]
+    v = np.concatenate([np.full(round(d * 1e3), s) for d, s in speeds])[: len(t)]
     v = ndimage.gaussian_filter1d(v, 100.0)  # smooth ramps
     y = np.cumsum(v) * 1e-3
     pos = np.stack([np.zeros_like(y), y, np.zeros_like(y)], axis=1)
@@ -134,8 +134,7 @@ def _texture_frames(lag: float, speeds: list[tuple[float, float]]):
     yy = np.interp(ft - lag, t, y) / 0.1e-3  # texture voxels of 0.1 mm
     g = np.mgrid[0:32, 0:32].astype(float)
     frames = [
-        ndimage.map_coordinates(tex, [g[0], np.full((32, 32), 50 + yi), g[1]], order=1)
-        for yi in yy
+        ndimage.map_coordinates(tex, [g[0], np.full((32, 32), 50 + yi), g[1]], order=1) for yi in yy
     ]
     return ft, np.array(frames) * 40 + 128, t, pos
 
