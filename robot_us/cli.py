@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "keys": "robot_us.commands.keys",
     "reconstruct": "robot_us.commands.reconstruct",
     "igtl": "robot_us.commands.igtl",
+    "report": "robot_us.commands.report",
 }
 
 

@@ -7,8 +7,10 @@ the skin once, so a structure's image position cannot tell a time lag from a spa
 What a sweep does have is changing speed (start, slow-downs, pauses, stop): the image
 signal here is how much the picture changed between consecutive frames, the speckle
 decorrelation distance ``sqrt(-ln ncc)`` (proportional to the probe's displacement for
-Gaussian-correlated speckle), and the pose signal the probe's displacement over the same
-interval evaluated at ``t - lag``. The lag is the one that maximises their Pearson
+Gaussian-correlated speckle; median over image patches), and the pose signal the probe's
+displacement over the same interval evaluated at ``t - lag``. Give it the frames of the
+sweep itself: the probe pressing in or lifting off moves along the beam, which changes the
+picture at another rate than moving along the skin. The lag is the one that maximises their Pearson
 correlation (grid search, refined by a parabola through the peak).
 
 Sign: a positive lag means image timestamps run late, the frame stamped ``t`` shows the
@@ -34,6 +36,10 @@ MIN_PAIRS = 20
 DECIMATE = 2
 #: Grid step of the lag search (s).
 LAG_STEP = 1e-3
+#: Patch edge (pixels after decimation) of the image-change measure.
+PATCH = 16
+#: Patches darker than this mean grey level (anechoic, shadow) hold no speckle to compare.
+MIN_PATCH_MEAN = 20.0
 
 
 @dataclass
@@ -52,15 +58,29 @@ class LagEstimate:
 
 
 def image_change(images: np.ndarray) -> np.ndarray:
-    """Speckle decorrelation distance between consecutive frames, ``sqrt(-ln ncc)``
-    (n - 1 values, 0 for identical frames) of images (n x H x W)."""
+    """How much each frame changed from the previous one (n - 1 values, 0 for identical
+    frames): the speckle decorrelation distance ``sqrt(-ln ncc)`` of ``PATCH`` x ``PATCH``
+    patches (after decimation), median over the patches bright enough to hold speckle.
+    Patches keep a static structure (a vessel's wall) from masking the speckle's change."""
     im = np.asarray(images)[:, ::DECIMATE, ::DECIMATE].astype(np.float32)
-    im -= im.mean(axis=(1, 2), keepdims=True)
-    a, b = im[1:], im[:-1]
-    num = np.einsum("nij,nij->n", a, b)
-    den = np.sqrt(np.einsum("nij,nij->n", a, a) * np.einsum("nij,nij->n", b, b))
-    ncc = np.where(den > 0, num / np.maximum(den, 1e-12), 0.0)
-    return np.sqrt(-np.log(np.clip(ncc, 1e-6, 1.0)))
+    n, h, w = im.shape
+    ph, pw = max(h // PATCH, 1), max(w // PATCH, 1)
+    sh, sw = min(PATCH, h), min(PATCH, w)
+    im = im[:, : ph * sh, : pw * sw].reshape(n, ph, sh, pw, sw).transpose(0, 1, 3, 2, 4)
+    im = im.reshape(n, ph * pw, sh * sw)
+    mean = im.mean(axis=-1, keepdims=True)
+    c = im - mean
+    a, b = c[1:], c[:-1]
+    num = np.einsum("npk,npk->np", a, b)
+    den = np.sqrt(np.einsum("npk,npk->np", a, a) * np.einsum("npk,npk->np", b, b))
+    ncc = np.where(den > 0, num / np.maximum(den, 1e-12), 1.0)
+    dist = np.sqrt(-np.log(np.clip(ncc, 1e-6, 1.0)))
+    bright = (mean[1:, :, 0] > MIN_PATCH_MEAN) & (mean[:-1, :, 0] > MIN_PATCH_MEAN)
+    dist = np.where(bright, dist, np.nan)
+    out = np.zeros(n - 1)
+    some = bright.any(axis=1)
+    out[some] = np.nanmedian(dist[some], axis=1)
+    return out
 
 
 def _interp(t: np.ndarray, pose_t: np.ndarray, positions: np.ndarray) -> np.ndarray:

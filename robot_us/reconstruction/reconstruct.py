@@ -12,7 +12,13 @@ from perception.reconstruction.compounding import Compounder, Reconstruction, gr
 from perception.reconstruction.config import ReconstructionConfig
 from perception.reconstruction.temporal_calibration import LagEstimate, estimate_lag
 from perception.reconstruction.vessels import VesselMap, map_vessels
-from robot_us.reconstruction.sweep import SweepFrames, contact_path, pose_stream, select_frames
+from robot_us.reconstruction.sweep import (
+    SweepFrames,
+    contact_path,
+    pose_stream,
+    select_frames,
+    sweep_span,
+)
 from robot_us.recording.contents import Recording
 
 
@@ -33,12 +39,16 @@ class SweepReconstruction:
 
 
 def lag_of_sweep(rec: Recording, frames: SweepFrames, max_lag: float) -> LagEstimate:
-    """The time lag estimated from the sweep's frames (selected with no lag) and the
-    recording's pose stream."""
+    """The time lag estimated from the frames (selected with no lag) taken while sweeping
+    (or paused on the skin) and the recording's pose stream."""
     stream = pose_stream(rec)
     if stream is None:
         return LagEstimate(0.0, 0.0, 0, False, "the recording has no state stream")
-    return estimate_lag(frames.t, frames.images, stream.t, stream.position, max_lag)
+    span = sweep_span(rec)
+    if span is None:
+        return LagEstimate(0.0, 0.0, 0, False, "the recording has no sweep")
+    on = (frames.t >= span[0]) & (frames.t <= span[1])
+    return estimate_lag(frames.t[on], frames.images[on], stream.t, stream.position, max_lag)
 
 
 def reconstruct(

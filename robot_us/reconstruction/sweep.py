@@ -132,6 +132,15 @@ def pose_stream(rec: Recording) -> PoseStream | None:
     return PoseStream(t, T34[:, :, 3].copy(), Rotation.from_matrix(u @ vt))
 
 
+def sweep_span(rec: Recording) -> tuple[float, float] | None:
+    """First and last time (s) of the state rows while sweeping or paused, None if none."""
+    names = state_names(rec)
+    ids = [k for k, v in names.items() if v in ("sweep", "paused")]
+    st = rec.state
+    t = st["t"][np.isin(st["state"], ids)] if len(st) else np.zeros(0)
+    return (float(t[0]), float(t[-1])) if len(t) else None
+
+
 def contact_path(rec: Recording) -> np.ndarray:
     """The probe poses (n x 4 x 4) of the state rows while the probe was on the skin
     (settle, sweep, paused)."""
