@@ -33,6 +33,20 @@ def _bridge(*args: str) -> subprocess.Popen:
     )
 
 
+def _run_bridge(n_images: int, *args: str) -> tuple[list[tuple], str]:
+    """Run the bridge on a free port with ``args``, receive ``n_images`` (image,
+    transform) pairs with pyigtl's client; the pairs and the bridge's stdout."""
+    port = _free_port()
+    proc = _bridge(*args, "--port", str(port))
+    try:
+        got = _receive(port, n_images)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    return got, out
+
+
 def _receive(port: int, n_images: int, timeout: float = 30.0) -> list[tuple]:
     """(image message, transform message) pairs received by a pyigtl client."""
     client = pyigtl.OpenIGTLinkClient("127.0.0.1", port)
@@ -52,14 +66,7 @@ def _receive(port: int, n_images: int, timeout: float = 30.0) -> list[tuple]:
 
 @pytest.mark.slow
 def test_replayed_frames_arrive_in_the_base_frame(sweep_recording):
-    port = _free_port()
-    proc = _bridge("--replay", str(sweep_recording), "--port", str(port), "--frames", "60")
-    try:
-        got = _receive(port, 5)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, err
+    got, out = _run_bridge(5, "--replay", str(sweep_recording), "--frames", "60")
     assert "sent 60 frames" in out and len(got) == 5
     rec = read_recording(sweep_recording)
     origin = int(rec.metadata["origin_ns"]) * 1e-9
@@ -73,7 +80,6 @@ def test_replayed_frames_arrive_in_the_base_frame(sweep_recording):
         assert img.world_coordinate_system == "ras"
         assert np.allclose(M[:3, [0, 1, 3]], want[:3, [0, 1, 3]] * 1e3, atol=1e-3)
         assert np.allclose(M[:3, 2], f.T_base_probe[:3, 1], atol=1e-6)  # 1 mm elevation
-        # pixel (0, 0) sits where the probe face's first element is, below the probe
         assert tr is not None and np.allclose(
             tr.matrix[:3, 3], f.T_base_probe[:3, 3] * 1e3, atol=1e-3
         )
@@ -81,15 +87,8 @@ def test_replayed_frames_arrive_in_the_base_frame(sweep_recording):
 
 @pytest.mark.slow
 def test_live_frames_from_the_stub_server_reach_a_pyigtl_client():
-    port = _free_port()
     with StubServer(frame_rate_hz=30.0, frame_size=(64, 80)).start() as stub:
-        proc = _bridge("--connect", stub.url, "--port", str(port), "--frames", "20")
-        try:
-            got = _receive(port, 3)
-            out, err = proc.communicate(timeout=30)
-        finally:
-            proc.kill()
-    assert proc.returncode == 0, err
+        got, out = _run_bridge(3, "--connect", stub.url, "--frames", "20")
     assert "sent 20 frames" in out and len(got) == 3
     img, tr = got[-1]
     assert img.image.shape == (1, 64, 80)

@@ -22,6 +22,8 @@ from robot_us.recording.contents import QualitySample, Recording
 QUALITY_MATCH_S = 0.2
 #: Scan states whose probe path is exported (the probe on the skin).
 CONTACT_STATES = ("settle", "sweep", "paused")
+#: Scan states of the sweep itself (moving along the skin, or paused on it).
+SWEEP_STATES = ("sweep", "paused")
 
 
 @dataclass
@@ -132,12 +134,17 @@ def pose_stream(rec: Recording) -> PoseStream | None:
     return PoseStream(t, T34[:, :, 3].copy(), Rotation.from_matrix(u @ vt))
 
 
+def sweep_rows(rec: Recording) -> np.ndarray:
+    """The state rows while sweeping or paused on the skin."""
+    names = state_names(rec)
+    ids = [k for k, v in names.items() if v in SWEEP_STATES]
+    st = rec.state
+    return st[np.isin(st["state"], ids)] if len(st) else st
+
+
 def sweep_span(rec: Recording) -> tuple[float, float] | None:
     """First and last time (s) of the state rows while sweeping or paused, None if none."""
-    names = state_names(rec)
-    ids = [k for k, v in names.items() if v in ("sweep", "paused")]
-    st = rec.state
-    t = st["t"][np.isin(st["state"], ids)] if len(st) else np.zeros(0)
+    t = sweep_rows(rec)["t"] if len(rec.state) else np.zeros(0)
     return (float(t[0]), float(t[-1])) if len(t) else None
 
 

@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 
 from robot_us.reconstruction.reconstruct import SweepReconstruction
-from robot_us.reconstruction.sweep import quality_of_frames, state_names
+from robot_us.reconstruction.sweep import quality_of_frames, sweep_rows
 from robot_us.recording.contents import Recording
+from robot_us.scan.pictures import shade_states
 
 #: Most points drawn per line.
 MAX_POINTS = 4000
@@ -28,17 +29,6 @@ MARKED_EVENTS = {
     "resume": "tab:green",
     "speed_restored": "tab:green",
     "fault": "black",
-}
-#: Colours of the scan states in the force trace's shading.
-STATE_COLOURS = {
-    "transfer": "#c6dbef",
-    "approach": "#fdd0a2",
-    "settle": "#fde0ef",
-    "sweep": "#c7e9c0",
-    "paused": "#fbb4ae",
-    "retract": "#e5d8bd",
-    "safe_retract": "#fb8072",
-    "aborting": "#fccde5",
 }
 #: Vessel outline colours in the slices.
 VESSEL_COLOURS = ("#ff3030", "#30a0ff", "#ffd000", "#30ff60", "#ff60ff", "#00e0e0")
@@ -85,13 +75,6 @@ def _project(rec: Recording, pts: np.ndarray) -> np.ndarray:
     return uv.reshape(-1, 2)
 
 
-def _contact_rows(rec: Recording) -> np.ndarray:
-    """State rows while sweeping or paused."""
-    names = state_names(rec)
-    ids = [k for k, v in names.items() if v in ("sweep", "paused")]
-    return rec.state[np.isin(rec.state["state"], ids)] if len(rec.state) else rec.state
-
-
 def camera_path(rec: Recording) -> bytes | None:
     """The camera image with the planned sweep, the executed path's frames coloured by
     their quality score, and the spans not imaged; None without a calibrated camera."""
@@ -109,7 +92,7 @@ def camera_path(rec: Recording) -> bytes | None:
             ax.plot(uv[:, 0], uv[:, 1], color="white", lw=1.2, ls="--", label="planned sweep")
             drawn.append(uv)
     ft, pos, score = _frame_scores(rec)
-    rows = _contact_rows(rec)
+    rows = sweep_rows(rec)
     if len(rows):
         on = (ft >= rows["t"][0]) & (ft <= rows["t"][-1])  # the sweep's frames
         if on.any():
@@ -153,21 +136,6 @@ def camera_path(rec: Recording) -> bytes | None:
     return _png(fig)
 
 
-def _shade(ax, t: np.ndarray, state: np.ndarray, names: dict[int, str]) -> None:
-    if len(t) == 0:
-        return
-    change = np.flatnonzero(np.diff(state) != 0) + 1
-    starts, ends = np.concatenate([[0], change]), np.concatenate([change, [len(t) - 1]])
-    seen = set()
-    for a, b in zip(starts, ends, strict=True):
-        name = names.get(int(state[a]), "")
-        colour = STATE_COLOURS.get(name)
-        if colour is None:
-            continue
-        ax.axvspan(t[a], t[b], color=colour, alpha=0.6, lw=0, label=None if name in seen else name)
-        seen.add(name)
-
-
 def force_trace(rec: Recording) -> bytes | None:
     """Force along the probe axis and its set-point against time, shaded by scan state,
     with the quality policy's adjustments and faults marked; quality score below."""
@@ -175,11 +143,10 @@ def force_trace(rec: Recording) -> bytes | None:
     if len(st) == 0:
         return None
     plt = _plt()
-    names = state_names(rec)
     sl = slice(None, None, max(1, len(st) // MAX_POINTS))
     t = st["t"]
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(10, 5.6), sharex=True, height_ratios=[3, 1.4])
-    _shade(ax, t, st["state"], names)
+    shade_states(ax, t, st["state"])
     ax.plot(t[sl], st["f_n"][sl], color="tab:blue", lw=0.9, label="measured force")
     ax.plot(t[sl], st["f_set"][sl], color="k", lw=1.2, ls="--", label="set-point")
     for e in rec.events:
@@ -214,7 +181,7 @@ def key_frames(rec: Recording, n: int = KEY_FRAMES) -> list[tuple[bytes, str]]:
     """Up to ``n`` frames evenly spread over the sweep (by arc length) plus the worst one,
     each as (PNG, caption); frames while sweeping or paused only."""
     q = quality_of_frames(rec)
-    rows = _contact_rows(rec)
+    rows = sweep_rows(rec)
     if len(rows) == 0:
         return []
     t0, t1 = rows["t"][0], rows["t"][-1]
