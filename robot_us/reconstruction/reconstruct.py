@@ -27,7 +27,7 @@ class SweepReconstruction:
     """What ``reconstruct`` made: the volume, the mapped vessels, the frames used, the lag
     applied (s) and its estimate (None unless asked for), the probe's path on the skin
     (n x 4 x 4) and durations (s): ``select``, ``lag``, ``compound`` (splatting + hole
-    filling: the reconstruction proper), ``vessels``."""
+    filling: the reconstruction proper; ``compound_cpu`` its CPU time), ``vessels``."""
 
     recon: Reconstruction
     vessels: VesselMap
@@ -74,13 +74,14 @@ def reconstruct(
     if len(frames) == 0:
         left = ", ".join(f"{n} {why}" for why, n in sorted(frames.left_out.items())) or "none"
         raise ValueError(f"{rec.path}: no frame is usable for reconstruction (left out: {left})")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     T = frames.T_base_image
     grid = grid_around(T, frames.images.shape[1:], cfg.spacing)
     comp = Compounder(grid, cfg.interpolation)
     comp.add(frames.images, T)
     recon = comp.result(cfg.fill_distance)
     times["compound"] = time.perf_counter() - t0
+    times["compound_cpu"] = time.process_time() - c0
     t0 = time.perf_counter()
     vessels = vessels_of(recon, cfg)
     times["vessels"] = time.perf_counter() - t0
