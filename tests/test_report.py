@@ -79,3 +79,14 @@ def test_report_loads_in_chromium_without_errors_and_shows_its_images(report, tm
             )
             == 0
         )
+
+
+def test_a_cut_recording_still_gets_a_report(sweep_recording, tmp_path, capsys):
+    cut = tmp_path / "cut.mcap"
+    data = sweep_recording.read_bytes()
+    cut.write_bytes(data[: int(len(data) * 0.6)])  # no summary: the scan "did not finish"
+    out = tmp_path / "cut.html"
+    assert main(["report", str(cut), "--out", str(out)]) == 0
+    assert "truncated" in capsys.readouterr().err
+    html = out.read_text()
+    assert "no summary" in html and "truncated" in html and "<h2>3D reconstruction</h2>" in html
