@@ -200,3 +200,26 @@ def test_frames_left_out_by_class_score_and_out_of_distribution_flag():
     assert leave_out_reason(_Q(ood=True), 0.6) == "out of distribution"
     assert leave_out_reason(_Q(ood=False), 0.6) == ""
     assert leave_out_reason(None, 0.6) == "not assessed"
+
+
+def test_compression_is_calibrated_from_two_frames_at_different_forces():
+    from perception.reconstruction.compression import fit_compression
+
+    rng = np.random.default_rng(9)
+    h, w, dy = 256, 96, 0.25e-3
+    a = ndimage.gaussian_filter(rng.normal(size=(h, w)), 1.2) * 60 + 128
+    # at the higher force the near 30 mm shrink by 2 %, everything deeper moves up 0.6 mm
+    s = np.arange(h) * dy
+    u = 0.02 * np.minimum(s, 0.03)
+    rows, cols = np.mgrid[0:h, 0:w].astype(float)
+    b = ndimage.map_coordinates(a, [rows + (u / dy)[:, None], cols], order=3, mode="nearest")
+    m = fit_compression(a, b, 1.0, 5.0, 2e-3, dy)
+    assert not isinstance(m, str)
+    assert m.face_per_newton == pytest.approx(0.5e-3)
+    deep = m.depth > 0.035
+    assert np.allclose(m.shift_per_newton[deep] * 4.0, 0.6e-3, atol=0.05e-3)
+    mid = (m.depth > 0.01) & (m.depth < 0.025)
+    assert np.allclose(m.shift_per_newton[mid] * 4.0, 0.02 * m.depth[mid], atol=0.06e-3)
+    # at 5 N the tissue shown at 40 mm lies 5 x (0.15 - 0.5) mm = 1.75 mm closer to the face
+    assert m.depth_below_face(np.array([0.04]), 5.0)[0] == pytest.approx(0.04 - 1.75e-3, abs=1e-4)
+    assert "do not rise" in fit_compression(a, b, 5.0, 5.0, 0.0, dy)

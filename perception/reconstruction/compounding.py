@@ -70,15 +70,19 @@ def frame_corners(T_grid_pixel: np.ndarray, image_shape: tuple[int, int]) -> np.
 
 
 def grid_around(
-    T_grid_pixel: np.ndarray, image_shape: tuple[int, int], spacing: float
+    T_grid_pixel: np.ndarray,
+    image_shape: tuple[int, int],
+    spacing: float,
+    margin: float = 0.0,
 ) -> VolumeGrid:
     """The smallest axis-aligned grid of ``spacing`` (m) holding every frame, with a
-    ``GRID_MARGIN``-voxel border. Raises ``ValueError`` for no frames or too many voxels."""
+    ``GRID_MARGIN``-voxel border plus ``margin`` (m). Raises ``ValueError`` for no frames
+    or too many voxels."""
     if len(T_grid_pixel) == 0:
         raise ValueError("no frames to reconstruct")
     pts = frame_corners(T_grid_pixel, image_shape)
-    lo = pts.min(axis=0) - GRID_MARGIN * spacing
-    hi = pts.max(axis=0) + GRID_MARGIN * spacing
+    lo = pts.min(axis=0) - GRID_MARGIN * spacing - margin
+    hi = pts.max(axis=0) + GRID_MARGIN * spacing + margin
     shape = tuple(int(n) for n in np.ceil((hi - lo) / spacing).astype(int) + 1)
     n = int(np.prod(shape))
     if n > MAX_VOXELS:
@@ -155,16 +159,21 @@ class Compounder:
         images: np.ndarray,
         T_grid_pixel: np.ndarray,
         pixel_mask: np.ndarray | None = None,
+        rows: np.ndarray | None = None,
     ) -> None:
         """Splat ``images`` (n x H x W) at ``T_grid_pixel`` (n x 4 x 4, pixel -> grid frame,
-        m); ``pixel_mask`` (H x W bool) limits the pixels used (e.g. a sector's inside).
-        Pixels falling outside the grid are dropped."""
+        m); ``pixel_mask`` (H x W bool) limits the pixels used (e.g. a sector's inside);
+        ``rows`` (n x H) gives each frame's rows their own (non-uniform) row coordinate
+        (e.g. corrected for compression), without a mask. Pixels falling outside the grid
+        are dropped."""
         images = np.asarray(images)
         T = np.asarray(T_grid_pixel, dtype=np.float64)
         if images.ndim != 3 or T.shape != (len(images), 4, 4):
             raise ValueError(
                 f"need n x H x W images and n x 4 x 4 transforms, got {images.shape}, {T.shape}"
             )
+        if rows is not None and pixel_mask is not None:
+            raise ValueError("give either a pixel mask or per-frame row coordinates")
         u, v = self._pixels(images.shape[1:], pixel_mask)
         sel = None if pixel_mask is None else np.asarray(pixel_mask).ravel()
         g = self.grid
@@ -178,8 +187,12 @@ class Compounder:
             A[:, :, 2] -= g.origin
             A = (A / g.spacing).astype(np.float32)  # indices < 1e4: float32 is exact enough
             ex = (slice(None),) + (None,) * u.ndim
+            vb = (
+                v if rows is None else np.asarray(rows[k : k + BATCH_FRAMES], np.float32)[..., None]
+            )
             idx = [
-                (A[:, a, 0][ex] * u + A[:, a, 1][ex] * v + A[:, a, 2][ex]).ravel() for a in range(3)
+                (A[:, a, 0][ex] * u + A[:, a, 1][ex] * vb + A[:, a, 2][ex]).ravel()
+                for a in range(3)
             ]
             vals = images[k : k + BATCH_FRAMES].reshape(len(Tb), -1)
             vals = (vals if sel is None else vals[:, sel]).ravel().astype(np.float64)

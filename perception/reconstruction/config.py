@@ -39,6 +39,11 @@ class ReconstructionConfig:
         unit="s",
         doc="image timestamps run late by this: the frame stamped t shows the probe at t - lag",
     )
+    compression_correction: bool = param(
+        True,
+        doc="undo the probe's tissue compression, calibrated from the settle ramp's frames "
+        "and scaled by each frame's force (skipped, with the reason, when not calibratable)",
+    )
     estimate_lag: bool = param(
         False, doc="estimate the time lag from the sweep itself and apply it (else time_lag)"
     )

@@ -85,6 +85,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"frames     {len(sr.frames)} used of {len(rec.frames)}; left out: {left}")
     lag_note = f" (estimated, correlation {est.correlation:.3f})" if est and est.ok else ""
     print(f"time lag   {sr.lag * 1e3:.1f} ms{lag_note}")
+    m = sr.compression
+    if m is not None:
+        deep = (m.shift_per_newton[-1] - m.face_per_newton) * 1e3
+        print(f"pressure   compression corrected ({deep:.2f} mm/N deep, from the settle ramp)")
+    elif sr.compression_note:
+        print(f"pressure   compression not corrected: {sr.compression_note}")
     print(
         f"volume     {shape} voxels of {g.spacing * 1e3:g} mm, "
         f"{sr.recon.imaged.mean() * 100:.0f} % imaged, {int(sr.recon.filled.sum())} filled"

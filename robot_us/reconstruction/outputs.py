@@ -40,6 +40,20 @@ def output_files(out: str | Path) -> dict[str, Path]:
     }
 
 
+def compression_summary(sr: SweepReconstruction) -> dict[str, Any]:
+    """Whether the compression correction was applied and what it amounts to at 5 N."""
+    m = sr.compression
+    if m is None:
+        return {"applied": False, "note": sr.compression_note}
+    return {
+        "applied": True,
+        "face_sink_mm_per_N": m.face_per_newton * 1e3,
+        "deepest_shift_mm_per_N": float(m.shift_per_newton[-1]) * 1e3,
+        "depth_mm": (m.depth * 1e3).round(2).tolist(),
+        "shift_mm_per_N": (m.shift_per_newton * 1e3).round(4).tolist(),
+    }
+
+
 def summary(sr: SweepReconstruction, rec: Recording, cfg: ReconstructionConfig) -> dict[str, Any]:
     """The JSON summary of a reconstruction (mm, s)."""
     r, g = sr.recon, sr.recon.grid
@@ -62,6 +76,7 @@ def summary(sr: SweepReconstruction, rec: Recording, cfg: ReconstructionConfig) 
             "ok": est.ok,
             "reason": est.reason,
         },
+        "compression": compression_summary(sr),
         "grid": {
             "space": "RAS = robot base frame, mm",
             "origin_mm": (np.asarray(g.origin) * 1e3).tolist(),

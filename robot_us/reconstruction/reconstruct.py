@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from perception.reconstruction.compounding import Compounder, Reconstruction, grid_around
+from perception.reconstruction.compression import CompressionModel
 from perception.reconstruction.config import ReconstructionConfig
 from perception.reconstruction.temporal_calibration import LagEstimate, estimate_lag
 from perception.reconstruction.vessels import VesselMap, map_vessels
+from robot_us.reconstruction.pressure import calibrate, corrected_rows, frame_forces
 from robot_us.reconstruction.sweep import (
     SweepFrames,
     contact_path,
@@ -36,6 +38,10 @@ class SweepReconstruction:
     lag_estimate: LagEstimate | None
     path: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
+    #: the compression correction applied (None: not asked for, or not calibratable)
+    compression: CompressionModel | None = None
+    #: why it was not applied ('' when it was, or was not asked for)
+    compression_note: str = ""
 
 
 def lag_of_sweep(rec: Recording, frames: SweepFrames, max_lag: float) -> LagEstimate:
@@ -74,18 +80,34 @@ def reconstruct(
     if len(frames) == 0:
         left = ", ".join(f"{n} {why}" for why, n in sorted(frames.left_out.items())) or "none"
         raise ValueError(f"{rec.path}: no frame is usable for reconstruction (left out: {left})")
+    model, note, rows, margin = None, "", None, 0.0
+    if cfg.compression_correction:
+        t0 = time.perf_counter()
+        got = calibrate(rec, cfg.min_score, lag)
+        if isinstance(got, CompressionModel):
+            model = got
+            sy = float(frames.T_probe_image[2, 1])
+            forces = frame_forces(rec, frames.t - lag)
+            rows = corrected_rows(model, forces, frames.images.shape[1], sy)
+            v = np.arange(frames.images.shape[1])
+            margin = float(np.abs(rows - v).max()) * sy
+        else:
+            note = got
+        times["compression"] = time.perf_counter() - t0
     t0, c0 = time.perf_counter(), time.process_time()
     T = frames.T_base_image
-    grid = grid_around(T, frames.images.shape[1:], cfg.spacing)
+    grid = grid_around(T, frames.images.shape[1:], cfg.spacing, margin)
     comp = Compounder(grid, cfg.interpolation)
-    comp.add(frames.images, T)
+    comp.add(frames.images, T, rows=rows)
     recon = comp.result(cfg.fill_distance)
     times["compound"] = time.perf_counter() - t0
     times["compound_cpu"] = time.process_time() - c0
     t0 = time.perf_counter()
     vessels = vessels_of(recon, cfg)
     times["vessels"] = time.perf_counter() - t0
-    return SweepReconstruction(recon, vessels, frames, lag, est, contact_path(rec), times)
+    return SweepReconstruction(
+        recon, vessels, frames, lag, est, contact_path(rec), times, model, note
+    )
 
 
 def vessels_of(recon: Reconstruction, cfg: ReconstructionConfig) -> VesselMap:

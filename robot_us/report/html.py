@@ -149,6 +149,7 @@ def _reconstruction(sr: SweepReconstruction | None, error: str) -> str:
         ),
         ("voxels imaged / hole filled", f"{int(r.imaged.sum())} / {int(r.filled.sum())}"),
         ("image time lag applied", lag),
+        ("compression correction", _compression(sr)),
     ]
     vessels = [
         [
@@ -164,6 +165,17 @@ def _reconstruction(sr: SweepReconstruction | None, error: str) -> str:
         + _table(rows)
         + "<p>Mapped anechoic vessels:</p>"
         + _grid(["vessel", "length", "equivalent radius", "mid-point x y z (mm, base)"], vessels)
+    )
+
+
+def _compression(sr: SweepReconstruction) -> str:
+    m = sr.compression
+    if m is None:
+        return f"not applied: {sr.compression_note}" if sr.compression_note else "not applied"
+    deep = (m.shift_per_newton[-1] - m.face_per_newton) * 1e3
+    return (
+        f"applied, calibrated from the settle ramp: deep tissue shown {deep:.2f} mm/N too "
+        f"shallow, face sinks {m.face_per_newton * 1e3:.2f} mm/N"
     )
 
 
