@@ -192,6 +192,8 @@ class ControlCycle:
         sig.cycle = clock.k
         sig.t = clock.t
         sig.wrench_new = new
+        sig.wrench_age = self.sample.age
+        sig.arm_stop = self.state.stop
         sig.consecutive_overruns = clock.consecutive_overruns
         cmd = self.cmd
         cmd[:] = out.qd

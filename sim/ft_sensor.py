@@ -69,4 +69,5 @@ class SimFtSensor(WrenchSensor):
             s.seq += 1
             self._index = k
         out.copy_from(self._sample)
+        out.age = self._world.t - out.t
         return new
