@@ -3,7 +3,8 @@
 The device side: 8-byte requests (header 0x1234) start real-time streaming to the sender
 (a newer client takes over, as on the sensor), stop it, or set the software bias (the
 current reading becomes zero). While streaming it sends one 36-byte record per sample
-at ``rate_hz`` (internal clock) or per ``emit`` call (``paced``, the lockstep simulation),
+at ``rate_hz`` (internal clock) or per ``emit`` call (``paced``, the lockstep simulation;
+a start request is then answered with one record of ``wrench()`` at once),
 ``rdt_sequence`` counting every record sent (from ``first_sequence``, wrapping at 2^32),
 forces and torques as int32 counts with the configured counts per unit.
 
@@ -225,6 +226,8 @@ class NetFtEmulator:
             self._client = addr
             self._remaining = count if count > 0 else -1
             self._next_due = time.monotonic() + self.period
+            if self.paced:  # the sensor answers a start at once; later records come by emit
+                self._send_record(self._wrench())
         elif command == CMD_STOP:
             self._remaining = 0
         elif command == CMD_SET_BIAS:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hardware_drivers.config import HardwareConfig
 from hardware_drivers.wrench_stream import ThreadedWrenchSensor
 from robot_us.core.backends import BackendError
 
@@ -218,3 +219,16 @@ def counts_for(wrench: np.ndarray, counts_per_force: float, counts_per_torque: f
     scale = np.array([counts_per_force] * 3 + [counts_per_torque] * 3)
     c = np.clip(np.rint(np.asarray(wrench, dtype=float) * scale), -(2**31), 2**31 - 1)
     return tuple(int(x) for x in c)
+
+
+def make_netft(hw: HardwareConfig, clock: Callable[[], float] = time.monotonic) -> AtiNetFt:
+    """The Net F/T at ``hardware.ft.host`` (``FT_DRIVERS["ati-netft"]``)."""
+    ft = hw.ft
+    return AtiNetFt(
+        ft.host,
+        port=ft.udp_port,
+        counts_per_force=ft.counts_per_force,
+        counts_per_torque=ft.counts_per_torque,
+        rate_hz=ft.rdt_rate_hz,
+        clock=clock,
+    )

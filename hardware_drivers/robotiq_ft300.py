@@ -25,6 +25,7 @@ import numpy as np
 import serial
 
 from hardware_drivers import modbus_rtu as mb
+from hardware_drivers.config import HardwareConfig
 from hardware_drivers.robotiq_frames import (
     BAUD,
     FRAME_WIRE_TIME_S,
@@ -218,3 +219,8 @@ class RobotiqFt300(ThreadedWrenchSensor):
             ser.close()
         self.stats.crc_errors = self.parser.crc_errors
         self.stats.discarded_bytes = self.parser.discarded_bytes
+
+
+def make_ft300(hw: HardwareConfig, clock: Callable[[], float] = time.monotonic) -> RobotiqFt300:
+    """The FT 300 on ``hardware.ft.port`` (``FT_DRIVERS["robotiq-ft300"]``)."""
+    return RobotiqFt300(hw.ft.port, clock=clock)

@@ -45,23 +45,18 @@ def driver_for(emu, **kw) -> AtiNetFt:
 
 @pytest.fixture
 def paced():
-    emu = NetFtEmulator(paced=True, counts_per_force=1e6, counts_per_torque=1e9).start()
+    emu = NetFtEmulator(
+        lambda: WRENCH, paced=True, counts_per_force=1e6, counts_per_torque=1e9
+    ).start()
     yield emu
     emu.close()
 
 
 def start_paced(emu, **kw) -> AtiNetFt:
-    """Start the driver against a paced emulator: its start waits for a record, so one is
-    emitted as soon as the emulator has a client. Returns once exactly one sample is in."""
-    import threading
-
+    """Start the driver against a paced emulator (which answers the start with one record)."""
     d = driver_for(emu, counts_per_force=1e6, counts_per_torque=1e9, **kw)
-    t = threading.Thread(target=d.start, kwargs={"first_sample_timeout": None})
-    t.start()
-    assert wait_until(lambda: emu.streaming)
-    emu.emit(WRENCH)
-    t.join(WAIT_S)
-    assert d.wait_for_sample(1, WAIT_S) and d.seq == 1
+    d.start(first_sample_timeout=WAIT_S)
+    assert d.seq == 1
     return d
 
 
@@ -126,7 +121,7 @@ def test_lost_packets_are_counted_as_sequence_gaps(paced):
 
 
 def test_sequence_rollover_is_not_a_gap():
-    emu = NetFtEmulator(paced=True, first_sequence=2**32 - 3).start()
+    emu = NetFtEmulator(lambda: WRENCH, paced=True, first_sequence=2**32 - 3).start()
     try:
         d = start_paced(emu)
         emit(emu, 8)  # crosses 2^32 -> 0
