@@ -9,6 +9,11 @@ from dataclasses import dataclass
 
 from robot_us.core.config_schema import param, section
 
+#: Driver names of each device kind (the registries in ``hardware_drivers.devices``).
+ARM_DRIVER_NAMES = ("ur", "franka")
+FT_DRIVER_NAMES = ("robotiq-ft300", "ati-netft")
+CAMERA_DRIVER_NAMES = ("realsense", "scene")
+
 
 @dataclass(frozen=True)
 class UrConfig:
@@ -55,7 +60,7 @@ class FrankaConfig:
 class ArmDriverConfig:
     """The arm and how to reach its controller."""
 
-    driver: str = param("none", choices=("none", "ur", "franka"), doc="arm driver")
+    driver: str = param("none", choices=("none", *ARM_DRIVER_NAMES), doc="arm driver")
     host: str = param("", doc="controller address (UR robot; Franka: the FCI address)")
     ur: UrConfig = section(UrConfig)
     franka: FrankaConfig = section(FrankaConfig)
@@ -66,7 +71,7 @@ class FtDriverConfig:
     """The force/torque sensor at the probe."""
 
     driver: str = param(
-        "none", choices=("none", "robotiq-ft300", "ati-netft"), doc="force/torque sensor driver"
+        "none", choices=("none", *FT_DRIVER_NAMES), doc="force/torque sensor driver"
     )
     port: str = param("/dev/ttyUSB0", doc="robotiq-ft300: serial port of the USB adapter")
     host: str = param("192.168.1.1", doc="ati-netft: sensor address")
@@ -97,7 +102,7 @@ class FtDriverConfig:
 class CameraDriverConfig:
     """The RGB-D camera above the bed."""
 
-    driver: str = param("none", choices=("none", "realsense", "scene"), doc="RGB-D camera driver")
+    driver: str = param("none", choices=("none", *CAMERA_DRIVER_NAMES), doc="RGB-D camera driver")
     serial: str = param("", doc="realsense: device serial number ('' = the first one found)")
     width: int = param(640, lo=320, hi=1920, unit="px", doc="realsense: colour and depth width")
     height: int = param(480, lo=180, hi=1080, unit="px", doc="realsense: colour and depth height")

@@ -54,8 +54,9 @@ class FrankaArm(ArmBackend):
         self.stop_state = ArmStop.NONE
         self.error: BaseException | None = None
 
-    def connect(self) -> FrankaArm:
-        """Connect, set the reflex thresholds and start joint-velocity control."""
+    def connect(self, control: bool = True) -> FrankaArm:
+        """Connect, set the reflex thresholds and, with ``control``, start joint-velocity
+        control; read-only otherwise (calibration while hand-guiding)."""
         # lazy: pylibfranka is an optional vendor SDK (the hardware extra)
         fr = require("pylibfranka", "pylibfranka", "the Franka arm driver")
         self._sdk = fr
@@ -68,7 +69,9 @@ class FrankaArm(ArmBackend):
             self._robot.set_collision_behavior(
                 tau, [t * up for t in tau], force, [f * up for f in force]
             )
-            self._ctl = self._robot.start_joint_velocity_control(fr.ControllerMode.JointImpedance)
+            if control:
+                mode = fr.ControllerMode.JointImpedance
+                self._ctl = self._robot.start_joint_velocity_control(mode)
         except fr.FrankaException as exc:
             raise BackendError(
                 f"Franka at {self.host}: FCI did not start ({exc}); check the direct cable to "
@@ -90,7 +93,7 @@ class FrankaArm(ArmBackend):
             out.stop = int(ArmStop.LINK_LOST)
             return
         try:
-            state, _ = self._ctl.readOnce()
+            state = self._robot.read_once() if self._ctl is None else self._ctl.readOnce()[0]
         except self._sdk.FrankaException as exc:  # reflex or lost packets end the control
             self.error = exc
             self.stop_state = ArmStop.LINK_LOST
@@ -104,6 +107,8 @@ class FrankaArm(ArmBackend):
         out.stop = int(self.stop_state)
 
     def _write(self, qd: list[float], finished: bool = False) -> None:
+        if self._ctl is None:
+            raise BackendError(f"Franka at {self.host}: connected read-only, cannot command")
         if self.stop_state is ArmStop.LINK_LOST:
             return
         cmd = self._sdk.JointVelocities(qd)
@@ -122,7 +127,8 @@ class FrankaArm(ArmBackend):
         """Finish the motion with zero velocity and stop libfranka's control."""
         if self._robot is None:
             return
-        self._write(self._zero, finished=True)
+        if self._ctl is not None:
+            self._write(self._zero, finished=True)
         self._robot.stop()
         self.stop_state = ArmStop.LINK_LOST  # control has ended; reconnect to move again
 

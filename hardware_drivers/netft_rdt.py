@@ -191,6 +191,7 @@ class AtiNetFt(ThreadedWrenchSensor):
         w = self._w
         w[:] = v[3:]
         w *= self.scale
+        st.arrivals += 1
         self._publish(w, now - self.wire_time_s)
         return True
 

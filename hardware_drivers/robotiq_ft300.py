@@ -194,6 +194,7 @@ class RobotiqFt300(ThreadedWrenchSensor):
         frames = self.parser.feed(data)
         if not frames:
             return
+        self.stats.arrivals += 1
         # the newest frame ended at most the bytes after it ago; older ones a frame each
         last = len(frames) - 1
         for k, counts in enumerate(frames):

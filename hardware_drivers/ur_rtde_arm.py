@@ -53,21 +53,23 @@ class UrRtdeArm(ArmBackend):
         self._servo_started = False
         self.stop_state = ArmStop.NONE
 
-    def connect(self) -> UrRtdeArm:
-        """Open RTDE (receive and control) and arm the watchdog; ``BackendError`` naming
-        the host and what to check when the robot does not answer."""
+    def connect(self, control: bool = True) -> UrRtdeArm:
+        """Open RTDE receive and, with ``control``, RTDE control (which uploads its script)
+        with the watchdog armed; read-only otherwise (calibration while hand-guiding).
+        ``BackendError`` naming the host and what to check when the robot does not answer."""
         # lazy: ur-rtde is an optional vendor SDK (the hardware extra)
         rtde_receive = require("rtde_receive", "ur-rtde", "the UR arm driver")
-        rtde_control = require("rtde_control", "ur-rtde", "the UR arm driver")
+        rtde_control = require("rtde_control", "ur-rtde", "the UR arm driver") if control else None
         try:
             self._recv = rtde_receive.RTDEReceiveInterface(self.host, self.rate_hz)
-            self._ctl = rtde_control.RTDEControlInterface(self.host, self.rate_hz)
+            if rtde_control is not None:
+                self._ctl = rtde_control.RTDEControlInterface(self.host, self.rate_hz)
         except RuntimeError as exc:
             raise BackendError(
                 f"UR at {self.host}: RTDE did not connect ({exc}); check the network, that "
                 "the robot is powered on, brakes released and in Remote Control mode"
             ) from exc
-        if not self._ctl.setWatchdog(self.cfg.watchdog_hz):
+        if self._ctl is not None and not self._ctl.setWatchdog(self.cfg.watchdog_hz):
             raise BackendError(f"UR at {self.host}: the RTDE watchdog could not be set")
         return self
 
@@ -78,7 +80,7 @@ class UrRtdeArm(ArmBackend):
             return ArmStop.EMERGENCY
         if r.isProtectiveStopped() or r.getSafetyStatusBits() & SAFEGUARD_STOP_BIT:
             return ArmStop.PROTECTIVE
-        if not c.isConnected() or not c.isProgramRunning():
+        if c is not None and (not c.isConnected() or not c.isProgramRunning()):
             return ArmStop.LINK_LOST
         return ArmStop.NONE
 
@@ -94,6 +96,8 @@ class UrRtdeArm(ArmBackend):
             self._q_target[:] = out.q
 
     def command_velocity(self, qd: np.ndarray) -> None:
+        if self._ctl is None:
+            raise BackendError(f"UR at {self.host}: connected read-only, cannot command")
         if self.stop_state is not ArmStop.NONE:
             return  # the robot refuses motion until the stop is cleared on the pendant
         if self.supports_position:
@@ -106,6 +110,8 @@ class UrRtdeArm(ArmBackend):
     def command_position(self, q: np.ndarray) -> None:
         if not self.supports_position:
             super().command_position(q)
+        if self._ctl is None:
+            raise BackendError(f"UR at {self.host}: connected read-only, cannot command")
         if self.stop_state is not ArmStop.NONE:
             return
         self._q_target[:] = q
@@ -140,7 +146,7 @@ class UrRtdeArm(ArmBackend):
             "robot_mode": r.getRobotMode(),
             "safety_mode": r.getSafetyMode(),
             "safety_status_bits": r.getSafetyStatusBits(),
-            "program_running": bool(self._ctl.isProgramRunning()),
+            "program_running": None if self._ctl is None else bool(self._ctl.isProgramRunning()),
             "stop": self._stop_state().name,
         }
 

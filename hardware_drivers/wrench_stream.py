@@ -21,7 +21,7 @@ import threading
 import time
 from abc import abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
@@ -51,6 +51,7 @@ class StreamStats:
     """Counters of a driver's stream since it was opened (a snapshot)."""
 
     samples: int = 0  # valid samples published
+    arrivals: int = 0  # reads that delivered at least one sample (bursts count once)
     crc_errors: int = 0  # frames rejected by their checksum
     discarded_bytes: int = 0  # bytes that were not part of a valid frame
     sequence_gaps: int = 0  # lost samples detected from the device's sequence number
@@ -61,7 +62,6 @@ class StreamStats:
     stalls: int = 0  # times the stream went silent or invalid
     restarts: int = 0  # stream start requests re-sent after a stall or a device reset
     device_resets: int = 0  # device restarts detected (sequence number jumped back)
-    extra: dict = field(default_factory=dict)
 
 
 class ThreadedWrenchSensor(WrenchSensor):
@@ -101,6 +101,9 @@ class ThreadedWrenchSensor(WrenchSensor):
         self._stalled = False
         self._last_restart = -math.inf
         self._closed = False
+        self._rec_t: np.ndarray | None = None  # bring-up recording of every sample
+        self._rec_w: np.ndarray | None = None
+        self._rec_n = 0
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, first_sample_timeout: float | None = 1.0) -> ThreadedWrenchSensor:
@@ -170,6 +173,10 @@ class ThreadedWrenchSensor(WrenchSensor):
             self._published.notify_all()
         self.stats.samples += 1
         self.last_sample_t = max(self.last_sample_t, t + self.wire_time_s)
+        if self._rec_t is not None and self._rec_n < len(self._rec_t):
+            self._rec_t[self._rec_n] = t
+            self._rec_w[self._rec_n] = wrench
+            self._rec_n += 1
 
     def _check_link(self) -> None:
         now = self._clock()
@@ -209,6 +216,19 @@ class ThreadedWrenchSensor(WrenchSensor):
                 if left <= 0.0 or not self._published.wait(left):
                     return self._seq >= seq
         return True
+
+    def record(self, capacity: int) -> None:
+        """Keep every sample published from now on, up to ``capacity`` (bring-up, tests)."""
+        self._rec_n = 0
+        self._rec_w = np.zeros((capacity, 6))
+        self._rec_t = np.zeros(capacity)
+
+    def recorded(self) -> tuple[np.ndarray, np.ndarray]:
+        """(times (n,) s, wrenches (n, 6)) of the samples kept since ``record``."""
+        if self._rec_t is None:
+            return np.zeros(0), np.zeros((0, 6))
+        n = self._rec_n
+        return self._rec_t[:n].copy(), self._rec_w[:n].copy()
 
     @property
     def seq(self) -> int:

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "train-quality": "robot_us.commands.train_quality",
     "plan": "robot_us.commands.plan",
     "recording": "robot_us.commands.recording",
+    "bringup": "robot_us.commands.bringup",
 }
 
 

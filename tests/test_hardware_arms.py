@@ -283,3 +283,32 @@ def test_protective_stop_on_the_robot_latches_arm_stopped_in_that_cycle(franka, 
         finally:
             cell.close()
         assert franka.stopped  # closing the cell stopped the robot
+
+
+def test_driver_names_in_the_config_match_the_registries():
+    from hardware_drivers.config import ARM_DRIVER_NAMES, CAMERA_DRIVER_NAMES, FT_DRIVER_NAMES
+    from hardware_drivers.devices import ARM_DRIVERS, CAMERA_DRIVERS, FT_DRIVERS
+
+    assert sorted(ARM_DRIVER_NAMES) == ARM_DRIVERS.names()
+    assert sorted(FT_DRIVER_NAMES) == FT_DRIVERS.names()
+    assert sorted(CAMERA_DRIVER_NAMES) == CAMERA_DRIVERS.names()
+
+
+def test_sim_ft_transport_choices_match_the_registry():
+    from robot_us.core.config_schema import describe
+    from robot_us.sim_ft_transport import FT_TRANSPORTS
+    from sim.config import SimConfig
+
+    (row,) = [r for r in describe(SimConfig) if r[0] == "ft_transport"]
+    assert all(repr(n) in row[2] for n in FT_TRANSPORTS.names())
+    assert row[2].count("'") == 2 * len(FT_TRANSPORTS.names())
+
+
+def test_franka_read_only_connection_reads_without_taking_control(franka):
+    arm = FrankaArm("h", FrankaConfig()).connect(control=False)
+    s = ArmState(7)
+    arm.read(s)
+    arm.read(s)
+    assert franka.controller_mode is None and s.stop == ArmStop.NONE
+    with pytest.raises(BackendError, match="read-only"):
+        arm.command_velocity(np.zeros(7))

@@ -224,6 +224,10 @@ def install_fake_franka(monkeypatch, robot: FakeFrankaRobot) -> None:
             assert len(lt) == len(ut) == 7 and len(lf) == len(uf) == 6
             robot.collision = (list(lt), list(ut), list(lf), list(uf))
 
+        def read_once(self):
+            robot.reads += 1
+            return RobotState()
+
         def start_joint_velocity_control(self, mode):
             robot.controller_mode = mode
             return ActiveControl()
