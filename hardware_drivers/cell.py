@@ -77,10 +77,7 @@ def make_hardware_cell(cfg) -> Cell:
         closers.append(sensor.close)
         camera = None
         if hw.camera.driver != "none":
-            camera = CAMERA_DRIVERS.create(hw.camera.driver, hw)
-            connect = getattr(camera, "connect", None)
-            if connect is not None:
-                connect()
+            camera = CAMERA_DRIVERS.create(hw.camera.driver, hw).connect()
             closers.append(camera.close)
         ultrasound = ULTRASOUND_SOURCES.create(cfg.ultrasound.source, cfg)
         closers.append(ultrasound.close)

@@ -7,7 +7,8 @@ Factories (none does I/O; ``connect()`` / ``start()`` do):
   control rate), ``models`` (the ``robot.model`` names it drives), ``connect()``,
   ``close()`` and ``describe()``;
 - ``FT_DRIVERS[name](hardware_cfg, clock=time.monotonic)`` -> a ``ThreadedWrenchSensor``;
-- ``CAMERA_DRIVERS[name](hardware_cfg)`` -> an ``RgbdCamera`` with ``close()``.
+- ``CAMERA_DRIVERS[name](hardware_cfg)`` -> an ``RgbdCamera`` with ``connect()`` and
+  ``close()``.
 """
 
 from __future__ import annotations

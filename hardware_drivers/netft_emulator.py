@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import select
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from hardware_drivers.device_emulator import DeviceEmulator
 from hardware_drivers.netft_rdt import (
     CMD_SET_BIAS,
     CMD_START_REALTIME,
@@ -60,7 +60,7 @@ class NetFtEmulatorStats:
     clients: int = 0  # start requests from a new address (take-overs)
 
 
-class NetFtEmulator:
+class NetFtEmulator(DeviceEmulator):
     """A Net F/T on ``host``:``port`` (0 = any free port; see ``address`` after
     ``start``). ``wrench()`` gives the wrench the sensor measures [N, N·m]."""
 
@@ -77,6 +77,7 @@ class NetFtEmulator:
         first_sequence: int = 1,
         seed: int = 0,
     ) -> None:
+        super().__init__()
         self._wrench = wrench or (lambda: np.zeros(6))
         self.period = 1.0 / rate_hz
         self.cpf = counts_per_force
@@ -88,7 +89,6 @@ class NetFtEmulator:
         self.stats = NetFtEmulatorStats()
         self.address: tuple[str, int] = (host, port)
         self._sock: socket.socket | None = None
-        self._lock = threading.Lock()
         self._client: tuple[str, int] | None = None
         self._remaining = 0  # records left to send (-1 = until stopped)
         self._rdt_seq = first_sequence
@@ -99,11 +99,7 @@ class NetFtEmulator:
         self._status = (0, 0)  # (word, records left)
         self._truncate = 0
         self._duplicate = 0
-        self._silent_until = 0.0
-        self._booting_until = 0.0
         self._next_due = 0.0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> NetFtEmulator:
@@ -113,24 +109,15 @@ class NetFtEmulator:
         sock.setblocking(False)
         self._sock = sock
         self.address = sock.getsockname()
-        self._thread = threading.Thread(target=self._run, name="netft-emulator", daemon=True)
-        self._thread.start()
+        self._start_thread("netft-emulator")
         return self
 
     def close(self) -> None:
         """Stop the device thread and close the port."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2.0)
+        self._stop_thread()
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-
-    def __enter__(self) -> NetFtEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     @property
     def streaming(self) -> bool:
@@ -157,11 +144,6 @@ class NetFtEmulator:
         """Send the previous record again ``n`` times (late packets)."""
         with self._lock:
             self._duplicate += n
-
-    def stall(self, seconds: float) -> None:
-        """Send nothing for ``seconds`` (the records due are lost)."""
-        with self._lock:
-            self._silent_until = time.monotonic() + seconds
 
     def reset(self, boot_s: float = 0.3) -> None:
         """Restart the sensor: silent for ``boot_s``, then idle with its sequence, bias and

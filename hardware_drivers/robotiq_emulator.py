@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import select
-import threading
 import time
 import tty
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hardware_drivers import modbus_rtu as mb
+from hardware_drivers.device_emulator import DeviceEmulator
 from hardware_drivers.robotiq_frames import FRAME_WIRE_TIME_S, STREAM_RATE_HZ, encode_frame
 from hardware_drivers.robotiq_ft300 import (
     JAM_BYTE,
@@ -69,7 +69,7 @@ class EmulatorStats:
     overflow_bytes: int = 0  # written while nobody read the port
 
 
-class Ft300Emulator:
+class Ft300Emulator(DeviceEmulator):
     """The sensor's end of a pty pair. ``wrench()`` gives the wrench to report [N, N·m]
     (default: zero); call ``start()``, then open ``port`` with the driver."""
 
@@ -85,6 +85,7 @@ class Ft300Emulator:
         serial_number: int = 1234,
         year: int = 2024,
     ) -> None:
+        super().__init__()
         self._wrench = wrench or (lambda: np.zeros(6))
         self.period = 1.0 / rate_hz
         self.paced = paced
@@ -104,22 +105,17 @@ class Ft300Emulator:
         }
         self.stats = EmulatorStats()
         self.streaming = False
-        self._lock = threading.Lock()
         self._corrupt = 0
         self._corrupt_at: int | None = None
         self._drop = 0
         self._drop_at: int | None = None
         self._garbage = 0
-        self._silent_until = 0.0
-        self._booting_until = 0.0
         self._ff_run = 0
         self._rx = bytearray()
         self._pending: list[tuple[float, bytes]] = []  # (write at, frame)
         self._out = bytearray()  # held by the emulated latency timer
         self._last_flush = 0.0
         self._next_due = 0.0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._master = -1
         self._slave = -1
         self.port = ""
@@ -132,25 +128,16 @@ class Ft300Emulator:
         os.set_blocking(self._master, False)
         self.port = os.ttyname(self._slave)
         self._boot(time.monotonic(), streaming=self.boot_streaming)
-        self._thread = threading.Thread(target=self._run, name="ft300-emulator", daemon=True)
-        self._thread.start()
+        self._start_thread("ft300-emulator")
         return self
 
     def close(self) -> None:
         """Stop the device thread and close the pty pair."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2.0)
+        self._stop_thread()
         for fd in (self._master, self._slave):
             if fd >= 0:
                 os.close(fd)
         self._master = self._slave = -1
-
-    def __enter__(self) -> Ft300Emulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- faults ---------------------------------------------------------------------------
     def corrupt(self, frames: int = 1, position: int | None = None) -> None:
@@ -171,11 +158,6 @@ class Ft300Emulator:
         """Send ``n`` random bytes before the next frame."""
         with self._lock:
             self._garbage += n
-
-    def stall(self, seconds: float) -> None:
-        """Send nothing for ``seconds`` (frames due meanwhile are lost)."""
-        with self._lock:
-            self._silent_until = time.monotonic() + seconds
 
     def reset(self, boot_s: float = 0.3) -> None:
         """Power-cycle: silent for ``boot_s``, registers back to their defaults, then boot

@@ -60,6 +60,10 @@ class ScenePlaybackCamera(RgbdCamera):
         self.path = path
         self._t0 = time.monotonic()
 
+    def connect(self) -> ScenePlaybackCamera:
+        """Nothing to connect (the file was read when constructed)."""
+        return self
+
     def capture(self) -> RgbdFrame:
         """A copy of the recorded view, stamped with the time since opening (s)."""
         f = self._frame

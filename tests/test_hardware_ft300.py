@@ -17,28 +17,9 @@ from hardware_drivers.robotiq_ft300 import RobotiqFt300
 from hardware_drivers.wrench_stream import LinkStatus
 from robot_us.core.backends import BackendError
 from robot_us.core.types import WrenchSample
+from tests.hardware_helpers import WAIT_S, ManualClock, wait_until
 
 WRENCH = np.array([1.25, -2.5, -10.0, 0.5, 0.012, -0.02])
-WAIT_S = 5.0
-
-
-def wait_until(cond, timeout=WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.005)
-    return cond()
-
-
-class ManualClock:
-    """A clock the test advances (the driver's age and link checks run on it)."""
-
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture

@@ -24,18 +24,9 @@ from hardware_drivers.netft_rdt import (
 from hardware_drivers.wrench_stream import LinkStatus
 from robot_us.core.backends import BackendError
 from robot_us.core.types import WrenchSample
+from tests.hardware_helpers import WAIT_S, wait_until
 
 WRENCH = np.array([3.0, -1.5, -12.0, 0.25, -0.125, 0.05])
-WAIT_S = 5.0
-
-
-def wait_until(cond, timeout=WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.005)
-    return cond()
 
 
 def driver_for(emu, **kw) -> AtiNetFt:

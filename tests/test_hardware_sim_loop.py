@@ -94,6 +94,21 @@ def test_the_controller_reads_the_simulated_wrench_through_the_real_driver(
         cell.close()
 
 
+def test_the_direct_simulated_sensor_reports_the_age_of_its_sample():
+    cfg = load_config(overrides={"sim.ft.rate_hz": 250.0})
+    cell = CELLS.create("sim", cfg)
+    try:
+        assert type(cell.wrench).__name__ == "SimFtSensor"  # sim.ft_transport = "direct"
+        sample = WrenchSample()
+        for _ in range(11):
+            cell.step_plant()
+            cell.wrench.read(sample)
+            assert sample.age == pytest.approx(cell.sim.t - sample.t)
+            assert 0.0 <= sample.age < 1.0 / 250.0
+    finally:
+        cell.close()
+
+
 def test_ft300_transport_refuses_a_wrench_timeout_it_cannot_meet():
     cfg = load_config(overrides={"sim.ft_transport": "robotiq-ft300-emulated"})
     with pytest.raises(ConfigError, match=r"safety.wrench_timeout = 20 ms .* \(28.3 ms\)"):

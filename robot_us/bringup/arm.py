@@ -31,6 +31,16 @@ def read_state(arm: ArmBackend) -> ArmState:
     return state
 
 
+def read_only_state(arm: ArmBackend) -> tuple[ArmState, dict]:
+    """Connect ``arm`` without taking control, read its state and what its driver says
+    about it, and disconnect."""
+    arm.connect(control=False)
+    try:
+        return read_state(arm), arm.describe()
+    finally:
+        arm.close()
+
+
 def jog_profile(angle: float = JOG_ANGLE, speed: float = JOG_SPEED) -> tuple[float, Callable]:
     """(duration s, v(t) rad/s): a half sine out (integral ``angle``) and one back."""
     half = math.pi * angle / (2.0 * speed)

@@ -14,7 +14,7 @@ from hardware_drivers.devices import ARM_DRIVERS, CAMERA_DRIVERS, FT_DRIVERS
 from hardware_drivers.video_capture import make_video_source
 from robot_us.bringup import ft as ft_bringup
 from robot_us.bringup import grabber as grabber_bringup
-from robot_us.bringup.arm import read_state
+from robot_us.bringup.arm import read_only_state
 from robot_us.core.backends import BackendError
 from robot_us.core.config_schema import ConfigError
 from robot_us.core.registry import RegistryError
@@ -70,12 +70,7 @@ def check_arm(cfg) -> Row:
         return Row("arm", "none", SKIP, "hardware.arm.driver = 'none'")
 
     def run() -> Row:
-        arm = ARM_DRIVERS.create(hw.arm.driver, hw)
-        arm.connect(control=False)
-        try:
-            state = read_state(arm)
-        finally:
-            arm.close()
+        state, _ = read_only_state(ARM_DRIVERS.create(hw.arm.driver, hw))
         q = np.degrees(state.q)
         detail = f"{hw.arm.host}: q = [{', '.join(f'{v:.1f}' for v in q)}] deg"
         if state.stop:
@@ -117,10 +112,7 @@ def check_camera(cfg) -> Row:
         return Row("camera", "none", SKIP, "hardware.camera.driver = 'none'")
 
     def run() -> Row:
-        cam = CAMERA_DRIVERS.create(hw.camera.driver, hw)
-        connect = getattr(cam, "connect", None)
-        if connect is not None:
-            connect()
+        cam = CAMERA_DRIVERS.create(hw.camera.driver, hw).connect()
         try:
             f = cam.capture()
         finally:

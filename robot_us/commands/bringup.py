@@ -179,12 +179,7 @@ def _arm(args, cfg) -> int:
 
     hw = _arm_config(args, cfg)
     arm = ARM_DRIVERS.create(hw.arm.driver, hw)
-    arm.connect(control=False)
-    try:
-        state = armb.read_state(arm)
-        info = arm.describe()
-    finally:
-        arm.close()
+    state, info = armb.read_only_state(arm)
     print(f"{hw.arm.driver} arm at {hw.arm.host}: {arm.n_joints} joints, native {arm.rate_hz:g} Hz")
     print(f"  q     [{', '.join(f'{v:8.2f}' for v in np.degrees(state.q))}] deg")
     print(
@@ -225,11 +220,7 @@ def _camera_device(cfg):
     hw = cfg.hardware
     if hw.camera.driver == "none":
         raise ValueError("set hardware.camera.driver (realsense, or scene for a dry run)")
-    cam = CAMERA_DRIVERS.create(hw.camera.driver, hw)
-    connect = getattr(cam, "connect", None)
-    if connect is not None:
-        connect()
-    return cam
+    return CAMERA_DRIVERS.create(hw.camera.driver, hw).connect()
 
 
 def _camera(args, cfg) -> int:
