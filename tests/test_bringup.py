@@ -328,7 +328,7 @@ def test_check_runs_every_device_and_passes(monkeypatch, tmp_path, hw_files, cap
     install_fake_franka(monkeypatch, robot)
     with Ft300Emulator(lambda: WRENCH) as emu:
         toml = hw_toml(tmp_path / "hw.toml", emu.port, *hw_files)
-        code = main(["bringup", "check", "--config", str(toml), "--seconds", "0.5"])
+        code = main(["bringup", "check", "--config", str(toml), "--seconds", "1"])
     out, err = capsys.readouterr()
     assert code == 0, out + err
     rows = {line.split()[0]: line for line in out.splitlines()[1:]}

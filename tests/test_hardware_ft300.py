@@ -156,7 +156,7 @@ def test_a_stall_is_detected_and_the_stream_comes_back():
             assert d.wait_for_sample(d.seq + 5, WAIT_S)
             emu.stall(0.4)
             assert wait_until(lambda: d.status() in (LinkStatus.SILENT, LinkStatus.INVALID))
-            assert wait_until(lambda: d.stats.stalls == 1)
+            assert wait_until(lambda: d.stats.stalls >= 1)
             before = d.seq
             assert d.wait_for_sample(before + 5, WAIT_S)  # streaming again by itself
             assert d.status() is LinkStatus.STREAMING

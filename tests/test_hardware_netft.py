@@ -24,7 +24,7 @@ from hardware_drivers.netft_rdt import (
 from hardware_drivers.wrench_stream import LinkStatus
 from robot_us.core.backends import BackendError
 from robot_us.core.types import WrenchSample
-from tests.hardware_helpers import WAIT_S, wait_until
+from tests.hardware_helpers import WAIT_S, ManualClock, wait_until
 
 WRENCH = np.array([3.0, -1.5, -12.0, 0.25, -0.125, 0.05])
 
@@ -177,7 +177,7 @@ def test_a_stall_is_detected_and_recovers():
         d = driver_for(emu, rate_hz=500.0).start()
         try:
             emu.stall(0.3)
-            assert wait_until(lambda: d.stats.stalls == 1)
+            assert wait_until(lambda: d.stats.stalls >= 1)
             seq = d.seq
             assert d.wait_for_sample(seq + 20, WAIT_S)
             assert d.stats.sequence_gaps > 0  # records produced during the stall were lost
@@ -202,18 +202,13 @@ def test_a_sensor_restart_is_detected_and_the_stream_restarted():
             d.close()
 
 
-def test_a_newer_client_takes_the_stream_over():
-    with NetFtEmulator(lambda: WRENCH) as emu:
-        first = driver_for(emu).start()
-        second = driver_for(emu).start()
-        try:
-            seq = first.seq
-            assert second.wait_for_sample(second.seq + 20, WAIT_S)
-            assert emu.stats.clients == 2
-            assert first.seq - seq <= 2  # the first client is no longer served
-        finally:
-            second.close()
-            first.close()
+def test_a_newer_client_takes_the_stream_over(paced):
+    # the first client's clock stands still, so it never re-sends a start and takes back
+    first = start_paced(paced, clock=ManualClock())
+    second = start_paced(paced)
+    emit(paced, 5)
+    assert second.wait_for_sample(6, WAIT_S)
+    assert first.seq == 1 and paced.stats.clients == 2
 
 
 def test_no_sensor_gives_one_clear_error():
