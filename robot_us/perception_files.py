@@ -14,7 +14,9 @@ import numpy as np
 
 from perception.camera_calibration import CalibrationFileError, CameraCalibration
 from robot_us.core.npz_file import read_npz
+from robot_us.core.typed_json import SchemaError
 from robot_us.core.types import CameraIntrinsics, RgbdFrame, SurfacePath
+from robot_us.file_schemas import read_calibration_document
 from trajectory.formats import PathFormatError, path_from_dict, path_to_dict
 
 
@@ -132,10 +134,10 @@ def save_stroke(path: str | Path, pixels: np.ndarray) -> None:
 
 def load_calibration(path: str | Path) -> CameraCalibration:
     """The camera calibration from ``calibration.json``."""
-    data = load_json(path, "calibration")
     try:
+        data = read_calibration_document(path)  # types checked here, meaning below
         return CameraCalibration.from_dict(data, origin=str(path))
-    except CalibrationFileError as exc:
+    except (CalibrationFileError, SchemaError) as exc:
         raise FileFormatError(str(exc)) from exc
 
 

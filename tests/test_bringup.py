@@ -99,7 +99,7 @@ def test_ft_bringup_without_a_device_exits_1_with_one_line(tmp_path, capsys):
 
 def test_ft_bringup_rejects_unknown_faults(capsys):
     code = main(["bringup", "ft", "--driver", "ati-netft", "--emulate", "--inject", "melt=1"])
-    assert code == 1 and "unknown fault 'melt'" in capsys.readouterr().err
+    assert code == 2 and "unknown fault 'melt'" in capsys.readouterr().err  # bad input
 
 
 # -- frame grabber ------------------------------------------------------------------------
@@ -155,7 +155,7 @@ def test_grabber_counts_dropped_frames_from_the_frame_times():
 
 def test_grabber_bringup_without_a_device_fails_clearly(tmp_path, capsys):
     code = main(["bringup", "grabber", "--device", str(tmp_path / "none.avi")])
-    assert code == 1 and "video file not found" in capsys.readouterr().err
+    assert code == 2 and "video file not found" in capsys.readouterr().err  # bad input
 
 
 # -- arm -------------------------------------------------------------------------------
@@ -189,8 +189,22 @@ def test_arm_jog_moves_one_joint_out_and_back_within_the_reduced_limits(monkeypa
     assert len(v) > 20 and np.all(v[:, :5] == 0.0)
     assert np.abs(v[:, 5]).max() <= armb.JOG_SPEED + 1e-12
     assert v[:, 5].max() > 0.5 * armb.JOG_SPEED and v[:, 5].min() < -0.5 * armb.JOG_SPEED
-    assert abs(v[:, 5].sum() * 0.002) < 0.001  # out and back: net motion about zero
+    moving = v[v[:, 5] != 0.0, 5]
+    assert moving[0] > 0.0 and moving[-1] < 0.0  # out first, then back
     assert ("speedStop", 4.0) in robot.calls
+
+
+def test_jog_profile_goes_out_by_the_angle_and_comes_back_within_the_limits():
+    duration, v = armb.jog_profile(0.05, 0.05)
+    t = np.linspace(0.0, duration, 200_001)
+    speeds = np.array([v(x) for x in t])
+    dt = t[1] - t[0]
+    half = len(t) // 2
+    assert np.abs(speeds).max() == pytest.approx(0.05, rel=1e-6)
+    assert speeds[:half].sum() * dt == pytest.approx(0.05, rel=1e-3)  # out by the angle
+    assert abs(speeds.sum() * dt) < 1e-6  # and back
+    assert abs(np.diff(speeds) / dt).max() < 0.05 * np.pi / (duration / 2) * 1.01  # accel
+    assert v(0.0) == 0.0 and v(duration) == 0.0
 
 
 def test_arm_jog_stops_when_the_robot_stops(monkeypatch):

@@ -19,6 +19,7 @@ from perception.charuco import detect
 from robot_us.commands import calibrate
 from robot_us.core.backends import ArmBackend, RgbdCamera
 from robot_us.core.types import ArmState
+from robot_us.output_paths import new_folder
 
 #: Fewest board corners for a view to be kept.
 MIN_CORNERS = 6
@@ -46,8 +47,9 @@ def collect_views(
 ) -> list[dict]:
     """Up to ``views`` views with enough corners, each saved as ``<prefix>_NNN.png``
     (grey) with the flange pose ``pose()`` where given; the operator answers ``prompt``
-    with Enter to capture or ``q`` to finish."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with Enter to capture or ``q`` to finish. ``out_dir`` must be new or empty (the
+    output policy of ``robot_us.output_paths``)."""
+    new_folder(out_dir)
     kept: list[dict] = []
     while len(kept) < views:
         answer = prompt(
@@ -80,6 +82,7 @@ def _calibrate(config_files: list[str], **kw) -> int:
         method="park",
         no_refine=False,
         config=list(config_files),
+        overwrite=False,
     )
     for k, v in kw.items():
         setattr(args, k, v)
