@@ -7,6 +7,8 @@ devices. Nothing asserts on wall-clock speed."""
 from __future__ import annotations
 
 import json
+import sys
+import types
 
 import cv2
 import numpy as np
@@ -359,3 +361,31 @@ def test_check_reports_a_device_that_does_not_answer(monkeypatch, tmp_path, hw_f
     assert code == 1 and "1 check(s) failed: F/T" in err
     ft_row = next(line for line in out.splitlines() if line.startswith("F/T"))
     assert " FAIL " in ft_row and "cannot open the port" in ft_row
+
+
+def test_a_missing_vendor_sdk_is_one_line_naming_the_extra(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "rtde_receive", None)  # ur-rtde not installed
+    assert main(["bringup", "arm", "--backend", "ur", "--host", "h"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert "needs the 'ur-rtde' package" in err[0] and "robot-us[hardware]" in err[0]
+
+
+def test_any_command_reports_a_device_failure_as_one_line_exit_1(monkeypatch, capsys):
+    """A BackendError outside the bring-up (e.g. the hardware cell in another command) is a
+    failed run (exit 1), not a bug (exit 70)."""
+    from robot_us import cli
+    from robot_us.core.backends import BackendError
+
+    mod = types.ModuleType("robot_us_test_device_command")
+    mod.HELP = "raise a device failure"
+    mod.add_arguments = lambda p: None
+
+    def run(args):
+        raise BackendError("UR at 10.0.0.1: RTDE did not connect")
+
+    mod.run = run
+    monkeypatch.setitem(sys.modules, mod.__name__, mod)
+    monkeypatch.setitem(cli.COMMANDS, "device-test", mod.__name__)
+    assert main(["device-test"]) == 1
+    err = capsys.readouterr().err
+    assert err == "robot-us device-test: error: UR at 10.0.0.1: RTDE did not connect\n"
