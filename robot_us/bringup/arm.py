@@ -88,7 +88,7 @@ class JogCycle:
 def jog(arm: ArmBackend, joint: int) -> JogCycle:
     """Run the jog on an arm connected for control, at its native rate; then stop it."""
     cycle = JogCycle(arm, joint, 1.0 / arm.rate_hz)
-    runner = LoopRunner(arm.rate_hz, "realtime", ring_capacity=10_000)
+    runner = LoopRunner(arm.rate_hz, "realtime")
     try:
         runner.run(cycle, duration_s=cycle.duration + 0.5)
     finally:
