@@ -37,6 +37,7 @@ DEFAULT_STROKE_RESOURCE = "default_stroke.json"
 #: File names written into the output folder.
 RECORDING_NAME = "scan.mcap"
 REPORT_NAME = "report.json"
+STROKE_NAME = "stroke.json"  # the stroke the run mapped (re-run it with --stroke)
 #: Loop time allowed beyond twice the planned duration before the scan is aborted (s).
 TIME_BUDGET_MARGIN_S = 20.0
 #: Longest a lockstep scan may run in loop time (s).
@@ -119,6 +120,7 @@ class ScanRunner:
         # progress estimate, set once planned: state -> (time before it, its duration) (s)
         self._estimate: dict[ScanState, tuple[float, float]] = {}
         self._estimate_total = 1.0
+        self._stroke_file: str | None = None
 
     def run(self) -> ScanRun:
         """Run the scan; returns the run (also on a fault or abort). Raises
@@ -138,6 +140,7 @@ class ScanRunner:
                 )
             camera = cell.camera.capture()
             stroke = default_stroke() if opts.stroke is None else opts.stroke
+            self._save_stroke(stroke)
             self.cycle = ControlCycle(cfg, cell)
             log = StateLog(cfg.loop.ring_capacity, self.cycle.n)
             self.recorder = self._start_recorder(log, camera) if opts.record else None
@@ -169,6 +172,14 @@ class ScanRunner:
         return run
 
     # -- setup ----------------------------------------------------------------------------
+    def _save_stroke(self, stroke: np.ndarray) -> None:
+        """Write the stroke this run maps into the output folder (``stroke.json``)."""
+        from robot_us.perception_files import save_stroke
+
+        path = self.opts.out_dir / STROKE_NAME
+        save_stroke(path, stroke)
+        self._stroke_file = str(path)
+
     def _start_recorder(self, log: StateLog, camera: RgbdFrame):
         from robot_us.recording import Recorder
 
@@ -283,6 +294,8 @@ class ScanRunner:
             wall_s=wall_s,
             imaging=self.imaging,
         )
+        if self._stroke_file is not None:
+            run.files["stroke"] = self._stroke_file
         if scan.outcome is None:
             scan._finish()  # the loop ran out of time: report where it stopped
             run.outcome = scan.outcome
