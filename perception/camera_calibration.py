@@ -107,7 +107,7 @@ class CameraCalibration:
 def _matrix(value: Any, shape: tuple[int, ...] | None, what: str) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise CalibrationFileError(f"{what} must be numbers: {exc}") from exc
     if shape is not None and arr.shape != shape:
         raise CalibrationFileError(f"{what} must be {shape}, got {arr.shape}")

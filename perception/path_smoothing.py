@@ -38,7 +38,9 @@ def _windows(s: np.ndarray, lo: np.ndarray, hi: np.ndarray, sigma: float, rows: 
     inside = idx < hi[:, None]
     idx = np.minimum(idx, len(s) - 1)
     d = s[idx] - s[rows, None]
-    return idx, d, np.where(inside, np.exp(-0.5 * (d / sigma) ** 2), 0.0)
+    with np.errstate(over="ignore"):  # a tiny sigma: far neighbours weigh exp(-inf) = 0
+        w = np.exp(-0.5 * (d / sigma) ** 2)
+    return idx, d, np.where(inside, w, 0.0)
 
 
 def _local_poly(values: np.ndarray, idx, d, w, degree: int) -> np.ndarray:

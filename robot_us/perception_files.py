@@ -197,7 +197,10 @@ def load_stroke(path: str | Path) -> np.ndarray:
         for p in px
     ):
         raise FileFormatError(f"{path}: 'pixels' must be a list of [u, v] number pairs")
-    return np.asarray(px, dtype=np.float64).reshape(-1, 2)
+    try:
+        return np.asarray(px, dtype=np.float64).reshape(-1, 2)
+    except OverflowError as exc:
+        raise FileFormatError(f"{path}: 'pixels' holds a number too large ({exc})") from exc
 
 
 def save_stroke(path: str | Path, pixels: np.ndarray) -> None:
@@ -248,7 +251,7 @@ def load_hand_eye(path: str | Path) -> HandEyeInput:
             raise FileFormatError(f"{where} needs keys 'T_base_flange' and 'image'")
         try:
             Ti = np.asarray(entry["T_base_flange"], dtype=np.float64)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise FileFormatError(f"{where}.T_base_flange must be numbers ({exc})") from exc
         if Ti.shape != (4, 4):
             raise FileFormatError(f"{where}.T_base_flange must be 4x4, got {Ti.shape}")

@@ -31,8 +31,12 @@ def _triples(data: dict, key: str) -> np.ndarray:
         for v in row:
             if isinstance(v, bool) or not isinstance(v, int | float):
                 raise PathFormatError(f"path '{key}'[{i}] has a non-number {v!r}")
-            if not math.isfinite(v):
-                raise PathFormatError(f"path '{key}'[{i}] has a non-finite value {v!r}")
+            try:
+                finite = math.isfinite(v)
+            except OverflowError:  # an integer beyond the float range
+                finite = False
+            if not finite:
+                raise PathFormatError(f"path '{key}'[{i}] has a non-finite value {v!r:.40}")
     return np.array(value, dtype=float).reshape(-1, 3)
 
 

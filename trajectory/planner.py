@@ -324,7 +324,8 @@ class ScanPlanner:
                 f"the plan takes {plan.duration_s:.1f} s ({parts}); the longest allowed is "
                 f"{self.cfg.max_duration:g} s (trajectory.max_duration)",
             )
-        for kind in (SegmentKind.TRANSFER, SegmentKind.APPROACH, SegmentKind.RETRACT):
+        # approach and retract first: a transfer leaves the box too when they do
+        for kind in (SegmentKind.APPROACH, SegmentKind.RETRACT, SegmentKind.TRANSFER):
             i = plan.segment(kind)
             self._check_in_workspace(kind, plan.poses[i, :3, 3], plan.arc_length[i])
         return planned
