@@ -19,7 +19,9 @@ from perception.camera_calibration import CalibrationFileError, CameraCalibratio
 from perception.charuco import CalibrationError
 from perception.hand_eye import check_robot_poses
 from robot_us.core.npz_file import npz_headers, read_npz
+from robot_us.core.typed_json import SchemaError
 from robot_us.core.types import CameraIntrinsics, RgbdFrame, SurfacePath
+from robot_us.file_schemas import read_calibration_document, read_hand_eye_document
 from trajectory.formats import PathFormatError, path_from_dict, path_to_dict
 
 MiB = 2**20
@@ -33,9 +35,7 @@ STROKE_MAX_POINTS = 100_000
 #: path.json: bytes and points (100 000 points are 100 m at 1 mm).
 PATH_MAX_BYTES = 16 * MiB
 PATH_MAX_POINTS = 100_000
-#: calibration.json and hand_eye.json: bytes; hand_eye.json: robot poses.
-CALIBRATION_MAX_BYTES = 1 * MiB
-HAND_EYE_MAX_BYTES = 1 * MiB
+#: hand_eye.json: robot poses (its bytes and types: ``robot_us.file_schemas``).
 HAND_EYE_MAX_POSES = 500
 #: scene.npz: depth pixels (4096 x 3072, the largest registered RGB-D images) and the
 #: bytes all its arrays may declare (float64 depth, RGB, a mask of up to 4 bytes a pixel).
@@ -217,11 +217,11 @@ class HandEyeInput:
     images: list[Path]
 
 
-def _image_inside(folder: Path, name: Any, where: str) -> Path:
+def _image_inside(folder: Path, name: str, where: str) -> Path:
     """The image file ``name`` (relative to ``folder``), refused unless it stays inside
     ``folder`` (no absolute path, no '..', no link leading out)."""
-    if not isinstance(name, str) or not name:
-        raise FileFormatError(f"{where} must be a file name (a string), got {type(name).__name__}")
+    if not name or "\x00" in name:
+        raise FileFormatError(f"{where} {name!r} is not a file name")
     rel = PurePath(name)
     if rel.is_absolute() or ".." in rel.parts:
         raise FileFormatError(
@@ -234,25 +234,22 @@ def _image_inside(folder: Path, name: Any, where: str) -> Path:
 
 
 def load_hand_eye(path: str | Path) -> HandEyeInput:
-    """The robot poses and image files of ``hand_eye.json`` (at most ``HAND_EYE_MAX_BYTES``
-    and ``HAND_EYE_MAX_POSES``); image names are resolved inside the file's folder only,
-    and flange translations must be plausible in metres."""
+    """The robot poses and image files of ``hand_eye.json`` (typed schema and size limit:
+    ``robot_us.file_schemas``; at most ``HAND_EYE_MAX_POSES``); image names are resolved
+    inside the file's folder only, and flange translations must be plausible in metres."""
     path = Path(path)
-    data = load_json(path, "hand-eye", HAND_EYE_MAX_BYTES)
-    poses = data.get("poses") if isinstance(data, dict) else None
-    if not isinstance(poses, list) or not poses:
-        raise FileFormatError(f"{path}: missing key 'poses' (a non-empty list)")
+    try:
+        poses = read_hand_eye_document(path)["poses"]  # every type checked, names the field
+    except SchemaError as exc:
+        raise FileFormatError(str(exc)) from exc
+    if not poses:
+        raise FileFormatError(f"{path}: 'poses' is empty (one entry per robot pose)")
     _count(path, "poses", poses, HAND_EYE_MAX_POSES, "entries")
     folder = path.parent.resolve()
     T, images = [], []
     for i, entry in enumerate(poses):
         where = f"{path}: poses[{i}]"
-        if not isinstance(entry, dict) or "T_base_flange" not in entry or "image" not in entry:
-            raise FileFormatError(f"{where} needs keys 'T_base_flange' and 'image'")
-        try:
-            Ti = np.asarray(entry["T_base_flange"], dtype=np.float64)
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise FileFormatError(f"{where}.T_base_flange must be numbers ({exc})") from exc
+        Ti = np.asarray(entry["T_base_flange"], dtype=np.float64)
         if Ti.shape != (4, 4):
             raise FileFormatError(f"{where}.T_base_flange must be 4x4, got {Ti.shape}")
         T.append(Ti)
@@ -266,12 +263,12 @@ def load_hand_eye(path: str | Path) -> HandEyeInput:
 
 
 def load_calibration(path: str | Path) -> CameraCalibration:
-    """The camera calibration from ``calibration.json`` (at most ``CALIBRATION_MAX_BYTES``;
-    camera translation checked in metres)."""
-    data = load_json(path, "calibration", CALIBRATION_MAX_BYTES)
+    """The camera calibration from ``calibration.json`` (typed schema and size limit:
+    ``robot_us.file_schemas``; the camera translation checked in metres)."""
     try:
+        data = read_calibration_document(path)  # types checked here, meaning below
         return CameraCalibration.from_dict(data, origin=str(path))
-    except CalibrationFileError as exc:
+    except (CalibrationFileError, SchemaError) as exc:
         raise FileFormatError(str(exc)) from exc
 
 

@@ -231,7 +231,7 @@ def _hand_eye_file(tmp_path: Path, images: list, scale: float = 1.0) -> Path:
         ("../secret.png", "poses\\[1\\].image '../secret.png' must name a file inside"),
         ("sub/../../x.png", "must name a file inside"),
         ("link/x.png", "poses\\[1\\].image 'link/x.png' leads outside"),
-        (5, "poses\\[1\\].image must be a file name \\(a string\\), got int"),
+        (5, "poses\\[1\\].image: expected str, got int"),
     ],
 )
 def test_hand_eye_images_stay_inside_the_folder(tmp_path, name, message):

@@ -239,7 +239,7 @@ def test_truncated_file_reads_up_to_the_last_complete_chunk(recorded, tmp_path):
         assert [f.seq for f in r.frames] == [f.seq for f in full.frames][: len(r.frames)]
 
 
-def test_corrupt_chunk_stops_reading_with_the_cause(recorded, tmp_path):
+def test_corrupt_chunk_is_reported_damaged_with_the_cause(recorded, tmp_path):
     path, _, _ = recorded
     data = bytearray(path.read_bytes())
     mid = len(data) // 2
@@ -247,7 +247,9 @@ def test_corrupt_chunk_stops_reading_with_the_cause(recorded, tmp_path):
     bad = tmp_path / "bad.mcap"
     bad.write_bytes(bytes(data))
     r = read_recording(bad)
-    assert r.truncated and ("corrupt" in r.truncation or "declares" in r.truncation)
+    assert r.status == "damaged" and r.damaged and not r.truncated
+    lo, hi = r.damaged[0]
+    assert lo <= mid < hi and f"bytes {lo}..{hi} damaged" in r.recovery
 
 
 def test_not_an_mcap_file_is_a_clear_error(tmp_path):

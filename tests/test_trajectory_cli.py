@@ -70,7 +70,7 @@ def test_plan_command_fails_on_an_unreachable_path(tmp_path, capsys):
     """Over the far side of the body: out of the Panda's reach with the probe normal."""
     src, out = tmp_path / "path.json", tmp_path / "plan.json"
     src.write_text(json.dumps(_doc(80, theta=(0.0, 0.8), y=(0.0, 0.0))))
-    assert main(["plan", "--path", str(src), "--out", str(out)]) == 1
+    assert main(["plan", "--path", str(src), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "mm from the start" in err and "out of reach" in err
     assert not out.exists()
@@ -88,11 +88,11 @@ def test_plan_command_rejects_bad_input(tmp_path, capsys, content, args, message
     src = tmp_path / "path.json"
     src.write_text(content if content is not None else json.dumps(_doc()))
     code = main(["plan", "--path", str(src), "--out", str(tmp_path / "p.json"), *args])
-    assert code == 1
+    assert code == 2
     assert message in capsys.readouterr().err
 
 
 def test_plan_command_missing_file(tmp_path, capsys):
     code = main(["plan", "--path", str(tmp_path / "nope.json"), "--out", str(tmp_path / "p")])
-    assert code == 1
+    assert code == 2
     assert "not found" in capsys.readouterr().err

@@ -7,6 +7,8 @@ import argparse
 import glob
 from pathlib import Path
 
+from robot_us.output_paths import add_overwrite_flag
+
 HELP = "calibrate the camera (ChArUco intrinsics, eye-to-hand pose) -> calibration.json"
 
 
@@ -33,6 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--config", action="append", default=[], help="TOML config file(s)")
     p.add_argument("--out", required=True, help="calibration.json to write")
+    add_overwrite_flag(p)
 
 
 def _read_image(path: Path):
@@ -61,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
     from perception.hand_eye import calibrate_from_views
     from robot_us.config import load_config
     from robot_us.core.types import CameraIntrinsics
+    from robot_us.output_paths import check_new_file, new_file
     from robot_us.perception_files import load_calibration, save_calibration
 
+    check_new_file(args.out, args.overwrite)
     if not (args.intrinsics_images or args.hand_eye):
         raise ValueError("nothing to do: give --intrinsics-images and/or --hand-eye")
     spec = load_config(*args.config).perception.charuco
@@ -118,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
                 else ""
             )
         )
-    save_calibration(args.out, calib)
+    with new_file(args.out, args.overwrite) as tmp:
+        save_calibration(tmp, calib)
     print(f"wrote {args.out}")
     return 0

@@ -20,7 +20,12 @@ DEFAULT_PLANE = "transverse"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments of ``robot-us demo``."""
-    p.add_argument("--out", type=Path, default=Path(DEFAULT_OUT), help="output folder")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path(DEFAULT_OUT),
+        help="output folder, created; refused if it holds an earlier run",
+    )
     p.add_argument(
         "--stroke", type=Path, help="stroke.json on the camera image (default: embedded stroke)"
     )
@@ -43,9 +48,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the scan, print the summary; errors in the input raise (exit 1)."""
     from robot_us.config import load_config
+    from robot_us.output_paths import new_folder
     from robot_us.perception_files import load_stroke
     from robot_us.scan.report import format_summary
     from robot_us.scan.runner import RunOptions, result_name, run_scan
+    from robot_us.scan.signal_abort import SignalAbort
     from trajectory.config import MAX_SCAN_SPEED
 
     overrides = {"loop.mode": "lockstep"}
@@ -62,19 +69,29 @@ def run(args: argparse.Namespace) -> int:
     stroke, source = None, "default"
     if args.stroke is not None:
         stroke, source = load_stroke(args.stroke), str(args.stroke)
+    interrupts = SignalAbort()
     opts = RunOptions(
-        out_dir=args.out,
+        out_dir=new_folder(args.out),
         stroke=stroke,
         stroke_source=source,
         speed=speed,
         plane=None if args.plane == "config" else args.plane,
         progress=None if args.quiet else sys.stderr,
         pictures=not args.no_pictures,
+        after_step=interrupts.after_step,
     )
-    result = run_scan(cfg, opts)
+    with interrupts:  # SIGINT / SIGTERM: abort the scan, write the report, close the file
+        result = run_scan(cfg, opts)
     print(format_summary(result.report, "robot-us demo: autonomous scan (lockstep simulation)"))
     for name, path in result.files.items():
         print(f"  {name:<14s} {path}")
+    if interrupts.interrupted:
+        print(
+            f"robot-us demo: interrupted by {interrupts.name}: the scan ended "
+            f"{result_name(result)}: {result.outcome.cause}",
+            file=sys.stderr,
+        )
+        return interrupts.exit_code
     if result_name(result) != "done":
         print(
             f"robot-us demo: the scan ended {result_name(result)}: {result.outcome.cause}",

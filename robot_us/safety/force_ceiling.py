@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from robot_us.safety.faults import NONE, RETRACT, STOP, FaultCode, Reaction
+from robot_us.safety.finite import require_finite
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -32,6 +33,7 @@ class ForceCeiling(SafetyLayer):
         self, soft_limit: float = DEFAULT_SOFT_LIMIT_N, hard_limit: float = DEFAULT_HARD_LIMIT_N
     ) -> None:
         super().__init__()
+        require_finite(self.name, soft_limit=soft_limit, hard_limit=hard_limit)
         if not 0.0 < soft_limit < hard_limit:
             raise ValueError(f"need 0 < soft limit ({soft_limit}) < hard limit ({hard_limit})")
         self.soft = soft_limit

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from robot_us.safety.faults import NONE, STOP, FaultCode, Reaction
+from robot_us.safety.finite import require_finite
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -25,6 +26,7 @@ class WrenchStaleness(SafetyLayer):
 
     def __init__(self, timeout: float, dt: float) -> None:
         super().__init__()
+        require_finite(self.name, timeout=timeout, dt=dt)
         if timeout <= 0.0:
             raise ValueError("wrench timeout must be > 0 s")
         self.dt = dt

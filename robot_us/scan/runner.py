@@ -24,6 +24,7 @@ from robot_us.config import Config
 from robot_us.control_cycle import ControlCycle
 from robot_us.core.backends import CELLS, Cell
 from robot_us.core.types import RgbdFrame, SegmentKind
+from robot_us.imaging.lockstep import LockstepImaging, make_lockstep_imaging
 from robot_us.loop import LoopRunner, LoopStats
 from robot_us.scan.ground_truth import GroundTruthLog
 from robot_us.scan.messages import ScanOutcome, ScanRequest
@@ -94,7 +95,7 @@ class ScanRun:
     geometry: Any
     loop: LoopStats
     wall_s: float
-    imaging: Any | None = None
+    imaging: LockstepImaging | None = None
     recorder_stats: Any | None = None
     recording: Path | None = None
     files: dict[str, str] = field(default_factory=dict)
@@ -111,7 +112,7 @@ class ScanRunner:
         self.scan: Scan | None = None
         self.cycle: ControlCycle | None = None
         self.recorder: Any | None = None
-        self.imaging: Any | None = None
+        self.imaging: LockstepImaging | None = None
         self.truth = GroundTruthLog(TRUTH_CAPACITY)
         self.t = 0.0
         self._plan_written = False
@@ -121,6 +122,7 @@ class ScanRunner:
         self._estimate: dict[ScanState, tuple[float, float]] = {}
         self._estimate_total = 1.0
         self._stroke_file: str | None = None
+        self._stop_cause = ""  # set by stop_now: the run ends after the current cycle
 
     def run(self) -> ScanRun:
         """Run the scan; returns the run (also on a fault or abort). Raises
@@ -171,6 +173,19 @@ class ScanRunner:
             raise ScanRunError(run.outcome.cause)
         return run
 
+    def stop_now(self, cause: str) -> None:
+        """End the run after the current cycle without waiting for the scan (a forced
+        stop, e.g. a second interrupt): the arm is stopped where it is, the abort is
+        recorded, the report says ``aborted`` with ``cause`` and the recording is closed.
+        Call between cycles (the ``after_step`` hook)."""
+        if self._stop_cause or self.cycle is None or self.scan is None:
+            return
+        self._stop_cause = cause
+        self.cell.arm.stop()
+        self.cycle.keep_running = False
+        if self.recorder is not None:
+            self.recorder.post_event(self.t, "abort", cause, None, int(self.scan.state))
+
     # -- setup ----------------------------------------------------------------------------
     def _save_stroke(self, stroke: np.ndarray) -> None:
         """Write the stroke this run maps into the output folder (``stroke.json``)."""
@@ -197,9 +212,7 @@ class ScanRunner:
         rec.add_camera(camera)
         return rec
 
-    def _make_imaging(self, cell: Cell):
-        from robot_us.scan.sim_imaging import make_lockstep_imaging
-
+    def _make_imaging(self, cell: Cell) -> LockstepImaging:
         return make_lockstep_imaging(self.cfg, cell, self.scan, self.recorder)
 
     # -- every physics step ---------------------------------------------------------------
@@ -300,6 +313,8 @@ class ScanRunner:
             scan._finish()  # the loop ran out of time: report where it stopped
             run.outcome = scan.outcome
             run.outcome.cause = f"the scan did not finish within {MAX_SIM_TIME_S:.0f} s"
+            if self._stop_cause:
+                run.outcome.result, run.outcome.cause = ScanResult.ABORTED, self._stop_cause
         planned = scan.outcome.fault != ScanFault.PLAN_FAILED
         if opts.pictures and planned:
             from robot_us.scan.pictures import make_pictures
