@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "train-quality": "robot_us.commands.train_quality",
     "plan": "robot_us.commands.plan",
     "recording": "robot_us.commands.recording",
+    "keys": "robot_us.commands.keys",
 }
 
 

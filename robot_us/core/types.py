@@ -17,6 +17,14 @@ def _vec(n: int) -> np.ndarray:
     return np.zeros(n, dtype=np.float64)
 
 
+def zeros_where_none(obj: object, **shapes: int | tuple[int, ...]) -> None:
+    """Give each attribute of ``obj`` named in ``shapes`` that is None a zero array of
+    that shape (float64): the preallocation of a dataclass's array fields."""
+    for name, shape in shapes.items():
+        if getattr(obj, name) is None:
+            setattr(obj, name, np.zeros(shape, dtype=np.float64))
+
+
 @dataclass
 class ArmState:
     """Joint-space state of the arm: positions (rad), velocities (rad/s), torques (N·m)."""
@@ -28,12 +36,8 @@ class ArmState:
     tau: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        if self.q is None:
-            self.q = _vec(self.n_joints)
-        if self.qd is None:
-            self.qd = _vec(self.n_joints)
-        if self.tau is None:
-            self.tau = _vec(self.n_joints)
+        n = self.n_joints
+        zeros_where_none(self, q=n, qd=n, tau=n)
 
     def copy_from(self, other: ArmState) -> None:
         """Copy ``other`` into this state without allocating."""
@@ -41,6 +45,25 @@ class ArmState:
         self.q[:] = other.q
         self.qd[:] = other.qd
         self.tau[:] = other.tau
+
+
+@dataclass
+class JointKinematics:
+    """The arm's joint state and the probe's kinematics at it, for one control cycle:
+    positions ``q`` (rad), velocities ``qd`` (rad/s), the probe pose ``T_base_probe``
+    (4x4) and its Jacobian ``J`` (6 x n, base frame, [v; w]). Arrays left None are
+    allocated (zeros); pass views to share one set between readers (the control cycle
+    shares it between the controller input and the safety signals)."""
+
+    n_joints: int
+    q: np.ndarray = field(default=None)  # type: ignore[assignment]
+    qd: np.ndarray = field(default=None)  # type: ignore[assignment]
+    T_base_probe: np.ndarray = field(default_factory=lambda: np.eye(4))
+    J: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        n = self.n_joints
+        zeros_where_none(self, q=n, qd=n, J=(6, n))
 
 
 @dataclass

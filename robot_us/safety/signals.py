@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from robot_us.core.types import JointKinematics
+
 
 @dataclass
-class SafetySignals:
+class SafetySignals(JointKinematics):
     """Per-cycle inputs of the safety layers (SI units, base frame unless noted).
 
     ``force``: pressing force at the probe tip, probe frame, bias and gravity removed,
@@ -18,22 +20,9 @@ class SafetySignals:
     low-pass (N). ``wrench_new``: the F/T sensor delivered a new sample this cycle.
     """
 
-    n_joints: int
     cycle: int = 0
     t: float = 0.0
-    q: np.ndarray = field(default=None)  # type: ignore[assignment]
-    qd: np.ndarray = field(default=None)  # type: ignore[assignment]
-    T_base_probe: np.ndarray = field(default_factory=lambda: np.eye(4))
-    J: np.ndarray = field(default=None)  # type: ignore[assignment]
     force: np.ndarray = field(default_factory=lambda: np.zeros(3))
     force_filtered: np.ndarray = field(default_factory=lambda: np.zeros(3))
     wrench_new: bool = True
     consecutive_overruns: int = 0
-
-    def __post_init__(self) -> None:
-        if self.q is None:
-            self.q = np.zeros(self.n_joints)
-        if self.qd is None:
-            self.qd = np.zeros(self.n_joints)
-        if self.J is None:
-            self.J = np.zeros((6, self.n_joints))
