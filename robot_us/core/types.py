@@ -114,14 +114,6 @@ class WrenchSample:
 
 
 @dataclass
-class ProbePose:
-    """Pose of the probe tip frame in the robot base frame at time ``t`` (s)."""
-
-    t: float
-    T_base_probe: np.ndarray  # 4x4
-
-
-@dataclass
 class CameraIntrinsics:
     """Pinhole intrinsics with OpenCV conventions; ``dist`` in OpenCV order (k1 k2 p1 p2 k3...)."""
 
