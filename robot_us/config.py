@@ -14,6 +14,7 @@ from typing import Any
 import tomli_w
 
 from force_control.config import ForceControlConfig
+from hardware_drivers.config import HardwareConfig
 from perception.config import PerceptionConfig
 from perception.quality.config import QualityConfig
 from perception.reconstruction.config import ReconstructionConfig
@@ -114,6 +115,7 @@ class Config:
     probe: ProbeConfig = section(ProbeConfig)
     loop: LoopConfig = section(LoopConfig)
     sim: SimConfig = section(SimConfig)
+    hardware: HardwareConfig = section(HardwareConfig)
     ultrasound: UltrasoundConfig = section(UltrasoundConfig)
     perception: PerceptionConfig = section(PerceptionConfig)
     trajectory: TrajectoryConfig = section(TrajectoryConfig)

@@ -61,6 +61,20 @@ def bind_block(bind: Callable[[int], None], start: int) -> int:
     raise RuntimeError("no free block of ports")
 
 
+def bind_exactly(bind: Callable[[int], None], base: int, timeout: float = 5.0) -> int:
+    """Call ``bind(base)`` until it succeeds (a closed server's sockets may take a moment
+    to release their ports); raises after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            bind(base)
+            return base
+        except zmq.ZMQError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class StubServer:
     """Answers commands and publishes state (``state_rate_hz``), frames (``frame_rate_hz``,
     ``frame_size`` pixels) and events on 127.0.0.1 (or ``host``) from a thread."""
@@ -85,8 +99,10 @@ class StubServer:
         self.frame_size = frame_size
         self.sessions = SessionTable(deadman=limits.deadman, ttl_max=limits.ttl_max)
         self.auth = keys.start_authenticator(self.ctx) if keys is not None else None
-        start = port if port is not None else _random_base()
-        self.port = bind_block(lambda base: self._bind(host, base), start)
+        if port is None:
+            self.port = bind_block(lambda base: self._bind(host, base), _random_base())
+        else:  # a restart on the same ports: wait for the previous server's to be free
+            self.port = bind_exactly(lambda base: self._bind(host, base), port)
         self.endpoints = Endpoints.at(host, self.port)
         self.url = self.endpoints.commands
         # the toy robot

@@ -1,32 +1,130 @@
-"""Loop runner: lockstep determinism, ring buffer, real-time overrun/skip accounting."""
-
-import time
+"""Loop runner: lockstep time, real-time deadlines driven by a fake clock (overruns skip
+missed deadlines and never catch up, lateness, overrun counters), the timing histogram."""
 
 import numpy as np
 import pytest
 
-from robot_us.loop import CycleRing, LoopClock, LoopMode, LoopRunner
+from robot_us.loop import LoopClock, LoopMode, LoopRunner, next_deadline
+from robot_us.timing_histogram import TimingHistogram
+
+MS = 1_000_000  # ns
 
 
-def test_ring_wraps_and_orders():
-    r = CycleRing(4)
-    for k in range(6):
-        r.push(k, k * 0.001, float(k), 0.0, 0.0, False)
-    assert len(r) == 4 and r.count == 6
-    assert r.ordered("cycle").tolist() == [2, 3, 4, 5]
+class FakeClock:
+    """Monotonic time (ns) that moves only when someone sleeps or a cycle costs time."""
+
+    def __init__(self, oversleep_ns: int = 0) -> None:
+        self.ns = 0
+        self.oversleep_ns = oversleep_ns
+        self.sleeps: list[int] = []
+
+    def now(self) -> int:
+        return self.ns
+
+    def sleep(self, s: float) -> None:
+        self.sleeps.append(round(s * 1e9))
+        self.ns += round(s * 1e9) + self.oversleep_ns
+
+    def work(self, ns: int) -> None:
+        self.ns += ns
 
 
-def test_ring_names_its_columns():
-    r = CycleRing(4)
-    assert r.overrun.dtype == np.bool_ and r.cycle.dtype == np.int64
-    with pytest.raises(KeyError, match="no column 'count'"):
-        r.ordered("count")  # an attribute, not a column
-    with pytest.raises(ValueError, match="capacity"):
-        CycleRing(0)
+def realtime(fake: FakeClock, rate_hz: float = 1000.0) -> LoopRunner:
+    return LoopRunner(rate_hz, LoopMode.REALTIME, now=fake.now, sleep=fake.sleep)
 
 
+# -- the deadline rule ------------------------------------------------------------------
+def test_next_deadline_skips_every_passed_deadline_and_only_those():
+    assert next_deadline(0, MS, MS // 2) == (MS, 0)  # on time
+    assert next_deadline(0, MS, MS) == (MS, 0)  # ends exactly on the next deadline
+    assert next_deadline(0, MS, MS + 1) == (2 * MS, 1)  # just late: one skipped
+    assert next_deadline(5 * MS, MS, 8 * MS + MS // 2) == (9 * MS, 3)  # 3.5 ms overrun
+
+
+# -- real time on a fake clock ------------------------------------------------------------
+def test_realtime_overrun_skips_missed_deadlines_never_catches_up():
+    """A cycle that takes 3.5 periods: the deadlines it overran are skipped; the next
+    cycle starts on the next grid deadline, not at once (catching up) and not late."""
+    fake = FakeClock()
+    runner = realtime(fake)
+    starts, ks, t = [], [], []
+
+    def cycle(c: LoopClock) -> bool:
+        starts.append(fake.ns)
+        ks.append(c.k)
+        t.append(c.t)
+        fake.work(3_500_000 if c.k == 4 else 200_000)
+        return True
+
+    runner.run(cycle, max_cycles=12)
+    assert starts == [k * MS for k in (0, 1, 2, 3, 4, 8, 9, 10, 11)]
+    assert ks == [0, 1, 2, 3, 4, 8, 9, 10, 11]
+    assert t == pytest.approx([k * 1e-3 for k in ks])
+    clock = runner.clock
+    assert clock.skipped_cycles == 3 and clock.overruns == 1
+    assert runner.cycles == 9
+    # after the overrun the loop slept to the deadline (7.5 ms -> 8 ms)
+    assert 500_000 in fake.sleeps
+
+
+def test_realtime_cycles_that_always_overrun_run_every_other_deadline():
+    fake = FakeClock()
+    runner = realtime(fake)
+    worst = []
+
+    def cycle(c: LoopClock) -> bool:
+        worst.append(c.consecutive_overruns)
+        fake.work(1_500_000)  # 1.5 periods
+        return True
+
+    stats = runner.run(cycle, duration_s=0.1)
+    assert stats.cycles == 50 and stats.skipped_cycles == 50 and stats.overruns == 50
+    assert worst[:4] == [0, 1, 2, 3]  # the counter the safety supervisor reads
+
+
+def test_realtime_on_time_cycles_run_every_deadline_and_reset_the_overrun_counter():
+    fake = FakeClock()
+    runner = realtime(fake)
+    seen = []
+
+    def cycle(c: LoopClock) -> bool:
+        seen.append(c.consecutive_overruns)
+        fake.work(1_200_000 if c.k == 3 else 300_000)  # one overrun at k = 3
+        return True
+
+    stats = runner.run(cycle, duration_s=0.1)
+    assert stats.cycles == 99 and stats.skipped_cycles == 1  # k = 4 skipped
+    assert seen[3:6] == [0, 1, 0]
+
+
+def test_realtime_measures_lateness_and_counts_late_wakeups():
+    fake = FakeClock(oversleep_ns=150_000)  # every sleep wakes 150 us late
+    runner = realtime(fake)
+    lateness = []
+
+    def cycle(c: LoopClock) -> bool:
+        lateness.append(c.last_lateness_us)
+        fake.work(100_000)
+        return True
+
+    stats = runner.run(cycle, max_cycles=20)
+    assert lateness[0] == 0.0 and lateness[1:] == pytest.approx([150.0] * 19)
+    assert stats.late_wakeups == 19  # > 100 us
+    assert stats.lateness_us_p50 == pytest.approx(150.0, rel=2e-3)
+    assert stats.compute_us_p50 == pytest.approx(100.0, rel=2e-3)
+
+
+def test_realtime_with_the_real_clock_runs():
+    runner = LoopRunner(rate_hz=500, mode=LoopMode.REALTIME)
+    ts = []
+    stats = runner.run(lambda c: ts.append(c.t) is None, duration_s=0.02)
+    assert stats.mode == "realtime" and 1 <= stats.cycles <= 10
+    assert ts == sorted(ts) and ts[-1] < 0.02
+
+
+# -- lockstep ---------------------------------------------------------------------------
 def test_lockstep_advances_simulated_time_and_counts_plant_steps():
-    runner = LoopRunner(rate_hz=1000, mode="lockstep", ring_capacity=1000)
+    runner = LoopRunner(rate_hz=1000, mode="lockstep")
     seen = []
     plant = []
 
@@ -42,63 +140,28 @@ def test_lockstep_advances_simulated_time_and_counts_plant_steps():
     assert stats.overruns == 0
 
 
+def test_lockstep_time_does_not_depend_on_how_long_cycles_take():
+    fake = FakeClock()
+    runner = LoopRunner(rate_hz=1000, mode="lockstep", now=fake.now)
+    seen = []
+
+    def cycle(c: LoopClock) -> bool:
+        seen.append((c.k, c.t, c.last_compute_us))
+        fake.work(5 * MS if c.k % 2 else 10_000)  # slow and fast cycles
+        return True
+
+    stats = runner.run(cycle, max_cycles=6)
+    assert [k for k, _, _ in seen] == list(range(6))
+    assert [t for _, t, _ in seen] == pytest.approx([k * 1e-3 for k in range(6)])
+    assert [u for _, _, u in seen] == pytest.approx([0, 10, 5000, 10, 5000, 10])
+    assert stats.overruns == 0 and stats.skipped_cycles == 0
+    assert stats.compute_us_max == pytest.approx(5000.0)
+
+
 def test_cycle_returning_false_stops():
-    runner = LoopRunner(mode="lockstep", ring_capacity=100)
+    runner = LoopRunner(mode="lockstep")
     stats = runner.run(lambda c: c.k < 9, max_cycles=1000)
     assert stats.cycles == 10
-
-
-def test_lockstep_is_deterministic_with_seed():
-    def run_once():
-        rng = np.random.default_rng(5)
-        acc = []
-        LoopRunner(mode="lockstep", ring_capacity=100).run(
-            lambda c: acc.append(rng.normal()) or True, max_cycles=50
-        )
-        return acc
-
-    assert run_once() == run_once()
-
-
-def test_realtime_keeps_rate_roughly():
-    runner = LoopRunner(rate_hz=500, mode=LoopMode.REALTIME, ring_capacity=1000)
-    stats = runner.run(lambda c: True, duration_s=0.2)
-    # loop time is counted in periods: run plus skipped cycles cover exactly 0.2 s
-    assert stats.cycles + runner.clock.skipped_cycles == pytest.approx(100, abs=1)
-    assert 0.15 < stats.wall_time_s < 1.0
-
-
-def test_realtime_overrun_skips_missed_cycles_never_catches_up():
-    runner = LoopRunner(rate_hz=1000, mode=LoopMode.REALTIME, ring_capacity=1000)
-    ks = []
-
-    def cycle(c: LoopClock) -> bool:
-        ks.append(c.k)
-        if len(ks) == 5:
-            time.sleep(0.0035)  # a 3.5 ms overrun: deadlines k+1..k+3 pass
-        return len(ks) < 10
-
-    runner.run(cycle, max_cycles=100)
-    clock = runner.clock
-    assert clock.overruns >= 1
-    assert clock.skipped_cycles >= 3
-    # after the overrun the cycle index jumps past the missed deadlines
-    i = 5
-    assert ks[i] - ks[i - 1] >= 4
-    assert runner.ring.ordered("overrun")[4]
-
-
-def test_consecutive_overruns_counter():
-    runner = LoopRunner(rate_hz=1000, mode=LoopMode.REALTIME, ring_capacity=1000)
-    worst = []
-
-    def cycle(c: LoopClock) -> bool:
-        time.sleep(0.0015)
-        worst.append(c.consecutive_overruns)
-        return len(worst) < 6
-
-    runner.run(cycle, max_cycles=100)
-    assert max(worst) >= 4
 
 
 def test_rejects_bad_rate_and_missing_limit():
@@ -106,3 +169,18 @@ def test_rejects_bad_rate_and_missing_limit():
         LoopRunner(rate_hz=0)
     with pytest.raises(ValueError, match="max_cycles"):
         LoopRunner().run(lambda c: True)
+
+
+# -- timing histogram ---------------------------------------------------------------------
+def test_histogram_percentiles_match_the_samples_within_its_resolution():
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.lognormal(4.0, 0.3, 5000), [0.0, 2e7]])  # one under, one over
+    h = TimingHistogram()
+    for v in x:
+        h.add(float(v))
+    for q in (50, 90, 99):
+        assert h.percentile(q) == pytest.approx(
+            np.percentile(x, q, method="inverted_cdf"), rel=2e-3
+        )
+    assert h.max == 2e7 and h.n == len(x)
+    assert TimingHistogram().percentile(99) == 0.0

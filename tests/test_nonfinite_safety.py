@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from robot_us.config import Config, load_config
-from robot_us.control_cycle import ControlCycle
+from robot_us.control_cycle import ControlCycle, RequestResult
 from robot_us.core.config_schema import ConfigError, describe
 from robot_us.core.kinematics import ArmKinematics
 from robot_us.safety.config import SafetyConfig
@@ -124,16 +124,15 @@ def test_supervisor_refuses_a_nan_workspace_corner():
 def test_force_setpoint_request_refuses_non_finite(bad):
     cycle = ControlCycle(load_config(), SimpleNamespace(estop=None))
     before = cycle.inp.force_setpoint
-    with pytest.raises(ValueError, match="force setpoint"):
-        cycle.set_force(bad)
+    assert cycle.set_force(bad) is RequestResult.FORCE_OUT_OF_RANGE
     assert cycle.inp.force_setpoint == before
-    cycle.set_force(7.0)
+    assert cycle.set_force(7.0) is RequestResult.OK
     assert cycle.inp.force_setpoint == 7.0
 
 
 @pytest.mark.parametrize("bad", [NAN, INF, -INF])
 def test_speed_override_request_refuses_non_finite(bad):
-    scan = Scan(Config(), SimpleNamespace(dt=1e-3, on_cycle=None))
+    scan = Scan(Config(), SimpleNamespace(dt=1e-3))
     with pytest.raises(ValueError, match="speed override"):
         scan.set_speed(bad)
     assert not scan._commands

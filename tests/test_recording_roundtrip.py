@@ -14,7 +14,7 @@ from mcap.writer import Writer
 from robot_us.core.types import CameraIntrinsics, RgbdFrame, ScanPlan, SegmentKind, UltrasoundFrame
 from robot_us.recording import channels as ch
 from robot_us.recording.config import RecordingConfig
-from robot_us.recording.contents import QualitySample, ScanEvent
+from robot_us.recording.contents import QualitySample
 from robot_us.recording.export import export_recording
 from robot_us.recording.reader import RecordingFormatError, read_recording
 from robot_us.recording.recorder import Recorder
@@ -105,7 +105,7 @@ def recorded(tmp_path_factory):
                 line = np.linspace(0.2, 0.9, 32) if i == 1 else None
                 rec.add_quality(QualitySample(k * 1e-3, i, "good", 0.75, 0.6, line, 1e-4 * k))
         rec.post_event(0.3, "slow_down", "quality 0.4 < 0.5", s=0.03, detail={"override": 0.5})
-        rec.add_event(ScanEvent(0.45, "force_step", "persisting low quality", 0.045, 2))
+        rec.post_event(0.45, "force_step", "persisting low quality", 0.045, 2)
         # wait for the writer to drain the state so the summary comes after it
         stats = rec.close(summary={"force_rms_N": 0.12, "nan": float("nan")})
     return path, images, stats

@@ -410,6 +410,8 @@ class Event(ServerBody):
 SPAN_STATUSES = (
     "ok",
     "too_short",
+    "too_long",
+    "workspace",
     "fold_back",
     "curvature",
     "smoothing",
