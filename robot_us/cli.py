@@ -25,6 +25,9 @@ COMMANDS: dict[str, str] = {
     "recording": "robot_us.commands.recording",
     "keys": "robot_us.commands.keys",
     "bringup": "robot_us.commands.bringup",
+    "reconstruct": "robot_us.commands.reconstruct",
+    "igtl": "robot_us.commands.igtl",
+    "report": "robot_us.commands.report",
 }
 
 

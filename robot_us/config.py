@@ -17,6 +17,7 @@ from force_control.config import ForceControlConfig
 from hardware_drivers.config import HardwareConfig
 from perception.config import PerceptionConfig
 from perception.quality.config import QualityConfig
+from perception.reconstruction.config import ReconstructionConfig
 from robot_us.core.config_schema import (
     ConfigError,
     build_section,
@@ -122,6 +123,7 @@ class Config:
     force_control: ForceControlConfig = section(ForceControlConfig)
     safety: SafetyConfig = section(SafetyConfig)
     scan: ScanConfig = section(ScanConfig)
+    reconstruction: ReconstructionConfig = section(ReconstructionConfig)
 
 
 def _merge(base: dict, over: dict, prefix: str = "") -> dict:

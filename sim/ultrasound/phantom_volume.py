@@ -87,6 +87,11 @@ class PhantomVolume:
         c, n = g.surface_point(LESION.theta, g.center_y + LESION.y)
         self._lesion = ((c - LESION.depth * n).astype(np.float32), LESION.radius)
 
+    def vessel_lines(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """Each vessel's exact centre line: a point on it (base frame, m, no breathing
+        shift), its unit direction and the vessel's radius (m)."""
+        return [(p0.astype(float), u.astype(float), float(r)) for p0, u, r in self._tubes]
+
     def labels(self, points: np.ndarray, dz: float = 0.0) -> np.ndarray:
         """Tissue label (uint8, ``Tissue`` values) at each point (..., 3) in the base frame
         (m); ``dz`` is the breathing shift of the body (m, up)."""
