@@ -25,9 +25,9 @@ from robot_us.core.config_schema import (
     to_dict,
 )
 from robot_us.core.probe import ProbeConfig
+from robot_us.core.registry import RegistryError
 from robot_us.recording.config import RecordingConfig
 from robot_us.safety.config import SafetyConfig
-from robot_us.core.registry import RegistryError
 from robot_us.scan.config import ScanConfig
 from sim.config import SimConfig
 from sim.ft_devices import ft_device

@@ -88,7 +88,8 @@ class SimFtSensor(WrenchSensor):
         w += self.bias
         t_k = k * self._period
         if self._drifts:
-            np.multiply(self._drift_rate, self._drift_tau * -math.expm1(-t_k / self._drift_tau), tmp)
+            warmed = self._drift_tau * -math.expm1(-t_k / self._drift_tau)
+            np.multiply(self._drift_rate, warmed, tmp)
             w += tmp
         np.clip(w, -self._range, self._range, out=w)
         if self._quantised.any():

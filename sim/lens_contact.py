@@ -218,9 +218,10 @@ class LensContact:
         nx, ny, nz = n
         vn = vx * nx + vy * ny + vz * nz
         vx, vy, vz = vx - vn * nx, vy - vn * ny, vz - vn * nz
-        bx, by, bz = self._bristle
+        bx, by, bz = self._bristle  # last step's stretch, into today's tangent plane
         bn = bx * nx + by * ny + bz * nz
-        bx, by, bz = bx - bn * nx + vx * self.dt, by - bn * ny + vy * self.dt, bz - bn * nz + vz * self.dt
+        dt = self.dt
+        bx, by, bz = bx - bn * nx + vx * dt, by - bn * ny + vy * dt, bz - bn * nz + vz * dt
         stretch = math.sqrt(bx * bx + by * by + bz * bz)
         if stretch > self.presliding:  # sliding: the skin stays stretched at the limit
             s = self.presliding / stretch

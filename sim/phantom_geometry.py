@@ -32,6 +32,10 @@ class Rib:
     radius: float
 
 
+#: The cylinder's rib: across the body 90 mm towards -y from the centre, 17 mm deep.
+CYLINDER_RIB = Rib(y=-0.09, depth=0.017, radius=0.006)
+
+
 @dataclass
 class Projection:
     """Closest skin points (N x 3), outward unit normals (N x 3), signed distances (N,
@@ -184,7 +188,7 @@ class CylinderGeometry(PhantomGeometry):
     radius: float
     length: float
     bed_z: float
-    ribs: tuple[Rib, ...] = (Rib(y=-0.09, depth=0.017, radius=0.006),)
+    ribs: tuple[Rib, ...] = (CYLINDER_RIB,)
     mesh_segments: tuple[int, int] = (720, 1)
 
     @classmethod

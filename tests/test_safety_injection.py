@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from force_control import Event, Mode
-from robot_us.config import load_config
 from robot_us.control_cycle import ControlCycle
 from robot_us.core.backends import ArmBackend
 from robot_us.loop import LoopClock
 from robot_us.safety import FaultCode, Reaction, SafetyResetError
 from sim.cell import make_sim_cell
 from tests.scan_helpers import InjectingWrench
+from tests.sim_helpers import sim_config
 
 STANDOFF = 0.005  # m above the skin where the contact tests start
 
@@ -42,7 +42,7 @@ class InjectingArm(ArmBackend):
 
 @pytest.fixture(scope="module")
 def sim_cell():
-    cfg = load_config()
+    cfg = sim_config()
     cell = make_sim_cell(cfg)
     yield cell
     cell.close()
@@ -52,7 +52,7 @@ class Rig:
     """A fresh control cycle on the shared simulated cell, stepped by hand."""
 
     def __init__(self, cell, **overrides) -> None:
-        self.cfg = load_config(overrides=overrides)
+        self.cfg = sim_config(overrides)
         self.world = cell.sim
         self.wrench = InjectingWrench(cell.wrench)
         self.arm = InjectingArm(cell.arm)

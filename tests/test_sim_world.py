@@ -5,7 +5,7 @@ import numpy as np
 import pybullet as p
 import pytest
 
-from robot_us.config import ConfigError, load_config
+from robot_us.config import ConfigError
 from robot_us.core.backends import CELLS, ArmBackend, RgbdCamera, UltrasoundSource, WrenchSensor
 from sim.probe_tool import ProbeTool
 from sim.world import SimWorld
@@ -35,7 +35,7 @@ def test_world_builds_with_probe_at_home(model, geometry):
 
 
 def test_sim_cell_from_registry_has_all_devices():
-    cell = CELLS.create("sim", load_config())
+    cell = CELLS.create("sim", sim_config())
     try:
         assert isinstance(cell.arm, ArmBackend) and cell.arm.n_joints == 7
         assert isinstance(cell.wrench, WrenchSensor)
@@ -81,7 +81,7 @@ def test_breathing_moves_the_phantom_as_configured():
 
 
 def test_still_phantom_does_not_move():
-    with SimWorld(load_config()) as w:
+    with SimWorld(sim_config()) as w:
         for _ in range(10):
             w.step()
         pos, _ = p.getBasePositionAndOrientation(w.phantom_id, physicsClientId=w.client)
@@ -90,7 +90,7 @@ def test_still_phantom_does_not_move():
 
 
 def test_shift_phantom_moves_body_and_ground_truth():
-    with SimWorld(load_config()) as w:
+    with SimWorld(sim_config()) as w:
         w.shift_phantom(-0.008)
         w.step()
         pos, _ = p.getBasePositionAndOrientation(w.phantom_id, physicsClientId=w.client)
