@@ -7,7 +7,7 @@ line on the phantom's skin at 10 mm/s, retract. Then the same while the phantom 
 probe pose, exact phantom geometry), never against the controller's own estimates.
 
     python bench/force_tracking.py [--out bench-results] [--robot panda|lbr] [--seed 0]
-        [--profile ideal|realistic|harsh] [--shape cylinder|torso]
+        [--profile ideal|realistic|harsh] [--shape cylinder|torso] [--stiffness N_PER_M]
 
 Writes ``force_tracking.json`` (figures listed in ``FIGURES``, the plant profile, F/T rate
 and tissue they come from, and the safety faults of each scenario) and prints a table. A
@@ -338,12 +338,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", nargs="*", default=[], help="extra TOML config files")
     ap.add_argument("--profile", choices=("ideal", "realistic", "harsh"), help="sim.profile")
     ap.add_argument("--shape", choices=("cylinder", "torso"), help="sim.phantom.shape")
+    ap.add_argument("--stiffness", type=float, help="sim.phantom.stiffness (N/m at 5 N)")
     args = ap.parse_args(argv)
     overrides = {"robot.model": args.robot, "loop.seed": args.seed, "sim.ft.seed": args.seed}
     if args.profile:
         overrides["sim.profile"] = args.profile
     if args.shape:
         overrides["sim.phantom.shape"] = args.shape
+    if args.stiffness:
+        overrides["sim.phantom.stiffness"] = args.stiffness
     base = load_config(*args.config, overrides=overrides)
     ph = base.sim.phantom
     breathing_cfg = replace(

@@ -35,7 +35,7 @@ import numpy as np
 from sim.tissue_law import PointState, TissueLaw
 
 #: Sphere centres sampled along the lens axis.
-LENS_POINTS = 5
+LENS_POINTS = 7
 #: Above the skin's top by more than this (m), the lens is not in contact: skip the work.
 CLEARANCE = 0.003
 #: Sample depths within this of the deepest count as equally deep (m).
@@ -63,6 +63,7 @@ class LensContact:
         self.viscous = float(tissue.viscous_friction)
         self.presliding = float(tissue.presliding)
         self.distributed = tissue.pressure == "distributed"
+        self._top = float(geometry.top_z)
         n = LENS_POINTS
         self._states = [PointState() for _ in range(n + 1)]  # last one: the deepest point
         self._guess: list[tuple[float, float] | None] = [None] * n
@@ -113,7 +114,7 @@ class LensContact:
             )
             for ax, ay, az in self._axis
         ]
-        if min(c[2] for c in centres) - r > g.top_z + dz + CLEARANCE:
+        if min(c[2] for c in centres) - r > self._top + dz + CLEARANCE:
             for st in self._states:
                 self.law.release(st)
             self._guess = [None] * LENS_POINTS  # the probe may be anywhere when it returns

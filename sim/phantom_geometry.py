@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -208,11 +209,11 @@ class CylinderGeometry(PhantomGeometry):
         """Height of the highest skin point (m)."""
         return self.axis_z + self.radius
 
-    @property
+    @cached_property
     def theta_max(self) -> float:
         """Largest |theta| of the skin, where it meets the bed (rad)."""
-        c = np.clip((self.bed_z - self.axis_z) / self.radius, -1.0, 1.0)
-        return float(np.arccos(c))
+        c = (self.bed_z - self.axis_z) / self.radius
+        return math.acos(-1.0 if c < -1.0 else 1.0 if c > 1.0 else c)
 
     def u_max(self, y: np.ndarray | float) -> np.ndarray:
         """``theta_max`` at every ``y`` (rad)."""
@@ -259,9 +260,11 @@ class CylinderGeometry(PhantomGeometry):
         dx = x - self.center_x
         dzq = z - (self.axis_z + dz)
         tm = self.theta_max
-        theta = min(max(math.atan2(dx, dzq), -tm), tm)
+        theta = math.atan2(dx, dzq)
+        theta = -tm if theta < -tm else tm if theta > tm else theta
         half = 0.5 * self.length
-        yy = min(max(y, self.center_y - half), self.center_y + half)
+        lo, hi = self.center_y - half, self.center_y + half
+        yy = lo if y < lo else hi if y > hi else y
         s, c = math.sin(theta), math.cos(theta)
         r = self.radius
         dist = math.hypot(dx, dzq) - r

@@ -40,8 +40,8 @@ B_BUMPS = ((0.012, 0.04, 0.07), (0.010, -0.16, 0.05))
 #: below the skin, bone radius; m), 25 mm apart.
 TORSO_RIBS = tuple(Rib(y=y, depth=0.015, radius=0.006) for y in (-0.085, -0.11, -0.135, -0.16))
 #: Newton iterations from a cold start; the step (m) below which a warm-started ``project``
-#: stops; ``project_one`` stops after a step below ``STEP_TOLERANCE`` (m): the error
-#: left is about the curvature (< 15 1/m) times its square, under 0.2 um.
+#: stops; ``project_one`` stops after a step below ``STEP_TOLERANCE`` (m) and reuses that
+#: step's profiles moved by it: the error left is under 0.1 um (tested).
 COLD_ITERATIONS = 12
 WARM_TOLERANCE = 1e-10
 STEP_TOLERANCE = 1e-4
@@ -58,6 +58,11 @@ def _profile1(y: float, base: float, bumps) -> tuple[float, float, float]:
         f1 -= g * r / s
         f2 += g * (r * r - 1.0) / (s * s)
     return f, f1, f2
+
+
+def _ab(y: float) -> tuple[float, ...]:
+    """a, a', a'', b, b', b'' at one ``y`` (m, relative)."""
+    return (*_profile1(y, A0, A_BUMPS), *_profile1(y, B0, B_BUMPS))
 
 
 def _profile(y: np.ndarray, base: float, bumps) -> tuple[np.ndarray, ...]:
@@ -177,11 +182,8 @@ class TorsoGeometry(PhantomGeometry):
         S, n = self.surface_point(uv[:, 0], uv[:, 1], dzv)
         d = q - S
         dist = np.linalg.norm(d, axis=-1)
-        # inside when the query is inside its own cross-section's ellipse (within length)
-        a, b = self.half_width(q[:, 1]), self.half_height(q[:, 1])
-        rho = ((q[:, 0] - self.center_x) / a) ** 2 + ((q[:, 2] - self.centre_z - dzv) / b) ** 2
-        within = (np.abs(q[:, 1] - self.center_y) <= half) & (q[:, 2] - dzv >= self.bed_z)
-        dist = np.where(within & (rho < 1.0), -dist, dist)
+        # inside (negative) when the query lies behind the skin point's outward normal
+        dist = np.where(np.einsum("ij,ij->i", d, n) < 0.0, -dist, dist)
         return Projection(S, n, dist, uv)
 
     def project_one(
@@ -190,21 +192,19 @@ class TorsoGeometry(PhantomGeometry):
         """``project`` of one point in plain floats: Newton from the warm start (``u0``,
         ``y0``) until the step is below ``STEP_TOLERANCE`` (at most
         ``MAX_WARM_ITERATIONS``; usually one when the point moved little since), or from
-        a cold start."""
-        cx, cz = self.center_x, self.centre_z + dz
+        a cold start. The sign of the distance is that of (query - skin point) . normal."""
+        cx, cz, cy = self.center_x, self.centre_z + dz, self.center_y
         half = 0.5 * self.length
-        lo_y, hi_y = self.center_y - half, self.center_y + half
+        lo_y, hi_y = cy - half, cy + half
         if u0 is None or y0 is None:
-            v = min(max(y, lo_y), hi_y)
-            a, _, _ = _profile1(v - self.center_y, A0, A_BUMPS)
-            b, _, _ = _profile1(v - self.center_y, B0, B_BUMPS)
+            v = lo_y if y < lo_y else hi_y if y > hi_y else y
+            a, _, _, b, _, _ = _ab(v - cy)
             u = math.atan2((x - cx) / a, (z - cz) / b)
             iterations = COLD_ITERATIONS
         else:
             u, v, iterations = u0, y0, MAX_WARM_ITERATIONS
         for _ in range(iterations):
-            a, a1, a2 = _profile1(v - self.center_y, A0, A_BUMPS)
-            b, b1, b2 = _profile1(v - self.center_y, B0, B_BUMPS)
+            a, a1, a2, b, b1, b2 = _ab(v - cy)
             s, c = math.sin(u), math.cos(u)
             rx, ry, rz = cx + a * s - x, v - y, cz + b * c - z
             sux, suz = a * c, -b * s
@@ -218,30 +218,36 @@ class TorsoGeometry(PhantomGeometry):
             if det > 1e-14 and huu > 0.0:
                 du = -(hyy * gu - huy * gy) / det
                 dv = -(huu * gy - huy * gu) / det
-            else:
+            else:  # not convex here (far inside): a gradient step
                 du, dv = -gu / 0.05, -gy
-            du = min(max(du, -0.5), 0.5)
-            dv = min(max(dv, -0.05), 0.05)
+            du = -0.5 if du < -0.5 else 0.5 if du > 0.5 else du
+            dv = -0.05 if dv < -0.05 else 0.05 if dv > 0.05 else dv
+            v_new = v + dv
+            v_new = lo_y if v_new < lo_y else hi_y if v_new > hi_y else v_new
+            dv, v = v_new - v, v_new
             u += du
-            v = min(max(v + dv, lo_y), hi_y)
             if abs(du) * A0 + abs(dv) < STEP_TOLERANCE:
                 break
-        a, a1, _ = _profile1(v - self.center_y, A0, A_BUMPS)
-        b, b1, _ = _profile1(v - self.center_y, B0, B_BUMPS)
-        um = math.acos(min(max((self.bed_z - self.centre_z) / b, -1.0), 1.0))
-        u = min(max(u, -um), um)
+        else:
+            dv = None
+        if dv is None or abs(dv) > STEP_TOLERANCE:
+            a, a1, _, b, b1, _ = _ab(v - cy)
+        else:  # the profiles at the last step's y, moved by that small step (error ~dv^2)
+            a, a1 = a + a1 * dv, a1 + a2 * dv
+            b, b1 = b + b1 * dv, b1 + b2 * dv
+        if abs(u) > 1.5:  # near the bed: the skin ends where it meets it
+            um = math.acos(min(max((self.bed_z - self.centre_z) / b, -1.0), 1.0))
+            u = -um if u < -um else um if u > um else u
         s, c = math.sin(u), math.cos(u)
         sx, sz = cx + a * s, cz + b * c
         # n = S_u x S_y with S_u = (a c, 0, -b s), S_y = (a1 s, 1, b1 c)
         nx, ny, nz = b * s, -(a * c * b1 * c + b * s * a1 * s), a * c
         norm = math.sqrt(nx * nx + ny * ny + nz * nz)
         nx, ny, nz = nx / norm, ny / norm, nz / norm
-        dist = math.sqrt((x - sx) ** 2 + (y - v) ** 2 + (z - sz) ** 2)
-        if lo_y <= y <= hi_y and z - dz >= self.bed_z:
-            ay, _, _ = _profile1(y - self.center_y, A0, A_BUMPS)
-            by, _, _ = _profile1(y - self.center_y, B0, B_BUMPS)
-            if ((x - cx) / ay) ** 2 + ((z - cz) / by) ** 2 < 1.0:
-                dist = -dist
+        ex, ey, ez = x - sx, y - v, z - sz
+        dist = math.sqrt(ex * ex + ey * ey + ez * ez)
+        if ex * nx + ey * ny + ez * nz < 0.0:
+            dist = -dist
         return (sx, v, sz, nx, ny, nz, dist, u, v)
 
     def ray_entry(self, origins: np.ndarray, directions: np.ndarray, dz: float = 0.0):

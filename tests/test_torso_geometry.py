@@ -49,13 +49,14 @@ def test_scalar_path_agrees_and_warm_starts(g):
     q, _, _, _ = _near_skin(g, 50, seed=1)
     pr = g.project(q)
     for k in range(50):
+        # the contact model's path stops at a 0.1 mm step: within 0.1 um of the exact one
         cold = g.project_one(*q[k], 0.0, None, None)
-        assert cold[6] == pytest.approx(pr.distance[k], abs=1e-9)
-        assert np.allclose(cold[3:6], pr.normals[k], atol=1e-9)
+        assert cold[6] == pytest.approx(pr.distance[k], abs=1e-7)
+        assert np.allclose(cold[3:6], pr.normals[k], atol=1e-6)
         moved = q[k] + 1e-4
         warm = g.project_one(*moved, 0.0, cold[7], cold[8])
         exact = g.project(moved[None])
-        assert warm[6] == pytest.approx(exact.distance[0], abs=1e-9)
+        assert warm[6] == pytest.approx(exact.distance[0], abs=1e-7)
 
 
 def _curvature_along(g, u, y, du, dy, h=1e-4):
