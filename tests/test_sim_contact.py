@@ -63,7 +63,7 @@ def test_contact_points_report_the_contact(cfg):
         T = yaw_pose(cell.sim, g.center_x, g.center_y, g.top_z - 0.005)
         press(cell, T)
         cp = cell.sim.contact_points()
-        assert len(cp) == 1  # the manifold is collapsed to one point (contact_law.py)
+        assert len(cp) == 1  # the ideal tissue: one contact at the deepest lens point
         assert cp.forces.sum() == pytest.approx(cell.sim.contact_force())
         assert np.allclose(cp.normals, [0, 0, 1], atol=0.05)  # out of the skin
         assert cp.depths[0] == pytest.approx(0.005, abs=3e-4)
