@@ -139,15 +139,14 @@ class JointServo:
             return
         line = self._line
         oldest = (self._head + 1) % len(line)  # the command latency_cycles ago
-        cmd = line[oldest] if len(line) > 1 else line[self._head]
         qd = self.qd_lagged
         tmp = self._tmp
-        np.subtract(cmd, qd, out=tmp)
+        np.subtract(line[oldest], qd, out=tmp)
         tmp *= self._alpha
         qd += tmp
-        if len(line) > 1:  # the newest command stays until replaced; advance the line
-            line[oldest] = line[self._head]
-            self._head = oldest
+        # advance the line; the newest command stays in force until the next one
+        line[oldest] = line[self._head]
+        self._head = oldest
         # deflection target: (tau_ext - tau_f) / K
         tau = self._tau
         np.multiply(qd, self._inv_vs, out=tau)
