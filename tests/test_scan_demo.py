@@ -21,8 +21,8 @@ from robot_us.recording import read_recording
 from tests.scan_helpers import short_config, stroke_on_skin
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Test config: a short stand-off (quick approach).
-SHORT_TOML = "[trajectory]\nstandoff = 0.02\n"
+#: Test config: a short stand-off (quick approach), the ideal plant.
+SHORT_TOML = '[trajectory]\nstandoff = 0.02\n[sim]\nprofile = "ideal"\n'
 
 
 def _files(tmp_path, theta, y):
