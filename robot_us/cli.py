@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "recording": "robot_us.commands.recording",
     "keys": "robot_us.commands.keys",
     "bringup": "robot_us.commands.bringup",
+    "gui": "robot_us.commands.gui",
 }
 
 

@@ -1,0 +1,123 @@
+"""A robot-side server in its own process for the console's tests and screenshot: started
+on a free block of ports, ready once a client's ``hello`` is answered, killed (SIGKILL,
+like a crash or a pulled cable) and started again on the same ports.
+
+``SERVER_COMMAND`` is the one place that says which server: today the console stub
+(tests/console_stub.py); when ``robot-us serve`` lands, its command line (see
+docs/console.md, "Testing")."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from robot_us.protocol.client import Client, NotConnectedError, RequestTimeoutError
+from robot_us.protocol.endpoints import PORT_SPAN
+
+ROOT = Path(__file__).resolve().parents[1]
+#: How long a server may take to answer its first hello (s).
+READY_TIMEOUT = 60.0
+
+
+def stub_command(port: int, *extra: str) -> list[str]:
+    """The console stub on base port ``port``."""
+    return [sys.executable, "-m", "tests.console_stub", "--port", str(port), *extra]
+
+
+#: The server the console's tests run against: a command line for a base port.
+SERVER_COMMAND: Callable[[int], list[str]] = stub_command
+
+
+def free_port_block(span: int = PORT_SPAN) -> int:
+    """A base port whose ``span`` ports are free now (bound and released)."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + span > 65535:
+            continue
+        socks = []
+        try:
+            for port in range(base, base + span):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free block of ports")
+
+
+class ServerProcess:
+    """One server process on fixed ports (see the module docstring)."""
+
+    def __init__(
+        self, command: Callable[[int], list[str]] = SERVER_COMMAND, port: int | None = None
+    ) -> None:
+        self.command = command
+        self.port = port if port is not None else free_port_block()
+        self.url = f"tcp://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = READY_TIMEOUT) -> ServerProcess:
+        """Start the server and wait until it answers ``hello``."""
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        self.proc = subprocess.Popen(
+            self.command(self.port),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read() if self.proc.stderr else ""
+                raise RuntimeError(f"server exited with {self.proc.returncode}: {err[-2000:]}")
+            if self._answers():
+                return self
+            if time.monotonic() > deadline:
+                self.kill()
+                raise TimeoutError(f"server at {self.url} not ready within {timeout:.0f} s")
+            time.sleep(0.2)
+
+    def _answers(self) -> bool:
+        client = Client(self.url, name="readiness", streams=(), timeout=0.5)
+        try:
+            client.connect()
+            return True
+        except (NotConnectedError, RequestTimeoutError):
+            return False
+        finally:
+            client.close()
+
+    @property
+    def alive(self) -> bool:
+        """The process runs."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it does not end."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
