@@ -7,7 +7,7 @@ coloured by image quality and the probe's position. Scene coordinates are image 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
@@ -40,6 +40,10 @@ STROKE_WIDTH = 2.0
 PATH_WIDTH = 5.0
 PROGRESS_WIDTH = 9.0
 PROBE_RADIUS = 7.0
+#: Zoom per wheel notch, and the zoom range (view pixels per image pixel).
+ZOOM_STEP = 1.15
+ZOOM_MIN = 0.2
+ZOOM_MAX = 8.0
 
 
 def _polyline(points: np.ndarray) -> QPainterPath:
@@ -74,6 +78,7 @@ class CameraView(QGraphicsView):
         self.setMinimumSize(480, 320)
         self.mode = FREEHAND
         self.drawing_enabled = True
+        self._zoomed = False
         self.pieces: list[np.ndarray] = []  # what was drawn, in order; undo pops the last
         self.K: np.ndarray | None = None
         self.T_base_camera: np.ndarray | None = None
@@ -118,7 +123,8 @@ class CameraView(QGraphicsView):
         self._hint.hide()
         self.K = np.asarray(K, dtype=float).reshape(3, 3)
         self.T_base_camera = np.asarray(T_base_camera, dtype=float).reshape(4, 4)
-        self._fit()
+        if not self._zoomed:
+            self._fit()
         self._draw_preview()
 
     def has_snapshot(self) -> bool:
@@ -127,11 +133,36 @@ class CameraView(QGraphicsView):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._fit()
+        if not self._zoomed:
+            self._fit()
 
     def _fit(self) -> None:
         if self.K is not None:
             self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+
+    def fit(self) -> None:
+        """Show the whole image."""
+        self._zoomed = False
+        self._fit()
+
+    def zoom_to(self, u0: float, v0: float, u1: float, v1: float) -> None:
+        """Show the image region u0..u1 x v0..v1 (px) as large as the view allows."""
+        self._zoomed = True
+        self.fitInView(QRectF(u0, v0, u1 - u0, v1 - v0), Qt.AspectRatioMode.KeepAspectRatio)
+
+    def wheelEvent(self, event) -> None:
+        steps = event.angleDelta().y() / 120.0
+        factor = ZOOM_STEP**steps
+        current = self.transform().m11()
+        if self.K is None or not (ZOOM_MIN <= current * factor <= ZOOM_MAX):
+            return
+        self._zoomed = True
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.scale(factor, factor)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if self.mode == FREEHAND:
+            self.fit()
 
     # --- the stroke ----------------------------------------------------------------------
 

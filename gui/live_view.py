@@ -48,7 +48,6 @@ class UltrasoundView(QWidget):
         self.quality_label.setObjectName("chip")
         self.quality_label.setStyleSheet(theme.chip_style(theme.IDLE))
         self.score_label = QLabel("")
-        self.score_label.setObjectName("big")
         self.overlay = QCheckBox("confidence map")
         self.overlay.setToolTip(
             "show where the image is weak (red), from the server's confidence map"
@@ -60,7 +59,7 @@ class UltrasoundView(QWidget):
         head.addWidget(self.overlay)
         layout.addLayout(head)
         self.plot = pg.PlotWidget()
-        self.plot.setMinimumSize(300, 260)
+        self.plot.setMinimumSize(280, 240)
         self.plot.setAspectLocked(True)
         self.plot.invertY(True)
         self.plot.setMouseEnabled(x=False, y=False)

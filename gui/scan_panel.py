@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -122,19 +121,17 @@ class ScanPanel(QGroupBox):
             (self.reset, self.reset_requested),
         ):
             button.clicked.connect(signal)
-        buttons = QHBoxLayout()
-        for b in (self.start, self.pause, self.resume, self.abort):
-            buttons.addWidget(b)
+        buttons = QGridLayout()
+        buttons.addWidget(self.start, 0, 0)
+        buttons.addWidget(self.pause, 0, 1)
+        buttons.addWidget(self.resume, 1, 0)
+        buttons.addWidget(self.abort, 1, 1)
         grid.addLayout(buttons, 3, 0, 1, 2)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setFormat("no scan")
         grid.addWidget(self.progress, 4, 0, 1, 2)
-        self.summary = QLabel("Draw the scan path on the camera image")
-        self.summary.setWordWrap(True)
-        self.summary.setObjectName("muted")
-        grid.addWidget(self.summary, 5, 0, 1, 2)
-        grid.addWidget(self.reset, 6, 0, 1, 2)
+        grid.addWidget(self.reset, 5, 0, 1, 2)
         self.set_view(ScanView(None, False, None))
 
     def set_limits(self, limits: m.Limits) -> None:

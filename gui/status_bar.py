@@ -4,7 +4,7 @@ last message for the operator. Each item is a chip coloured by what it means."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QStatusBar
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar
 
 from gui import theme
 from robot_us.protocol import messages as m
@@ -57,9 +57,12 @@ class StatusBar(QStatusBar):
         self.loop = QLabel("loop -")
         self.loop.setObjectName("muted")
         self.note = QLabel("")
-        for w in (self.link, self.control, self.mode, self.scan, self.faults):
+        for label in (self.faults, self.note):  # long lines are cut, never widen the window
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        for w in (self.link, self.control, self.mode, self.scan):
             self.addWidget(w)
-        self.addWidget(self.note, 1)
+        self.addWidget(self.faults, 3)
+        self.addWidget(self.note, 2)
         self.addPermanentWidget(self.loop)
 
     def _chip(self) -> QLabel:
@@ -80,7 +83,7 @@ class StatusBar(QStatusBar):
         if state is None or not up:
             self._set(self.mode, "mode -", theme.IDLE)
             self._set(self.scan, "scan -", theme.IDLE)
-            self.faults.setText(faults_text(state) if up else "")
+            self._faults(faults_text(state) if up else "")
             return
         self._set(self.mode, f"mode {state.mode}", theme.colour(state.mode, theme.MODE_COLOURS))
         self._set(
@@ -88,8 +91,12 @@ class StatusBar(QStatusBar):
             f"scan {state.scan.state.replace('_', ' ')}",
             theme.colour(state.scan.state, theme.SCAN_STATE_COLOURS),
         )
-        self.faults.setText(faults_text(state))
+        self._faults(faults_text(state))
         self.loop.setText(loop_text(state.loop))
+
+    def _faults(self, text: str) -> None:
+        self.faults.setText(text)
+        self.faults.setVisible(bool(text))  # the message line gets the room otherwise
 
     def say(self, text: str, error: bool) -> None:
         """Show one line for the operator."""

@@ -68,7 +68,7 @@ QUALITY_COLOURS: dict[str, str] = {
 
 #: Path categories (gui.path_overlay) -> colour.
 PATH_COLOURS: dict[str, str] = {
-    "reachable": OK,
+    "reachable": "#4fc3f7",  # the planned path; the swept part is drawn over it by quality
     "unreachable": FAULT,
     "off_body": OFF_BODY,
 }
@@ -82,20 +82,21 @@ def colour(name: str, table: dict[str, str]) -> str:
 STYLESHEET = f"""
 QWidget {{ background: {BACKGROUND}; color: {TEXT}; font-size: {FONT_PT}pt; }}
 QGroupBox {{ background: {PANEL}; border: 1px solid {PANEL_BORDER}; border-radius: 8px;
-    margin-top: 18px; padding: 10px 8px 8px 8px; font-size: {HEADING_PT}pt; font-weight: 600; }}
+    margin-top: 16px; padding: 6px 6px 6px 6px; font-size: {HEADING_PT}pt; font-weight: 600; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 12px; padding: 0 4px; color: {MUTED}; }}
 QLabel {{ background: transparent; }}
 QPushButton {{ background: #2b313c; border: 1px solid #3b4250; border-radius: 8px;
-    padding: 10px 14px; min-height: 30px; font-weight: 600; }}
+    padding: 7px 12px; min-height: 28px; font-weight: 600; }}
 QPushButton:hover {{ background: #343b48; }}
 QPushButton:pressed, QPushButton:checked {{ background: #44506a; }}
 QPushButton:disabled {{ color: #59606d; background: #22262e; border-color: #2a2f38; }}
+QPushButton#compact {{ padding: 6px 8px; min-height: 26px; }}
 QPushButton#primary {{ background: #1f6f43; border-color: #2ecc71; }}
 QPushButton#primary:disabled {{ background: #22262e; border-color: #2a2f38; }}
 QPushButton#estop {{ background: #b3261e; border: 3px solid #ff8a80; color: white;
-    font-size: {ESTOP_PT}pt; font-weight: 800; border-radius: 12px; min-height: 72px; }}
+    font-size: {ESTOP_PT}pt; font-weight: 800; border-radius: 12px; min-height: 64px; }}
 QPushButton#estop:pressed {{ background: #7f1d17; }}
-QPushButton#deadman {{ background: #3a2a4d; border: 2px solid {PROBE}; min-height: 48px; }}
+QPushButton#deadman {{ background: #3a2a4d; border: 2px solid {PROBE}; min-height: 40px; }}
 QPushButton#deadman:pressed, QPushButton#deadman:checked {{ background: {PROBE}; color: black; }}
 QComboBox, QDoubleSpinBox, QSpinBox {{ background: #2b313c; border: 1px solid #3b4250;
     border-radius: 6px; padding: 6px; min-height: 28px; }}
@@ -144,3 +145,25 @@ def apply(app: QApplication) -> None:
     app.setStyleSheet(STYLESHEET)
     pg.setConfigOptions(background=PANEL, foreground=TEXT, antialias=True)
     pg.setConfigOption("imageAxisOrder", "row-major")
+
+
+def legend_html(items: list[tuple[str, str]]) -> str:
+    """Rich text of coloured squares and their names, for a legend label."""
+    return " &nbsp; ".join(
+        f'<span style="color:{hex_}">&#9632;</span>&nbsp;{name}' for name, hex_ in items
+    )
+
+
+#: The camera view's legend: the path by reachability, the swept part by image quality.
+CAMERA_LEGEND = legend_html(
+    [
+        ("planned", PATH_COLOURS["reachable"]),
+        ("unreachable", PATH_COLOURS["unreachable"]),
+        ("off the body", PATH_COLOURS["off_body"]),
+        ("swept: good", QUALITY_COLOURS["good"]),
+        ("shadowed", QUALITY_COLOURS["shadowed"]),
+        ("poor contact", QUALITY_COLOURS["poor_contact"]),
+        ("no contact", QUALITY_COLOURS["no_contact"]),
+        ("probe", PROBE),
+    ]
+)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui import theme
 from gui.camera_view import FREEHAND, POLYLINE, CameraView
 from gui.jog import Jog
 from gui.keyboard import KeyboardControls
@@ -41,8 +42,9 @@ from robot_us.protocol.client import Client
 REFRESH_HZ = 30.0
 #: Scan states in which quality results are recorded along the path.
 SWEEPING = frozenset({"sweep", "paused"})
-#: Event kinds shown as errors.
-ALARM_EVENTS = frozenset({"fault", "estop", "deadman", "stale"})
+#: Event kinds shown as errors, and those not shown (counted per client in the state).
+ALARM_EVENTS = frozenset({"fault", "estop", "deadman"})
+QUIET_EVENTS = frozenset({"stale"})
 #: Width of the controls column (px).
 CONTROLS_WIDTH = 440
 
@@ -122,16 +124,27 @@ class ConsoleWindow(QMainWindow):
         self.undo = no_focus(QPushButton("Undo"))
         self.clear = no_focus(QPushButton("Clear"))
         self.snapshot_button = no_focus(QPushButton("New image"))
-        for b in (self.freehand, self.polyline, self.undo, self.clear):
+        self.fit_button = no_focus(QPushButton("Fit"))
+        self.fit_button.setToolTip("show the whole image (the mouse wheel zooms)")
+        buttons = (self.freehand, self.polyline, self.undo, self.clear)
+        for b in (*buttons, self.fit_button, self.snapshot_button):
+            b.setObjectName("compact")
+        for b in buttons:
             tools.addWidget(b)
         tools.addStretch(1)
+        tools.addWidget(self.fit_button)
         tools.addWidget(self.snapshot_button)
         self.preview_label = QLabel("Draw the scan path on the image")
         self.preview_label.setObjectName("big")
+        self.preview_label.setWordWrap(True)
         camera_box = QGroupBox("Camera — draw the scan path")
         cam = QVBoxLayout(camera_box)
         cam.addLayout(tools)
         cam.addWidget(self.camera, 3)
+        legend = QLabel(theme.CAMERA_LEGEND)
+        legend.setObjectName("muted")
+        legend.setWordWrap(True)
+        cam.addWidget(legend)
         cam.addWidget(self.preview_label)
         cam.addWidget(self.profile, 1)
         body.addWidget(camera_box, 5)
@@ -177,6 +190,7 @@ class ConsoleWindow(QMainWindow):
         self.undo.clicked.connect(self.camera.undo)
         self.clear.clicked.connect(self.camera.clear)
         self.snapshot_button.clicked.connect(self.request_snapshot)
+        self.fit_button.clicked.connect(self.camera.fit)
         self.camera.stroke_changed.connect(lambda _: self.map_stroke())
         sp = self.scan_panel
         sp.plane_changed.connect(lambda _: self.map_stroke())
@@ -283,7 +297,7 @@ class ConsoleWindow(QMainWindow):
         if p is None:
             return "Draw the scan path on the image"
         speed = self.scan_panel.speed.value() / 1e3
-        text = f"Path {p.length * 1e3:.0f} mm · {p.length / speed:.1f} s at {speed * 1e3:.0f} mm/s"
+        text = f"Path {p.length * 1e3:.0f} mm · {p.length / speed:.0f} s at {speed * 1e3:.0f} mm/s"
         bad = [s for s in p.spans if s.status != "ok"]
         if p.feasible and not bad:
             text += " · reachable"
@@ -364,6 +378,8 @@ class ConsoleWindow(QMainWindow):
         self.request_snapshot()  # a new server session: snapshot and preview ids are new
 
     def _event(self, event: m.Event) -> None:
+        if event.kind in QUIET_EVENTS:
+            return
         text = f"{event.kind}: {event.cause}" if event.cause else event.kind
         self.status.say(text, event.kind in ALARM_EVENTS)
 
@@ -404,7 +420,8 @@ class ConsoleWindow(QMainWindow):
         self.release_button.setEnabled(may)
         self.estop_button.setEnabled(True)
         self.scan_panel.set_view(ScanView(st if up else None, may, self.preview))
-        self.teleop_panel.set_enabled_for(may, teleop, faults)
+        setpoint = st.force_setpoint if st is not None and up else None
+        self.teleop_panel.set_enabled_for(may, teleop, faults, setpoint)
         if st is not None and up:
             self._refresh_scan(st)
         frame = link.frame

@@ -1,10 +1,8 @@
 """A robot-side server in its own process for the console's tests and screenshot: started
-on a free block of ports, ready once a client's ``hello`` is answered, killed (SIGKILL,
-like a crash or a pulled cable) and started again on the same ports.
-
-``SERVER_COMMAND`` is the one place that says which server: today the console stub
-(tests/console_stub.py); when ``robot-us serve`` lands, its command line (see
-docs/console.md, "Testing")."""
+from a command line for a base port, on a free block of ports, ready once a client's
+``hello`` is answered, killed (SIGKILL, like a crash or a pulled cable) and started again
+on the same ports. Which server is the caller's choice: the console stub
+(``stub_command``) until ``robot-us serve`` lands (docs/console.md, "Testing")."""
 
 from __future__ import annotations
 
@@ -28,10 +26,6 @@ READY_TIMEOUT = 60.0
 def stub_command(port: int, *extra: str) -> list[str]:
     """The console stub on base port ``port``."""
     return [sys.executable, "-m", "tests.console_stub", "--port", str(port), *extra]
-
-
-#: The server the console's tests run against: a command line for a base port.
-SERVER_COMMAND: Callable[[int], list[str]] = stub_command
 
 
 def free_port_block(span: int = PORT_SPAN) -> int:
@@ -60,9 +54,7 @@ def free_port_block(span: int = PORT_SPAN) -> int:
 class ServerProcess:
     """One server process on fixed ports (see the module docstring)."""
 
-    def __init__(
-        self, command: Callable[[int], list[str]] = SERVER_COMMAND, port: int | None = None
-    ) -> None:
+    def __init__(self, command: Callable[[int], list[str]], port: int | None = None) -> None:
         self.command = command
         self.port = port if port is not None else free_port_block()
         self.url = f"tcp://127.0.0.1:{self.port}"

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 import threading
@@ -44,6 +45,10 @@ from robot_us.protocol.server_sockets import Inbound
 from sim.phantom_geometry import PhantomGeometry
 from tests.protocol_stub import STUB_LIMITS, StubServer, _WithParts
 
+#: Deadman time (s): longer than the protocol stub's 0.1 s, because the console's tests and
+#: screenshot run the GUI on a shared, loaded machine where a paint can hold the GIL (and
+#: so the client's heartbeat thread) for longer than 0.1 s.
+DEADMAN = 0.5
 #: Horizontal distance from the robot base (m) beyond which the toy arm cannot reach.
 REACH = 0.74
 #: Durations (s) of the toy scan's steps around the sweep.
@@ -250,7 +255,7 @@ class ConsoleStub(StubServer):
         self.frame_seq = 0
         self.quality: m.Quality | None = None
         self._last_step = time.monotonic()
-        self._pixels = b""
+        self._rendered: tuple[m.Frame, list[bytes]] | None = None
 
     # scan ------------------------------------------------------------------------------
 
@@ -335,7 +340,29 @@ class ConsoleStub(StubServer):
                 ),
             )
 
-    def frame_message(self, now: float) -> tuple[m.Frame, list[bytes]]:
+    def start(self) -> ConsoleStub:
+        """Serve, and render frames on a thread of their own (a slow render never delays
+        a command or a state)."""
+        threading.Thread(target=self._render_loop, name="stub-frames", daemon=True).start()
+        super().start()
+        return self
+
+    def _render_loop(self) -> None:
+        period = 1.0 / self.frame_rate_hz if self.frame_rate_hz > 0 else 0.1
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            message = self.render(time.time())
+            with self.lock:
+                self._rendered = message
+            self._stop.wait(max(0.0, period - (time.monotonic() - t0)))
+
+    def frame_message(self, now: float) -> tuple[m.Frame, list[bytes]] | None:
+        """The newest rendered frame, once."""
+        with self.lock:
+            message, self._rendered = self._rendered, None
+        return message
+
+    def render(self, now: float) -> tuple[m.Frame, list[bytes]]:
         """A frame at the toy probe's pose with its quality and confidence map."""
         with self.lock:
             T = self.probe_pose()
@@ -468,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         state_rate_hz=args.state_hz,
         frame_rate_hz=args.frame_hz,
-        limits=STUB_LIMITS,
+        limits=msgspec.structs.replace(STUB_LIMITS, deadman=DEADMAN),
     )
     if stub.port != args.port:
         stub.stop()
@@ -479,9 +506,11 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     stub.start()
     print(f"ready {stub.port}", flush=True)
-    while not stop.wait(0.2) and stub.alive:
-        pass
+    parent = os.getppid()
+    while not stop.wait(0.2) and stub.alive and os.getppid() == parent:
+        pass  # ends with its parent too (a test run that crashed leaves no server behind)
     stub.stop()
+    stub.ctx.destroy(linger=0)  # messages queued for vanished subscribers never block exit
     return 0
 
 

@@ -179,8 +179,9 @@ class StubServer:
                 self.state_pub.publish(self.state(now))
             if mono >= next_frame:
                 next_frame = max(next_frame + frame_period, mono)
-                body, parts = self.frame_message(now)
-                self.frame_pub.publish(body, parts=parts)
+                message = self.frame_message(now)
+                if message is not None:
+                    self.frame_pub.publish(message[0], parts=message[1])
 
     def _handle(self, inbound: Inbound, now: float) -> None:
         self.handled += 1
@@ -238,8 +239,8 @@ class StubServer:
     def step(self, now: float) -> None:
         """Advance the toy robot (called every loop turn; nothing moves here)."""
 
-    def frame_message(self, now: float) -> tuple[m.Frame, list[bytes]]:
-        """The frame to publish now and its extra parts: a blank image."""
+    def frame_message(self, now: float) -> tuple[m.Frame, list[bytes]] | None:
+        """The frame to publish now and its extra parts (a blank image); None: none."""
         if len(self._blank) != self.frame_size[0] * self.frame_size[1]:
             self._blank = bytes(self.frame_size[0] * self.frame_size[1])
         return self.frame(now), [self._blank]

@@ -4,7 +4,7 @@ with its fault and cause, jogging with the deadman, a second console observing, 
 killed and restarted server (banner, E-stop sent on return, reconnection).
 
 The server is the ``server`` fixture: switching these tests from the console stub to
-``robot-us serve`` is a change of ``tests.console_server.SERVER_COMMAND`` only."""
+``robot-us serve`` is a change of that fixture's command line only."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication
 from gui.app import make_window
 from gui.window import ConsoleWindow
 from robot_us.protocol.client import Client
-from tests.console_server import ROOT, ServerProcess
+from tests.console_server import ROOT, ServerProcess, stub_command
 
 #: Generous waits (ms): the machine running the tests may be loaded.
 WAIT = 15000
@@ -32,8 +32,10 @@ STROKE = np.array(json.loads((ROOT / "robot_us/scan/default_stroke.json").read_t
 
 @pytest.fixture(scope="module")
 def server():
-    """The robot-side server of this module's tests, started once."""
-    proc = ServerProcess().start()
+    """The robot-side server of this module's tests, started once: the console stub until
+    ``robot-us serve`` lands; then ``ServerProcess(lambda port: ["robot-us", "serve",
+    "--port", str(port), ...])`` (docs/console.md, "Testing")."""
+    proc = ServerProcess(stub_command).start()
     yield proc
     proc.stop()
 
@@ -110,7 +112,7 @@ def test_a_drawn_stroke_comes_back_as_a_path_with_its_length(console, qtbot):
     assert 0.08 < p.length < 0.2
     assert f"Path {p.length * 1e3:.0f} mm" in console.preview_label.text()
     speed = console.scan_panel.speed.value()
-    assert f"{p.length / (speed / 1e3):.1f} s at {speed:.0f} mm/s" in console.preview_label.text()
+    assert f"{p.length / (speed / 1e3):.0f} s at {speed:.0f} mm/s" in console.preview_label.text()
     assert "reachable" in console.preview_label.text()
     assert console.camera._path_items, "the mapped path is drawn over the image"
     assert console.profile._curves, "the side view shows the height profile"
