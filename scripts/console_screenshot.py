@@ -61,36 +61,24 @@ def server_command(kind: str) -> Callable[[int], list[str]]:
     return lambda port: stub_command(port, "--view", "pybullet", "--frames", "bmode")
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", type=Path, default=ROOT / "docs/img/console.png")
-    p.add_argument("--at", type=float, default=0.55, help="sweep progress of the picture")
-    p.add_argument("--server", choices=("stub", "serve"), default="stub")
-    args = p.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up Xvfb and the server
-    xvfb = start_xvfb() if not os.environ.get("DISPLAY") else None
-    os.environ["QT_QPA_PLATFORM"] = "xcb"
-
+def shoot(url: str, out: Path, at: float) -> None:
+    """Run the console against ``url`` through a scan and save it at progress ``at``."""
     from PySide6.QtWidgets import QApplication
 
     from gui.app import make_window
-    from tests.console_server import ServerProcess
 
-    print("starting the server", flush=True)
-    server = ServerProcess(server_command(args.server)).start(timeout=300)
-    print(f"server ready at {server.url}", flush=True)
     app = QApplication(sys.argv[:1])
-    window = make_window(server.url, name="console")
+    window = make_window(url, name="console")
+
+    def wait_until(pred: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not pred():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"waited {timeout:.0f} s for {what}")
+            app.processEvents()
+            time.sleep(0.01)
+
     try:
-
-        def wait_until(pred: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-            deadline = time.monotonic() + timeout
-            while not pred():
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"waited {timeout:.0f} s for {what}")
-                app.processEvents()
-                time.sleep(0.01)
-
         window.resize(*WINDOW)
         window.show()
         window.start()
@@ -113,7 +101,7 @@ def main() -> int:
             lambda: (
                 (st := window.link.state) is not None
                 and st.scan.state == "sweep"
-                and st.scan.progress >= args.at
+                and st.scan.progress >= at
             ),
             "mid-sweep",
             timeout=120,
@@ -122,12 +110,32 @@ def main() -> int:
         for _ in range(10):  # a few refreshes with the overlay on
             app.processEvents()
             time.sleep(0.04)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        if not window.grab().save(str(args.out)):
-            raise OSError(f"could not write {args.out}")
-        print(f"saved {args.out}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not window.grab().save(str(out)):
+            raise OSError(f"could not write {out}")
+        print(f"saved {out}")
     finally:
         window.close()
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", type=Path, default=ROOT / "docs/img/console.png")
+    p.add_argument("--at", type=float, default=0.55, help="sweep progress of the picture")
+    p.add_argument("--server", choices=("stub", "serve"), default="stub")
+    args = p.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up Xvfb and the server
+    xvfb = start_xvfb() if not os.environ.get("DISPLAY") else None
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    from tests.console_server import ServerProcess
+
+    server = ServerProcess(server_command(args.server))
+    try:
+        print("starting the server", flush=True)
+        server.start(timeout=300)
+        print(f"server ready at {server.url}", flush=True)
+        shoot(server.url, args.out, args.at)
+    finally:
         server.stop()
         if xvfb is not None:
             xvfb.terminate()

@@ -247,6 +247,6 @@ def test_a_killed_server_shows_the_banner_and_the_console_reconnects(console, qt
     qtbot.waitUntil(lambda: console.link.in_control, timeout=WAIT)
     qtbot.waitUntil(lambda: console.link.state.estop, timeout=WAIT)  # sent on return
     assert console.link.estop_pending is None
-    assert "FAULT" in console.status.faults.text()
+    qtbot.waitUntil(lambda: "FAULT" in console.status.faults.text(), timeout=WAIT)
     with Client(server.url, name="check") as c:  # the restarted server has it too
         assert c.wait_state(2.0).state.estop
