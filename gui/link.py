@@ -153,8 +153,9 @@ class ConsoleLink(QObject):
                 self.client.release_control()
             except (*CONNECTION_ERRORS, RemoteError):
                 pass  # the server's deadman takes control away without us
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._estop_pool.shutdown(wait=False, cancel_futures=True)
+        # queued commands are dropped; one in flight ends within its reply timeout
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._estop_pool.shutdown(wait=True, cancel_futures=True)
         self.client.close()
 
     # --- the state of the link ---------------------------------------------------------

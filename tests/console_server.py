@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from robot_us.protocol.client import Client, NotConnectedError, RequestTimeoutError
 from robot_us.protocol.endpoints import PORT_SPAN
+from robot_us.protocol.impairment import free_port_block
 
 ROOT = Path(__file__).resolve().parents[1]
 #: How long a server may take to answer its first hello (s).
@@ -28,35 +28,12 @@ def stub_command(port: int, *extra: str) -> list[str]:
     return [sys.executable, "-m", "tests.console_stub", "--port", str(port), *extra]
 
 
-def free_port_block(span: int = PORT_SPAN) -> int:
-    """A base port whose ``span`` ports are free now (bound and released)."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + span > 65535:
-            continue
-        socks = []
-        try:
-            for port in range(base, base + span):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free block of ports")
-
-
 class ServerProcess:
     """One server process on fixed ports (see the module docstring)."""
 
     def __init__(self, command: Callable[[int], list[str]], port: int | None = None) -> None:
         self.command = command
-        self.port = port if port is not None else free_port_block()
+        self.port = port if port is not None else free_port_block(PORT_SPAN)
         self.url = f"tcp://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 

@@ -42,6 +42,7 @@ from robot_us.core.types import CameraIntrinsics, RgbdFrame
 from robot_us.protocol import messages as m
 from robot_us.protocol.errors import ErrorCode, ProtocolError
 from robot_us.protocol.server_sockets import Inbound
+from sim.camera import look_at
 from sim.phantom_geometry import PhantomGeometry
 from tests.protocol_stub import STUB_LIMITS, StubServer, _WithParts
 
@@ -79,20 +80,6 @@ FLOOR_RGB = np.array([245.0, 245.0, 245.0])
 
 
 # --- the camera view -------------------------------------------------------------------
-
-
-def look_at(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """T_base_camera (OpenCV axes) of a camera at ``eye`` looking at ``target``; the image
-    top points towards base +z, or towards the robot (-x) when looking straight down (the
-    convention of sim.camera)."""
-    z = np.asarray(target, float) - np.asarray(eye, float)
-    z /= np.linalg.norm(z)
-    up = np.array([0.0, 0.0, 1.0]) if abs(z[2]) < 0.999 else np.array([-1.0, 0.0, 0.0])
-    x = np.cross(z, up)
-    x /= np.linalg.norm(x)
-    T = np.eye(4)
-    T[:3, 0], T[:3, 1], T[:3, 2], T[:3, 3] = x, np.cross(z, x), z, eye
-    return T
 
 
 def analytic_view(cfg) -> RgbdFrame:

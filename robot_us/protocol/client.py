@@ -273,9 +273,10 @@ class Client:
             self._to_io([b"q"])
             self._thread.join(timeout=2.0)
             self._thread = None
-        if self._push is not None:
-            self._push.close(linger=0)
-            self._push = None
+        with self._push_lock:
+            if self._push is not None:
+                self._push.close(linger=0)
+                self._push = None
 
     def __enter__(self) -> Client:
         self.connect()
@@ -334,9 +335,9 @@ class Client:
         return pending
 
     def _to_io(self, frames: list) -> None:
-        if self._push is None:
-            raise NotConnectedError("the client is not connected (call connect())")
-        with self._push_lock:
+        with self._push_lock:  # never a send on a socket another thread is closing
+            if self._push is None:
+                raise NotConnectedError("the client is not connected (call connect())")
             self._push.send_multipart(frames, copy=False)
 
     def _call(self, body: msgspec.Struct, expect: type[T], **kw: Any) -> T:
