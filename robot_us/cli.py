@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "reconstruct": "robot_us.commands.reconstruct",
     "igtl": "robot_us.commands.igtl",
     "report": "robot_us.commands.report",
+    "gui": "robot_us.commands.gui",
 }
 
 

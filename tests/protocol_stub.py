@@ -127,6 +127,7 @@ class StubServer:
         }
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._blank = b""
 
     def _bind(self, host: str, base: int) -> None:
         ep = Endpoints.at(host, base)
@@ -176,7 +177,6 @@ class StubServer:
         state_period = 1.0 / self.state_rate_hz if self.state_rate_hz > 0 else math.inf
         frame_period = 1.0 / self.frame_rate_hz if self.frame_rate_hz > 0 else math.inf
         next_state = next_frame = time.monotonic()
-        pixels = bytes(self.frame_size[0] * self.frame_size[1])
         while not self._stop.is_set():
             due = min(next_state, next_frame, time.monotonic() + 0.01)
             timeout_ms = max(0, int((due - time.monotonic()) * 1e3))
@@ -188,13 +188,16 @@ class StubServer:
             if lost is not None:
                 self._stop_motion()
                 self.event("deadman", f"no heartbeat from {lost} for {self.limits.deadman} s")
+            self.step(now)
             mono = time.monotonic()
             if mono >= next_state:
                 next_state = max(next_state + state_period, mono)
                 self.state_pub.publish(self.state(now))
             if mono >= next_frame:
                 next_frame = max(next_frame + frame_period, mono)
-                self.frame_pub.publish(self.frame(now), parts=[pixels])
+                message = self.frame_message(now)
+                if message is not None:
+                    self.frame_pub.publish(message[0], parts=message[1])
 
     def _handle(self, inbound: Inbound, now: float) -> None:
         self.handled += 1
@@ -248,6 +251,15 @@ class StubServer:
             errors=dict(self.commands.errors),
             stale_commands=self.sessions.stale_total,
         )
+
+    def step(self, now: float) -> None:
+        """Advance the toy robot (called every loop turn; nothing moves here)."""
+
+    def frame_message(self, now: float) -> tuple[m.Frame, list[bytes]] | None:
+        """The frame to publish now and its extra parts (a blank image); None: none."""
+        if len(self._blank) != self.frame_size[0] * self.frame_size[1]:
+            self._blank = bytes(self.frame_size[0] * self.frame_size[1])
+        return self.frame(now), [self._blank]
 
     def frame(self, now: float) -> m.Frame:
         """A blank ultrasound frame's body."""
