@@ -24,6 +24,11 @@ COMMANDS: dict[str, str] = {
     "plan": "robot_us.commands.plan",
     "recording": "robot_us.commands.recording",
     "keys": "robot_us.commands.keys",
+    "bringup": "robot_us.commands.bringup",
+    "reconstruct": "robot_us.commands.reconstruct",
+    "igtl": "robot_us.commands.igtl",
+    "report": "robot_us.commands.report",
+    "gui": "robot_us.commands.gui",
     "serve": "robot_us.commands.serve",
     "teleop": "robot_us.commands.teleop",
 }
@@ -101,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: error: {_os_error(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:
+        if _is_device_failure(exc):
+            print(f"{name}: error: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_FAILED
         log = _write_bug_report(name, argv)
         print(
             f"{name}: internal error (a bug, please report it): {type(exc).__name__}: "
@@ -108,6 +116,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_BUG
+
+
+def _is_device_failure(exc: BaseException) -> bool:
+    """A device failed, did not answer or needs a missing vendor SDK (``BackendError``;
+    its module is looked up only if loaded, so the command line starts without numpy)."""
+    backends = sys.modules.get("robot_us.core.backends")
+    return backends is not None and isinstance(exc, backends.BackendError)
 
 
 def _one_line(exc: BaseException) -> str:

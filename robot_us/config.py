@@ -14,8 +14,10 @@ from typing import Any
 import tomli_w
 
 from force_control.config import ForceControlConfig
+from hardware_drivers.config import HardwareConfig
 from perception.config import PerceptionConfig
 from perception.quality.config import QualityConfig
+from perception.reconstruction.config import ReconstructionConfig
 from robot_us.core.config_schema import (
     ConfigError,
     build_section,
@@ -25,11 +27,14 @@ from robot_us.core.config_schema import (
     to_dict,
 )
 from robot_us.core.probe import ProbeConfig
+from robot_us.core.registry import RegistryError
 from robot_us.recording.config import RecordingConfig
 from robot_us.safety.config import SafetyConfig
 from robot_us.scan.config import ScanConfig
 from robot_us.server.config import ServerConfig
 from sim.config import SimConfig
+from sim.ft_devices import ft_device
+from sim.profiles import plant_profile
 from sim.ultrasound.config import UltrasoundSimConfig
 from trajectory.config import TrajectoryConfig
 
@@ -114,6 +119,7 @@ class Config:
     probe: ProbeConfig = section(ProbeConfig)
     loop: LoopConfig = section(LoopConfig)
     sim: SimConfig = section(SimConfig)
+    hardware: HardwareConfig = section(HardwareConfig)
     ultrasound: UltrasoundConfig = section(UltrasoundConfig)
     perception: PerceptionConfig = section(PerceptionConfig)
     trajectory: TrajectoryConfig = section(TrajectoryConfig)
@@ -121,6 +127,7 @@ class Config:
     force_control: ForceControlConfig = section(ForceControlConfig)
     safety: SafetyConfig = section(SafetyConfig)
     scan: ScanConfig = section(ScanConfig)
+    reconstruction: ReconstructionConfig = section(ReconstructionConfig)
     server: ServerConfig = section(ServerConfig)
 
 
@@ -179,16 +186,56 @@ def _dotted(overrides: dict[str, Any]) -> dict:
     return out
 
 
+_MISSING = object()
+
+
+def _at(data: Any, dotted: str) -> Any:
+    """The value at a dotted key of nested tables, or ``_MISSING``."""
+    for part in dotted.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return _MISSING
+        data = data[part]
+    return data
+
+
+def _named(registry_get, dotted: str, user: dict, bundle: dict, defaults: dict):
+    """The registry entry named by ``sim.<dotted>``: as the user set it, else as
+    ``bundle`` sets it, else the packaged default; a bad name is a ``ConfigError``."""
+    name = _at(user, f"sim.{dotted}")
+    if name is _MISSING:
+        name = bundle.get(dotted, _at(defaults, f"sim.{dotted}"))
+    if not isinstance(name, str):
+        raise ConfigError(f"config key 'sim.{dotted}' must be a string, got {name!r}")
+    try:
+        return registry_get(name)
+    except RegistryError as exc:
+        raise ConfigError(f"config key 'sim.{dotted}' = {name!r}: {exc}") from exc
+
+
+def _plant_layer(defaults: dict, user: dict) -> dict:
+    """What the chosen plant profile (``sim.profile``) and F/T device (``sim.ft.device``)
+    put between the packaged defaults and the user's keys: the device's data sheet, the
+    profile's bundle over it (``sim/profiles.py``, ``sim/ft_devices.py``)."""
+    profile = _named(plant_profile, "profile", user, {}, defaults)
+    device = _named(ft_device, "ft.device", user, profile.settings, defaults)
+    layer = {**device.settings(), **profile.settings}
+    return _dotted({f"sim.{key}": value for key, value in layer.items()})
+
+
 def load_config(*paths: str | Path, overrides: dict[str, Any] | None = None) -> Config:
-    """The packaged defaults, then each TOML file in order, then ``overrides`` (dotted
-    keys, e.g. ``{"robot.model": "lbr"}``), validated into a ``Config``."""
-    data = _parse_toml(default_toml(), "default_config.toml")
+    """The packaged defaults, then the plant profile's settings (``sim.profile``), then
+    each TOML file in order, then ``overrides`` (dotted keys, e.g. ``{"robot.model":
+    "lbr"}``), validated into a ``Config``."""
+    defaults = _parse_toml(default_toml(), "default_config.toml")
+    user: dict = {}
     for p in paths:
         path = Path(p)
-        data = _merge(data, _parse_toml(_read_config_file(path), str(path)))
+        user = _merge(user, _parse_toml(_read_config_file(path), str(path)))
     if overrides:
-        data = _merge(data, _dotted(overrides))
-    return build_section(Config, data, "")
+        user = _merge(user, _dotted(overrides))
+    if isinstance(user.get("sim", {}), dict):  # else the merge below names the bad key
+        defaults = _merge(defaults, _plant_layer(defaults, user))
+    return build_section(Config, _merge(defaults, user), "")
 
 
 def dump_toml(cfg: Config) -> str:

@@ -264,6 +264,8 @@ class ControlCycle:
         sig.cycle = clock.k
         sig.t = clock.t
         sig.wrench_new = self._wrench_new
+        sig.wrench_age = self.sample.age
+        sig.arm_stop = self.state.stop
         sig.consecutive_overruns = clock.consecutive_overruns
         res = sup.check(sig, cmd)
         if res.new_fault is not None:

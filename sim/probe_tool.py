@@ -10,8 +10,9 @@ Lens: a linear probe's face is a capsule along the array axis x (radius = half t
 elevation thickness), so it is rounded in elevation like a real lens and slides
 smoothly. A convex probe's face is an arc of radius ``convex_radius`` across the array,
 its elevation edges rounded the same way (a convex-hull mesh of that torus section).
-Only the lens may touch tissue within ``LENS_CLEARANCE`` of the face; the probe body's
-collision box starts above it, so the force-indentation law is the lens's alone.
+Within ``LENS_CLEARANCE`` of the face only the lens has collision geometry; the probe
+body's collision box starts above it. (The tissue's contact is not pybullet's: it is
+computed on the lens's axis by ``sim.lens_contact``; these shapes meet rigid bodies.)
 """
 
 from __future__ import annotations

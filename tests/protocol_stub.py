@@ -61,6 +61,20 @@ def bind_block(bind: Callable[[int], None], start: int) -> int:
     raise RuntimeError("no free block of ports")
 
 
+def bind_exactly(bind: Callable[[int], None], base: int, timeout: float = 5.0) -> int:
+    """Call ``bind(base)`` until it succeeds (a closed server's sockets may take a moment
+    to release their ports); raises after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            bind(base)
+            return base
+        except zmq.ZMQError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class StubServer:
     """Answers commands and publishes state (``state_rate_hz``), frames (``frame_rate_hz``,
     ``frame_size`` pixels) and events on 127.0.0.1 (or ``host``) from a thread."""
@@ -86,8 +100,10 @@ class StubServer:
         self.frame_size = frame_size
         self.sessions = SessionTable(deadman=limits.deadman, ttl_max=limits.ttl_max)
         self.auth = keys.start_authenticator(self.ctx) if keys is not None else None
-        start = port if port is not None else _random_base()
-        self.port = bind_block(lambda base: self._bind(host, base), start)
+        if port is None:
+            self.port = bind_block(lambda base: self._bind(host, base), _random_base())
+        else:  # a restart on the same ports: wait for the previous server's to be free
+            self.port = bind_exactly(lambda base: self._bind(host, base), port)
         self.endpoints = Endpoints.at(host, self.port)
         self.url = self.endpoints.commands
         # the toy robot
@@ -112,6 +128,7 @@ class StubServer:
         }
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._blank = b""
 
     def _bind(self, host: str, base: int) -> None:
         ep = Endpoints.at(host, base)
@@ -163,7 +180,6 @@ class StubServer:
         state_period = 1.0 / self.state_rate_hz if self.state_rate_hz > 0 else math.inf
         frame_period = 1.0 / self.frame_rate_hz if self.frame_rate_hz > 0 else math.inf
         next_state = next_frame = time.monotonic()
-        pixels = bytes(self.frame_size[0] * self.frame_size[1])
         while not self._stop.is_set():
             due = min(next_state, next_frame, time.monotonic() + 0.01)
             timeout_ms = max(0, int((due - time.monotonic()) * 1e3))
@@ -175,13 +191,16 @@ class StubServer:
             if lost is not None:
                 self._stop_motion()
                 self.event("deadman", f"no heartbeat from {lost} for {self.limits.deadman} s")
+            self.step(now)
             mono = time.monotonic()
             if mono >= next_state:
                 next_state = max(next_state + state_period, mono)
                 self.state_pub.publish(self.state(now))
             if mono >= next_frame:
                 next_frame = max(next_frame + frame_period, mono)
-                self.frame_pub.publish(self.frame(now), parts=[pixels])
+                message = self.frame_message(now)
+                if message is not None:
+                    self.frame_pub.publish(message[0], parts=message[1])
 
     def _handle(self, inbound: Inbound, now: float) -> None:
         self.handled += 1
@@ -235,6 +254,15 @@ class StubServer:
             errors=dict(self.commands.errors),
             stale_commands=self.sessions.stale_total,
         )
+
+    def step(self, now: float) -> None:
+        """Advance the toy robot (called every loop turn; nothing moves here)."""
+
+    def frame_message(self, now: float) -> tuple[m.Frame, list[bytes]] | None:
+        """The frame to publish now and its extra parts (a blank image); None: none."""
+        if len(self._blank) != self.frame_size[0] * self.frame_size[1]:
+            self._blank = bytes(self.frame_size[0] * self.frame_size[1])
+        return self.frame(now), [self._blank]
 
     def frame(self, now: float) -> m.Frame:
         """A blank ultrasound frame's body."""

@@ -183,3 +183,15 @@ def test_random_cuts_recover_every_complete_chunk(chunked, tmp_path, cut):
         return
     assert r.truncated and r.status == "truncated"
     _check_recovery(chunks, r, lambda a, b: b > cut)
+
+
+def test_damaged_metadata_is_refused_naming_it(chunked, tmp_path):
+    """MCAP keeps no checksum of records outside chunks: the recording's metadata carries
+    its own CRC, so a changed time origin is refused instead of silently shifting every
+    timestamp (hypothesis found a flipped digit of origin_ns read as 'complete')."""
+    _, raw, _ = chunked
+    i = raw.index(b"origin_ns") + len(b"origin_ns") + 4  # the value's first digit
+    bad = bytearray(raw)
+    bad[i] = ord("2") if bad[i] != ord("2") else ord("3")
+    with pytest.raises(RecordingFormatError, match="metadata record is damaged"):
+        read_recording(_write(tmp_path, bytes(bad)))

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from force_control import Event, Mode
-from robot_us.config import load_config
 from robot_us.control_cycle import ControlCycle, RequestResult
 from robot_us.core.backends import ArmBackend
 from robot_us.loop import LoopClock
@@ -18,6 +17,7 @@ from robot_us.safety import FaultCode, Reaction, SafetyResetError
 from robot_us.state_log import StateLog
 from sim.cell import make_sim_cell
 from tests.scan_helpers import InjectingWrench
+from tests.sim_helpers import sim_config
 
 STANDOFF = 0.005  # m above the skin where the contact tests start
 
@@ -43,7 +43,7 @@ class InjectingArm(ArmBackend):
 
 @pytest.fixture(scope="module")
 def sim_cell():
-    cfg = load_config()
+    cfg = sim_config()
     cell = make_sim_cell(cfg)
     yield cell
     cell.close()
@@ -53,7 +53,7 @@ class Rig:
     """A fresh control cycle on the shared simulated cell, stepped by hand."""
 
     def __init__(self, cell, **overrides) -> None:
-        self.cfg = load_config(overrides=overrides)
+        self.cfg = sim_config(overrides)
         self.world = cell.sim
         self.wrench = InjectingWrench(cell.wrench)
         self.arm = InjectingArm(cell.arm)

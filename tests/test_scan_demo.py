@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 
 from robot_us.cli import main
-from robot_us.perception_files import save_stroke
+from robot_us.perception_files import load_stroke, save_stroke
 from robot_us.recording import read_recording
 from tests.scan_helpers import short_config, stroke_on_skin
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Test config: a short stand-off (quick approach).
-SHORT_TOML = "[trajectory]\nstandoff = 0.02\n"
+#: Test config: a short stand-off (quick approach), the ideal plant.
+SHORT_TOML = '[trajectory]\nstandoff = 0.02\n[sim]\nprofile = "ideal"\n'
 
 
 def _files(tmp_path, theta, y):
@@ -63,6 +63,9 @@ def test_demo_scans_over_the_rib_slows_pauses_and_reports_the_span(tmp_path, cap
     assert rep["loop"]["cycles"] > 5000 and rep["loop"]["frame_assess_ms_p50"] > 0
     for name in ("force.png", "path_quality.png", "frames.png"):
         assert (out / name).stat().st_size > 10_000
+    # the stroke it mapped is in the output, ready to be run again
+    assert rep["files"]["stroke"] == str(out / "stroke.json")
+    np.testing.assert_array_equal(load_stroke(out / "stroke.json"), load_stroke(stroke))
     # the recording holds it all, with the arc length on quality results and events
     rec = read_recording(out / "scan.mcap")
     assert not rec.truncated and rec.summary["result"] == "done"

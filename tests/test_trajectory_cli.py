@@ -1,4 +1,4 @@
-"""path.json validation, plan.json round trip and the ``robot-us plan`` exit codes."""
+"""path.json validation, plan.json content and the ``robot-us plan`` exit codes."""
 
 import json
 
@@ -9,7 +9,7 @@ from robot_us.cli import main
 from robot_us.config import Config
 from robot_us.core.types import SegmentKind, SurfacePath
 from sim.phantom_geometry import PhantomGeometry
-from trajectory.formats import PathFormatError, path_from_dict, path_to_dict, plan_from_dict
+from trajectory.formats import PLAN_FORMAT, PathFormatError, path_from_dict, path_to_dict
 
 
 def _doc(n=60, theta=(-0.3, 0.0), y=(-0.06, 0.06)):
@@ -56,11 +56,13 @@ def test_plan_command_writes_a_plan(tmp_path, capsys):
         ["plan", "--path", str(src), "--plane", "transverse", "--speed", "20", "--out", str(out)]
     )
     assert code == 0, capsys.readouterr().err
-    plan = plan_from_dict(json.loads(out.read_text()))
-    assert plan.plane == "transverse" and plan.speed_m_s == pytest.approx(0.02)
-    assert plan.poses.shape == (len(plan.kinds), 4, 4)
-    assert plan.joints.shape == (len(plan.kinds), 7)
-    assert SegmentKind.SWEEP in plan.kinds
+    plan = json.loads(out.read_text())
+    assert plan["format"] == PLAN_FORMAT and plan["version"] == 1
+    assert plan["plane"] == "transverse" and plan["speed_m_s"] == pytest.approx(0.02)
+    n = len(plan["kinds"])
+    assert np.shape(plan["poses"]) == (n, 4, 4) and np.shape(plan["joints_rad"]) == (n, 7)
+    assert len(plan["arc_length_m"]) == n and SegmentKind.SWEEP.value in plan["kinds"]
+    assert plan["duration_s"] == pytest.approx(sum(plan["segment_durations_s"].values()))
     assert "planned" in capsys.readouterr().out
 
 

@@ -48,24 +48,11 @@ def _read_image(path: Path):
 
 
 def _hand_eye_input(path: Path) -> tuple[list, list]:
-    import numpy as np
+    """Robot poses and images of hand_eye.json (images only from inside its folder)."""
+    from robot_us.perception_files import load_hand_eye
 
-    from robot_us.file_schemas import read_hand_eye_document
-
-    data = read_hand_eye_document(path)  # every type checked, errors name the field
-    poses = data.get("poses") if isinstance(data, dict) else None
-    if not isinstance(poses, list) or not poses:
-        raise ValueError(f"{path}: missing key 'poses' (a non-empty list)")
-    T, images = [], []
-    for i, entry in enumerate(poses):
-        if not isinstance(entry, dict) or "T_base_flange" not in entry or "image" not in entry:
-            raise ValueError(f"{path}: poses[{i}] needs keys 'T_base_flange' and 'image'")
-        Ti = np.asarray(entry["T_base_flange"], dtype=float)
-        if Ti.shape != (4, 4):
-            raise ValueError(f"{path}: poses[{i}].T_base_flange must be 4x4, got {Ti.shape}")
-        T.append(Ti)
-        images.append(_read_image(path.parent / entry["image"]))
-    return T, images
+    data = load_hand_eye(path)
+    return list(data.T_base_flange), [_read_image(p) for p in data.images]
 
 
 def run(args: argparse.Namespace) -> int:

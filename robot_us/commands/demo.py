@@ -40,6 +40,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--speed", type=float, metavar="MM_S", help="sweep speed in mm/s (default: config)"
     )
+    p.add_argument(
+        "--ft-transport",
+        choices=("direct", "robotiq-ft300-emulated", "ati-netft-emulated"),
+        help="serve the simulated wrench through a device emulator and read it back with the "
+        "real driver (sim.ft_transport; raises safety.wrench_timeout to what the sensor needs)",
+    )
     p.add_argument("--config", nargs="*", default=[], help="TOML files over the defaults")
     p.add_argument("--no-pictures", action="store_true", help="skip the PNG pictures")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -58,7 +64,16 @@ def run(args: argparse.Namespace) -> int:
     overrides = {"loop.mode": "lockstep"}
     if args.robot:
         overrides["robot.model"] = args.robot
+    if args.ft_transport:
+        overrides["sim.ft_transport"] = args.ft_transport
     cfg = load_config(*args.config, overrides=overrides)
+    if args.ft_transport:
+        from robot_us.sim_ft_transport import recommended_wrench_timeout
+
+        timeout = recommended_wrench_timeout(args.ft_transport, cfg)
+        if timeout != cfg.safety.wrench_timeout:
+            overrides["safety.wrench_timeout"] = timeout
+            cfg = load_config(*args.config, overrides=overrides)
     speed = None
     if args.speed is not None:
         if not 0.0 < args.speed <= MAX_SCAN_SPEED * 1e3:
@@ -83,6 +98,11 @@ def run(args: argparse.Namespace) -> int:
     with interrupts:  # SIGINT / SIGTERM: abort the scan, write the report, close the file
         result = run_scan(cfg, opts)
     print(format_summary(result.report, "robot-us demo: autonomous scan (lockstep simulation)"))
+    link = getattr(result.cycle.cell, "ft_link", None)
+    if link is not None:
+        from robot_us.sim_ft_transport import describe_link
+
+        print(f"  {'F/T transport':<28s} {describe_link(cfg.sim.ft_transport, link)}")
     for name, path in result.files.items():
         print(f"  {name:<14s} {path}")
     if interrupts.interrupted:

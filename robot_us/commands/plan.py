@@ -41,8 +41,8 @@ def run(args: argparse.Namespace) -> int:
     from robot_us.core.kinematics import ArmKinematics, probe_transform
     from robot_us.output_paths import check_new_file, new_file
     from robot_us.perception_files import load_path
+    from robot_us.scan.planning import make_planner
     from trajectory.formats import plan_to_dict
-    from trajectory.planner import ScanPlanner
 
     out = check_new_file(args.out, args.overwrite)
     overrides = {"robot.model": args.robot} if args.robot else None
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     speed = None if args.speed is None else args.speed * 1e-3  # the planner checks it
     kin = ArmKinematics(cfg.robot.model, probe_transform(cfg.probe.tip_offset))
     q_start = np.array(cfg.robot.q_home) if cfg.robot.q_home else kin.q_ready
-    planner = ScanPlanner(kin, cfg.trajectory)
+    planner = make_planner(cfg, kin)
     plan = planner.plan(
         path, q_start, plane=args.plane, speed=speed, allow_flip=args.allow_flip or None
     )
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"planned {plan.arc_length.max() * 1e3:.1f} mm on the {plan.robot} ({plan.plane}"
         f"{', probe flipped' if plan.flipped else ''}): {len(plan.poses)} poses, "
-        f"{plan.duration_s:.1f} s at {plan.speed_m_s * 1e3:.1f} mm/s ({seg}); "
-        f"the arm allows up to {plan.max_speed_m_s * 1e3:.1f} mm/s; wrote {out}"
+        f"{plan.duration_s:.1f} s at {plan.speed_m_s * 1e3:.3g} mm/s ({seg}); "
+        f"the arm allows up to {plan.max_speed_m_s * 1e3:.3g} mm/s; wrote {out}"
     )
     return 0

@@ -115,12 +115,14 @@ class StateSample:
 
 @dataclass(frozen=True)
 class FrameSample:
-    """An ultrasound frame: its body, the pixels (uint8, height x width), arrival time."""
+    """An ultrasound frame: its body, the pixels (uint8, height x width), arrival time and,
+    when the server sends one, the confidence map (uint8, 0..255 = 0..1)."""
 
     frame: m.Frame
     image: np.ndarray
     seq: int
     t_local: float
+    confidence: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -273,9 +275,10 @@ class Client:
             self._to_io([b"q"])
             self._thread.join(timeout=2.0)
             self._thread = None
-        if self._push is not None:
-            self._push.close(linger=0)
-            self._push = None
+        with self._push_lock:
+            if self._push is not None:
+                self._push.close(linger=0)
+                self._push = None
 
     @property
     def io_thread_id(self) -> int | None:
@@ -340,9 +343,9 @@ class Client:
         return pending
 
     def _to_io(self, frames: list) -> None:
-        if self._push is None:
-            raise NotConnectedError("the client is not connected (call connect())")
-        with self._push_lock:
+        with self._push_lock:  # never a send on a socket another thread is closing
+            if self._push is None:
+                raise NotConnectedError("the client is not connected (call connect())")
             self._push.send_multipart(frames, copy=False)
 
     def _call(self, body: msgspec.Struct, expect: type[T], **kw: Any) -> T:
@@ -746,12 +749,16 @@ class Client:
                 self.on_state(sample)
         elif msg.type == "frame":
             body: m.Frame = msg.body
+            confidence = None
             try:
                 image = _image(msg.parts[0], np.uint8, (body.height, body.width), "frame")
+                if body.confidence_width > 0 and body.confidence_height > 0:
+                    shape = (body.confidence_height, body.confidence_width)
+                    confidence = _image(msg.parts[1], np.uint8, shape, "confidence")
             except (ProtocolError, IndexError):
                 self.bad_messages += 1
                 return
-            self._frame = FrameSample(body, image, msg.seq, t_local)
+            self._frame = FrameSample(body, image, msg.seq, t_local, confidence)
             if self.on_frame is not None:
                 self.on_frame(self._frame)
         elif msg.type == "event":

@@ -382,7 +382,10 @@ class Quality(ServerBody):
 class Frame(ServerBody):
     """An ultrasound frame: extra part 1 holds the pixels (``pixel_format`` gray8: uint8,
     height x width, row-major). Acquisition time (s), pixel spacing (m, lateral and axial),
-    probe pose and force (N) at that time, and the newest quality result."""
+    probe pose and force (N) at that time, and the newest quality result. When
+    ``confidence_width`` and ``confidence_height`` are > 0, extra part 2 holds the
+    confidence map of the assessed frame (uint8, 0..255 = confidence 0..1, row-major,
+    covering the whole image at its own, usually coarser, resolution)."""
 
     frame_seq: int
     t: float
@@ -393,6 +396,8 @@ class Frame(ServerBody):
     force: float
     quality: Quality | None = None
     pixel_format: str = "gray8"
+    confidence_width: int = 0
+    confidence_height: int = 0
 
 
 class Event(ServerBody):
@@ -410,6 +415,8 @@ class Event(ServerBody):
 SPAN_STATUSES = (
     "ok",
     "too_short",
+    "too_long",
+    "workspace",
     "fold_back",
     "curvature",
     "smoothing",

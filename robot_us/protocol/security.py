@@ -159,6 +159,32 @@ class ClientKeys:
         public, secret = _secret_pair(client_secret)
         return cls(public, secret, _public_key(server_public))
 
+    @classmethod
+    def from_folder(cls, folder: Path, name: str | None = None) -> tuple[ClientKeys, str]:
+        """A client's key folder: its own ``NAME.key_secret`` (the only one, or ``name``)
+        and a copy of the server's ``server.key``. Returns the keys and the key name."""
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder} is not a key folder")
+        server = folder / f"{SERVER_KEY_NAME}{PUBLIC_SUFFIX}"
+        if not server.is_file():
+            raise FileNotFoundError(f"{server} missing: copy the server's public key there")
+        secrets = sorted(
+            p.name[: -len(SECRET_SUFFIX)]
+            for p in folder.glob(f"*{SECRET_SUFFIX}")
+            if p.name != f"{SERVER_KEY_NAME}{SECRET_SUFFIX}"
+        )
+        if name is None:
+            if len(secrets) != 1:
+                found = ", ".join(secrets) or "none"
+                raise ValueError(
+                    f"{folder}: expected one client NAME{SECRET_SUFFIX} (found: {found}); "
+                    "make one with `robot-us keys generate --out DIR --name NAME`"
+                )
+            name = secrets[0]
+        elif name not in secrets:
+            raise FileNotFoundError(f"{folder / (name + SECRET_SUFFIX)} missing")
+        return cls.load(folder / f"{name}{SECRET_SUFFIX}", server), name
+
     def secure(self, sock: zmq.Socket) -> None:
         """Make ``sock`` a CURVE client of the server (before connect)."""
         sock.curve_secretkey = self.secret

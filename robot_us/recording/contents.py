@@ -134,8 +134,3 @@ class Recording:
     def duration_s(self) -> float:
         """Span of the recorded message times (s)."""
         return max(0.0, self.end_t - self.start_t)
-
-    @property
-    def frame_times(self) -> np.ndarray:
-        """Frame times (s)."""
-        return np.array([f.t for f in self.frames], dtype=np.float64)

@@ -192,6 +192,12 @@ def read_recording(path: str | Path) -> Recording:
             f"{path} is an MCAP file but not a robot-us recording "
             f"(no '{ch.METADATA_NAME}' metadata record)"
         )
+    crc = meta.get(ch.METADATA_CRC_KEY)
+    if crc is not None and crc != ch.metadata_crc(meta):
+        raise RecordingFormatError(
+            f"{path}: the recording's metadata record is damaged (checksum mismatch); "
+            "its time origin and state layout cannot be trusted"
+        )
     try:
         origin_ns = int(meta["origin_ns"])
     except (KeyError, ValueError) as exc:

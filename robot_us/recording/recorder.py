@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from robot_us import __version__
 from robot_us.core.config_schema import to_dict
 from robot_us.core.types import RgbdFrame, ScanPlan, UltrasoundFrame
 from robot_us.recording import channels as ch
@@ -151,6 +152,7 @@ class Recorder:
             ),
             "state_rate_hz": repr(self.cfg.state_rate_hz),
             "flush_period_s": repr(self.cfg.flush_period_s),
+            "software": f"robot-us {__version__}",
         }
         meta.update(self._metadata)
         self._writer = DurableMcapWriter(

@@ -17,7 +17,9 @@ class SafetySignals(JointKinematics):
 
     ``force``: pressing force at the probe tip, probe frame, bias and gravity removed,
     NOT low-pass filtered (N). ``force_filtered``: the same after the controller's
-    low-pass (N). ``wrench_new``: the F/T sensor delivered a new sample this cycle.
+    low-pass (N). ``wrench_new``: the F/T sensor delivered a new sample this cycle;
+    ``wrench_age``: how old the sample in use was when read (s, the sensor's clock).
+    ``arm_stop``: the arm controller's own stop state (``ArmStop``, 0 = running).
     """
 
     cycle: int = 0
@@ -25,4 +27,6 @@ class SafetySignals(JointKinematics):
     force: np.ndarray = field(default_factory=lambda: np.zeros(3))
     force_filtered: np.ndarray = field(default_factory=lambda: np.zeros(3))
     wrench_new: bool = True
+    wrench_age: float = 0.0
     consecutive_overruns: int = 0
+    arm_stop: int = 0

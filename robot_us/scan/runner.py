@@ -40,6 +40,7 @@ DEFAULT_STROKE_RESOURCE = "default_stroke.json"
 #: File names written into the output folder.
 RECORDING_NAME = "scan.mcap"
 REPORT_NAME = "report.json"
+STROKE_NAME = "stroke.json"  # the stroke the run mapped (re-run it with --stroke)
 #: Loop time allowed beyond twice the planned duration before the scan is aborted (s).
 TIME_BUDGET_MARGIN_S = 20.0
 #: Longest a lockstep scan may run in loop time (s).
@@ -138,6 +139,7 @@ class ScanRunner:
         self.budget = TimeBudget()
         self.estimate = ProgressEstimate(cfg)
         self._progress = ProgressBar(options.progress)
+        self._stroke_file: str | None = None
         self._stop_cause = ""  # set by stop_now: the run ends after the current cycle
 
     def run(self) -> ScanRun:
@@ -158,6 +160,7 @@ class ScanRunner:
                 )
             camera = cell.camera.capture()
             stroke = default_stroke() if opts.stroke is None else opts.stroke
+            self._save_stroke(stroke)
             self.log = log = StateLog(cfg.loop.ring_capacity, cell.arm.n_joints)
             self.cycle = ControlCycle(cfg, cell, state_log=log)
             self.recorder = self._start_recorder(log, camera) if opts.record else None
@@ -202,6 +205,14 @@ class ScanRunner:
             self.recorder.post_event(self.t, "abort", cause, None, int(self.scan.state))
 
     # -- setup ----------------------------------------------------------------------------
+    def _save_stroke(self, stroke: np.ndarray) -> None:
+        """Write the stroke this run maps into the output folder (``stroke.json``)."""
+        from robot_us.perception_files import save_stroke
+
+        path = self.opts.out_dir / STROKE_NAME
+        save_stroke(path, stroke)
+        self._stroke_file = str(path)
+
     def _start_recorder(self, log: StateLog, camera: RgbdFrame):
         from robot_us.recording import Recorder
 
@@ -306,6 +317,8 @@ class ScanRunner:
             wall_s=wall_s,
             imaging=self.imaging,
         )
+        if self._stroke_file is not None:
+            run.files["stroke"] = self._stroke_file
         if scan.outcome is None:
             scan._finish()  # the loop ran out of time: report where it stopped
             run.outcome = scan.outcome
