@@ -91,7 +91,6 @@ class StubServer:
         frame_size: tuple[int, int] = (256, 256),
         context: zmq.Context | None = None,
     ) -> None:
-        self._own_ctx = context is None
         self.ctx = context or zmq.Context()
         self.keys = keys
         self.limits = limits
@@ -161,8 +160,6 @@ class StubServer:
             sock.close()
         if self.auth is not None:
             self.auth.stop()
-        if self._own_ctx:  # the listening ports are free once this returns
-            self.ctx.term()
 
     def __enter__(self) -> StubServer:
         return self.start()
