@@ -13,6 +13,7 @@ a home pose with the probe a few millimetres above the top of the simulated body
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing as mp
 import os
 import signal
@@ -33,6 +34,11 @@ from robot_us.server import links
 ROOT = Path(__file__).resolve().parents[1]
 #: How long a server may take to start (s): three processes import numpy, pybullet, ...
 START_TIMEOUT_S = 180.0
+#: How long ``ServerProcess.stop`` waits for the server to exit before it kills its
+#: whole process group (s); a clean stop takes a few seconds (tests/test_server_signals.py).
+STOP_TIMEOUT_S = 30.0
+#: How long the children may outlive the server's exit before the group is killed (s).
+GROUP_EXIT_S = 10.0
 #: SCHED_FIFO priorities of the control loop and of the server's event loop, where allowed.
 TEST_PRIORITY = 10
 SERVER_PRIORITY = 5
@@ -45,6 +51,61 @@ CLIENT_PRIORITY = 4
 OVERRUN_LIMIT = 50
 #: Height of the probe face above the top of the body at the teleop home pose (m).
 HOME_CLEARANCE = 0.008
+
+
+def _terminate_with_parent() -> None:
+    """In a child between fork and exec: SIGTERM when the parent dies (Linux
+    ``PR_SET_PDEATHSIG``; nothing elsewhere)."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _load_prctl() -> Any:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+#: ``prctl(2)``, looked up before any fork (None where there is none).
+_PRCTL = _load_prctl() if sys.platform.startswith("linux") else None
+PR_SET_PDEATHSIG = 1
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def group_alive(pgid: int) -> bool:
+    """True while a process (not a zombie) of group ``pgid`` is left (Linux ``/proc``)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def wait_group_gone(pgid: int, timeout: float) -> bool:
+    """Wait until no process of group ``pgid`` is left; False after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while group_alive(pgid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def child_pids(pid: int) -> list[int]:
+    """Process ids of ``pid``'s children (Linux ``/proc``; [] when it is gone)."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            out += [int(c) for c in task.read_text().split()]
+    return out
 
 
 @cache
@@ -147,7 +208,17 @@ class ServerProcess:
         self.log_path = workdir / "server.log"
         self._log = self.log_path.open("wb")
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        # its own process group (``stop`` can kill the whole of it), and SIGTERM when this
+        # process dies without stopping it (a test run killed): no server outlives its test
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_terminate_with_parent,
+        )
+        self.pgid = self.proc.pid
 
     def wait_ready(self, keys: Any = None, timeout: float = START_TIMEOUT_S) -> None:
         """Wait until the server answers a hello."""
@@ -174,17 +245,26 @@ class ServerProcess:
             self._log.flush()
         return self.log_path.read_text(errors="replace")
 
-    def stop(self, timeout: float = 30.0) -> int:
-        """SIGINT, then wait; returns the exit code (kills it after ``timeout``)."""
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> int:
+        """SIGINT (like Ctrl-C), then wait for the server and every process of its group;
+        after ``timeout`` the whole group is killed. Returns the server's exit code."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _killpg(self.pgid, signal.SIGKILL)
+            self.proc.wait()
+        if not wait_group_gone(self.pgid, GROUP_EXIT_S):  # a child outlived the server
+            _killpg(self.pgid, signal.SIGKILL)
+            wait_group_gone(self.pgid, GROUP_EXIT_S)
+        if not self._log.closed:
+            self._log.close()
         return self.proc.returncode
+
+    def children(self) -> list[int]:
+        """Process ids of the server's children now (Linux ``/proc``)."""
+        return child_pids(self.proc.pid)
 
     def recordings(self) -> list[Path]:
         """The session recordings written."""
@@ -217,11 +297,17 @@ def _relay(target_port: int, impairment: Any, ports: Any, drop: Any, stop: Any) 
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(PROXY_PRIORITY))
     proxy = ImpairmentProxy(target_port, impairment, ports=PORT_SPAN).start()
     ports.put(proxy.listen_port)
-    drop.wait()
-    if not stop.is_set():
-        proxy.drop("blackhole")
-    stop.wait()
-    proxy.stop()
+    parent = os.getppid()
+    try:
+        while not drop.wait(0.5):
+            if os.getppid() != parent:  # the test process is gone
+                return
+        if not stop.is_set():
+            proxy.drop("blackhole")
+        while not stop.wait(0.5) and os.getppid() == parent:
+            pass
+    finally:
+        proxy.stop()
 
 
 class ProxyProcess:

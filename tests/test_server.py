@@ -235,7 +235,7 @@ def test_estop_from_any_client_and_fault_reset(server):
 
 def test_zz_the_session_recording(server):
     """Last on this server: stop it and read its recording back."""
-    assert server.stop() == 0
+    assert server.stop() == 130  # SIGINT
     (path,) = server.recordings()
     rec = read_recording(path)
     assert rec.status == "complete"

@@ -2,19 +2,22 @@
 default) in real time and serves the wire protocol on four ports from ``--port``
 (docs/protocol.md): commands, state, ultrasound frames, events. Every session is recorded
 to ``--record DIR/session-YYYYmmdd-HHMMSS.mcap``. Without ``--keys`` it listens on
-loopback only. SIGINT / SIGTERM stop it: the arm holds where it is, the recording is
-closed (exit 0; 1 if the control process failed)."""
+loopback only. SIGINT / SIGTERM stop it, also while it starts: the arm holds where it
+is, the imaging, planning and control processes stop, the recording is closed; exit
+128 + the signal's number (130, 143), 1 if the control process failed."""
 
 from __future__ import annotations
 
 import argparse
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
 HELP = "run the robot-side server: the cell in real time, driven over ZeroMQ"
+
+#: Signals that stop the server in order (exit 128 + the signal's number: 130, 143).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 #: Default folder of the session recordings.
 DEFAULT_RECORD_DIR = "robot-us-sessions"
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(refusal)
     from robot_us.config import load_config
     from robot_us.protocol.security import ServerKeys
-    from robot_us.server.robot_server import RobotServer, ServerError
+    from robot_us.server.robot_server import RobotServer, ServerError, StartInterruptedError
 
     cfg = load_config(*args.config, overrides={"loop.mode": "realtime"})
     keys = ServerKeys.load(args.keys) if args.keys is not None else None
@@ -91,33 +94,37 @@ def run(args: argparse.Namespace) -> int:
     caught: list[int] = []
 
     def on_signal(signum: int, frame: object) -> None:
+        # only noted here: the main thread's loop sees the event and stops in order
         caught.append(signum)
         stop.set()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
+    summary: dict = {}
     try:
         try:
             server.start()
+        except StartInterruptedError:
+            pass  # a signal while starting: what started is stopped below
         except ServerError as exc:
             from robot_us.cli import CommandError
 
             raise CommandError(str(exc)) from None
-        auth = "CurveZMQ keys" if keys is not None else "no keys: loopback only"
-        print(
-            f"robot-us serve: {cfg.cell.backend} cell in real time at {cfg.loop.rate_hz:g} Hz; "
-            f"listening on tcp://{args.host}:{server.port} (+1 state, +2 frames, +3 events; "
-            f"{auth})",
-            file=sys.stderr,
-        )
-        if record is not None:
-            print(f"robot-us serve: recording to {record}", file=sys.stderr)
-        if threading.current_thread() is threading.main_thread():
+        else:
+            auth = "CurveZMQ keys" if keys is not None else "no keys: loopback only"
+            print(
+                f"robot-us serve: {cfg.cell.backend} cell in real time at "
+                f"{cfg.loop.rate_hz:g} Hz; listening on tcp://{args.host}:{server.port} "
+                f"(+1 state, +2 frames, +3 events; {auth})",
+                file=sys.stderr,
+            )
+            if record is not None:
+                print(f"robot-us serve: recording to {record}", file=sys.stderr)
             server.serve()
         summary = server.close()
     finally:
+        server.close()  # (after an exception: stop the children, close the recording)
         for s, handler in previous.items():
             signal.signal(s, handler)
-        server.close()
     loop = summary.get("loop") or {}
     if loop:
         print(
@@ -130,4 +137,8 @@ def run(args: argparse.Namespace) -> int:
     if server.error:
         print(f"robot-us serve: error: {server.error}", file=sys.stderr)
         return 1
+    if caught:
+        name = signal.Signals(caught[0]).name
+        print(f"robot-us serve: stopped by {name}", file=sys.stderr)
+        return 128 + caught[0]
     return 0

@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 import os
 import queue
-import signal
 import sys
 import threading
 import time
@@ -565,7 +564,7 @@ def run_control(
     cfg: Config, log_name: str, status_name: str, endpoint: str, error_path: str
 ) -> None:
     """The control process's entry point (``multiprocessing`` spawn target)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops us with Shutdown
+    links.ignore_stop_signals()  # the server stops us with Shutdown
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     # the link's I/O thread just below the loop: the lease must never wait behind others
     ctx = links.context(max(1, cfg.loop.realtime_priority - 1) if cfg.loop.realtime_priority else 0)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 import time
 import traceback
 from typing import Any
@@ -143,7 +142,7 @@ def _to_gray8(image: np.ndarray) -> np.ndarray:
 
 def run_imaging(cfg: Config, log_name: str, endpoint: str, error_path: str) -> None:
     """The imaging process's entry point (``multiprocessing`` spawn target)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    links.ignore_stop_signals()
     sc = cfg.server
     if sc.imaging_nice > 0:
         os.nice(sc.imaging_nice)

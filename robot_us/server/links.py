@@ -19,6 +19,7 @@ rare messages except frames (30 Hz) and twists (the operator's rate).
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 from multiprocessing import resource_tracker
@@ -262,6 +263,19 @@ def keep_tracked(shm: SharedMemory) -> None:
     shares its parent's resource tracker, so the creator's own record must stay for its
     ``unlink`` (Python < 3.13)."""
     resource_tracker.register(shm._name, "shared_memory")  # type: ignore[attr-defined]
+
+
+#: Signals a child process ignores: Ctrl-C in a terminal, ``systemctl stop`` and
+#: ``kill -- -PGID`` send them to every process of the group, and a child that died of
+#: one would leave the arm without its loop or the recording without its end. The server
+#: process stops its children in order; a child also ends when its parent is gone.
+CHILD_IGNORED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def ignore_stop_signals() -> None:
+    """In a child process: ignore ``CHILD_IGNORED_SIGNALS`` (the server stops it)."""
+    for sig in CHILD_IGNORED_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def exit_child(code: int) -> None:

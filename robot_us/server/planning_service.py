@@ -19,7 +19,6 @@ from __future__ import annotations
 import itertools
 import os
 import pickle
-import signal
 import traceback
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -359,7 +358,7 @@ class PlanningClient:
 def run_planning(cfg: Config, endpoint: str, error_path: str) -> None:
     """The planning process's entry point (``multiprocessing`` spawn target): jobs in,
     results out, until the server closes the link."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    links.ignore_stop_signals()
     ctx = zmq.Context()
     sock = links.pair(ctx, endpoint, bind=False)
     ppid = os.getppid()

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import os
 import pickle
-import signal
+import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ from robot_us.state_log import StateLog
 #: other items (small; dropped, counted, only if the recorder stalls for minutes).
 FRAMES_QUEUED = 64
 ITEMS_QUEUED = 100_000
+#: The server's last item: write what is queued, close the file, end.
+CLOSE = b"close"
 
 
 class RecordingLink:
@@ -89,9 +92,24 @@ class RecordingLink:
         """The plan of a started scan."""
         self._send("plan", plan)
 
-    def summary(self, summary: dict[str, Any]) -> None:
-        """The session's summary (at the end)."""
-        self._send("summary", summary)
+    def finish(self, summary: dict[str, Any], alive: Callable[[], bool], timeout: float) -> bool:
+        """The session's summary, then ``close``: each waits for room on the link while
+        the recording process is ``alive()``, for ``timeout`` s in all (never blocks on a
+        process that is gone). False if they could not be handed over."""
+        deadline = time.monotonic() + timeout
+        for data in (pickle.dumps(("summary", summary)), CLOSE):
+            while not (self.sock.poll(100, zmq.POLLOUT) and _try_send(self.sock, data)):
+                if not alive() or time.monotonic() > deadline:
+                    return False
+        return True
+
+
+def _try_send(sock: zmq.Socket, data: bytes) -> bool:
+    try:
+        sock.send(data, zmq.NOBLOCK)
+    except zmq.Again:
+        return False
+    return True
 
 
 def _frame(info: links.FrameInfo, pixels: Any) -> UltrasoundFrame:
@@ -119,7 +137,7 @@ def run_recording(
 ) -> None:
     """The recording process's entry point (``multiprocessing`` spawn target): records
     until the server sends ``close`` (or goes away), then closes the file."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    links.ignore_stop_signals()
     ctx = zmq.Context()
     sock = links.pair(ctx, endpoint, bind=False, hwm=ITEMS_QUEUED)
     frame_sock = links.pair(ctx, frame_endpoint, bind=False, hwm=FRAMES_QUEUED)
@@ -157,7 +175,7 @@ def run_recording(
             ready = dict(poller.poll(wait_ms))
             while sock in ready and sock.poll(0):  # items first: they are small
                 data = sock.recv()
-                if data == b"close":
+                if data == CLOSE:
                     closing = True
                     break
                 kind, *args = pickle.loads(data)  # from our own server process

@@ -18,7 +18,6 @@ interpreter lock would hold off heartbeats and trip the deadman).
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import multiprocessing as mp
 import os
@@ -87,6 +86,11 @@ CHILD_CHECK_S = 0.2
 #: GIL switch interval of the server process (s): how long another thread (the ZAP
 #: authenticator, a test's) can keep the event loop waiting.
 SWITCH_INTERVAL_S = 5e-4
+#: How long each of the control, imaging and planning processes may take to stop (s)
+#: before it is killed (the control process: the loop ends within a cycle of the request).
+CHILD_STOP_S = 5.0
+#: How long the recording process may take to write what is queued and close its file (s).
+RECORDING_CLOSE_S = 60.0
 #: Random base ports tried when none is given (tests).
 RANDOM_PORTS = (21000, 60000)
 _STOPPED_PHASE = int(TeleopPhase.STOPPED) + 1
@@ -94,6 +98,10 @@ _STOPPED_PHASE = int(TeleopPhase.STOPPED) + 1
 
 class ServerError(RuntimeError):
     """The server could not start or lost its control process (message names why)."""
+
+
+class StartInterruptedError(ServerError):
+    """``stop_event`` was set (SIGINT / SIGTERM) while the server was starting."""
 
 
 @dataclass
@@ -166,6 +174,7 @@ class RobotServer:
         self.iteration_us = TimingHistogram()
         self.gap_us = TimingHistogram()
         self.imaging_error: str | None = None
+        self.recording_error: str | None = None
         self._pending: dict[int, _Pending] = {}
         self._planning_pending: dict[int, Inbound] = {}
         self._ids = itertools.count(1)
@@ -244,9 +253,14 @@ class RobotServer:
             self._start_recorder(self.record_path)
         return self
 
+    def _check_not_stopped(self) -> None:
+        if self.stop_event.is_set():
+            raise StartInterruptedError("stopped while starting")
+
     def _wait_control_ready(self) -> None:
         deadline = time.monotonic() + self.cfg.server.startup_timeout
         while time.monotonic() < deadline:
+            self._check_not_stopped()
             if self.ctrl.poll(100):
                 msg = links.decode_from_control(self.ctrl.recv())
                 if isinstance(msg, links.ControlReady):
@@ -263,6 +277,7 @@ class RobotServer:
     def _wait_planning_ready(self) -> None:
         deadline = time.monotonic() + self.cfg.server.startup_timeout
         while time.monotonic() < deadline:
+            self._check_not_stopped()
             if self.plan_link.poll(100) and self.plan_link.recv() == b"ready":
                 return
             if not self.planning_proc.is_alive():
@@ -339,6 +354,7 @@ class RobotServer:
         self.recording_proc.start()
         deadline = time.monotonic() + self.cfg.server.startup_timeout
         while not (sock.poll(100) and sock.recv() == b"ready"):
+            self._check_not_stopped()
             if time.monotonic() > deadline or not self.recording_proc.is_alive():
                 why = _last_line(self._dir / "recording-error.txt")
                 raise ServerError(f"the recording process did not start ({path}): {why}")
@@ -384,9 +400,21 @@ class RobotServer:
             )
         }
         self.child_cpu_s["server"] = time.process_time()
+        # imaging and planning stop while the control process does; a child that cannot
+        # be told (not connected yet: still starting, no loop, no file) is killed at once
+        for proc, link in (
+            (self.imaging_proc, getattr(self, "img", None)),
+            (self.planning_proc, getattr(self, "plan_link", None)),
+        ):
+            if proc is not None and proc.is_alive() and link is not None:
+                try:
+                    link.send(b"stop", zmq.NOBLOCK)
+                except zmq.ZMQError:
+                    _kill(proc)
         if self.control_proc is not None and self.control_proc.is_alive():
-            links.send(self.ctrl, links.Shutdown())
-            deadline = time.monotonic() + 10.0
+            if not links.send(self.ctrl, links.Shutdown()):
+                _kill(self.control_proc)
+            deadline = time.monotonic() + CHILD_STOP_S
             while time.monotonic() < deadline and self.control_stats is None:
                 if self.ctrl.poll(100):
                     msg = links.decode_from_control(self.ctrl.recv())
@@ -394,29 +422,20 @@ class RobotServer:
                         self.control_stats = msg
                 if not self.control_proc.is_alive() and not self.ctrl.poll(0):
                     break
-            self.control_proc.join(timeout=5.0)
-        for proc, link in (
-            (self.imaging_proc, getattr(self, "img", None)),
-            (self.planning_proc, getattr(self, "plan_link", None)),
-        ):
-            if proc is not None and proc.is_alive() and link is not None:
-                with contextlib.suppress(zmq.ZMQError):
-                    link.send(b"stop", zmq.NOBLOCK)
+            self.control_proc.join(timeout=max(0.0, deadline - time.monotonic()))
+        deadline = time.monotonic() + CHILD_STOP_S
         for proc in (self.imaging_proc, self.planning_proc):
             if proc is not None:
-                proc.join(timeout=5.0)
+                proc.join(timeout=max(0.0, deadline - time.monotonic()))
         for proc in (self.control_proc, self.imaging_proc, self.planning_proc):
-            if proc is not None and proc.is_alive():
-                proc.terminate()
-                proc.join(timeout=5.0)
+            _kill(proc)  # still there: they ignore SIGTERM (links.ignore_stop_signals)
         summary = self.summary() if getattr(self, "status", None) is not None else {}
         if self.recorder is not None:
-            self.recorder.summary(summary)
-            self.rec_link.send(b"close")
-            self.recording_proc.join(timeout=60.0)
-        if self.recording_proc is not None and self.recording_proc.is_alive():
-            self.recording_proc.terminate()
-            self.recording_proc.join(timeout=5.0)
+            proc = self.recording_proc
+            deadline = time.monotonic() + RECORDING_CLOSE_S
+            if self.recorder.finish(summary, proc.is_alive, RECORDING_CLOSE_S):
+                proc.join(timeout=max(0.0, deadline - time.monotonic()))
+        _kill(self.recording_proc)
         for sock in (
             getattr(self, "commands", None),
             getattr(self, "state_pub", None),
@@ -454,6 +473,7 @@ class RobotServer:
         return {
             "result": "error" if self.error else "ok",
             "error": self.error,
+            "recording_error": self.recording_error,
             "loop": cs.loop if cs is not None else {},
             "intake_us_p99": cs.intake_us_p99 if cs is not None else None,
             "intake_us_max": cs.intake_us_max if cs is not None else None,
@@ -528,11 +548,23 @@ class RobotServer:
                 if not self.control_proc.is_alive():
                     self.error = f"the control process ended: {self._child_error()}"
                     break
+                self._check_recording()
             if mono >= next_link_record:
                 next_link_record = mono + link_period
                 self._record_links(now)
             t_prev = time.perf_counter_ns()
             work.add((t_prev - t_woke) * 1e-3)
+
+    def _check_recording(self) -> None:
+        """A recording process that ended before ``close``: said once on the events
+        stream, and in the session's summary (the session goes on unrecorded)."""
+        proc = self.recording_proc
+        if self.recording_error is not None or proc is None or proc.is_alive():
+            return
+        why = _last_line(self._dir / "recording-error.txt") or f"exit code {proc.exitcode}"
+        self.recording_error = f"the recording process ended: {why}"
+        self.recorder = None
+        self._event("recording", self.recording_error)
 
     def _t_loop(self, t_unix: float) -> float:
         return t_unix - self.t0_unix
@@ -925,6 +957,13 @@ def _last_line(path: Path) -> str:
     except OSError:
         return ""
     return lines[-1] if lines else ""
+
+
+def _kill(proc: Any) -> None:
+    """SIGKILL a child process that is still running, and reap it."""
+    if proc is not None and proc.is_alive():
+        proc.kill()
+        proc.join(timeout=5.0)
 
 
 def _cpu_seconds(proc: Any) -> float | None:
