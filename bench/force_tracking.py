@@ -38,6 +38,7 @@ from force_control import Event  # noqa: E402
 from force_control.pose_error import rotation_log  # noqa: E402
 from robot_us.config import Config, load_config  # noqa: E402
 from robot_us.control_cycle import ControlCycle  # noqa: E402
+from robot_us.core.arms import ARMS  # noqa: E402
 from robot_us.core.backends import CELLS  # noqa: E402
 from robot_us.loop import LoopRunner  # noqa: E402
 from robot_us.scan.ground_truth import probe_axis_angles_deg  # noqa: E402
@@ -313,13 +314,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the three scenarios and write ``force_tracking.json``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="bench-results", help="output folder")
-    ap.add_argument("--robot", default="panda", choices=("panda", "lbr"))
+    ap.add_argument("--robot", default="panda", choices=ARMS.names())
     ap.add_argument("--seed", type=int, default=0, help="seed (F/T noise)")
     ap.add_argument("--config", nargs="*", default=[], help="extra TOML config files")
     args = ap.parse_args(argv)
     base = load_config(
         *args.config,
-        overrides={"robot.model": args.robot, "loop.seed": args.seed, "sim.ft.seed": args.seed},
+        overrides={"robot.model": args.robot, "sim.ft.seed": args.seed},
     )
     ph = base.sim.phantom
     breathing_cfg = replace(

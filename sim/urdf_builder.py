@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pybullet_data
 
-from sim.arm_models import ArmModel
+from robot_us.core.arms import SimUrdf
 from sim.probe_tool import ProbeTool, tool_elements
 
 #: Bump when the generated URDF changes for the same inputs.
@@ -58,7 +58,7 @@ def _drop_links(root: ET.Element, names: tuple[str, ...]) -> None:
             root.remove(el)
 
 
-def _flange(arm: ArmModel) -> list[ET.Element]:
+def _flange(arm: SimUrdf) -> list[ET.Element]:
     if arm.flange_link == arm.flange_parent:
         return []
     link = ET.Element("link", name=arm.flange_link)
@@ -73,13 +73,14 @@ def _flange(arm: ArmModel) -> list[ET.Element]:
     return [joint, link]
 
 
-def build_arm_urdf(arm: ArmModel, tool: ProbeTool, cache_dir: Path | None = None) -> Path:
-    """Path of the URDF of ``arm`` carrying ``tool`` (generated if not cached)."""
+def build_arm_urdf(name: str, arm: SimUrdf, tool: ProbeTool, cache_dir: Path | None = None) -> Path:
+    """Path of the URDF of the arm ``name`` (built as its registry entry's ``sim`` facts
+    ``arm`` say) carrying ``tool`` (generated if not cached)."""
     data = Path(pybullet_data.getDataPath())
-    src = data / arm.urdf
-    key = repr((URDF_FORMAT_VERSION, arm, tool, str(src)))
+    src = data / arm.path
+    key = repr((URDF_FORMAT_VERSION, name, arm, tool, str(src)))
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    out_dir = (cache_dir or CACHE_DIR) / f"{arm.name}-{tool.geometry}-{digest}"
+    out_dir = (cache_dir or CACHE_DIR) / f"{name}-{tool.geometry}-{digest}"
     out = out_dir / "arm_with_probe.urdf"
     if out.is_file():
         return out
@@ -89,7 +90,7 @@ def build_arm_urdf(arm: ArmModel, tool: ProbeTool, cache_dir: Path | None = None
     _absolute_meshes(root, src.parent)
     for el in _flange(arm) + tool_elements(tool, arm.flange_link, out_dir):
         root.append(el)
-    root.set("name", f"{arm.name}_probe")
+    root.set("name", f"{name}_probe")
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / f".tmp-{os.getpid()}.urdf"
     tree.write(tmp, encoding="unicode", xml_declaration=True)

@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from robot_us.core.arms import ARMS
+
 HELP = "run a whole simulated scan (stroke -> map -> plan -> sweep) and write its report"
 
 #: Default output folder.
@@ -24,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--stroke", type=Path, help="stroke.json on the camera image (default: embedded stroke)"
     )
-    p.add_argument("--robot", choices=("panda", "lbr"), help="arm model (overrides config)")
+    p.add_argument("--robot", choices=ARMS.names(), help="arm model (overrides config)")
     p.add_argument(
         "--plane",
         choices=("longitudinal", "transverse", "config"),
@@ -48,9 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from robot_us.scan.runner import RunOptions, result_name, run_scan
     from trajectory.config import MAX_SCAN_SPEED
 
-    overrides = {"loop.mode": "lockstep"}
-    if args.robot:
-        overrides["robot.model"] = args.robot
+    overrides = {"robot.model": args.robot} if args.robot else None
     cfg = load_config(*args.config, overrides=overrides)
     speed = None
     if args.speed is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from robot_us.core.arms import ARMS
+
 HELP = "plan probe poses, joint solutions and timing for a surface path (path.json -> plan.json)"
 
 
@@ -11,7 +13,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments of ``robot-us plan``."""
     p.add_argument("--path", required=True, help="surface path file (path.json, base frame)")
     p.add_argument("--out", required=True, help="plan file to write (plan.json)")
-    p.add_argument("--robot", choices=("panda", "lbr"), help="arm model (default: config)")
+    p.add_argument("--robot", choices=ARMS.names(), help="arm model (default: config)")
     p.add_argument(
         "--plane",
         choices=("longitudinal", "transverse"),
@@ -33,8 +35,6 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    import numpy as np
-
     from robot_us.config import load_config
     from robot_us.core.kinematics import ArmKinematics, probe_transform
     from robot_us.perception_files import load_path
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     path = load_path(args.path)
     speed = None if args.speed is None else args.speed * 1e-3  # the planner checks it
     kin = ArmKinematics(cfg.robot.model, probe_transform(cfg.probe.tip_offset))
-    q_start = np.array(cfg.robot.q_home) if cfg.robot.q_home else kin.q_ready
+    q_start = kin.home(cfg.robot.q_home)
     planner = ScanPlanner(kin, cfg.trajectory)
     plan = planner.plan(
         path, q_start, plane=args.plane, speed=speed, allow_flip=args.allow_flip or None
