@@ -23,7 +23,7 @@ class JointVelocity(SafetyLayer):
     what = "joint velocity"
     unit = "rad/s"
 
-    def __init__(self, limit: np.ndarray, tolerance: float = 1.1) -> None:
+    def __init__(self, limit: np.ndarray, tolerance: float) -> None:
         super().__init__()
         self.vmax = np.asarray(limit, float).copy()
         if np.any(self.vmax <= 0.0) or tolerance < 1.0:

@@ -12,9 +12,6 @@ from robot_us.safety.faults import NONE, STOP, FaultCode, Reaction
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
-#: Default number of consecutive overruns that stops the arm.
-DEFAULT_MAX_CONSECUTIVE_OVERRUNS = 5
-
 
 class Overruns(SafetyLayer):
     """``consecutive_overruns >= max_consecutive`` -> STOP."""
@@ -23,7 +20,7 @@ class Overruns(SafetyLayer):
     what = "consecutive loop overruns"
     unit = "cycles"
 
-    def __init__(self, max_consecutive: int = DEFAULT_MAX_CONSECUTIVE_OVERRUNS) -> None:
+    def __init__(self, max_consecutive: int) -> None:
         super().__init__()
         if max_consecutive < 1:
             raise ValueError("max consecutive overruns must be >= 1")

@@ -15,9 +15,6 @@ from robot_us.safety.faults import CLIP, NONE, STOP, FaultCode, Reaction
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
-#: Default probe-tip speed limit (m/s).
-DEFAULT_TOOL_SPEED_LIMIT = 0.25
-
 
 class ToolSpeed(SafetyLayer):
     """Commanded tip speed clipped to ``limit`` (m/s); measured > limit*tolerance -> STOP."""
@@ -26,7 +23,7 @@ class ToolSpeed(SafetyLayer):
     what = "probe tip speed"
     unit = "m/s"
 
-    def __init__(self, limit: float = DEFAULT_TOOL_SPEED_LIMIT, tolerance: float = 1.2) -> None:
+    def __init__(self, limit: float, tolerance: float) -> None:
         super().__init__()
         if limit <= 0.0 or tolerance < 1.0:
             raise ValueError("tool speed limit must be > 0 and tolerance >= 1")

@@ -12,9 +12,6 @@ from robot_us.safety.faults import NONE, STOP, FaultCode, Reaction
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
-#: Default staleness timeout (s).
-DEFAULT_WRENCH_TIMEOUT_S = 0.02
-
 
 class WrenchStaleness(SafetyLayer):
     """Cycles since the last new F/T sample; more than ``timeout`` (s) -> STOP."""
