@@ -24,6 +24,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from robot_us.loop_clock import Deadlines, LoopClock
 from robot_us.ring import ColumnRing
 
 #: Default loop rate (Hz).
@@ -80,20 +81,6 @@ class CycleRing(ColumnRing):
 
 
 @dataclass
-class LoopClock:
-    """Per-cycle timing handed to the cycle callback (the same object every cycle)."""
-
-    period_s: float
-    k: int = 0  # cycle index since start (skipped cycles count)
-    t: float = 0.0  # loop time (s): simulated in lockstep, since start in real time
-    last_compute_us: float = 0.0
-    last_lateness_us: float = 0.0
-    consecutive_overruns: int = 0
-    overruns: int = 0
-    skipped_cycles: int = 0
-
-
-@dataclass
 class LoopStats:
     """Summary of a loop run; times in microseconds unless named otherwise."""
 
@@ -136,7 +123,9 @@ def _set_timer_slack_ns(ns: int) -> bool:
 
 
 class LoopRunner:
-    """Runs a cycle callback at a fixed period, in lockstep or real time."""
+    """Runs a cycle callback at a fixed period, in lockstep or real time. Real time reads
+    ``now_ns`` (a monotonic clock, ns) and waits with ``sleep`` (s); the deadline decisions
+    are ``robot_us.loop_clock.Deadlines``."""
 
     def __init__(
         self,
@@ -146,6 +135,8 @@ class LoopRunner:
         late_threshold_us: float = 100.0,
         realtime_priority: int = 0,
         spin_s: float | None = None,
+        now_ns: Callable[[], int] = time.monotonic_ns,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not 1.0 <= rate_hz <= 10_000.0:
             raise ValueError(f"loop rate must be in [1, 10000] Hz, got {rate_hz}")
@@ -161,6 +152,8 @@ class LoopRunner:
         )
         self.late_wakeups = 0
         self._wall_s = 0.0
+        self._now_ns = now_ns  # the real-time clock (tests pass a fake one)
+        self._sleep = sleep
 
     # -- real-time process setup ------------------------------------------------------
     def _enter_realtime(self) -> None:
@@ -239,20 +232,15 @@ class LoopRunner:
         limit: int,
     ) -> None:
         clock, ring = self.clock, self.ring
-        period_ns = round(self.period_s * 1e9)
         spin_ns = round(self.spin_s * 1e9)
-        late_ns = self.late_threshold_us * 1e3
-        mono = time.monotonic_ns
-        sleep = time.sleep
+        mono = self._now_ns
+        sleep = self._sleep
         start = mono()
-        deadline = start  # wake-up time of the current cycle
+        deadlines = Deadlines(
+            clock, round(self.period_s * 1e9), start, self.late_threshold_us * 1e3
+        )
         while clock.k < limit:  # loop time, skipped cycles included
-            now = mono()
-            lateness_ns = now - deadline
-            if lateness_ns > late_ns:
-                self.late_wakeups += 1
-            clock.last_lateness_us = lateness_ns * 1e-3
-            clock.t = (deadline - start) * 1e-9
+            lateness_ns = deadlines.wake(mono())
             t0 = mono()
             keep = cycle(clock)
             t1 = mono()
@@ -261,29 +249,17 @@ class LoopRunner:
             t2 = mono()
             compute_us = (t1 - t0) * 1e-3
             clock.last_compute_us = compute_us
-            next_deadline = deadline + period_ns
-            overrun = t2 > next_deadline
-            if overrun:
-                # skip every cycle whose deadline has already passed; never catch up
-                missed = int((t2 - deadline) // period_ns)  # >= 1 deadlines passed
-                clock.skipped_cycles += missed
-                next_deadline = deadline + (missed + 1) * period_ns
-                clock.k += missed + 1
-                clock.overruns += 1
-                clock.consecutive_overruns += 1
-            else:
-                clock.k += 1
-                clock.consecutive_overruns = 0
+            overrun = deadlines.finish(t2)  # skips missed deadlines, never catches up
             ring.push(clock.k, clock.t, compute_us, lateness_ns * 1e-3, (t2 - t1) * 1e-3, overrun)
             if not keep:
                 break
-            deadline = next_deadline
-            remaining = deadline - mono() - spin_ns
+            remaining = deadlines.sleep_ns(mono(), spin_ns)
             if remaining > 0:
                 sleep(remaining * 1e-9)
             if spin_ns:
-                while mono() < deadline:
+                while mono() < deadlines.deadline_ns:
                     pass
+        self.late_wakeups += deadlines.late_wakeups
         self._wall_s = (mono() - start) * 1e-9
 
     def stats(self) -> LoopStats:
