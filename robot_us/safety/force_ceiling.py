@@ -29,7 +29,6 @@ class ForceCeiling(SafetyLayer):
             raise ValueError(f"need 0 < soft limit ({soft_limit}) < hard limit ({hard_limit})")
         self.soft = soft_limit
         self.hard = hard_limit
-        self.code = FaultCode.FORCE_HARD
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
         mag = math.hypot(*s.force.tolist())

@@ -28,11 +28,9 @@ class ForceRate(SafetyLayer):
         super().__init__()
         if limit <= 0.0 or window <= 0.0:
             raise ValueError("force-rate limit and window must be > 0")
-        self.limit = limit
         self.rate_limit = limit
         self.n = max(1, round(window / dt))
         self.window = self.n * dt
-        self.code = FaultCode.FORCE_RATE
         self._ring = [0.0] * self.n
         self._i = 0
         self._filled = 0

@@ -30,7 +30,6 @@ class JointVelocity(SafetyLayer):
             raise ValueError("joint velocity limits must be > 0 and tolerance >= 1")
         self.vneg = -self.vmax
         self.fault_speed = self.vmax * tolerance
-        self.code = FaultCode.JOINT_VELOCITY
         self.n = len(self.vmax)
         self._vmax = self.vmax.tolist()
         self._vneg = self.vneg.tolist()
@@ -47,13 +46,10 @@ class JointVelocity(SafetyLayer):
         vmax = self._vmax
         if not (any(map(gt, c, vmax)) or any(map(lt, c, self._vneg))):
             return NONE
-        clipped = False
-        for i in range(self.n):
+        for i in range(self.n):  # some joint is over its limit (checked above)
             v = vmax[i]
             if c[i] > v:
                 cmd[i] = v
-                clipped = True
             elif c[i] < -v:
                 cmd[i] = -v
-                clipped = True
-        return CLIP if clipped else NONE
+        return CLIP

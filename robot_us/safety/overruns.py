@@ -25,7 +25,6 @@ class Overruns(SafetyLayer):
         if max_consecutive < 1:
             raise ValueError("max consecutive overruns must be >= 1")
         self.max_consecutive = max_consecutive
-        self.code = FaultCode.OVERRUN
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
         n = s.consecutive_overruns

@@ -61,10 +61,9 @@ class SupervisorResult:
 class SafetySupervisor:
     """Runs the layers in order, latches faults and applies the reaction to ``cmd``."""
 
-    def __init__(self, layers: Sequence[SafetyLayer], dt: float) -> None:
+    def __init__(self, layers: Sequence[SafetyLayer]) -> None:
         self.layers = tuple(layers)
         self._checks = tuple((layer, layer.check) for layer in self.layers)
-        self.dt = dt
         self.latch = FaultLatch()
         self.result = SupervisorResult()
 
@@ -140,4 +139,4 @@ def make_supervisor(
         ToolSpeed(cfg.tool_speed_limit, cfg.tool_speed_tolerance),
         JointVelocity(limits.velocity * cfg.joint_velocity_scale, cfg.joint_velocity_tolerance),
     ]
-    return SafetySupervisor(layers, dt)
+    return SafetySupervisor(layers)

@@ -29,7 +29,6 @@ class ToolSpeed(SafetyLayer):
             raise ValueError("tool speed limit must be > 0 and tolerance >= 1")
         self.speed_limit = limit
         self.fault_speed = limit * tolerance
-        self.code = FaultCode.TOOL_SPEED
         self._v = np.zeros(3)
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:

@@ -27,7 +27,6 @@ class WrenchStaleness(SafetyLayer):
         self.dt = dt
         self.max_cycles = max(1, round(timeout / dt))
         self.timeout = timeout
-        self.code = FaultCode.WRENCH_STALE
         self.age_cycles = 0
 
     def reset(self) -> None:
