@@ -156,7 +156,7 @@ def test_late_wakeups_count_beyond_the_threshold():
     """Waking 150 us after the deadline is late (threshold 100 us); 100 us is not."""
     runner, fake, seen = run_fake(lambda i: 0, oversleep_ns=150_000, max_cycles=4)
     assert [w for _, w, _, _, _ in seen] == [0] + [k * PERIOD_NS + 150_000 for k in (1, 2, 3)]
-    assert runner.late_wakeups == 3
+    assert runner.late_wakeups == 3 and runner.clock.last_lateness_us == 150.0
     assert runner.ring.ordered("lateness_us").tolist() == [0.0, 150.0, 150.0, 150.0]
     assert fake.sleeps == [PERIOD_NS] + [PERIOD_NS - 150_000] * 3
     on_edge, _, _ = run_fake(lambda i: 0, oversleep_ns=100_000, max_cycles=4)
@@ -177,7 +177,8 @@ def test_sleep_wakes_the_spin_window_before_the_deadline():
     assert d.sleep_ns(300_000, 100_000) == 600_000  # wake 100 us early, then spin
     assert d.sleep_ns(300_000, 0) == 700_000
     assert d.sleep_ns(950_000, 100_000) == 0  # inside the spin window: no sleep
-    with pytest.raises(ValueError, match="period"):
+    Deadlines(LoopClock(1e-9), 1, 0, 100e3)  # any positive period
+    with pytest.raises(ValueError, match=r"^loop period must be > 0 ns, got 0$"):
         Deadlines(LoopClock(1e-3), 0, 0, 100e3)
 
 
