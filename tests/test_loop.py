@@ -4,6 +4,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from robot_us.loop import CycleRing, LoopClock, LoopMode, LoopRunner
 from robot_us.loop_clock import Deadlines
@@ -126,6 +128,23 @@ def test_realtime_overrun_skips_missed_deadlines_never_catches_up():
     assert runner.ring.ordered("overrun").tolist() == [False] * 4 + [True] + [False] * 2
     assert runner.ring.ordered("lateness_us").tolist() == [0.0] * 7
     assert runner.late_wakeups == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 4 * PERIOD_NS), min_size=1, max_size=30))
+def test_every_cycle_starts_on_the_first_deadline_after_the_previous_one(work):
+    """For any cycle durations: each cycle wakes exactly on its own deadline (k periods
+    after the start), at the first deadline at or after the end of the previous cycle's
+    work and at least one period later, never earlier (no catching up)."""
+    n = len(work)
+    runner, _, seen = run_fake(lambda i: work[i] if i < n else 0, max_cycles=5 * n + 5)
+    assert len(seen) > n  # a cycle advances k by at most 5 here
+    for i, w in enumerate(work):
+        _, wake, k, t, _ = seen[i]
+        assert wake == k * PERIOD_NS and t == pytest.approx(k * 1e-3)
+        first = -(-max(wake + w, wake + PERIOD_NS) // PERIOD_NS) * PERIOD_NS  # ceil
+        assert seen[i + 1][1] == first
+    assert runner.clock.overruns == sum(w > PERIOD_NS for w in work)
 
 
 def test_realtime_overrun_boundaries():

@@ -4,10 +4,13 @@ joint limits on both sides, refused parameters (with the message naming them), a
 supervisor's ordering and latching. Synthetic signals, no simulator (mutation-tested, see
 docs/testing.md)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from robot_us.core.backends import SoftwareEStop
+from robot_us.core.config_schema import ConfigError
 from robot_us.core.kinematics import JointLimits
 from robot_us.safety import FaultCode, Reaction, SafetyConfig, SafetyResetError, SafetySignals
 from robot_us.safety.estop import EStopLayer
@@ -82,7 +85,7 @@ def _ramp(layer, step, cycles, start=0.0):
 
 def test_force_rate_is_the_rise_over_the_window_after_it_has_filled():
     layer = ForceRate(1000.0, WINDOW2, DT2)
-    assert layer.n == 8 and layer.window == WINDOW2
+    assert layer.n == 8 and layer.window == WINDOW2 and layer.rate == 0.0
     out = _ramp(layer, 0.125, 12)  # 0.125 N per cycle: 1 N per window = 128 N/s
     assert [rate for _, rate in out] == [0.0] * 8 + [128.0] * 4
     assert all(r is NONE for r, _ in out)
@@ -166,7 +169,7 @@ def test_workspace_slows_motion_towards_a_near_wall_keeping_the_direction(tip, a
     layer = Workspace(LO, HI, MARGIN)
     s = signals(tip=tip)
     cmd = np.array([0.3, 0.2, 0.1])
-    cmd[axis] = sign * 1.0  # 1 m/s towards the wall
+    cmd[axis] = sign * 2.0  # 2 m/s towards the wall
     before = cmd.copy()
     assert layer.check(s, cmd) is CLIP
     assert abs(cmd[axis]) == pytest.approx(_allowed(room))
@@ -190,10 +193,11 @@ def test_workspace_inside_the_buffer_allows_no_motion_towards_the_wall():
 
 def test_workspace_margin_edge_and_far_walls_are_not_limited():
     layer = Workspace(LO, HI, MARGIN)
-    # exactly the margin from the x wall: outside the margin, fast motion towards it is
-    # left to the next cycles
-    cmd = np.array([-5.0, 0.0, 0.0])
-    assert layer.check(signals(tip=(0.3125, 0.0, 0.3)), cmd) is NONE and cmd[0] == -5.0
+    # exactly the margin from an x wall (the tip is near the ceiling too): outside the
+    # margin, fast motion towards the wall is left to the next cycles
+    for x, vx in ((0.3125, -5.0), (0.9375, 5.0)):
+        cmd = np.array([vx, 0.0, 0.0])
+        assert layer.check(signals(tip=(x, 0.0, 0.71875)), cmd) is NONE and cmd[0] == vx
     # near the floor: only the axes near a wall are limited, however fast the others move
     s = signals(tip=(0.625, 0.0, 0.03125))
     cmd = np.array([-5.0, 5.0, 0.0])
@@ -241,8 +245,10 @@ def test_joint_position_slows_motion_towards_either_limit():
     assert list(cmd) == pytest.approx([-0.25, 0.25, -20.0])  # (0.05 - 0.025) / 0.1
     cmd = np.array([0.5, -0.5, 20.0])  # away from both limits
     assert layer.check(s, cmd) is NONE and list(cmd) == [0.5, -0.5, 20.0]
-    allowed = (0.05 - layer.target) / LIMIT_TIME_CONSTANT_S
-    cmd = np.array([-allowed, allowed, 0.0])  # exactly the allowed speed
+    layer = JointPosition(LOWER, UPPER, 0.125, HARD)
+    s.q[:] = [-0.9375, 0.9375, 0.0]  # 0.0625 rad from the limits (exact in binary)
+    allowed = (0.0625 - layer.target) / LIMIT_TIME_CONSTANT_S
+    cmd = np.array([-allowed, allowed, 0.0])  # exactly the allowed speed: not a clip
     assert layer.check(s, cmd) is NONE
 
 
@@ -278,6 +284,28 @@ def test_joint_position_refuses_margins_wider_than_the_range():
     for margin in (1.0, 1.5):
         with pytest.raises(ValueError, match=r"^joint margin leaves no room between the limits$"):
             JointPosition(LOWER, UPPER, margin, 0.02)
+
+
+# -- cross-key checks of [safety] ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"force_soft_limit": 25.0}, r"^config key 'safety\.force_soft_limit' \(25\.0 N\) must"),
+        ({"workspace_max": (0.95, 0.5, 0.0)}, r"^config keys 'safety\.workspace_min'"),
+        ({"joint_hard_margin": 0.1}, r"^config key 'safety\.joint_hard_margin' must be below"),
+        ({"joint_margin": 0.1, "joint_hard_margin": 0.2}, r"joint_hard_margin' must be below"),
+    ],
+)
+def test_safety_config_refuses_limits_out_of_order(values, message):
+    with pytest.raises(ConfigError, match=message):
+        dataclasses.replace(SafetyConfig(), **values).validate("safety")
+
+
+def test_safety_config_allows_a_hard_joint_margin_without_a_soft_one():
+    dataclasses.replace(SafetyConfig(), joint_margin=0.0, joint_hard_margin=0.02).validate("s")
+    dataclasses.replace(SafetyConfig(), force_soft_limit=24.9).validate("s")
 
 
 # -- joint velocity, tool speed, overruns, staleness, e-stop ---------------------------

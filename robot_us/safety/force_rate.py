@@ -37,8 +37,7 @@ class ForceRate(SafetyLayer):
         self.rate = 0.0
 
     def reset(self) -> None:
-        self._filled = 0
-        self._i = 0
+        self._filled = 0  # the ring fills again before a rate is computed
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
         mag = math.hypot(*s.force_filtered.tolist())
