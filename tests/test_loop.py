@@ -70,6 +70,7 @@ def test_lockstep_time_ignores_wall_time():
 
 
 PERIOD_NS = 1_000_000  # 1 kHz
+MAX_CALLS = 20_000  # more cycle calls than any fake-clock test needs
 START_NS = 5_000_000_000
 
 
@@ -108,7 +109,7 @@ def run_fake(work_ns, *, oversleep_ns=0, late_threshold_us=100.0, **limits):
         i = len(seen)
         seen.append((i, fake.now - START_NS, c.k, c.t, c.consecutive_overruns))
         fake.now += work_ns(i)
-        return True
+        return i < MAX_CALLS  # a loop that stops counting cycles still ends
 
     runner.run(cycle, **limits)
     return runner, fake, seen

@@ -182,6 +182,9 @@ def test_workspace_slows_motion_towards_a_near_wall_keeping_the_direction(tip, a
     slow = np.zeros(3)
     slow[axis] = sign * 0.5 * _allowed(room)
     assert layer.check(s, slow) is NONE
+    half = np.zeros(3)
+    half[axis] = sign * 0.5  # 0.5 m/s towards the wall: still too fast this close
+    assert layer.check(s, half) is CLIP and abs(half[axis]) == pytest.approx(_allowed(room))
 
 
 def test_workspace_inside_the_buffer_allows_no_motion_towards_the_wall():
