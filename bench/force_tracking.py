@@ -37,11 +37,18 @@ if str(ROOT) not in sys.path:
 from force_control import Event  # noqa: E402
 from force_control.pose_error import rotation_log  # noqa: E402
 from robot_us.config import Config, load_config  # noqa: E402
-from robot_us.control_cycle import ControlCycle  # noqa: E402
+from robot_us.control_cycle import ControlCycle, RequestResult  # noqa: E402
 from robot_us.core.arms import ARMS  # noqa: E402
 from robot_us.core.backends import CELLS  # noqa: E402
 from robot_us.loop import LoopRunner  # noqa: E402
+from robot_us.reference_provider import (  # noqa: E402
+    CycleInputs,
+    CycleOutcome,
+    ReferenceResult,
+    ReferenceStatus,
+)
 from robot_us.scan.ground_truth import probe_axis_angles_deg  # noqa: E402
+from robot_us.state_log import StateLog  # noqa: E402
 
 #: Sweep: from (theta, y) = (THETA0, Y0) to (THETA1, Y1) over the phantom's top.
 THETA0, THETA1 = -0.2, 0.2
@@ -159,18 +166,81 @@ def solve_ik(kin, T_base_probe: np.ndarray, q0: np.ndarray) -> np.ndarray:
 
 
 # -- one scenario --------------------------------------------------------------------
+class ScriptedSweep:
+    """The scenario as the control cycle's reference provider: tare, guarded approach,
+    settle for ``SETTLE_TIME``, the sweep reference sample by sample, hold ``END_HOLD``
+    at the path end, retract; finished when the retract is done."""
+
+    def __init__(self, cycle: ControlCycle, ref: dict) -> None:
+        self.cycle = cycle
+        self.ref = ref
+        self.status = ReferenceStatus()
+        self.phase = TARE
+        self.k0 = 0
+        self.idx = 0
+        self.t_contact: float | None = None
+        self.settled = False
+        self.end_cycles = round(END_HOLD / cycle.dt)
+
+    def _ok(self, result: RequestResult) -> None:
+        if result is not RequestResult.OK:
+            raise RuntimeError(f"control cycle refused a request: {result.name}")
+
+    def update(self, inputs: CycleInputs) -> ReferenceResult:
+        c, ref, k = self.cycle, self.ref, inputs.k
+        if self.phase == TARE:
+            if k == 0:
+                c.hold()
+                c.start_tare()
+            elif inputs.tare_progress >= 1.0:
+                c.set_reference(ref["T"][0])
+                self._ok(c.set_force(FORCE))
+                self._ok(c.approach())
+                self.phase = APPROACH
+        elif self.phase == APPROACH:
+            if (
+                self.settled
+                and self.t_contact is not None
+                and inputs.t - self.t_contact >= SETTLE_TIME
+            ):
+                self.phase, self.k0 = SWEEP, k
+        elif self.phase == SWEEP:
+            i = k - self.k0
+            if i < len(ref["T"]):
+                self.idx = i
+                c.set_reference(ref["T"][i], ref["twist"][i])
+            else:
+                c.set_reference(ref["T"][-1])
+                self.phase, self.k0 = END, k
+        elif self.phase == END and k - self.k0 >= self.end_cycles:
+            self._ok(c.retract())
+            self.phase = RETRACT
+        return ReferenceResult.WORKING
+
+    def observe(self, outcome: CycleOutcome) -> ReferenceResult:
+        ev = outcome.control.event
+        if ev is Event.CONTACT_MADE:
+            self.t_contact = outcome.t
+        elif ev is Event.SETTLED:
+            self.settled = True
+        elif ev is Event.RETRACT_DONE and self.phase == RETRACT:
+            return ReferenceResult.FINISHED
+        return ReferenceResult.WORKING
+
+
 def run_scenario(cfg: Config, name: str) -> dict:
     """Tare, approach, settle, sweep, retract on a fresh simulated cell; returns the
     ground-truth traces and timing."""
     cell = CELLS.create(cfg.cell.backend, cfg)
     world = cell.sim
     try:
-        cycle = ControlCycle(cfg, cell)
+        n_max = round(MAX_SIM_TIME / (1.0 / cfg.loop.rate_hz))
+        log = StateLog(n_max, cell.arm.n_joints)
+        cycle = ControlCycle(cfg, cell, state_log=log)
         dt = cycle.dt
         ref = reference(world.geometry, dt)
         q0 = solve_ik(cycle.kin, pose_offset(ref["T"][0], STANDOFF), world.q_home)
         world.reset_joints(q0)
-        n_max = round(MAX_SIM_TIME / dt)
         rec = {
             "t": np.zeros(n_max),
             "force": np.zeros(n_max),
@@ -180,49 +250,9 @@ def run_scenario(cfg: Config, name: str) -> dict:
             "phase": np.full(n_max, -1, dtype=np.int8),
             "idx": np.zeros(n_max, dtype=np.int64),
         }
-        st = {"phase": TARE, "k0": 0, "idx": 0, "t_contact": None, "settled": False, "n": 0}
-        n_ref = len(ref["T"])
-        end_cycles = round(END_HOLD / dt)
-
-        def on_cycle(c: ControlCycle, clock) -> None:
-            ev = c.controller.out.event  # the previous cycle's event
-            ph = st["phase"]
-            if ph == TARE:
-                if clock.k == 0:
-                    c.hold()
-                    c.start_tare()
-                elif c.pipeline.tare.progress >= 1.0:
-                    c.set_reference(ref["T"][0])
-                    c.set_force(FORCE)
-                    c.approach()
-                    st["phase"] = APPROACH
-            elif ph == APPROACH:
-                if ev is Event.CONTACT_MADE:
-                    st["t_contact"] = clock.t
-                elif ev is Event.SETTLED:
-                    st["settled"] = True
-                if (
-                    st["settled"]
-                    and st["t_contact"] is not None
-                    and clock.t - st["t_contact"] >= SETTLE_TIME
-                ):
-                    st["phase"], st["k0"] = SWEEP, clock.k
-            elif ph == SWEEP:
-                i = clock.k - st["k0"]
-                if i < n_ref:
-                    st["idx"] = i
-                    c.set_reference(ref["T"][i], ref["twist"][i])
-                else:
-                    c.set_reference(ref["T"][-1])
-                    st["phase"], st["k0"] = END, clock.k
-            elif ph == END:
-                if clock.k - st["k0"] >= end_cycles:
-                    c.retract()
-                    st["phase"] = RETRACT
-            elif ev is Event.RETRACT_DONE:
-                c.keep_running = False
-
-        cycle.on_cycle = on_cycle
+        script = ScriptedSweep(cycle, ref)
+        cycle.reference = script
+        st = {"n": 0}
 
         def plant_step() -> None:
             cell.step_plant()
@@ -235,22 +265,22 @@ def run_scenario(cfg: Config, name: str) -> dict:
             rec["tip"][i] = T[:3, 3]
             rec["zaxis"][i] = T[:3, 2]
             rec["dz"][i] = world.breathing_offset()
-            rec["phase"][i] = st["phase"]
-            rec["idx"][i] = st["idx"]
+            rec["phase"][i] = script.phase
+            rec["idx"][i] = script.idx
             st["n"] = i + 1
 
-        runner = LoopRunner(cfg.loop.rate_hz, "lockstep", ring_capacity=n_max)
+        runner = LoopRunner(cfg.loop.rate_hz, "lockstep")
         wall0 = time.perf_counter()
         stats = runner.run(cycle, plant_step=plant_step, max_cycles=n_max)
         wall = time.perf_counter() - wall0
         n = st["n"]
         if cycle.supervisor.faulted:
             raise RuntimeError(f"{name}: safety fault: {cycle.supervisor.latch.describe()}")
-        if st["phase"] != RETRACT or cycle.keep_running:
-            raise RuntimeError(f"{name}: did not finish within {MAX_SIM_TIME} s (phase {st})")
+        if script.phase != RETRACT or stats.cycles >= n_max:
+            raise RuntimeError(f"{name}: did not finish within {MAX_SIM_TIME} s")
         out = {k: v[:n] for k, v in rec.items()}
-        out["control_us"] = cycle.ring.ordered("control_us")
-        out["control_cpu_us"] = cycle.ring.ordered("control_cpu_us")
+        out["control_us"] = log.column("control_us")
+        out["control_cpu_us"] = log.column("control_cpu_us")
         out["ref"] = ref
         out["geometry"] = world.geometry
         out["loop"] = stats

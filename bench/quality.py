@@ -32,9 +32,9 @@ from perception.quality.classes import CLASS_ORDER
 from perception.quality.confidence import confidence_map
 from robot_us.config import Config
 from robot_us.core.types import UltrasoundFrame
-from robot_us.quality_models import load_quality_model
-from robot_us.quality_training import BENCH_SEED
-from robot_us.quality_worker import ThreadQualityWorker
+from robot_us.imaging.models import load_quality_model
+from robot_us.imaging.training import BENCH_SEED
+from robot_us.imaging.worker import ThreadQualityWorker
 from sim.ultrasound.dataset import FrameSampler
 
 #: Scatterer-field seed of the "other patient" (the model was trained on the default seed).

@@ -14,6 +14,7 @@ from typing import Any
 import tomli_w
 
 from force_control.config import ForceControlConfig
+from hardware_drivers.config import HardwareConfig
 from perception.config import PerceptionConfig
 from perception.quality.config import QualityConfig
 from robot_us.core.arms import ARMS
@@ -120,6 +121,7 @@ class Config:
     probe: ProbeConfig = section(ProbeConfig)
     loop: LoopConfig = section(LoopConfig)
     sim: SimConfig = section(SimConfig)
+    hardware: HardwareConfig = section(HardwareConfig)
     ultrasound: UltrasoundConfig = section(UltrasoundConfig)
     perception: PerceptionConfig = section(PerceptionConfig)
     trajectory: TrajectoryConfig = section(TrajectoryConfig)
@@ -147,11 +149,30 @@ def default_toml() -> str:
     return resources.files("robot_us").joinpath("default_config.toml").read_text()
 
 
+#: Largest configuration file read (bytes): a configuration is a few kB.
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def _parse_toml(text: str, origin: str) -> dict:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{origin}: invalid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{origin}: invalid TOML: nested too deeply") from exc
+
+
+def _read_config_file(path: Path) -> str:
+    """The text of a user configuration file; errors name the file."""
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: {size} bytes is too large for a config file (limit 1 MiB)")
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a TOML text file (byte {exc.start} is not UTF-8)") from exc
 
 
 def _dotted(overrides: dict[str, Any]) -> dict:
@@ -171,9 +192,7 @@ def load_config(*paths: str | Path, overrides: dict[str, Any] | None = None) -> 
     data = _parse_toml(default_toml(), "default_config.toml")
     for p in paths:
         path = Path(p)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
-        data = _merge(data, _parse_toml(path.read_text(), str(path)))
+        data = _merge(data, _parse_toml(_read_config_file(path), str(path)))
     if overrides:
         data = _merge(data, _dotted(overrides))
     return build_section(Config, data, "")

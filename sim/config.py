@@ -89,6 +89,12 @@ class SimConfig:
 
     gui: bool = param(False, doc="open the pybullet GUI (needs a display)")
     solver_iterations: int = param(50, lo=5, hi=500, doc="pybullet constraint solver iterations")
+    ft_transport: str = param(
+        "direct",
+        choices=("direct", "robotiq-ft300-emulated", "ati-netft-emulated"),
+        doc="how the controller gets the simulated wrench: directly, or served by a device "
+        "emulator and read back through the real driver (docs/hardware.md)",
+    )
     phantom: PhantomConfig = section(PhantomConfig)
     bed: BedConfig = section(BedConfig)
     ft: FtSensorConfig = section(FtSensorConfig)

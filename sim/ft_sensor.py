@@ -54,8 +54,8 @@ class SimFtSensor(WrenchSensor):
         return w
 
     def read(self, out: WrenchSample) -> bool:
-        """Copy the latest sample into ``out``; True (and ``seq`` advanced) when a new
-        sample became due since the last call."""
+        """Copy the latest sample into ``out`` with its age in simulated time; True (and
+        ``seq`` advanced) when a new sample became due since the last call."""
         k = math.floor(self._world.t * self.rate_hz + self._due_eps)
         new = k > self._index
         if new:
@@ -69,4 +69,5 @@ class SimFtSensor(WrenchSensor):
             s.seq += 1
             self._index = k
         out.copy_from(self._sample)
+        out.age = self._world.t - out.t
         return new

@@ -9,11 +9,13 @@ import cv2
 import pytest
 
 from force_control.controller import CONTROLLERS
+from hardware_drivers.devices import ARM_DRIVERS, CAMERA_DRIVERS, FT_DRIVERS
 from robot_us.config import Config, ConfigError, load_config
 from robot_us.core.arms import ARMS
 from robot_us.core.backends import CELLS, ULTRASOUND_SOURCES
-from robot_us.quality_worker import QUALITY_WORKERS
+from robot_us.imaging.worker import QUALITY_WORKERS
 from robot_us.recording.durable_writer import COMPRESSION
+from robot_us.sim_ft_transport import FT_TRANSPORTS
 from sim.ultrasound.scan_geometry import SCAN_GEOMETRIES
 from trajectory.frames import ImagingPlane
 
@@ -27,6 +29,15 @@ CONSUMERS = {
     "probe.geometry": SCAN_GEOMETRIES.names,
     "trajectory.plane": lambda: [p.value for p in ImagingPlane],
     "recording.compression": lambda: list(COMPRESSION),
+    "sim.ft_transport": FT_TRANSPORTS.names,
+    # "none" = no such device (the hardware cell names the key it needs)
+    "hardware.arm.driver": lambda: ["none", *ARM_DRIVERS.names()],
+    "hardware.ft.driver": lambda: ["none", *FT_DRIVERS.names()],
+    "hardware.camera.driver": lambda: ["none", *CAMERA_DRIVERS.names()],
+}
+#: choice keys with a plain enumeration, no registry behind them (and where it is read)
+ENUMERATIONS = {
+    "hardware.arm.ur.command": "hardware_drivers/ur_rtde_arm.py (servoj: position targets)",
 }
 #: choice key -> the names its consumer accepts (the choices are a curated subset)
 SUBSETS = {
@@ -49,7 +60,7 @@ CHOICE_PARAMS = dict(_choice_params(Config))
 
 
 def test_every_choice_key_has_a_known_consumer():
-    assert sorted(CHOICE_PARAMS) == sorted([*CONSUMERS, *SUBSETS])
+    assert sorted(CHOICE_PARAMS) == sorted([*CONSUMERS, *SUBSETS, *ENUMERATIONS])
 
 
 @pytest.mark.parametrize("key", sorted(CONSUMERS))
@@ -63,8 +74,7 @@ def test_curated_choices_are_accepted_by_the_consumer(key):
 
 
 def test_unregistered_cell_backend_is_refused_at_load():
-    """'hardware' is not registered yet: the configuration refuses it instead of
-    validating and failing later with a registry error."""
-    assert "hardware" not in CELLS
-    with pytest.raises(ConfigError, match=r"cell\.backend.*'sim'"):
-        load_config(overrides={"cell.backend": "hardware"})
+    """Only registered cells validate (no name that fails later with a registry error)."""
+    assert "ros" not in CELLS
+    with pytest.raises(ConfigError, match=r"cell\.backend.*'hardware', 'sim'"):
+        load_config(overrides={"cell.backend": "ros"})

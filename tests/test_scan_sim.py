@@ -58,9 +58,9 @@ def test_force_fault_mid_sweep_retracts_and_is_recorded(tmp_path):
     assert oc.cause.startswith(("FORCE_RATE", "FORCE_SOFT")) and "RETRACT" in oc.cause
     assert oc.s == pytest.approx(box["s"], abs=0.002)  # stopped where it happened
     # the probe went back along its axis: off the skin, no force
-    tip = run.truth.view("tip")[-1]
+    tip = run.truth.ordered("tip")[-1]
     assert run.geometry.signed_distance(tip) > 0.04
-    assert run.truth.view("force")[-1] == 0.0
+    assert run.truth.ordered("force")[-1] == 0.0
     rec = read_recording(tmp_path / "scan.mcap")
     assert not rec.truncated
     assert _states(rec)[-3:] == ["sweep", "safe_retract", "faulted"]
@@ -120,7 +120,7 @@ def test_pause_resume_then_abort_mid_sweep(tmp_path):
     assert ("sweep", "paused") in trs and ("paused", "sweep") in trs
     assert trs[-2:] == [("sweep", "aborting"), ("aborting", "aborted")]
     assert 0.03 <= oc.s < 0.035  # aborted where asked, then retracted off the skin
-    assert run.geometry.signed_distance(run.truth.view("tip")[-1]) > 0.04
+    assert run.geometry.signed_distance(run.truth.ordered("tip")[-1]) > 0.04
     rec = read_recording(tmp_path / "scan.mcap")
     kinds = [(e.kind, e.cause) for e in rec.events if e.kind in ("pause", "resume", "abort")]
     assert kinds == [("pause", "test pause"), ("resume", "test resume"), ("abort", "test abort")]
@@ -141,7 +141,7 @@ def test_abort_during_the_transfer_stops_the_joint_move(tmp_path):
     stop = next(t for t in run.scan.transitions if t.dst is ScanState.ABORTED)
     assert stop.trigger == "stopped" and stop.t < 1.0 + cfg.scan.stop_ramp_time + 0.5
     assert np.abs(run.cycle.state.qd).max() < 0.01
-    assert run.truth.view("force").max() == 0.0  # never touched the body
+    assert run.truth.ordered("force").max() == 0.0  # never touched the body
 
 
 @pytest.mark.slow
@@ -190,8 +190,8 @@ def test_contact_lost_mid_sweep_is_regained_and_logged(tmp_path):
     assert t_rec[reseek][-1] - t_rec[reseek][0] > 0.5  # long enough to tell held from not
     assert s_rec[reseek].max() - lost[0].s < 0.003
     # back at the set force on the lowered body, and the sweep reached the end
-    force, t = run.truth.view("force"), run.truth.view("t")
-    after = (t > regained[0].t + 1.0) & (run.truth.view("state") == int(ScanState.SWEEP))
+    force, t = run.truth.ordered("force"), run.truth.ordered("t")
+    after = (t > regained[0].t + 1.0) & (run.truth.ordered("state") == int(ScanState.SWEEP))
     assert after.sum() > 200
     assert np.mean(force[after]) == pytest.approx(5.0, abs=0.3)
     assert run.outcome.s == pytest.approx(run.outcome.length, abs=1e-3)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from robot_us.output_paths import add_overwrite_flag
+
 HELP = "score ultrasound frames (PNG folder or .npz stack) for image quality"
 
 
@@ -19,6 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="ONNX quality model (default: the shipped one)")
     p.add_argument("--config", action="append", default=[], help="TOML config file(s)")
     p.add_argument("--no-confidence", action="store_true", help="skip the confidence map (faster)")
+    add_overwrite_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,8 +34,10 @@ def run(args: argparse.Namespace) -> int:
     from hardware_drivers.image_folder import ImageFolderSource
     from perception.quality.assess import QualityAssessor
     from robot_us.config import load_config
-    from robot_us.quality_models import load_quality_model
+    from robot_us.imaging.models import load_quality_model
+    from robot_us.output_paths import check_new_file, new_file
 
+    out = check_new_file(args.out, args.overwrite)
     cfg = load_config(*args.config)
     qcfg = cfg.ultrasound.quality
     path = Path(args.frames)
@@ -46,7 +51,13 @@ def run(args: argparse.Namespace) -> int:
     assessor = QualityAssessor(qcfg, model)
     rows = []
     while (frame := source.grab()) is not None:
-        res = assessor.assess(frame.image, with_confidence=not args.no_confidence, seq=frame.seq)
+        try:
+            res = assessor.assess(
+                frame.image, with_confidence=not args.no_confidence, seq=frame.seq
+            )
+        except ValueError as exc:  # e.g. a frame too small: name the frame
+            where = path / frame.meta["name"] if "name" in frame.meta else f"{path}[{frame.seq}]"
+            raise FrameFileError(f"{where}: {exc}") from exc
         row = {"index": frame.seq, "name": frame.meta.get("name", str(frame.seq))}
         row.update(res.to_dict())
         del row["seq"], row["t"]
@@ -68,10 +79,8 @@ def run(args: argparse.Namespace) -> int:
         "counts": counts,
         "results": rows,
     }
-    out = Path(args.out)
-    if out.parent and not out.parent.exists():
-        raise FileNotFoundError(f"output folder does not exist: {out.parent}")
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    with new_file(out, args.overwrite) as tmp:
+        tmp.write_text(json.dumps(report, indent=2) + "\n")
     print(
         f"scored {len(rows)} frames -> {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
     )

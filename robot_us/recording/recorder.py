@@ -133,7 +133,6 @@ class Recorder:
             "plan": self._write_plan,
             "config": self._write_config,
             "summary": self._write_summary,
-            "event": self._write_event,
         }
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -279,10 +278,6 @@ class Recorder:
     def write_summary(self, summary: Mapping[str, Any]) -> bool:
         """Queue the final scan summary/report (a JSON-able dict)."""
         return self._put("summary", dict(summary))
-
-    def add_event(self, event: ScanEvent) -> bool:
-        """Queue an event from a non-loop thread (may wait for queue space)."""
-        return self._put("event", event)
 
     def post_event(
         self,

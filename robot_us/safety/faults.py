@@ -40,6 +40,7 @@ class FaultCode(IntEnum):
     WRENCH_STALE = 8
     OVERRUN = 9
     ESTOP = 10
+    ARM_STOPPED = 11
 
 
 @dataclass(frozen=True)

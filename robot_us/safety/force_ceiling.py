@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from robot_us.safety.faults import NONE, RETRACT, STOP, FaultCode, Reaction
+from robot_us.safety.finite import require_finite
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -25,6 +26,7 @@ class ForceCeiling(SafetyLayer):
 
     def __init__(self, soft_limit: float, hard_limit: float) -> None:
         super().__init__()
+        require_finite(self.name, soft_limit=soft_limit, hard_limit=hard_limit)
         if not 0.0 < soft_limit < hard_limit:
             raise ValueError(f"need 0 < soft limit ({soft_limit}) < hard limit ({hard_limit})")
         self.soft = soft_limit

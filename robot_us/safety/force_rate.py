@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from robot_us.safety.faults import NONE, RETRACT, FaultCode, Reaction
+from robot_us.safety.finite import require_finite
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -26,6 +27,7 @@ class ForceRate(SafetyLayer):
 
     def __init__(self, limit: float, window: float, dt: float) -> None:
         super().__init__()
+        require_finite(self.name, limit=limit, window=window, dt=dt)
         if limit <= 0.0 or window <= 0.0:
             raise ValueError("force-rate limit and window must be > 0")
         self.rate_limit = limit

@@ -12,6 +12,7 @@ from operator import gt, lt
 import numpy as np
 
 from robot_us.safety.faults import CLIP, NONE, STOP, FaultCode, Reaction
+from robot_us.safety.finite import require_finite
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -25,6 +26,7 @@ class JointVelocity(SafetyLayer):
 
     def __init__(self, limit: np.ndarray, tolerance: float) -> None:
         super().__init__()
+        require_finite(self.name, limit=limit, tolerance=tolerance)
         self.vmax = np.asarray(limit, float).copy()
         if np.any(self.vmax <= 0.0) or tolerance < 1.0:
             raise ValueError("joint velocity limits must be > 0 and tolerance >= 1")

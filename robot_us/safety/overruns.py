@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from robot_us.safety.faults import NONE, STOP, FaultCode, Reaction
+from robot_us.safety.finite import require_finite
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -22,6 +23,7 @@ class Overruns(SafetyLayer):
 
     def __init__(self, max_consecutive: int) -> None:
         super().__init__()
+        require_finite(self.name, max_consecutive=max_consecutive)
         if max_consecutive < 1:
             raise ValueError("max consecutive overruns must be >= 1")
         self.max_consecutive = max_consecutive

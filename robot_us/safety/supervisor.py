@@ -29,6 +29,7 @@ import numpy as np
 
 from robot_us.core.backends import EStop
 from robot_us.core.kinematics import JointLimits
+from robot_us.safety.arm_stop import ArmStopped
 from robot_us.safety.config import SafetyConfig
 from robot_us.safety.estop import EStopLayer
 from robot_us.safety.faults import CLIP, NONE, RETRACT, STOP, Fault, FaultLatch, Reaction
@@ -130,6 +131,7 @@ def make_supervisor(
     """The standard layer stack from ``[safety]`` for an arm with ``limits``."""
     layers: list[SafetyLayer] = [
         EStopLayer(estops),
+        ArmStopped(),
         Overruns(cfg.max_consecutive_overruns),
         WrenchStaleness(cfg.wrench_timeout, dt),
         ForceCeiling(cfg.force_soft_limit, cfg.force_hard_limit),

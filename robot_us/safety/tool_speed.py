@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from robot_us.safety.faults import CLIP, NONE, STOP, FaultCode, Reaction
+from robot_us.safety.finite import require_finite
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -25,6 +26,7 @@ class ToolSpeed(SafetyLayer):
 
     def __init__(self, limit: float, tolerance: float) -> None:
         super().__init__()
+        require_finite(self.name, limit=limit, tolerance=tolerance)
         if limit <= 0.0 or tolerance < 1.0:
             raise ValueError("tool speed limit must be > 0 and tolerance >= 1")
         self.speed_limit = limit

@@ -1,5 +1,5 @@
 """Quality runs beside the caller: submit never waits, the latest frame wins, results are
-polled; thread and process workers."""
+polled; thread and process workers; the lockstep's inline worker."""
 
 import time
 
@@ -10,7 +10,7 @@ from perception.quality.assess import QualityResult
 from perception.quality.classes import QualityClass
 from perception.quality.config import QualityConfig
 from robot_us.core.types import UltrasoundFrame
-from robot_us.quality_worker import ThreadQualityWorker, make_quality_worker
+from robot_us.imaging.worker import InlineQualityWorker, ThreadQualityWorker, make_quality_worker
 
 
 class SlowAssessor:
@@ -19,12 +19,14 @@ class SlowAssessor:
     def __init__(self, delay):
         self.delay = delay
         self.seen = []
+        self.calls = []
 
     def assess(self, image, width_m=None, with_confidence=True, seq=0, t=0.0):
         if image.ndim != 2:
             raise ValueError("bad frame")
         time.sleep(self.delay)
         self.seen.append(seq)
+        self.calls.append((seq, width_m, with_confidence))
         return QualityResult(QualityClass.GOOD, 1.0, np.ones(4) / 4, None, seq, t)
 
 
@@ -100,21 +102,24 @@ def test_process_worker_reports_a_bad_model(tmp_path):
         make_quality_worker(QualityConfig(worker="process"), str(bad))
 
 
-def test_imaging_pipeline_feeds_the_worker():
-    from robot_us.imaging import ImagingPipeline, quality_sample
-    from sim.ultrasound.source import SimUltrasoundSource
-    from tests.us_helpers import on_skin, small_sim
+def test_inline_worker_assesses_at_submit_and_asks_for_confidence_per_frame():
+    assessor = SlowAssessor(0.0)
+    wanted = iter([False, True, True])
+    w = InlineQualityWorker(assessor, with_confidence=lambda: next(wanted))
+    assert w.poll() is None
+    w.submit(frame(1))
+    assert assessor.seen == [1]  # assessed before submit returned
+    assert w.poll().seq == 1 and w.poll() is None  # each result once
+    spaced = UltrasoundFrame(t=0.2, image=np.zeros((32, 40), np.uint8), spacing_m=(1e-4, 0), seq=2)
+    w.submit(spaced)
+    w.submit(frame(3))  # the result of frame 2 was never polled: replaced
+    assert w.poll().seq == 3
+    assert assessor.calls == [(1, None, False), (2, pytest.approx(40e-4), True), (3, None, True)]
+    s = w.stats()
+    assert (s.submitted, s.assessed, s.dropped) == (3, 3, 1) and s.last_assess_s > 0
 
-    src = SimUltrasoundSource(small_sim(), pose=lambda: on_skin(press=-0.01), max_frames=3)
-    pipe = ImagingPipeline(src, make_quality_worker(QualityConfig(confidence_size=32)))
-    frames = [pipe.step() for _ in range(4)]
-    assert frames[-1] is None and pipe.latest_frame.seq == 2
-    end = time.monotonic() + 10
-    while (pipe.poll() is None or pipe.latest_result.seq != 2) and time.monotonic() < end:
-        time.sleep(0.01)
-    pipe.close()
-    assert pipe.latest_result.seq == 2
-    assert pipe.latest_result.quality == QualityClass.NO_CONTACT
-    sample = quality_sample(pipe.latest_result, s=0.01)
-    assert (sample.seq, sample.label, sample.s) == (2, "no_contact", 0.01)
-    assert sample.scanline_confidence.shape == (32,)
+
+def test_inline_worker_lets_a_bad_frame_fail_loudly():
+    w = InlineQualityWorker(SlowAssessor(0.0))
+    with pytest.raises(ValueError, match="bad frame"):
+        w.submit(UltrasoundFrame(t=0, image=np.zeros((4, 4, 3), np.uint8), spacing_m=(0, 0)))

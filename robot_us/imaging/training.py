@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,14 +18,16 @@ import numpy as np
 
 from perception.quality.classes import CLASS_ORDER
 from perception.quality.model import CLASSES_METADATA, CONTRACT, PROBS_OUTPUT, SCORE_OUTPUT
-from robot_us.quality_models import SHIPPED_PACKAGE, SHIPPED_RESOURCE
+from robot_us.config import Config
+from robot_us.imaging.models import SHIPPED_PACKAGE, SHIPPED_RESOURCE
+from sim.ultrasound.dataset import FrameSampler, LabelledFrames
 
 #: Model input side (px).
 INPUT_SIZE = 64
 #: Default location of the shipped model inside the source tree (the resource
-#: ``robot_us.quality_models`` loads).
+#: ``robot_us.imaging.models`` loads).
 SHIPPED_MODEL = (
-    Path(__file__).resolve().parents[1] / SHIPPED_PACKAGE.replace(".", "/") / SHIPPED_RESOURCE
+    Path(__file__).resolve().parents[2] / SHIPPED_PACKAGE.replace(".", "/") / SHIPPED_RESOURCE
 )
 #: Training data seed offset: benchmark frames use seeds from BENCH_SEED (never trained on).
 BENCH_SEED = 1_000_000
@@ -65,7 +68,7 @@ class TrainReport:
 
 
 def _network():
-    import torch
+    import torch  # the optional 'train' extra: loaded only when training
     from torch import nn
 
     class QualityNet(nn.Module):
@@ -109,11 +112,10 @@ def _network():
     return QualityNet, Exported
 
 
-def make_datasets(settings: TrainSettings, log=print) -> tuple:
+def make_datasets(
+    settings: TrainSettings, log: Callable[[str], None] = print
+) -> tuple[LabelledFrames, LabelledFrames]:
     """Training and validation frames (N x 64 x 64 uint8) with labels and scores."""
-    from robot_us.config import Config
-    from sim.ultrasound.dataset import FrameSampler
-
     cfg = Config()
     sampler = FrameSampler(cfg.sim, cfg.probe, cfg.ultrasound.sim)
     size = (INPUT_SIZE, INPUT_SIZE)
@@ -125,11 +127,13 @@ def make_datasets(settings: TrainSettings, log=print) -> tuple:
 
 
 def train_quality_model(
-    out: Path = SHIPPED_MODEL, settings: TrainSettings | None = None, log=print
+    out: Path = SHIPPED_MODEL,
+    settings: TrainSettings | None = None,
+    log: Callable[[str], None] = print,
 ) -> TrainReport:
     """Train, export to ONNX at ``out`` (and ``out`` with .json: the report), return the
     report. Deterministic for ``settings.seed``."""
-    try:
+    try:  # the optional 'train' extra: loaded only when training
         import torch
         from torch import nn
     except ImportError as exc:
@@ -203,7 +207,7 @@ def train_quality_model(
 
 
 def _evaluate(net, x, y, s) -> tuple[float, dict[str, float], float]:
-    import torch
+    import torch  # the optional 'train' extra
 
     net.eval()
     with torch.no_grad():
@@ -217,7 +221,7 @@ def _evaluate(net, x, y, s) -> tuple[float, dict[str, float], float]:
 def export_onnx(model, path: Path) -> None:
     """Export ``model`` (input [N, 1, 64, 64]) to ONNX at ``path`` with the contract's names
     and class metadata (TorchScript exporter: needs only ``onnx``, works offline)."""
-    import onnx
+    import onnx  # the optional 'train' extra
     import torch
 
     dummy = torch.zeros(1, 1, INPUT_SIZE, INPUT_SIZE)

@@ -1,10 +1,11 @@
-"""Image-quality assessment beside the control loop: a worker (thread or process) that
-scores the most recent frame while the caller goes on.
+"""Image-quality assessment beside the caller: a worker that scores the most recent frame
+(``QualityWorker``): in a thread, in a process, or inline for lockstep runs.
 
-Contract: ``submit(frame)`` and ``poll()`` never wait for an assessment. The frame slot
-holds one frame: a frame submitted while another is still waiting replaces it (latest
-frame wins; the replaced one counts as dropped). Results are polled: ``poll()`` returns the
-newest result not yet returned, or None. Nothing is queued, so nothing grows.
+Contract: ``submit(frame)`` and ``poll()`` never wait for an assessment (the inline worker
+excepted). The frame slot holds one frame: a frame submitted while another is still waiting
+replaces it (latest frame wins; the replaced one counts as dropped). Results are polled:
+``poll()`` returns the newest result not yet returned, or None. Nothing is queued, so
+nothing grows.
 
 - ``thread``: the assessor runs in a daemon thread of this process; the slot is a pointer
   swap under a lock held for a few bytecodes. onnxruntime, OpenCV and SuperLU release the
@@ -12,6 +13,8 @@ newest result not yet returned, or None. Nothing is queued, so nothing grows.
 - ``process``: the assessor runs in its own process (spawned); frames and results pass
   through shared memory guarded by locks that the caller only ever try-acquires (a frame
   that finds the slot busy waits in the caller and goes out on the next submit/poll).
+- inline (``InlineQualityWorker``, lockstep only): ``submit`` assesses at once, so a
+  simulated run is deterministic; ``poll`` returns that frame's result.
 """
 
 from __future__ import annotations
@@ -20,8 +23,11 @@ import multiprocessing as mp
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing import shared_memory
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event, Lock
 
 import numpy as np
 
@@ -31,6 +37,8 @@ from perception.quality.config import QualityConfig
 from perception.quality.features import ConfidenceFeatures
 from robot_us.core.registry import Registry
 from robot_us.core.types import UltrasoundFrame
+from robot_us.imaging.models import load_quality_model
+from robot_us.imaging.protocols import QualityAssessing
 
 #: Largest frame (pixels) the process worker's shared slot holds.
 MAX_FRAME_PIXELS = 1024 * 1024
@@ -62,11 +70,13 @@ def frame_width_m(frame: UltrasoundFrame) -> float | None:
 
 
 class QualityWorker(ABC):
-    """Scores submitted frames off the caller's thread (see module docstring)."""
+    """Scores submitted frames, off the caller's thread but for the inline worker (see the
+    module docstring)."""
 
     @abstractmethod
     def submit(self, frame: UltrasoundFrame) -> None:
-        """Hand over a frame (the latest wins); never waits for an assessment."""
+        """Hand over a frame (the latest wins); never waits for an assessment (the inline
+        worker assesses it here)."""
 
     @abstractmethod
     def poll(self) -> QualityResult | None:
@@ -90,7 +100,7 @@ class QualityWorker(ABC):
 class ThreadQualityWorker(QualityWorker):
     """Assessment in a daemon thread of this process."""
 
-    def __init__(self, assessor: QualityAssessor) -> None:
+    def __init__(self, assessor: QualityAssessing) -> None:
         self._assessor = assessor
         self._lock = threading.Lock()
         self._pending: UltrasoundFrame | None = None
@@ -147,6 +157,43 @@ class ThreadQualityWorker(QualityWorker):
         self._thread.join(JOIN_TIMEOUT_S)
 
 
+class InlineQualityWorker(QualityWorker):
+    """Assessment inside ``submit`` (lockstep runs: deterministic, no thread). A frame gets
+    a confidence map when ``with_confidence()`` says so at submit (default: always). An
+    assessment error propagates to the caller: in a simulated run a bad frame is a bug."""
+
+    def __init__(
+        self, assessor: QualityAssessing, with_confidence: Callable[[], bool] | None = None
+    ) -> None:
+        self._assessor = assessor
+        self._with_confidence = with_confidence
+        self._result: QualityResult | None = None
+        self._stats = WorkerStats()
+
+    def submit(self, frame: UltrasoundFrame) -> None:
+        conf = True if self._with_confidence is None else self._with_confidence()
+        t0 = time.perf_counter()
+        res = self._assessor.assess(
+            frame.image, frame_width_m(frame), with_confidence=conf, seq=frame.seq, t=frame.t
+        )
+        self._stats.last_assess_s = time.perf_counter() - t0
+        self._stats.submitted += 1
+        self._stats.assessed += 1
+        if self._result is not None:
+            self._stats.dropped += 1
+        self._result = res
+
+    def poll(self) -> QualityResult | None:
+        res, self._result = self._result, None
+        return res
+
+    def stats(self) -> WorkerStats:
+        return WorkerStats(**vars(self._stats))
+
+    def close(self) -> None:
+        self._result = None
+
+
 # --- process worker: shared-memory slots -------------------------------------------------
 # frame header (float64): [frame_id, seq, t, h, w, width_m (nan = unknown)]
 _FH = 6
@@ -156,10 +203,16 @@ _RH = 17
 _R_FAILED = 10  # index of the failed-frames counter in the result header
 
 
-def _process_main(cfg: QualityConfig, model_path: str, names: tuple[str, str], locks, ready):
-    """Entry point of the worker process: load the model, then score frames forever."""
-    from robot_us.quality_models import load_quality_model
-
+def _process_main(
+    cfg: QualityConfig,
+    model_path: str,
+    names: tuple[str, str],
+    locks: tuple[Lock, Lock, Event],
+    ready: Queue,
+) -> None:
+    """Entry point of the worker process: load the model, then score frames until ``stop``
+    (``names``: frame and result shared memory; ``locks``: frame lock, result lock, stop;
+    ``ready`` gets '' once loaded or the load error)."""
     fshm = shared_memory.SharedMemory(name=names[0])
     rshm = shared_memory.SharedMemory(name=names[1])
     fhead = np.ndarray((_FH,), np.float64, fshm.buf)
@@ -194,6 +247,7 @@ def _process_main(cfg: QualityConfig, model_path: str, names: tuple[str, str], l
             continue
         assessed += 1
         c = res.confidence
+        assert c is not None  # assess computes the confidence map unless told not to
         cols = c.per_scanline
         with rlock:
             rbuf[1:_RH] = [
@@ -332,8 +386,6 @@ class ProcessQualityWorker(QualityWorker):
 
 
 def _thread_worker(cfg: QualityConfig, model_path: str) -> QualityWorker:
-    from robot_us.quality_models import load_quality_model
-
     return ThreadQualityWorker(QualityAssessor(cfg, load_quality_model(model_path)))
 
 
