@@ -3,6 +3,8 @@ missed deadlines and never catch up, lateness, overrun counters), the timing his
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from robot_us.loop import LoopClock, LoopMode, LoopRunner, next_deadline
 from robot_us.timing_histogram import TimingHistogram
@@ -41,6 +43,19 @@ def test_next_deadline_skips_every_passed_deadline_and_only_those():
     assert next_deadline(5 * MS, MS, 8 * MS + MS // 2) == (9 * MS, 3)  # 3.5 ms overrun
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 10**6),
+    st.integers(1, 10**6),
+    st.integers(0, 10**7),
+)
+def test_next_deadline_is_the_first_grid_deadline_not_yet_passed(deadline, period, work):
+    nxt, missed = next_deadline(deadline, period, deadline + work)
+    assert nxt == deadline + (missed + 1) * period  # on the grid
+    assert nxt >= deadline + work  # not passed at the end of the cycle ...
+    assert missed == 0 or nxt - period < deadline + work  # ... and the first such one
+
+
 # -- real time on a fake clock ------------------------------------------------------------
 def test_realtime_overrun_skips_missed_deadlines_never_catches_up():
     """A cycle that takes 3.5 periods: the deadlines it overran are skipped; the next
@@ -65,6 +80,31 @@ def test_realtime_overrun_skips_missed_deadlines_never_catches_up():
     assert runner.cycles == 9
     # after the overrun the loop slept to the deadline (7.5 ms -> 8 ms)
     assert 500_000 in fake.sleeps
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 4 * MS), min_size=1, max_size=25))
+def test_every_cycle_starts_on_the_first_deadline_after_the_previous_one(work):
+    """For any cycle durations: each cycle wakes exactly on its own deadline (k periods
+    after the start), at the first deadline at or after the end of the previous cycle's
+    work and at least one period later (no catching up)."""
+    fake = FakeClock()
+    runner = realtime(fake)
+    seen = []
+
+    def cycle(c: LoopClock) -> bool:
+        i = len(seen)
+        seen.append((fake.ns, c.k))
+        fake.work(work[i] if i < len(work) else 0)
+        return i < 10 * len(work)  # ends even if a broken loop stops counting cycles
+
+    runner.run(cycle, max_cycles=5 * len(work) + 5)
+    assert len(seen) > len(work)  # a cycle advances k by at most 5 here
+    for i, w in enumerate(work):
+        wake, k = seen[i]
+        assert wake == k * MS
+        assert seen[i + 1][0] == -(-max(wake + w, wake + MS) // MS) * MS  # ceil to the grid
+    assert runner.clock.overruns == sum(w > MS for w in work)
 
 
 def test_realtime_cycles_that_always_overrun_run_every_other_deadline():
