@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from robot_us.loop import LoopClock, LoopMode, LoopRunner, next_deadline
+from robot_us.loop import (
+    LockstepPacer,
+    LoopClock,
+    LoopMode,
+    LoopRunner,
+    RealtimePacer,
+    next_deadline,
+)
 from robot_us.timing_histogram import TimingHistogram
 
 MS = 1_000_000  # ns
@@ -178,6 +185,18 @@ def test_lockstep_advances_simulated_time_and_counts_plant_steps():
     assert seen[-1][0] == 249 and seen[-1][1] == pytest.approx(0.249)
     assert stats.sim_time_s == pytest.approx(0.25)
     assert stats.overruns == 0
+    # simulated time is never late: no lateness, no late wake-ups
+    assert stats.late_wakeups == 0 and stats.lateness_us_max == 0.0
+
+
+def test_pacers_report_overruns_from_advance():
+    clock = LoopClock(1e-3)
+    assert LockstepPacer(1e-3).advance(clock, 10 * MS) is False  # simulated time: never
+    fake = FakeClock()
+    pacer = RealtimePacer(1e-3, now=fake.now, sleep=fake.sleep)
+    pacer.start(clock)
+    assert pacer.advance(clock, MS // 2) is False
+    assert pacer.advance(clock, 3 * MS) is True and clock.skipped_cycles == 1
 
 
 def test_lockstep_time_does_not_depend_on_how_long_cycles_take():

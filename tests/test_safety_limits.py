@@ -12,7 +12,9 @@ import pytest
 from robot_us.core.backends import SoftwareEStop
 from robot_us.core.config_schema import ConfigError
 from robot_us.core.kinematics import JointLimits
+from robot_us.core.types import ArmStop
 from robot_us.safety import FaultCode, Reaction, SafetyConfig, SafetyResetError, SafetySignals
+from robot_us.safety.arm_stop import ArmStopped
 from robot_us.safety.estop import EStopLayer
 from robot_us.safety.faults import Fault, FaultLatch
 from robot_us.safety.force_ceiling import ForceCeiling
@@ -383,6 +385,46 @@ def test_wrench_staleness_timeout_in_cycles_and_reset():
     assert layer.value == pytest.approx(0.006)
     with pytest.raises(ValueError, match=r"^wrench timeout must be > 0 s$"):
         WrenchStaleness(0.0, DT)
+
+
+def test_wrench_age_reported_by_the_sensor_stops_beyond_the_timeout():
+    layer = WrenchStaleness(0.02, DT)
+    s, cmd = signals(), np.zeros(3)
+    s.wrench_age = 0.02  # exactly the timeout: still usable
+    assert layer.check(s, cmd) is NONE
+    s.wrench_age = 0.025
+    assert layer.check(s, cmd) is STOP
+    assert cause(layer) == (FaultCode.WRENCH_STALE, 0.025, 0.02, -1)
+
+
+def test_arm_stopped_reports_the_stop_code():
+    layer = ArmStopped()
+    s = signals()
+    assert layer.check(s, np.zeros(3)) is NONE
+    s.arm_stop = int(ArmStop.REFLEX)
+    assert layer.check(s, np.zeros(3)) is STOP
+    assert cause(layer) == (FaultCode.ARM_STOPPED, 3.0, 0.0, -1)
+
+
+@pytest.mark.parametrize(
+    ("make", "layer", "param"),
+    [
+        (lambda x: ForceCeiling(x, 25.0), "force ceiling", "soft_limit"),
+        (lambda x: ForceCeiling(20.0, x), "force ceiling", "hard_limit"),
+        (lambda x: ForceRate(x, 0.01, DT), "force rate", "limit"),
+        (lambda x: ToolSpeed(x, 1.2), "tool speed", "limit"),
+        (lambda x: ToolSpeed(0.25, x), "tool speed", "tolerance"),
+        (lambda x: Overruns(x), "loop overruns", "max_consecutive"),
+        (lambda x: WrenchStaleness(x, DT), "wrench staleness", "timeout"),
+        (lambda x: WrenchStaleness(0.02, x), "wrench staleness", "dt"),
+        (lambda x: JointVelocity(np.array([1.0, x]), 1.1), "joint velocity", "limit"),
+        (lambda x: Workspace(LO, HI, x), "workspace", "margin"),
+        (lambda x: JointPosition(LOWER, UPPER, x, 0.02), "joint position", "margin"),
+    ],
+)
+def test_a_non_finite_parameter_is_refused_naming_layer_and_parameter(make, layer, param):
+    with pytest.raises(ValueError, match=rf"^{layer} safety layer: {param} = "):
+        make(float("nan"))
 
 
 def test_estop_fault_names_the_input():

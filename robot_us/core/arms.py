@@ -2,7 +2,8 @@
 about it. The configuration's ``robot.model`` choices are the registered names,
 ``robot_us.core.kinematics.ArmKinematics`` builds its ETS and limits from the entry, and
 the simulator (``sim/``) reads the entry's URDF facts (``ArmModel.sim``). Adding an arm is
-one ``register_arm(ArmModel(...))`` call here (see docs/simulation.md).
+one ``register_arm(ArmModel(...))`` call here (see docs/simulation.md); the UR e-Series
+data for such entries (DH-built ETS, limits, speeds) is in ``robot_us.core.ur_models``.
 
 Values are the manufacturers' data-sheet values unless a comment says otherwise; angles
 in rad, velocities in rad/s, torques in N·m. Importing this module imports neither numpy
