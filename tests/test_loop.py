@@ -197,6 +197,42 @@ def test_pacers_report_overruns_from_advance():
     pacer.start(clock)
     assert pacer.advance(clock, MS // 2) is False
     assert pacer.advance(clock, 3 * MS) is True and clock.skipped_cycles == 1
+    fake.ns = 3 * MS - 400_000
+    pacer.wait(clock)  # no spin by default: sleeps the whole way to the deadline
+    assert fake.sleeps == [400_000] and fake.ns == 3 * MS
+
+
+class TickingClock(FakeClock):
+    """A fake clock that also advances 1 us per reading (so a spin wait ends)."""
+
+    def now(self) -> int:
+        self.ns += 1_000
+        return self.ns
+
+
+def test_realtime_spin_window_sleeps_short_of_the_deadline_then_spins_to_it():
+    fake = TickingClock()
+    pacer = RealtimePacer(1e-3, spin_s=100e-6, now=fake.now, sleep=fake.sleep)
+    clock = LoopClock(1e-3)
+    pacer.start(clock)  # first deadline: the first reading, 1 us
+    pacer.advance(clock, fake.ns)
+    pacer.wait(clock)
+    assert fake.sleeps == [MS + 1_000 - 2_000 - 100_000]  # to 100 us before the deadline
+    assert MS + 1_000 <= fake.ns <= MS + 3_000  # then spun up to it
+    assert clock.last_lateness_us <= 2.0
+
+
+@pytest.mark.parametrize(("oversleep_ns", "late"), [(50_000, 0), (100_000, 0), (100_050, 4)])
+def test_late_wakeups_are_those_beyond_the_threshold(oversleep_ns, late):
+    runner = realtime(FakeClock(oversleep_ns=oversleep_ns))  # threshold 100 us
+    assert runner.run(lambda c: True, max_cycles=5).late_wakeups == late
+
+
+def test_realtime_at_one_hertz():
+    fake = FakeClock()
+    starts = []
+    realtime(fake, rate_hz=1.0).run(lambda c: starts.append(fake.ns) is None, max_cycles=3)
+    assert starts == [0, 10**9, 2 * 10**9]
 
 
 def test_lockstep_time_does_not_depend_on_how_long_cycles_take():
