@@ -89,29 +89,28 @@ def test_realtime_overrun_skips_missed_deadlines_never_catches_up():
     assert 500_000 in fake.sleeps
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(0, 4 * MS), min_size=1, max_size=25))
 def test_every_cycle_starts_on_the_first_deadline_after_the_previous_one(work):
-    """For any cycle durations: each cycle wakes exactly on its own deadline (k periods
-    after the start), at the first deadline at or after the end of the previous cycle's
-    work and at least one period later (no catching up)."""
+    """For any cycle durations, the real-time pacer as the loop uses it (wait, work,
+    advance): each cycle wakes exactly on its own deadline (k periods after the start), at
+    the first deadline at or after the end of the previous cycle's work and at least one
+    period later (no catching up)."""
     fake = FakeClock()
-    runner = realtime(fake)
+    pacer = RealtimePacer(1e-3, now=fake.now, sleep=fake.sleep)
+    clock = LoopClock(1e-3)
+    pacer.start(clock)
     seen = []
-
-    def cycle(c: LoopClock) -> bool:
-        i = len(seen)
-        seen.append((fake.ns, c.k))
-        fake.work(work[i] if i < len(work) else 0)
-        return i < 10 * len(work)  # ends even if a broken loop stops counting cycles
-
-    runner.run(cycle, max_cycles=5 * len(work) + 5)
-    assert len(seen) > len(work)  # a cycle advances k by at most 5 here
-    for i, w in enumerate(work):
-        wake, k = seen[i]
-        assert wake == k * MS
-        assert seen[i + 1][0] == -(-max(wake + w, wake + MS) // MS) * MS  # ceil to the grid
-    assert runner.clock.overruns == sum(w > MS for w in work)
+    for w in [*work, 0]:
+        pacer.wait(clock)
+        seen.append((fake.ns, clock.k, clock.t))
+        fake.work(w)
+        pacer.advance(clock, fake.ns)
+    for (wake, k, t), (next_wake, _, _), w in zip(seen, seen[1:], work, strict=False):
+        assert wake == k * MS and t == pytest.approx(k * 1e-3)
+        assert next_wake == -(-max(wake + w, wake + MS) // MS) * MS  # ceil to the grid
+    assert clock.overruns == sum(w > MS for w in work)
+    assert clock.skipped_cycles == seen[-1][1] - len(work)  # k counts the skipped ones
 
 
 def test_realtime_cycles_that_always_overrun_run_every_other_deadline():
