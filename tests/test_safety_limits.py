@@ -418,12 +418,29 @@ def test_arm_stopped_reports_the_stop_code():
         (lambda x: WrenchStaleness(x, DT), "wrench staleness", "timeout"),
         (lambda x: WrenchStaleness(0.02, x), "wrench staleness", "dt"),
         (lambda x: JointVelocity(np.array([1.0, x]), 1.1), "joint velocity", "limit"),
+        (lambda x: ForceRate(150.0, x, DT), "force rate", "window"),
+        (lambda x: ForceRate(150.0, 0.01, x), "force rate", "dt"),
+        (lambda x: JointVelocity(np.ones(2), x), "joint velocity", "tolerance"),
         (lambda x: Workspace(LO, HI, x), "workspace", "margin"),
+        (lambda x: Workspace(np.array([x, 0.0, 0.0]), HI, 0.01), "workspace", "lower"),
+        (lambda x: Workspace(LO, np.array([1.0, x, 1.0]), 0.01), "workspace", "upper"),
         (lambda x: JointPosition(LOWER, UPPER, x, 0.02), "joint position", "margin"),
+        (lambda x: JointPosition(LOWER, UPPER, 0.1, x), "joint position", "hard_margin"),
+        (
+            lambda x: JointPosition(np.array([-1.0, x]), UPPER[:2], 0.1, 0.02),
+            "joint position",
+            "lower",
+        ),
+        (
+            lambda x: JointPosition(LOWER[:2], np.array([1.0, x]), 0.1, 0.02),
+            "joint position",
+            "upper",
+        ),
     ],
 )
 def test_a_non_finite_parameter_is_refused_naming_layer_and_parameter(make, layer, param):
-    with pytest.raises(ValueError, match=rf"^{layer} safety layer: {param} = "):
+    message = rf"^{layer} safety layer: {param} = .* is not a finite number; refusing to build"
+    with pytest.raises(ValueError, match=message + " a layer that would never fire$"):
         make(float("nan"))
 
 
