@@ -8,8 +8,8 @@ import typing
 import pytest
 
 from robot_us.config import Config, ConfigError, load_config
+from robot_us.core.arms import ARMS as ARM_MODELS
 from sim.actuation import ACTUATION_PROFILES
-from sim.arm_models import ARM_MODELS
 from sim.config import FtSensorConfig, SimConfig
 from sim.ft_devices import FT_DEVICES, ft_device
 from sim.profiles import PLANT_PROFILES, plant_profile
