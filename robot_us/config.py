@@ -73,7 +73,11 @@ class LoopConfig:
 
     rate_hz: float = param(1000.0, lo=100.0, hi=2000.0, unit="Hz", doc="control rate")
     ring_capacity: int = param(
-        120_000, lo=1000, hi=10_000_000, unit="cycles", doc="state/timing ring buffer size"
+        120_000,
+        lo=1000,
+        hi=10_000_000,
+        unit="cycles",
+        doc="state stream ring buffer size (one row per cycle)",
     )
     realtime_priority: int = param(
         0,
