@@ -42,7 +42,7 @@ from force_control import Event  # noqa: E402
 from force_control.pose_error import rotation_log  # noqa: E402
 from robot_us.config import Config, load_config  # noqa: E402
 from robot_us.control_cycle import ControlCycle, RequestResult  # noqa: E402
-from robot_us.core.arms import ARMS  # noqa: E402
+from robot_us.core.arms import simulated_arms  # noqa: E402
 from robot_us.core.backends import CELLS  # noqa: E402
 from robot_us.loop import LoopRunner  # noqa: E402
 from robot_us.reference_provider import (  # noqa: E402
@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the three scenarios and write ``force_tracking.json``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="bench-results", help="output folder")
-    ap.add_argument("--robot", default="panda", choices=ARMS.names())
+    ap.add_argument("--robot", default="panda", choices=simulated_arms())
     ap.add_argument("--seed", type=int, default=0, help="seed (F/T noise)")
     ap.add_argument("--config", nargs="*", default=[], help="extra TOML config files")
     ap.add_argument("--profile", choices=("ideal", "realistic", "harsh"), help="sim.profile")

@@ -14,6 +14,8 @@ from robot_us.core.arms import ARMS, arm_model
 from robot_us.core.kinematics import ArmKinematics
 from robot_us.core.registry import RegistryError
 
+PANDA_ACTUATION = arm_model("panda").actuation
+
 
 @pytest.mark.parametrize("name", ARMS.names())
 def test_kinematics_read_the_entry(name):
@@ -35,7 +37,7 @@ def test_wrong_number_of_home_values_names_the_key():
 
 
 def test_unknown_arm_names_the_known_ones():
-    with pytest.raises(RegistryError, match="lbr, panda"):
+    with pytest.raises(RegistryError, match="lbr, panda, ur10e, ur3e, ur5e"):
         arm_model("ur5")
 
 
@@ -47,6 +49,10 @@ def test_unknown_arm_names_the_known_ones():
         ({"tau_max": (0.0,) * 7}, "limits must be > 0"),
         ({"q_home": (3.0, 0, 0, -1.0, 0, 1.0, 0)}, "q_home is outside"),
         ({"q_ready": (0, 0, 0, 0, 0, 1.0, 0)}, "q_ready is outside"),
+        (
+            {"actuation": dataclasses.replace(PANDA_ACTUATION, coulomb_friction=(0.1,) * 6)},
+            r"actuation\.coulomb_friction has 6 values",
+        ),
     ],
 )
 def test_inconsistent_entry_is_refused(change, message):
@@ -73,3 +79,19 @@ def test_simulated_urdf_allows_the_entry_limits(name):
         assert np.all(upper >= np.array(arm.q_upper) - 1e-4)
     finally:
         p.disconnect(c)
+
+
+@pytest.mark.parametrize("name", ["ur3e", "ur5e", "ur10e"])
+def test_ur_entries_follow_the_dh_table_and_start_flange_down(name):
+    """The e-Series entries' kinematics are their published DH tables (the hardware driver
+    commands them); they start at the ready pose with the flange pointing straight down."""
+    from robot_us.core.ur_models import ur_model
+
+    kin = ArmKinematics(name)
+    ur = ur_model(name)
+    rng = np.random.default_rng(0)
+    for q in rng.uniform(-np.pi, np.pi, size=(5, 6)):
+        np.testing.assert_allclose(kin.fk(q), ur.dh_fk(q), atol=1e-9)
+    T = kin.fk(kin.home())
+    np.testing.assert_allclose(T[:3, 2], [0.0, 0.0, -1.0], atol=1e-9)
+    assert arm_model(name).sim is None

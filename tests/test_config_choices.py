@@ -10,12 +10,17 @@ import pytest
 
 from force_control.controller import CONTROLLERS
 from hardware_drivers.devices import ARM_DRIVERS, CAMERA_DRIVERS, FT_DRIVERS
+from perception.reconstruction.compounding import SPLATTERS
 from robot_us.config import Config, ConfigError, load_config
 from robot_us.core.arms import ARMS
 from robot_us.core.backends import CELLS, ULTRASOUND_SOURCES
 from robot_us.imaging.worker import QUALITY_WORKERS
 from robot_us.recording.durable_writer import COMPRESSION
 from robot_us.sim_ft_transport import FT_TRANSPORTS
+from sim.ft_devices import FT_DEVICES
+from sim.joint_servo import ACTUATION_MODELS
+from sim.phantom_geometry import PHANTOM_SHAPES
+from sim.profiles import PLANT_PROFILES
 from sim.ultrasound.scan_geometry import SCAN_GEOMETRIES
 from trajectory.frames import ImagingPlane
 
@@ -30,6 +35,11 @@ CONSUMERS = {
     "trajectory.plane": lambda: [p.value for p in ImagingPlane],
     "recording.compression": lambda: list(COMPRESSION),
     "sim.ft_transport": FT_TRANSPORTS.names,
+    "sim.profile": PLANT_PROFILES.names,
+    "sim.phantom.shape": PHANTOM_SHAPES.names,
+    "sim.ft.device": FT_DEVICES.names,
+    "sim.actuation.model": ACTUATION_MODELS.names,
+    "reconstruction.interpolation": SPLATTERS.names,
     # "none" = no such device (the hardware cell names the key it needs)
     "hardware.arm.driver": lambda: ["none", *ARM_DRIVERS.names()],
     "hardware.ft.driver": lambda: ["none", *FT_DRIVERS.names()],
@@ -38,6 +48,7 @@ CONSUMERS = {
 #: choice keys with a plain enumeration, no registry behind them (and where it is read)
 ENUMERATIONS = {
     "hardware.arm.ur.command": "hardware_drivers/ur_rtde_arm.py (servoj: position targets)",
+    "sim.tissue.pressure": "sim/lens_contact.py (distributed, else deepest)",
 }
 #: choice key -> the names its consumer accepts (the choices are a curated subset)
 SUBSETS = {

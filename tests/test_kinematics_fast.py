@@ -15,7 +15,7 @@ def test_fast_path_equals_public_methods(model):
     k = ArmKinematics(model, tool)
     assert k.fast
     rng = np.random.default_rng(3)
-    out_T, out_J = np.zeros((4, 4)), np.zeros((6, 7))
+    out_T, out_J = np.zeros((4, 4)), np.zeros((6, k.n))
     for _ in range(50):
         q = rng.uniform(k.limits.lower, k.limits.upper)
         assert np.allclose(k.fk(q, out=out_T), k.ets.eval(q, tool=tool), atol=1e-12)

@@ -4,7 +4,7 @@ pose within 1 mm and 0.5 degrees over 100 random configurations, for both arms."
 import numpy as np
 import pytest
 
-from robot_us.core.arms import ARMS
+from robot_us.core.arms import simulated_arms
 from robot_us.core.kinematics import ArmKinematics
 from sim.world import SimWorld
 from tests.sim_helpers import sim_config
@@ -15,7 +15,7 @@ def _angle_deg(Ra, Rb):
     return np.degrees(np.arccos(np.clip(c, -1.0, 1.0)))
 
 
-@pytest.mark.parametrize("model", ARMS.names())
+@pytest.mark.parametrize("model", simulated_arms())
 def test_ets_matches_pybullet(model):
     with SimWorld(sim_config({"robot.model": model})) as w:
         flange = ArmKinematics(model)  # no tool: T_base_flange
@@ -37,7 +37,7 @@ def test_ets_matches_pybullet(model):
         assert max(pos_err) < 1e-6
 
 
-@pytest.mark.parametrize("model", ARMS.names())
+@pytest.mark.parametrize("model", simulated_arms())
 def test_jacobian_matches_pybullet_motion(model):
     """Joint velocities through the ETS Jacobian move the simulated probe as predicted."""
     with SimWorld(sim_config({"robot.model": model})) as w:

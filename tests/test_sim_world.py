@@ -6,14 +6,14 @@ import pybullet as p
 import pytest
 
 from robot_us.config import ConfigError
-from robot_us.core.arms import ARMS
+from robot_us.core.arms import simulated_arms
 from robot_us.core.backends import CELLS, ArmBackend, RgbdCamera, UltrasoundSource, WrenchSensor
 from sim.probe_tool import ProbeTool
 from sim.world import SimWorld
 from tests.sim_helpers import sim_config
 
 
-@pytest.mark.parametrize("model", ARMS.names())
+@pytest.mark.parametrize("model", simulated_arms())
 @pytest.mark.parametrize("geometry", ["linear", "convex"])
 def test_world_builds_with_probe_at_home(model, geometry):
     cfg = sim_config({"robot.model": model, "probe.geometry": geometry})

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from robot_us.core.arms import ARMS
+from robot_us.core.arms import simulated_arms
 
 HELP = "run a whole simulated scan (stroke -> map -> plan -> sweep) and write its report"
 
@@ -31,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--stroke", type=Path, help="stroke.json on the camera image (default: embedded stroke)"
     )
-    p.add_argument("--robot", choices=ARMS.names(), help="arm model (overrides config)")
+    p.add_argument("--robot", choices=simulated_arms(), help="arm model (overrides config)")
     p.add_argument(
         "--plane",
         choices=("longitudinal", "transverse", "config"),
