@@ -44,6 +44,7 @@ if str(ROOT) not in sys.path:
 from force_control import Event, Mode  # noqa: E402
 from robot_us.config import load_config  # noqa: E402
 from robot_us.control_cycle import ControlCycle  # noqa: E402
+from robot_us.core.arms import simulated_arms  # noqa: E402
 from robot_us.core.backends import CELLS  # noqa: E402
 from robot_us.loop import LoopClock  # noqa: E402
 
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the plain and the instrumented scenario; write ``control_stages.json``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="bench-results", help="output folder")
-    ap.add_argument("--robot", default="panda", choices=("panda", "lbr"))
+    ap.add_argument("--robot", default="panda", choices=simulated_arms())
     ap.add_argument("--cycles", type=int, default=3000, help="cycles in HOLD and in CONTACT")
     args = ap.parse_args(argv)
     cfg = load_config(overrides={"robot.model": args.robot})

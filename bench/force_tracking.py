@@ -42,6 +42,7 @@ from force_control import Event  # noqa: E402
 from force_control.pose_error import rotation_log  # noqa: E402
 from robot_us.config import Config, load_config  # noqa: E402
 from robot_us.control_cycle import ControlCycle, RequestResult  # noqa: E402
+from robot_us.core.arms import simulated_arms  # noqa: E402
 from robot_us.core.backends import CELLS  # noqa: E402
 from robot_us.loop import LoopRunner  # noqa: E402
 from robot_us.reference_provider import (  # noqa: E402
@@ -363,14 +364,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run the three scenarios and write ``force_tracking.json``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="bench-results", help="output folder")
-    ap.add_argument("--robot", default="panda", choices=("panda", "lbr"))
+    ap.add_argument("--robot", default="panda", choices=simulated_arms())
     ap.add_argument("--seed", type=int, default=0, help="seed (F/T noise)")
     ap.add_argument("--config", nargs="*", default=[], help="extra TOML config files")
     ap.add_argument("--profile", choices=("ideal", "realistic", "harsh"), help="sim.profile")
     ap.add_argument("--shape", choices=("cylinder", "torso"), help="sim.phantom.shape")
     ap.add_argument("--stiffness", type=float, help="sim.phantom.stiffness (N/m at 5 N)")
     args = ap.parse_args(argv)
-    overrides = {"robot.model": args.robot, "loop.seed": args.seed, "sim.ft.seed": args.seed}
+    overrides = {"robot.model": args.robot, "sim.ft.seed": args.seed}
     if args.profile:
         overrides["sim.profile"] = args.profile
     if args.shape:

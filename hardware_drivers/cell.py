@@ -3,8 +3,8 @@ the configured arm, F/T sensor, RGB-D camera and ultrasound frame source, connec
 that order (what was opened is closed again if a later device fails).
 
 The configuration is checked before anything is connected, each problem as one line
-naming the key: the arm driver and model must match, the loop must run in real time at
-the arm's native rate (500 Hz UR, 1 kHz Franka), and ``safety.wrench_timeout`` must be
+naming the key: the arm driver and model must match, the loop must run at the arm's
+native rate (500 Hz UR, 1 kHz Franka), and ``safety.wrench_timeout`` must be
 long enough for the sensor (two sample periods plus its time on the wire).
 """
 
@@ -31,8 +31,6 @@ def check_hardware_config(cfg, arm, sensor) -> None:
             f"loop.rate_hz = {cfg.loop.rate_hz:g} Hz, but the '{hw.arm.driver}' arm is commanded "
             f"at {arm.rate_hz:g} Hz: set loop.rate_hz = {arm.rate_hz:g}"
         )
-    if cfg.loop.mode != "realtime":
-        raise ConfigError("loop.mode must be 'realtime' on hardware (lockstep is for simulation)")
     need = min_wrench_timeout(sensor)
     if cfg.safety.wrench_timeout < need:
         raise ConfigError(

@@ -18,6 +18,8 @@ from hardware_drivers.config import HardwareConfig
 from perception.config import PerceptionConfig
 from perception.quality.config import QualityConfig
 from perception.reconstruction.config import ReconstructionConfig
+from robot_us.core.arms import ARMS
+from robot_us.core.backends import CELLS, ULTRASOUND_SOURCES
 from robot_us.core.config_schema import (
     ConfigError,
     build_section,
@@ -52,7 +54,7 @@ __all__ = [
 class RobotConfig:
     """Which arm and where it starts."""
 
-    model: str = param("panda", choices=("panda", "lbr"), doc="arm model")
+    model: str = param("panda", choices=ARMS.names(), doc="arm model (robot_us.core.arms.ARMS)")
     q_home: tuple[float, ...] = param(
         (),
         lo=-3.2,
@@ -64,24 +66,33 @@ class RobotConfig:
 
 @dataclass(frozen=True)
 class LoopConfig:
-    """The control loop runner."""
+    """The control loop runner. There is no mode key: the demo and the tests run in
+    lockstep by definition, and a real-time runner chooses real time itself. There is no
+    run-wide seed either: every random source has its own seed key (``sim.ft.seed``,
+    ``sim.camera.seed``, ``ultrasound.sim.seed``), so a run is reproducible from its
+    configuration."""
 
     rate_hz: float = param(1000.0, lo=100.0, hi=2000.0, unit="Hz", doc="control rate")
-    mode: str = param("lockstep", choices=("lockstep", "realtime"), doc="time base")
     ring_capacity: int = param(
-        120_000, lo=1000, hi=10_000_000, unit="cycles", doc="state/timing ring buffer size"
+        120_000,
+        lo=1000,
+        hi=10_000_000,
+        unit="cycles",
+        doc="state stream ring buffer size (one row per cycle)",
     )
     realtime_priority: int = param(
-        0, lo=0, hi=99, doc="SCHED_FIFO priority in real-time mode (0 = normal scheduling)"
+        0,
+        lo=0,
+        hi=99,
+        doc="SCHED_FIFO priority of a real-time loop (0 = normal scheduling; lockstep ignores it)",
     )
-    seed: int = param(0, lo=0, hi=2**31 - 1, doc="seed for everything random in a run")
 
 
 @dataclass(frozen=True)
 class CellConfig:
     """Which backend drives the cell."""
 
-    backend: str = param("sim", choices=("sim", "hardware"), doc="cell backend")
+    backend: str = param("sim", choices=CELLS.names(), doc="cell backend (CELLS)")
 
 
 @dataclass(frozen=True)
@@ -89,7 +100,7 @@ class UltrasoundConfig:
     """Ultrasound frames: which source delivers them, the simulator and quality assessment."""
 
     source: str = param(
-        "sim", choices=("sim", "video", "folder", "npz"), doc="frame source (ULTRASOUND_SOURCES)"
+        "sim", choices=ULTRASOUND_SOURCES.names(), doc="frame source (ULTRASOUND_SOURCES)"
     )
     uri: str = param(
         "",

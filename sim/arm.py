@@ -32,7 +32,7 @@ class SimArm(ArmBackend):
         self._body = world.robot_id
         self._joints = list(world.joint_indices)
         self.n_joints = len(self._joints)
-        self._max_torque = list(world.arm.max_torque)
+        self._max_torque = list(world.arm.tau_max)
         self._vlim = world.kin.limits.velocity.copy()
         self._vlim_list = self._vlim.tolist()
         self._qlo = world.kin.limits.lower.copy()

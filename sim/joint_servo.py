@@ -27,8 +27,8 @@ import math
 import numpy as np
 import pybullet as p
 
+from robot_us.core.actuation import ActuationProfile
 from robot_us.core.registry import Registry
-from sim.actuation import ActuationProfile, actuation_profile
 
 
 class DirectJoints:
@@ -39,7 +39,7 @@ class DirectJoints:
         self._client = world.client
         self._body = world.robot_id
         self._joints = list(world.joint_indices)
-        self._max_torque = list(world.arm.max_torque)
+        self._max_torque = list(world.arm.tau_max)
 
     def command(self, qd: list[float]) -> None:
         """Joint velocities (rad/s) for the next physics step."""
@@ -68,7 +68,7 @@ class JointServo:
 
     def __init__(self, world, profile: ActuationProfile, actuation) -> None:
         """``world``: the ``SimWorld`` (pybullet ids, the arm's kinematics with the probe,
-        ``dt``); ``profile``: the arm's ``ActuationProfile``; ``actuation``:
+        ``dt``); ``profile``: the arm's ``ActuationProfile`` (its registry entry's); ``actuation``:
         ``sim.actuation`` config (its ``latency_cycles``/``lag`` override the profile's
         when >= 0)."""
         kin = world.kin
@@ -76,12 +76,12 @@ class JointServo:
         self._client = world.client
         self._body = world.robot_id
         self._joints = list(world.joint_indices)
-        self._max_torque = list(world.arm.max_torque)
+        self._max_torque = list(world.arm.tau_max)
         self._active = True  # False while position commands drive the motors
         dt = world.dt
         if len(profile.joint_stiffness) != n:
             raise ValueError(
-                f"actuation profile '{profile.arm}' has {len(profile.joint_stiffness)} "
+                f"actuation profile of '{world.arm.name}' has {len(profile.joint_stiffness)} "
                 f"joints; the arm has {n}"
             )
         self.profile = profile
@@ -112,7 +112,7 @@ class JointServo:
     @classmethod
     def for_world(cls, world) -> JointServo:
         """The servo of the world's arm model with its ``sim.actuation`` settings."""
-        return cls(world, actuation_profile(world.arm.name), world.cfg.sim.actuation)
+        return cls(world, world.arm.actuation, world.cfg.sim.actuation)
 
     def reset(self) -> None:
         """At rest, nothing in flight (the arm was teleported)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pybullet_data
 
-from sim.arm_models import ArmModel
+from robot_us.core.arms import SimUrdf
 from sim.file_cache import cache_dir, cached_file, checked_dir
 from sim.probe_tool import ProbeTool, tool_elements
 
@@ -53,7 +53,7 @@ def _drop_links(root: ET.Element, names: tuple[str, ...]) -> None:
             root.remove(el)
 
 
-def _flange(arm: ArmModel) -> list[ET.Element]:
+def _flange(arm: SimUrdf) -> list[ET.Element]:
     if arm.flange_link == arm.flange_parent:
         return []
     link = ET.Element("link", name=arm.flange_link)
@@ -68,17 +68,20 @@ def _flange(arm: ArmModel) -> list[ET.Element]:
     return [joint, link]
 
 
-def build_arm_urdf(arm: ArmModel, tool: ProbeTool, cache_dir_: Path | None = None) -> Path:
-    """Path of the URDF of ``arm`` carrying ``tool`` in the user's cache (or
-    ``cache_dir_``), generated and verified on every call."""
+def build_arm_urdf(
+    name: str, arm: SimUrdf, tool: ProbeTool, cache_dir_: Path | None = None
+) -> Path:
+    """Path of the URDF of the arm ``name`` (built as its registry entry's ``sim`` facts
+    ``arm`` say) carrying ``tool`` in the user's cache (or ``cache_dir_``), generated and
+    verified on every call."""
     folder = checked_dir(cache_dir_) if cache_dir_ is not None else cache_dir()
-    src = Path(pybullet_data.getDataPath()) / arm.urdf
+    src = Path(pybullet_data.getDataPath()) / arm.path
     tree = ET.parse(src)
     root = tree.getroot()
     _drop_links(root, arm.drop_links)
     _absolute_meshes(root, src.parent)
     for el in _flange(arm) + tool_elements(tool, arm.flange_link, folder):
         root.append(el)
-    root.set("name", f"{arm.name}_probe")
+    root.set("name", f"{name}_probe")
     text = ET.tostring(root, encoding="unicode", xml_declaration=True)
-    return cached_file(folder, f"{arm.name}-{tool.geometry}", ".urdf", text.encode())
+    return cached_file(folder, f"{name}-{tool.geometry}", ".urdf", text.encode())

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pybullet as p
 
+from robot_us.core.arms import ArmModel, SimUrdf
 from robot_us.core.kinematics import ArmKinematics, probe_transform
-from sim.arm_models import ArmModel, arm_model
 from sim.joint_servo import ACTUATION_MODELS
 from sim.lens_contact import LensContact
 from sim.phantom_geometry import PhantomGeometry
@@ -63,7 +63,6 @@ class SimWorld:
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
-        self.arm: ArmModel = arm_model(cfg.robot.model)
         self.tool = ProbeTool.from_config(cfg.probe)
         self.dt = 1.0 / cfg.loop.rate_hz
         self.t = 0.0
@@ -73,6 +72,10 @@ class SimWorld:
         self.T_sensor_probe = np.eye(4)
         self.T_sensor_probe[2, 3] = self.tool.sensor_to_tip
         self.kin = ArmKinematics(cfg.robot.model, self.T_flange_probe)
+        self.arm: ArmModel = self.kin.arm
+        if self.arm.sim is None:
+            raise ValueError(f"robot.model '{self.arm.name}' has no simulation model")
+        self.urdf: SimUrdf = self.arm.sim  # how the arm's URDF is built (registry entry)
         ph = cfg.sim.phantom
         self._breath_a = ph.breathing_amplitude
         self._breath_w = 2.0 * math.pi * ph.breathing_hz
@@ -100,14 +103,7 @@ class SimWorld:
         self._build_bed()
         self._build_phantom()
         self.joints = ACTUATION_MODELS.create(cfg.sim.actuation.model, self)
-        self.q_home = (
-            np.array(cfg.robot.q_home, dtype=float) if cfg.robot.q_home else self.arm.home()
-        )
-        if len(self.q_home) != self.arm.n_joints:
-            raise ValueError(
-                f"robot.q_home has {len(self.q_home)} values; the {self.arm.name} has "
-                f"{self.arm.n_joints} joints"
-            )
+        self.q_home = self.kin.home(cfg.robot.q_home)
         self.reset_joints(self.q_home)
         # one physics step so that joint reaction forces (the F/T reading) are valid
         # from the start; sim time stays 0
@@ -116,7 +112,7 @@ class SimWorld:
     # -- building -------------------------------------------------------------------
     def _build_robot(self) -> None:
         c = self.client
-        urdf = build_arm_urdf(self.arm, self.tool)
+        urdf = build_arm_urdf(self.arm.name, self.urdf, self.tool)
         flags = p.URDF_USE_INERTIA_FROM_FILE
         self.robot_id = p.loadURDF(
             str(urdf), [0, 0, 0], [0, 0, 0, 1], useFixedBase=True, flags=flags, physicsClientId=c
@@ -132,12 +128,12 @@ class SimWorld:
                 revolute.append(i)
         if len(revolute) != self.arm.n_joints:
             raise RuntimeError(
-                f"{self.arm.urdf}: found {len(revolute)} revolute joints, "
+                f"{self.urdf.path}: found {len(revolute)} revolute joints, "
                 f"expected {self.arm.n_joints}"
             )
         self.joint_indices = revolute
         self.link_index = links
-        self.flange_link = links[self.arm.flange_link]
+        self.flange_link = links[self.urdf.flange_link]
         self.sensor_link = links[SENSOR_LINK]
         self.probe_link = links[PROBE_LINK]
         self.sensing_joint = joints[SENSING_JOINT]
@@ -260,7 +256,7 @@ class SimWorld:
             self.joint_indices,
             p.VELOCITY_CONTROL,
             targetVelocities=[0.0] * len(self.joint_indices),
-            forces=self.arm.max_torque,
+            forces=self.arm.tau_max,
             physicsClientId=c,
         )
 

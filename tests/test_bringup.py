@@ -329,7 +329,7 @@ def hw_files(tmp_path):
 
 def hw_toml(path, port, scene, video):
     path.write_text(
-        "[cell]\nbackend = 'hardware'\n[loop]\nrate_hz = 1000.0\nmode = 'realtime'\n"
+        "[cell]\nbackend = 'hardware'\n[loop]\nrate_hz = 1000.0\n"
         "[safety]\nwrench_timeout = 0.04\n"
         "[hardware.arm]\ndriver = 'franka'\nhost = '172.16.0.2'\n"
         f"[hardware.ft]\ndriver = 'robotiq-ft300'\nport = '{port}'\n"

@@ -230,7 +230,6 @@ def hardware_config(port, frames, **over):
     values = {
         "cell.backend": "hardware",
         "loop.rate_hz": 1000.0,
-        "loop.mode": "realtime",
         "safety.wrench_timeout": 0.04,
         "hardware.arm.driver": "franka",
         "hardware.arm.host": "172.16.0.2",
@@ -247,7 +246,6 @@ def hardware_config(port, frames, **over):
     ("over", "message"),
     [
         ({"loop.rate_hz": 500.0}, r"loop.rate_hz = 500 Hz, .* set loop.rate_hz = 1000"),
-        ({"loop.mode": "lockstep"}, r"loop.mode must be 'realtime'"),
         ({"safety.wrench_timeout": 0.02}, r"safety.wrench_timeout = 20 ms .*28.3 ms"),
         ({"robot.model": "lbr"}, r"robot.model = 'lbr' is not an arm the 'franka' driver"),
         ({"ultrasound.source": "sim"}, r"ultrasound.source = 'sim' needs the simulated cell"),

@@ -19,7 +19,7 @@ from robot_us.safety.force_rate import ForceRate
 from robot_us.safety.joint_position import JointPosition
 from robot_us.safety.joint_velocity import JointVelocity
 from robot_us.safety.overruns import Overruns
-from robot_us.safety.supervisor import SafetySupervisor, make_supervisor
+from robot_us.safety.supervisor import make_supervisor
 from robot_us.safety.tool_speed import ToolSpeed
 from robot_us.safety.workspace import Workspace
 from robot_us.safety.wrench_staleness import WrenchStaleness
@@ -87,7 +87,6 @@ LAYERS = {
     "joint velocity tolerance": lambda x: JointVelocity(np.ones(2), x),
     "overruns": lambda x: Overruns(x),
     "wrench timeout": lambda x: WrenchStaleness(x, 1e-3),
-    "supervisor dt": lambda x: SafetySupervisor([], x),
 }
 
 

@@ -8,8 +8,7 @@ import typing
 import pytest
 
 from robot_us.config import Config, ConfigError, load_config
-from sim.actuation import ACTUATION_PROFILES
-from sim.arm_models import ARM_MODELS
+from robot_us.core.arms import ARMS, arm_model
 from sim.config import FtSensorConfig, SimConfig
 from sim.ft_devices import FT_DEVICES, ft_device
 from sim.profiles import PLANT_PROFILES, plant_profile
@@ -94,9 +93,9 @@ def test_bad_profile_or_device_names_the_key():
 
 
 def test_every_arm_model_has_an_actuation_profile():
-    for name in ARM_MODELS.names():
-        profile = ACTUATION_PROFILES.create(name)
-        n = ARM_MODELS.create(name).n_joints
+    for name in ARMS.names():
+        profile = arm_model(name).actuation
+        n = arm_model(name).n_joints
         for field in dataclasses.fields(profile):
             value = getattr(profile, field.name)
             if typing.get_origin(field.type) is tuple or isinstance(value, tuple):

@@ -157,7 +157,7 @@ def test_overruns_and_estop():
 
 def test_supervisor_latches_cause_until_reset():
     estop = SoftwareEStop()
-    sup = SafetySupervisor([EStopLayer([estop]), ForceCeiling(20.0, 25.0)], DT)
+    sup = SafetySupervisor([EStopLayer([estop]), ForceCeiling(20.0, 25.0)])
     s, cmd = signals(), np.ones(3)
     assert sup.check(s, cmd).reaction is Reaction.NONE and cmd.tolist() == [1, 1, 1]
     s.force[2] = 22.0

@@ -163,7 +163,7 @@ def test_stroke_off_the_body_fails_before_anything_moves(tmp_path):
 
 @pytest.mark.slow
 def test_contact_lost_mid_sweep_is_regained_and_logged(tmp_path):
-    """The body drops 8 mm under the probe mid-sweep (the patient moves): the controller
+    """The body drops 15 mm under the probe mid-sweep (the patient moves): the controller
     detects the contact loss, re-seeks along the probe axis, the sweep continues and the
     scan finishes; both events are recorded with their arc length."""
     cfg = short_config()
@@ -173,7 +173,7 @@ def test_contact_lost_mid_sweep_is_regained_and_logged(tmp_path):
         scan = runner.scan
         if scan.state is ScanState.SWEEP and scan.s > 0.015 and "s" not in box:
             box["s"] = scan.s
-            runner.cell.sim.shift_phantom(-0.008)
+            runner.cell.sim.shift_phantom(-0.015)
 
     run = run_scan(cfg, _opts(tmp_path, cfg, after_step=drop_body))
     assert run.outcome.result is ScanResult.DONE, run.outcome.cause
@@ -183,6 +183,12 @@ def test_contact_lost_mid_sweep_is_regained_and_logged(tmp_path):
     assert lost and regained
     assert lost[0].s == pytest.approx(box["s"], abs=0.003)
     assert lost[0].t < regained[0].t
+    # the sweep is held while re-seeking: after the time law's jerk-limited stop (< 3 mm
+    # at 10 mm/s) the arc length stays put until the contact is back
+    t_rec, s_rec = rec.state["t"], rec.state["s"]
+    reseek = (t_rec >= lost[0].t) & (t_rec <= regained[0].t)
+    assert t_rec[reseek][-1] - t_rec[reseek][0] > 0.5  # long enough to tell held from not
+    assert s_rec[reseek].max() - lost[0].s < 0.003
     # back at the set force on the lowered body, and the sweep reached the end
     force, t = run.truth.ordered("force"), run.truth.ordered("t")
     after = (t > regained[0].t + 1.0) & (run.truth.ordered("state") == int(ScanState.SWEEP))

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
+from robot_us.core.arms import arm_model
 from robot_us.core.types import ArmState
-from sim.actuation import actuation_profile
 from sim.cell import make_sim_cell
 from sim.joint_servo import DirectJoints, JointServo
 from tests.sim_helpers import ik, sim_config, yaw_pose
@@ -72,7 +72,7 @@ def test_profiles_pick_the_arm_and_override_its_timing():
         assert isinstance(ideal.sim.joints, DirectJoints)
         servo = realistic.sim.joints
         assert isinstance(servo, JointServo)
-        panda = actuation_profile("panda")
+        panda = arm_model("panda").actuation
         assert (servo.latency_cycles, servo.lag) == (panda.latency_cycles, panda.lag)
         assert (harsh.sim.joints.latency_cycles, harsh.sim.joints.lag) == (2, 0.010)
     finally:

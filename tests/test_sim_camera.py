@@ -7,6 +7,7 @@ import pybullet as p
 import pytest
 
 from perception.camera_model import CameraModel
+from robot_us.core.arms import simulated_arms
 from robot_us.core.types import RgbdFrame
 from sim.camera import gl_projection, look_at, zbuffer_to_depth
 from sim.cell import make_sim_cell
@@ -129,7 +130,7 @@ def test_depth_noise_and_dropout_statistics():
 
 
 def test_arm_at_home_does_not_hide_the_phantom():
-    for model in ("panda", "lbr"):
+    for model in simulated_arms():
         cell = make_sim_cell(sim_config({"robot.model": model}))
         try:
             w = cell.sim

@@ -6,18 +6,19 @@ import pybullet as p
 import pytest
 
 from robot_us.config import ConfigError
+from robot_us.core.arms import simulated_arms
 from robot_us.core.backends import CELLS, ArmBackend, RgbdCamera, UltrasoundSource, WrenchSensor
 from sim.probe_tool import ProbeTool
 from sim.world import SimWorld
 from tests.sim_helpers import sim_config
 
 
-@pytest.mark.parametrize("model", ["panda", "lbr"])
+@pytest.mark.parametrize("model", simulated_arms())
 @pytest.mark.parametrize("geometry", ["linear", "convex"])
 def test_world_builds_with_probe_at_home(model, geometry):
     cfg = sim_config({"robot.model": model, "probe.geometry": geometry})
     with SimWorld(cfg) as w:
-        assert len(w.joint_indices) == 7
+        assert len(w.joint_indices) == w.arm.n_joints
         T = w.probe_pose()
         # home: probe face at (0.35, 0, 0.40) pointing straight down, array along +y
         assert np.allclose(T[:3, 3], [0.35, 0.0, 0.40], atol=2e-3)

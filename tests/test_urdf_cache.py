@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
+from robot_us.core.arms import arm_model
 from robot_us.core.probe import ProbeConfig
-from sim.arm_models import arm_model
 from sim.file_cache import CacheDirError, cache_dir, cached_file
 from sim.probe_tool import ProbeTool
 from sim.urdf_builder import build_arm_urdf
@@ -37,13 +37,13 @@ def test_a_planted_file_is_replaced_not_loaded(tmp_path):
 def test_the_arm_urdf_is_verified_on_every_build(tmp_path):
     arm = _arm()
     tool = ProbeTool.from_config(dataclasses.replace(ProbeConfig(), geometry="convex"))
-    urdf = build_arm_urdf(arm, tool, tmp_path)
+    urdf = build_arm_urdf(arm.name, arm.sim, tool, tmp_path)
     text = urdf.read_text()
     assert "probe" in text and urdf.name.startswith(f"{arm.name}-convex-")
     mesh = next(tmp_path.glob("convex_lens-*.obj"))
     mesh.write_text("v 0 0 0\n")  # damage the mesh and plant a URDF
     urdf.write_text("<robot name='evil'/>")
-    assert build_arm_urdf(arm, tool, tmp_path) == urdf
+    assert build_arm_urdf(arm.name, arm.sim, tool, tmp_path) == urdf
     assert urdf.read_text() == text and mesh.read_text().count("\nf ") > 10
 
 

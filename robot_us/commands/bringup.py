@@ -245,14 +245,14 @@ def _handeye(args, cfg) -> int:
     hw = cfg.hardware
     if hw.arm.driver == "none":
         raise ValueError("set hardware.arm.driver and hardware.arm.host")
-    kin = ArmKinematics(cfg.robot.model)
+    kin = ArmKinematics(cfg.robot.model)  # no tool: kin.fk is T_base_flange
     cam = _camera_device(cfg)
     arm = ARM_DRIVERS.create(hw.arm.driver, hw)
     try:
         arm.connect(control=False)
         print("move the arm by hand (freedrive / guiding) between views; it is read-only")
         out = calibration.hand_eye(
-            cam, arm, kin.fk_flange, cfg.perception.charuco, args.out, Path(args.intrinsics),
+            cam, arm, kin.fk, cfg.perception.charuco, args.out, Path(args.intrinsics),
             args.views, input, args.config, method=args.method,
         )  # fmt: skip
     finally:

@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from robot_us.core.arms import simulated_arms
+
 HELP = "run a whole simulated scan (stroke -> map -> plan -> sweep) and write its report"
 
 #: Default output folder.
@@ -29,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--stroke", type=Path, help="stroke.json on the camera image (default: embedded stroke)"
     )
-    p.add_argument("--robot", choices=("panda", "lbr"), help="arm model (overrides config)")
+    p.add_argument("--robot", choices=simulated_arms(), help="arm model (overrides config)")
     p.add_argument(
         "--plane",
         choices=("longitudinal", "transverse", "config"),
@@ -61,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from robot_us.scan.signal_abort import SignalAbort
     from trajectory.config import MAX_SCAN_SPEED
 
-    overrides = {"loop.mode": "lockstep"}
+    overrides: dict[str, object] = {}
     if args.robot:
         overrides["robot.model"] = args.robot
     if args.ft_transport:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from robot_us.core.arms import ARMS
 from robot_us.output_paths import add_overwrite_flag
 
 HELP = "plan probe poses, joint solutions and timing for a surface path (path.json -> plan.json)"
@@ -13,7 +14,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments of ``robot-us plan``."""
     p.add_argument("--path", required=True, help="surface path file (path.json, base frame)")
     p.add_argument("--out", required=True, help="plan file to write (plan.json)")
-    p.add_argument("--robot", choices=("panda", "lbr"), help="arm model (default: config)")
+    p.add_argument("--robot", choices=ARMS.names(), help="arm model (default: config)")
     p.add_argument(
         "--plane",
         choices=("longitudinal", "transverse"),
@@ -35,8 +36,6 @@ def run(args: argparse.Namespace) -> int:
     """Plan and write plan.json; errors (malformed path, infeasible path) raise ValueError."""
     import json
 
-    import numpy as np
-
     from robot_us.config import load_config
     from robot_us.core.kinematics import ArmKinematics, probe_transform
     from robot_us.output_paths import check_new_file, new_file
@@ -50,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     path = load_path(args.path)
     speed = None if args.speed is None else args.speed * 1e-3  # the planner checks it
     kin = ArmKinematics(cfg.robot.model, probe_transform(cfg.probe.tip_offset))
-    q_start = np.array(cfg.robot.q_home) if cfg.robot.q_home else kin.q_ready
+    q_start = kin.home(cfg.robot.q_home)
     planner = make_planner(cfg, kin)
     plan = planner.plan(
         path, q_start, plane=args.plane, speed=speed, allow_flip=args.allow_flip or None

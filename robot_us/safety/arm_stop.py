@@ -22,10 +22,6 @@ class ArmStopped(SafetyLayer):
     what = "arm controller stop (1 protective, 2 emergency, 3 reflex, 4 link lost)"
     unit = ""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.code = FaultCode.ARM_STOPPED
-
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
         if s.arm_stop:
             return self._fault(FaultCode.ARM_STOPPED, STOP, float(s.arm_stop), 0.0)

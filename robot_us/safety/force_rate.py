@@ -30,19 +30,16 @@ class ForceRate(SafetyLayer):
         require_finite(self.name, limit=limit, window=window, dt=dt)
         if limit <= 0.0 or window <= 0.0:
             raise ValueError("force-rate limit and window must be > 0")
-        self.limit = limit
         self.rate_limit = limit
         self.n = max(1, round(window / dt))
         self.window = self.n * dt
-        self.code = FaultCode.FORCE_RATE
         self._ring = [0.0] * self.n
         self._i = 0
         self._filled = 0
         self.rate = 0.0
 
     def reset(self) -> None:
-        self._filled = 0
-        self._i = 0
+        self._filled = 0  # the ring fills again before a rate is computed
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
         mag = math.hypot(*s.force_filtered.tolist())

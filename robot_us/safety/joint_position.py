@@ -44,7 +44,6 @@ class JointPosition(SafetyLayer):
         self.margin = float(margin)
         self.hard_margin = float(hard_margin)
         self.target = self.hard_margin + min(LIMIT_BUFFER_RAD, 0.5 * (margin - hard_margin))
-        self.code = FaultCode.JOINT_POSITION
         self.n = len(self.lower)
         self._lower = self.lower.tolist()
         self._upper = self.upper.tolist()

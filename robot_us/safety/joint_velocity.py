@@ -24,7 +24,7 @@ class JointVelocity(SafetyLayer):
     what = "joint velocity"
     unit = "rad/s"
 
-    def __init__(self, limit: np.ndarray, tolerance: float = 1.1) -> None:
+    def __init__(self, limit: np.ndarray, tolerance: float) -> None:
         super().__init__()
         require_finite(self.name, limit=limit, tolerance=tolerance)
         self.vmax = np.asarray(limit, float).copy()
@@ -32,7 +32,6 @@ class JointVelocity(SafetyLayer):
             raise ValueError("joint velocity limits must be > 0 and tolerance >= 1")
         self.vneg = -self.vmax
         self.fault_speed = self.vmax * tolerance
-        self.code = FaultCode.JOINT_VELOCITY
         self.n = len(self.vmax)
         self._vmax = self.vmax.tolist()
         self._vneg = self.vneg.tolist()
@@ -49,13 +48,10 @@ class JointVelocity(SafetyLayer):
         vmax = self._vmax
         if not (any(map(gt, c, vmax)) or any(map(lt, c, self._vneg))):
             return NONE
-        clipped = False
-        for i in range(self.n):
+        for i in range(self.n):  # some joint is over its limit (checked above)
             v = vmax[i]
             if c[i] > v:
                 cmd[i] = v
-                clipped = True
             elif c[i] < -v:
                 cmd[i] = -v
-                clipped = True
-        return CLIP if clipped else NONE
+        return CLIP

@@ -33,7 +33,6 @@ from robot_us.safety.arm_stop import ArmStopped
 from robot_us.safety.config import SafetyConfig
 from robot_us.safety.estop import EStopLayer
 from robot_us.safety.faults import CLIP, NONE, RETRACT, STOP, Fault, FaultLatch, Reaction
-from robot_us.safety.finite import require_finite
 from robot_us.safety.force_ceiling import ForceCeiling
 from robot_us.safety.force_rate import ForceRate
 from robot_us.safety.joint_position import JointPosition
@@ -63,13 +62,9 @@ class SupervisorResult:
 class SafetySupervisor:
     """Runs the layers in order, latches faults and applies the reaction to ``cmd``."""
 
-    def __init__(self, layers: Sequence[SafetyLayer], dt: float) -> None:
-        require_finite("supervisor", dt=dt)
-        if dt <= 0.0:
-            raise ValueError(f"safety supervisor: cycle period dt = {dt} s must be > 0")
+    def __init__(self, layers: Sequence[SafetyLayer]) -> None:
         self.layers = tuple(layers)
         self._checks = tuple((layer, layer.check) for layer in self.layers)
-        self.dt = dt
         self.latch = FaultLatch()
         self.result = SupervisorResult()
 
@@ -146,4 +141,4 @@ def make_supervisor(
         ToolSpeed(cfg.tool_speed_limit, cfg.tool_speed_tolerance),
         JointVelocity(limits.velocity * cfg.joint_velocity_scale, cfg.joint_velocity_tolerance),
     ]
-    return SafetySupervisor(layers, dt)
+    return SafetySupervisor(layers)

@@ -40,7 +40,6 @@ class Workspace(SafetyLayer):
         if self.lower.shape != (3,) or np.any(self.lower >= self.upper):
             raise ValueError(f"workspace box {lower} .. {upper} is not a box")
         self.margin = float(margin)
-        self.code = FaultCode.WORKSPACE
         self._v = np.zeros(3)
         self._lo = self.lower.tolist()
         self._hi = self.upper.tolist()

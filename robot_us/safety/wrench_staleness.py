@@ -19,9 +19,6 @@ from robot_us.safety.finite import require_finite
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
-#: Default staleness timeout (s).
-DEFAULT_WRENCH_TIMEOUT_S = 0.02
-
 
 class WrenchStaleness(SafetyLayer):
     """Age of the F/T sample in use (cycles without a new one, or the sensor's own age of
@@ -39,7 +36,6 @@ class WrenchStaleness(SafetyLayer):
         self.dt = dt
         self.max_cycles = max(1, round(timeout / dt))
         self.timeout = timeout
-        self.code = FaultCode.WRENCH_STALE
         self.age_cycles = 0
 
     def reset(self) -> None:
