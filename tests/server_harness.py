@@ -126,8 +126,8 @@ def home_above_skin(model: str = "panda") -> tuple[float, ...]:
     """Joints (rad) with the probe pointing straight down ``HOME_CLEARANCE`` above the top
     of the default body, its x axis along base x."""
     from robot_us.config import load_config
+    from robot_us.core.arms import arm_model
     from robot_us.core.kinematics import ArmKinematics, probe_transform
-    from sim.arm_models import arm_model
 
     cfg = load_config(overrides={"robot.model": model})
     kin = ArmKinematics(model, probe_transform(cfg.probe.tip_offset))
@@ -135,7 +135,7 @@ def home_above_skin(model: str = "panda") -> tuple[float, ...]:
     T = np.eye(4)
     T[:3, :3] = np.diag([1.0, -1.0, -1.0])
     T[:3, 3] = (cfg.sim.phantom.center_xy[0], cfg.sim.phantom.center_xy[1], top + HOME_CLEARANCE)
-    q, ok, why = kin.ik(T, arm_model(model).home())
+    q, ok, why = kin.ik(T, np.array(arm_model(model).q_home))
     if not ok:
         raise RuntimeError(f"no joints for the teleop home pose: {why}")
     return tuple(float(x) for x in q)

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from robot_us.protocol.security import ServerKeys
     from robot_us.server.robot_server import RobotServer, ServerError, StartInterruptedError
 
-    cfg = load_config(*args.config, overrides={"loop.mode": "realtime"})
+    cfg = load_config(*args.config)
     keys = ServerKeys.load(args.keys) if args.keys is not None else None
     record = None if args.no_record else session_path(args.record)
     if cfg.loop.realtime_priority == 0:
