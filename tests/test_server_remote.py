@@ -67,7 +67,8 @@ def test_allowed_key_works_unknown_key_and_plaintext_are_refused(server, keys):
         assert good.welcome.curve
         assert good.welcome.client_id.startswith("remote#")  # named by its key
         assert good.take_control().you
-        assert good.wait_state(2.0).state.controller == good.welcome.client_id
+        # (the newest state received may predate take_control: wait for a later one)
+        wait_for(good, lambda s: s.controller == good.welcome.client_id, timeout=2.0)
         good.release_control()
     finally:
         good.close()
