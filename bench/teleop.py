@@ -54,6 +54,7 @@ from robot_us.core.kinematics import ArmKinematics, probe_transform
 from robot_us.imaging.pipeline import ImagingPipeline
 from robot_us.imaging.worker import make_quality_worker
 from robot_us.protocol import messages as m
+from robot_us.protocol.client import RemoteError
 from robot_us.protocol.impairment import Impairment
 from robot_us.recording.reader import read_recording
 from robot_us.server.imaging_process import RateLimitedWorker, StreamedProbe
@@ -170,11 +171,26 @@ def wait_state(client, predicate, timeout: float) -> m.State:
     raise RuntimeError(f"condition not met in {timeout} s: {client.latest_state()}")
 
 
-def to_skin(op, obs) -> None:
-    op.take_control()
-    op.teleop_start()
-    wait_state(obs, lambda s: s.mode == "teleop", 30.0)
-    wait_state(obs, lambda s: abs(s.force - FORCE) < 0.25, 10.0)
+#: Attempts at taking control and starting teleoperation: over the impaired link on a
+#: busy machine the deadman can take control away between the two (counted, reported).
+SETUP_ATTEMPTS = 3
+
+
+def to_skin(op, obs) -> int:
+    """Take control, start teleoperation, wait for the set-point on the skin; returns the
+    attempts that lost control before teleoperation started."""
+    for lost in range(SETUP_ATTEMPTS):
+        op.take_control()
+        try:
+            op.teleop_start()
+        except RemoteError as err:
+            if err.code.value != "not_in_control" or lost == SETUP_ATTEMPTS - 1:
+                raise
+            continue
+        wait_state(obs, lambda s: s.mode == "teleop", 30.0)
+        wait_state(obs, lambda s: abs(s.force - FORCE) < 0.25, 10.0)
+        return lost
+    raise AssertionError("unreachable")
 
 
 def window_figures(rec, t0: float, t1: float) -> dict[str, Any]:
@@ -298,7 +314,7 @@ def wan(workdir: Path, seconds: float, kin) -> dict[str, Any]:
         proxy = ProxyProcess(srv.port, WAN_LINK)
         obs = connect(srv.url, "observer")
         op = connect(proxy.url(0), "remote", ttl=WAN_TTL, timeout=5.0)
-        to_skin(op, obs)
+        out["wan_setup_control_lost"] = to_skin(op, obs)
         s0 = obs.wait_state(1.0).state
         t_origin = s0.t - s0.cycle * 1e-3
         t_start = time.time()
