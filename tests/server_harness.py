@@ -37,6 +37,10 @@ START_TIMEOUT_S = 180.0
 #: How long ``ServerProcess.stop`` waits for the server to exit before it kills its
 #: whole process group (s); a clean stop takes a few seconds (tests/test_server_signals.py).
 STOP_TIMEOUT_S = 30.0
+#: How long a server and its children may take to be gone after SIGTERM in the tests
+#: that check it (s): a clean stop takes about a second on an idle machine; this leaves
+#: room for a busy one.
+SIGNAL_EXIT_S = 10.0
 #: How long the children may outlive the server's exit before the group is killed (s).
 GROUP_EXIT_S = 10.0
 #: SCHED_FIFO priorities of the control loop and of the server's event loop, where allowed.
@@ -265,6 +269,16 @@ class ServerProcess:
     def children(self) -> list[int]:
         """Process ids of the server's children now (Linux ``/proc``)."""
         return child_pids(self.proc.pid)
+
+    def recording_pid(self) -> int | None:
+        """The child process that holds the session's recording file open (or None)."""
+        paths = set(self.recordings())
+        for pid in self.children():
+            for fd in Path(f"/proc/{pid}/fd").glob("*"):
+                with contextlib.suppress(OSError):
+                    if Path(os.readlink(fd)) in paths:
+                        return pid
+        return None
 
     def recordings(self) -> list[Path]:
         """The session recordings written."""

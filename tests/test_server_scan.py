@@ -2,9 +2,12 @@
 map a stroke, plan, start, done), then a second scan with garbage thrown at every endpoint
 while it sweeps: random bytes, hypothesis-made envelopes, raw TCP noise on all four ports,
 valid commands from a client without control. Nothing changes state, the server stays
-up, the scan finishes, the loop keeps its rate."""
+up, the scan finishes, the loop keeps its rate. Last, the recording process dies: the
+server says so and still stops cleanly."""
 
+import os
 import random
+import signal
 import socket
 import time
 
@@ -18,7 +21,13 @@ from robot_us.protocol.catalogue import CATALOGUE
 from robot_us.protocol.client import RemoteError
 from robot_us.protocol.codec import decode_server_message
 from robot_us.scan.runner import default_stroke
-from tests.server_harness import ServerProcess, connect, fifo_allowed
+from tests.server_harness import (
+    SIGNAL_EXIT_S,
+    ServerProcess,
+    connect,
+    fifo_allowed,
+    wait_group_gone,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -209,3 +218,25 @@ def test_fuzz_every_endpoint_while_a_scan_runs(server, plan):
         ctx.term()
         op.close()
         intruder.close()
+
+
+def test_zz_a_lost_recording_process_is_reported_and_the_stop_still_works(server):
+    """Last on this server: its recording process dies (SIGKILL); the loss is an event,
+    the server goes on, and SIGTERM still stops it and all its processes."""
+    watcher = connect(server.url, "watcher")
+    try:
+        pid = server.recording_pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10.0
+        seen = []
+        while not any(e.kind == "recording" for e in seen):
+            assert time.monotonic() < deadline, [(e.kind, e.cause) for e in seen]
+            seen += watcher.events()
+            time.sleep(0.05)
+        assert watcher.wait_state(2.0) is not None  # still serving
+    finally:
+        watcher.close()
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(SIGNAL_EXIT_S) == 143, server.output()
+    assert wait_group_gone(server.pgid, SIGNAL_EXIT_S)
