@@ -48,6 +48,8 @@ TEST_PRIORITY = 10
 SERVER_PRIORITY = 5
 #: SCHED_FIFO priority of the impairment proxy's process, where allowed.
 PROXY_PRIORITY = 4
+#: Interpreter switch interval of a process with test clients (s), as the server's.
+CLIENT_SWITCH_INTERVAL_S = 5e-4
 #: SCHED_FIFO priority of a test's client I/O thread (heartbeats), below the server's.
 CLIENT_PRIORITY = 4
 #: Consecutive overruns that stop the arm in tests: the shared VM's hypervisor takes the
@@ -295,6 +297,8 @@ def connect(url: str, name: str, **kw: Any) -> Client:
     """A connected client whose I/O thread (its heartbeats) runs at ``CLIENT_PRIORITY``
     where allowed, so a busy test machine does not trip the server's deadman."""
     prio = CLIENT_PRIORITY if fifo_allowed() else 0
+    # the I/O threads (heartbeats) wait for the interpreter lock at most this long
+    sys.setswitchinterval(min(sys.getswitchinterval(), CLIENT_SWITCH_INTERVAL_S))
     c = Client(url, name=name, context=client_context(), **kw)
     c.connect(timeout=5.0)
     tid = c.io_thread_id

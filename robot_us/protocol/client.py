@@ -465,7 +465,10 @@ class Client:
                 ErrorCode.BAD_BODY, f"expected a control reply, got {reply.msg.type}"
             )
         self._control_t = reply.msg.env.t_sent
+        changed = control.you != self.in_control
         self.in_control = control.you
+        if changed:  # the heartbeat rate changes now, not at the I/O thread's next wake-up
+            self._to_io([b"w"])
         return control
 
     def snapshot(self, timeout: float | None = None) -> SnapshotData:
