@@ -203,6 +203,7 @@ class Client:
         self.link = LinkMonitor()
         self.welcome: m.Welcome | None = None
         self.in_control = False
+        self._taking = False  # a take_control awaits its reply (heartbeat fast)
         self.auth_refused = False
         self.connected = threading.Event()  # the command connection is up (handshake done)
         self.unsent = 0
@@ -458,16 +459,24 @@ class Client:
         return self._control(m.ReleaseControl())
 
     def _control(self, body: msgspec.Struct) -> m.Control:
-        reply = self.request(body)
-        control = reply.body
-        if not isinstance(control, m.Control):
-            raise ProtocolError(
-                ErrorCode.BAD_BODY, f"expected a control reply, got {reply.msg.type}"
-            )
-        self._control_t = reply.msg.env.t_sent
-        changed = control.you != self.in_control
-        self.in_control = control.you
-        if changed:  # the heartbeat rate changes now, not at the I/O thread's next wake-up
+        taking = isinstance(body, m.TakeControl) and not self.in_control
+        if taking:  # heartbeat fast from now on: the first ones after the take renew the
+            # lease one link delay later, not a whole round trip (deadman over a slow link)
+            self._taking = True
+            self._to_io([b"w"])
+        try:
+            reply = self.request(body)
+            control = reply.body
+            if not isinstance(control, m.Control):
+                raise ProtocolError(
+                    ErrorCode.BAD_BODY, f"expected a control reply, got {reply.msg.type}"
+                )
+            self._control_t = reply.msg.env.t_sent
+            changed = control.you != self.in_control
+            self.in_control = control.you
+        finally:
+            self._taking = False
+        if changed or taking:  # the heartbeat rate changes now, not at the next wake-up
             self._to_io([b"w"])
         return control
 
@@ -569,7 +578,8 @@ class Client:
         last_rate = 0.0
         try:
             while True:
-                rate = self.heartbeat_hz if self.in_control else self.idle_heartbeat_hz
+                fast = self.in_control or self._taking
+                rate = self.heartbeat_hz if fast else self.idle_heartbeat_hz
                 now = time.monotonic()
                 if rate != last_rate:  # control taken or lost: the new rate starts now
                     next_beat, last_rate = now, rate
