@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "igtl": "robot_us.commands.igtl",
     "report": "robot_us.commands.report",
     "gui": "robot_us.commands.gui",
+    "serve": "robot_us.commands.serve",
+    "teleop": "robot_us.commands.teleop",
 }
 
 

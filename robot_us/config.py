@@ -33,6 +33,7 @@ from robot_us.core.registry import RegistryError
 from robot_us.recording.config import RecordingConfig
 from robot_us.safety.config import SafetyConfig
 from robot_us.scan.config import ScanConfig
+from robot_us.server.config import ServerConfig
 from sim.config import SimConfig
 from sim.ft_devices import ft_device
 from sim.profiles import plant_profile
@@ -138,6 +139,7 @@ class Config:
     safety: SafetyConfig = section(SafetyConfig)
     scan: ScanConfig = section(ScanConfig)
     reconstruction: ReconstructionConfig = section(ReconstructionConfig)
+    server: ServerConfig = section(ServerConfig)
 
 
 def _merge(base: dict, over: dict, prefix: str = "") -> dict:

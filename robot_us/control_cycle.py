@@ -321,4 +321,5 @@ class ControlCycle:
             reaction=self.supervisor.result.reaction,
             control_us=self._control_us,
             control_cpu_us=self._control_cpu_us,
+            mode=out.mode,
         )

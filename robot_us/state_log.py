@@ -29,6 +29,7 @@ field               shape      meaning
 ``reaction``        ()         safety reaction of this cycle (``Reaction``: 0 none, clip, ...)
 ``control_us``      ()         the cycle's control work, wall clock (us; ``ControlCycle``)
 ``control_cpu_us``  ()         the same in this thread's CPU time (us)
+``mode``            ()         the controller's mode after this cycle (``force_control.Mode``)
 ==================  =========  ==============================================================
 
 Real-time contract
@@ -105,6 +106,7 @@ def state_dtype(n_joints: int = DEFAULT_N_JOINTS) -> np.dtype:
             ("reaction", "<i1"),
             ("control_us", "<f4"),
             ("control_cpu_us", "<f4"),
+            ("mode", "<i1"),
         ]
     )
 
@@ -167,6 +169,7 @@ class StateLog:
         self._c_react = self._col["reaction"]
         self._c_ctrl = self._col["control_us"]
         self._c_ctrl_cpu = self._col["control_cpu_us"]
+        self._c_mode = self._col["mode"]
         self._wcount = int(self._hdr[_COUNT])  # the writer's own copy of the count
         self._read = 0  # next row index the drainer will return (drainer-owned)
         self.lost_total = 0  # rows overwritten before they were drained (drainer-owned)
@@ -194,6 +197,7 @@ class StateLog:
         reaction: int = 0,
         control_us: float = 0.0,
         control_cpu_us: float = 0.0,
+        mode: int = 0,
     ) -> None:
         """Write one row directly into the next slot and publish it. ``T_base_probe`` is
         the 4x4 transform (its top three rows are stored) or already 3x4."""
@@ -219,6 +223,7 @@ class StateLog:
         self._c_react[i] = reaction
         self._c_ctrl[i] = control_us
         self._c_ctrl_cpu[i] = control_cpu_us
+        self._c_mode[i] = mode
         self._wcount = c + 1
         self._hdr[_COUNT] = c + 1  # publish after the row is written
 

@@ -49,6 +49,8 @@ CONSUMERS = {
 ENUMERATIONS = {
     "hardware.arm.ur.command": "hardware_drivers/ur_rtde_arm.py (servoj: position targets)",
     "sim.tissue.pressure": "sim/lens_contact.py (distributed, else deepest)",
+    "server.deadman_action": "robot_us/server/control_process.py _stop_motion and "
+    "robot_us/teleop_reference.py stop (retract, else hold)",
 }
 #: choice key -> the names its consumer accepts (the choices are a curated subset)
 SUBSETS = {

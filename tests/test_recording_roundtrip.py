@@ -106,9 +106,46 @@ def recorded(tmp_path_factory):
                 rec.add_quality(QualitySample(k * 1e-3, i, "good", 0.75, 0.6, line, 1e-4 * k))
         rec.post_event(0.3, "slow_down", "quality 0.4 < 0.5", s=0.03, detail={"override": 0.5})
         rec.post_event(0.45, "force_step", "persisting low quality", 0.045, 2)
+        rec.add_operator_command(0.2, COMMAND)
+        rec.add_link_stats(0.25, LINK_STATS)
         # wait for the writer to drain the state so the summary comes after it
         stats = rec.close(summary={"force_rms_N": 0.12, "nan": float("nan")})
     return path, images, stats
+
+
+COMMAND = {
+    "client": "console#3fa2c1",
+    "type": "teleop_twist",
+    "seq": 17,
+    "t_sent": 1.7e9 + 0.19,
+    "t_recv": 1.7e9 + 0.2,
+    "age": 0.01,
+    "ttl": None,
+    "result": "ok",
+    "reason": "",
+    "body": {"vx": 0.01, "vy": 0.0, "wx": 0.0, "wy": 0.0, "wz": 0.0, "hold": 0.1},
+}
+LINK_STATS = {
+    "client": "console#3fa2c1",
+    "controller": True,
+    "rtt": 0.0004,
+    "jitter": None,
+    "offset": 1e-5,
+    "heartbeat_age": 0.012,
+    "stale": 1,
+    "errors": 2,
+    "lost": 0,
+}
+
+
+def test_operator_commands_and_links_round_trip(recorded):
+    r = read_recording(recorded[0])
+    (cmd,) = r.operator_commands
+    assert cmd["t"] == pytest.approx(0.2)
+    assert {k: cmd[k] for k in COMMAND} == COMMAND
+    (link,) = r.links
+    assert link["t"] == pytest.approx(0.25)
+    assert {k: link[k] for k in LINK_STATS} == LINK_STATS
 
 
 def test_every_channel_round_trips(recorded):
@@ -354,6 +391,7 @@ _TYPES = {
     "integer": int,
     "number": (int, float),
     "null": type(None),
+    "boolean": bool,
 }
 
 

@@ -53,6 +53,8 @@ DEFAULT_TIMEOUT = 1.0
 #: Heartbeat rates (Hz): while in control (the server's deadman needs >= 20 Hz) and idle.
 HEARTBEAT_HZ = 50.0
 IDLE_HEARTBEAT_HZ = 2.0
+#: Longest the I/O thread waits for a socket before looking at the clock again (ms).
+MAX_WAIT_MS = 100
 #: Requests awaiting a reply at most; the oldest beyond it counts as lost.
 MAX_PENDING = 4096
 #: Events and asynchronous errors kept for polling.
@@ -201,6 +203,7 @@ class Client:
         self.link = LinkMonitor()
         self.welcome: m.Welcome | None = None
         self.in_control = False
+        self._taking = False  # a take_control awaits its reply (heartbeat fast)
         self.auth_refused = False
         self.connected = threading.Event()  # the command connection is up (handshake done)
         self.unsent = 0
@@ -277,6 +280,12 @@ class Client:
             if self._push is not None:
                 self._push.close(linger=0)
                 self._push = None
+
+    @property
+    def io_thread_id(self) -> int | None:
+        """The operating system's id of the I/O thread (to give it a scheduling priority:
+        it sends the heartbeats), or None before ``connect``."""
+        return self._thread.native_id if self._thread is not None else None
 
     def __enter__(self) -> Client:
         self.connect()
@@ -450,14 +459,25 @@ class Client:
         return self._control(m.ReleaseControl())
 
     def _control(self, body: msgspec.Struct) -> m.Control:
-        reply = self.request(body)
-        control = reply.body
-        if not isinstance(control, m.Control):
-            raise ProtocolError(
-                ErrorCode.BAD_BODY, f"expected a control reply, got {reply.msg.type}"
-            )
-        self._control_t = reply.msg.env.t_sent
-        self.in_control = control.you
+        taking = isinstance(body, m.TakeControl) and not self.in_control
+        if taking:  # heartbeat fast from now on: the first ones after the take renew the
+            # lease one link delay later, not a whole round trip (deadman over a slow link)
+            self._taking = True
+            self._to_io([b"w"])
+        try:
+            reply = self.request(body)
+            control = reply.body
+            if not isinstance(control, m.Control):
+                raise ProtocolError(
+                    ErrorCode.BAD_BODY, f"expected a control reply, got {reply.msg.type}"
+                )
+            self._control_t = reply.msg.env.t_sent
+            changed = control.you != self.in_control
+            self.in_control = control.you
+        finally:
+            self._taking = False
+        if changed or taking:  # the heartbeat rate changes now, not at the next wake-up
+            self._to_io([b"w"])
         return control
 
     def snapshot(self, timeout: float | None = None) -> SnapshotData:
@@ -558,11 +578,14 @@ class Client:
         last_rate = 0.0
         try:
             while True:
-                rate = self.heartbeat_hz if self.in_control else self.idle_heartbeat_hz
+                fast = self.in_control or self._taking
+                rate = self.heartbeat_hz if fast else self.idle_heartbeat_hz
                 now = time.monotonic()
                 if rate != last_rate:  # control taken or lost: the new rate starts now
                     next_beat, last_rate = now, rate
-                wait_ms = max(0, int((next_beat - now) * 1e3) + 1) if rate > 0 else 100
+                wait_ms = MAX_WAIT_MS
+                if rate > 0:
+                    wait_ms = min(wait_ms, max(0, int((next_beat - now) * 1e3) + 1))
                 ready = dict(poller.poll(wait_ms))
                 if pull in ready:
                     op = self._drain_outbound(pull, dealer)

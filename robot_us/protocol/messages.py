@@ -468,4 +468,6 @@ EVENT_KINDS = (
     "deadman",  # the controller's heartbeat stopped: the probe stopped (and retracted)
     "stale",  # a command arrived older than its validity horizon and was dropped
     "client",  # a client connected (hello) or timed out
+    "imaging",  # the imaging process stopped: cause says why
+    "recording",  # the recording process ended before the session: cause says why
 )

@@ -71,6 +71,18 @@ SUMMARY = Channel("/summary", "robot_us.Summary", "once, at the end", "scan summ
 RECORDER_STATS = Channel(
     "/recorder/stats", "robot_us.RecorderStats", "once, at close", "written and dropped counts"
 )
+OPERATOR_COMMANDS = Channel(
+    "/operator/commands",
+    "robot_us.OperatorCommand",
+    "per command (robot-us serve)",
+    "every client command but heartbeats: client, type, times, age, result",
+)
+LINK = Channel(
+    "/link",
+    "robot_us.LinkStats",
+    "10 Hz per client (robot-us serve)",
+    "each client's link: round trip, jitter, offset, heartbeat age, stale, errors",
+)
 
 #: Every channel, in the order they are registered.
 CHANNELS: tuple[Channel, ...] = (
@@ -93,6 +105,8 @@ CHANNELS: tuple[Channel, ...] = (
     CONFIG,
     SUMMARY,
     RECORDER_STATS,
+    OPERATOR_COMMANDS,
+    LINK,
 )
 
 #: topic -> Channel

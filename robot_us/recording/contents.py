@@ -126,6 +126,9 @@ class Recording:
     messages_recovered: int = 0
     #: messages the writer wrote, when the file's summary survived (else None)
     messages_expected: int | None = None
+    #: robot-us serve: the clients' commands (``/operator/commands``) and links (``/link``)
+    operator_commands: list[dict[str, Any]] = field(default_factory=list)
+    links: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float:

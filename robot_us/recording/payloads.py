@@ -128,6 +128,35 @@ class SummaryMsg(TypedDict):
     summary: dict[str, Any]
 
 
+class OperatorCommand(TypedDict):
+    t: float
+    client: str | None
+    type: str
+    seq: int
+    t_sent: float
+    t_recv: float
+    age: float
+    ttl: float | None
+    result: str
+    reason: str
+    body: dict[str, Any]
+    timestamp: NotRequired[dict[str, int]]
+
+
+class LinkStats(TypedDict):
+    t: float
+    client: str
+    controller: bool
+    rtt: Num
+    jitter: Num
+    offset: Num
+    heartbeat_age: Num
+    stale: int
+    errors: int
+    lost: int
+    timestamp: NotRequired[dict[str, int]]
+
+
 #: Channel topic -> the schema its messages are decoded into (others: any JSON object).
 PAYLOADS: dict[str, Any] = {
     ch.US_IMAGE.topic: RawImage,
@@ -144,6 +173,8 @@ PAYLOADS: dict[str, Any] = {
     ch.PLAN.topic: Plan,
     ch.CONFIG.topic: ConfigMsg,
     ch.SUMMARY.topic: SummaryMsg,
+    ch.OPERATOR_COMMANDS.topic: OperatorCommand,
+    ch.LINK.topic: LinkStats,
 }
 #: Schema of a message on any other topic.
 ANY_OBJECT = dict[str, Any]

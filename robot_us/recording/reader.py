@@ -217,6 +217,8 @@ def read_recording(path: str | Path) -> Recording:
         cfg = _last(by_topic, ch.CONFIG)
         summary = _last(by_topic, ch.SUMMARY)
         rstats = _last(by_topic, ch.RECORDER_STATS)
+        commands = [msg for _, msg in _decode_all(by_topic, ch.OPERATOR_COMMANDS)]
+        link_stats = [msg for _, msg in _decode_all(by_topic, ch.LINK)]
     except (ValueError, TypeError, KeyError, IndexError) as exc:  # MessageError and shapes
         raise RecordingFormatError(f"{path}: {exc}") from exc
     quality.sort(key=lambda q: (q.t, q.seq))
@@ -254,4 +256,6 @@ def read_recording(path: str | Path) -> Recording:
         recovery=st.describe(),
         messages_recovered=st.messages,
         messages_expected=st.expected_messages,
+        operator_commands=commands,
+        links=link_stats,
     )

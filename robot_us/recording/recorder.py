@@ -134,6 +134,8 @@ class Recorder:
             "plan": self._write_plan,
             "config": self._write_config,
             "summary": self._write_summary,
+            "command": self._write_operator_command,
+            "link": self._write_link_stats,
         }
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -280,6 +282,15 @@ class Recorder:
     def write_summary(self, summary: Mapping[str, Any]) -> bool:
         """Queue the final scan summary/report (a JSON-able dict)."""
         return self._put("summary", dict(summary))
+
+    def add_operator_command(self, t: float, command: Mapping[str, Any]) -> bool:
+        """Queue a client command the server received and its result (``t``: loop time,
+        s; fields in docs/recording.md ``/operator/commands``). False if dropped."""
+        return self._put("command", (t, dict(command)))
+
+    def add_link_stats(self, t: float, link: Mapping[str, Any]) -> bool:
+        """Queue one client's link figures at loop time ``t`` (s). False if dropped."""
+        return self._put("link", (t, dict(link)))
 
     def post_event(
         self,
@@ -553,6 +564,17 @@ class Recorder:
         t_ns = self._ns(self._latest_t())
         msg = {"timestamp": m.stamp(t_ns), "summary": summary}
         self._writer.write(ch.SUMMARY.topic, t_ns, m.dumps(msg))
+
+    def _write_operator_command(self, item: tuple[float, dict[str, Any]]) -> None:
+        self._write_timed(ch.OPERATOR_COMMANDS.topic, *item)
+
+    def _write_link_stats(self, item: tuple[float, dict[str, Any]]) -> None:
+        self._write_timed(ch.LINK.topic, *item)
+
+    def _write_timed(self, topic: str, t: float, payload: dict[str, Any]) -> None:
+        assert self._writer is not None
+        t_ns = self._ns(t)
+        self._writer.write(topic, t_ns, m.dumps({"timestamp": m.stamp(t_ns), "t": t, **payload}))
 
     def _drain_events(self) -> None:
         ev = self._events

@@ -6,7 +6,7 @@ recorder's ``post_event`` has this signature)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -14,11 +14,15 @@ from robot_us.core.types import RgbdFrame, SurfacePath
 from robot_us.scan.quality_policy import QualitySpan
 from robot_us.scan.states import ScanResult, ScanState
 
+if TYPE_CHECKING:
+    from robot_us.scan.planning import PlannedScan
+
 
 @dataclass
 class ScanRequest:
     """What to scan: a ``path`` on the skin (base frame), or an RGB-D ``frame`` and a
-    ``stroke`` drawn on its image (N x 2 pixels, u column / v row) to map first. ``speed``
+    ``stroke`` drawn on its image (N x 2 pixels, u column / v row) to map first, or a scan
+    ``planned`` already (by the robot-side server, outside the control process). ``speed``
     (m/s) and ``plane`` override ``trajectory.speed`` / ``trajectory.plane``."""
 
     path: SurfacePath | None = None
@@ -26,10 +30,17 @@ class ScanRequest:
     stroke: np.ndarray | None = None
     speed: float | None = None
     plane: str | None = None
+    planned: PlannedScan | None = None
 
     def __post_init__(self) -> None:
-        if self.path is None and (self.frame is None or self.stroke is None):
-            raise ValueError("a scan request needs a surface path, or a camera frame and a stroke")
+        if (
+            self.planned is None
+            and self.path is None
+            and (self.frame is None or self.stroke is None)
+        ):
+            raise ValueError(
+                "a scan request needs a surface path, a camera frame and a stroke, or a plan"
+            )
 
 
 @dataclass

@@ -74,7 +74,6 @@ def plan_scan(
         except ValueError as exc:
             raise ScanPlanningError("mapping the stroke", str(exc)) from exc
         path = mapping.path
-    dt = 1.0 / cfg.loop.rate_hz
     planner = make_planner(cfg, kin)
     q0 = np.array(q_start, dtype=float)
     try:
@@ -84,26 +83,39 @@ def plan_scan(
     except ValueError as exc:
         raise ScanPlanningError("planning", str(exc)) from exc
     probe_path = ProbePath.from_plan(plan)
+    return assemble_planned(cfg, plan, probe_path, SweepTwist(probe_path), transfer, mapping)
+
+
+def assemble_planned(
+    cfg: Config,
+    plan: ScanPlan,
+    path: ProbePath,
+    twist: SweepTwist,
+    transfer: list[TransferMove],
+    mapping: StrokeMapping | None = None,
+) -> PlannedScan:
+    """The ``PlannedScan`` of a plan and its parts: the time law (at the plan's speed,
+    ``cfg.trajectory`` limits, the loop's period), the pre-approach joints and the first
+    sweep pose."""
     tr = cfg.trajectory
     law = ArcTimeLaw(
         TimeLawLimits(
-            length=probe_path.length,
+            length=path.length,
             max_speed=plan.speed_m_s,
             max_acceleration=tr.max_acceleration,
             max_jerk=tr.max_jerk,
-            dt=dt,
+            dt=1.0 / cfg.loop.rate_hz,
         )
     )
     i_app = plan.segment(SegmentKind.APPROACH)
     i_sweep = plan.segment(SegmentKind.SWEEP)
-    q_app = plan.joints[i_app[0]].copy()
     return PlannedScan(
         plan=plan,
-        path=probe_path,
-        twist=SweepTwist(probe_path),
+        path=path,
+        twist=twist,
         law=law,
         transfer=transfer,
-        q_approach=q_app,
+        q_approach=plan.joints[i_app[0]].copy(),
         T_path_start=plan.poses[i_sweep[0]].copy(),
         mapping=mapping,
     )

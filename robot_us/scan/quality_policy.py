@@ -120,6 +120,13 @@ class QualityPolicy:
         self._s_good0 = 0.0
         self._t_step = -1e9
 
+    def set_nominal(self, nominal_force: float) -> None:
+        """The operator changed the nominal force (N) during the sweep: a force the policy
+        raised stays raised by as much above the new nominal."""
+        raised = max(0.0, self.force - self.nominal)
+        self.nominal = float(nominal_force)
+        self.force = self.nominal + raised
+
     # -- observations ---------------------------------------------------------------------
     def observe(self, t: float, s: float, score: float, label: str) -> tuple[Adjustment, ...]:
         """One assessed frame: time (s), arc length (m), score (0..1) and class."""

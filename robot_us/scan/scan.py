@@ -151,6 +151,7 @@ class Scan:
         self._twist = np.zeros(6)
         self._force_set = self.force
         self._s_hist = np.zeros(ARC_HISTORY)
+        self._t_sweep = math.inf  # loop time the sweep began (s)
 
         # pause bookkeeping
         self._paused_from = ScanState.IDLE
@@ -208,6 +209,7 @@ class Scan:
         }
         self._command_handlers: dict[str, Callable[[Any], None]] = {
             "speed": self._apply_speed,
+            "force": self._apply_force,
         }
 
     # -- commands (any thread; applied at the start of the next cycle) ---------------------
@@ -233,6 +235,13 @@ class Scan:
         if not 0.0 <= override <= 1.0 or math.isnan(override):
             raise ValueError(f"speed override {override} is outside [0, 1]")
         self._command("speed", float(override))
+
+    def set_force(self, force: float) -> None:
+        """Operator force set-point (N): the nominal force of the approach and the sweep
+        (the quality policy's raised force stays that much above it)."""
+        if not force >= 0.0:  # NaN fails too
+            raise ValueError(f"force set-point {force} N is not a pressing force")
+        self._command("force", float(force))
 
     def _command(self, what: Trigger | str, arg: Any) -> None:
         if len(self._commands) == self._commands.maxlen:
@@ -367,9 +376,19 @@ class Scan:
 
     @staticmethod
     def _describe_request(req: ScanRequest) -> str:
+        if req.planned is not None:
+            return f"scan requested: a planned sweep of {req.planned.length * 1e3:.1f} mm"
         if req.path is not None:
             return f"scan requested: surface path of {len(req.path)} points"
         return f"scan requested: stroke of {len(req.stroke)} pixels on the camera image"
+
+    def _apply_force(self, force: float) -> None:
+        self.force = force
+        self.policy.set_nominal(force)
+        if self.active_state in (ScanState.APPROACH, ScanState.SETTLE, ScanState.SWEEP):
+            self._force_set = self.policy.force
+            self._granted(self.cycle.set_force(self._force_set), "set_force")
+        self._post("force", f"operator force set-point {force:.1f} N", self._s_or_none())
 
     def _apply_speed(self, override: float) -> None:
         self.operator_speed = override
@@ -456,8 +475,8 @@ class Scan:
         seq, t, score, label = q
         self._quality_seen = seq
         self.quality_seen += 1
-        if self.active_state is not ScanState.SWEEP or self.reseeking:
-            return
+        if self.active_state is not ScanState.SWEEP or self.reseeking or t < self._t_sweep:
+            return  # (a frame taken before the sweep began: real time delivers them late)
         self._adjust(self.policy.observe(t, self._s_at(t), score, label))
 
     def arc_length_at(self, t: float) -> float:
@@ -484,7 +503,7 @@ class Scan:
         c = self.cycle
         c.hold()
         c.start_tare()
-        self.planned = None
+        self.planned = self.request.planned if self.request is not None else None
         self.plan_error = None
 
     def _step_planning(self) -> None:
@@ -571,6 +590,7 @@ class Scan:
         assert p is not None
         p.law.reset(0.0)
         self.policy.reset(self.force)
+        self._t_sweep = self.t
         self._law_in.pause = False
         self.s = self.s_dot = 0.0
         self._reference_at(p, 0.0, 0.0)
