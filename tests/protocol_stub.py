@@ -75,6 +75,10 @@ def bind_exactly(bind: Callable[[int], None], base: int, timeout: float = 5.0) -
             time.sleep(0.05)
 
 
+#: stubs whose serving thread did not stop: kept alive so no collector closes their sockets
+_NEVER_COLLECTED: list = []
+
+
 class StubServer:
     """Answers commands and publishes state (``state_rate_hz``), frames (``frame_rate_hz``,
     ``frame_size`` pixels) and events on 127.0.0.1 (or ``host``) from a thread."""
@@ -91,6 +95,7 @@ class StubServer:
         frame_size: tuple[int, int] = (256, 256),
         context: zmq.Context | None = None,
     ) -> None:
+        self._owns_ctx = context is None
         self.ctx = context or zmq.Context()
         self.keys = keys
         self.limits = limits
@@ -156,10 +161,19 @@ class StubServer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
+            if self._thread.is_alive():
+                # closing sockets a live thread polls aborts libzmq; so does the garbage
+                # collector destroying the context later from whichever thread it runs in
+                _NEVER_COLLECTED.append(self)
+                return
         for sock in (self.commands, self.state_pub, self.frame_pub, self.event_pub):
             sock.close()
         if self.auth is not None:
             self.auth.stop()
+        if self._owns_ctx:
+            # closed here, in the stopping thread, never by the garbage collector (which
+            # destroys an open context from whatever thread it happens to run in)
+            self.ctx.destroy(linger=0)
 
     def __enter__(self) -> StubServer:
         return self.start()
