@@ -25,7 +25,7 @@ from multiprocessing import shared_memory
 
 import numpy as np
 
-from perception.quality.assess import QualityAssessor, QualityResult
+from perception.quality.assess import EXTRA_LEN, QualityAssessor, QualityResult
 from perception.quality.classes import CLASS_ORDER
 from perception.quality.config import QualityConfig
 from perception.quality.features import ConfidenceFeatures
@@ -151,8 +151,10 @@ class ThreadQualityWorker(QualityWorker):
 # frame header (float64): [frame_id, seq, t, h, w, width_m (nan = unknown)]
 _FH = 6
 # result header (float64): [result_id, seq, t, class, score, mean_conf, bary, bary_m,
-#   assess_s, assessed, failed, skipped, n_cols, probs x4] followed by per-scanline confidence
-_RH = 17
+#   assess_s, assessed, failed, skipped, n_cols, probs x4, QualityResult.pack_extra()]
+#   followed by per-scanline confidence
+_RX = 17  # start of the packed extra fields
+_RH = _RX + EXTRA_LEN
 _R_FAILED = 10  # index of the failed-frames counter in the result header
 
 
@@ -196,7 +198,7 @@ def _process_main(cfg: QualityConfig, model_path: str, names: tuple[str, str], l
         c = res.confidence
         cols = c.per_scanline
         with rlock:
-            rbuf[1:_RH] = [
+            rbuf[1:_RX] = [
                 seq,
                 t,
                 CLASS_ORDER.index(res.quality),
@@ -211,6 +213,7 @@ def _process_main(cfg: QualityConfig, model_path: str, names: tuple[str, str], l
                 len(cols),
                 *res.probs,
             ]
+            rbuf[_RX:_RH] = res.pack_extra()
             rbuf[_RH : _RH + len(cols)] = cols
             rbuf[0] += 1
     fshm.close()
@@ -313,7 +316,7 @@ class ProcessQualityWorker(QualityWorker):
             ),
             seq=int(r[1]),
             t=float(r[2]),
-        )
+        ).unpack_extra(r[_RX:_RH])
 
     def stats(self) -> WorkerStats:
         out = WorkerStats(**vars(self._stats))

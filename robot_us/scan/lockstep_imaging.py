@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from robot_us.quality_worker import frame_width_m
+from robot_us.scan.quality_policy import QualityObservation
 from robot_us.scan.states import ScanState
 
 #: Most frames logged (later frames are counted, not logged).
@@ -116,7 +117,7 @@ class LockstepImaging:
         )
         t2 = time.perf_counter()
         label = str(getattr(res.quality, "value", res.quality))
-        self.scan.submit_quality(frame.seq, frame.t, res.score, label)
+        self.scan.submit_quality(QualityObservation.of(res))
         s, state = float(self.scan.s), int(self.scan.state)
         if self.recorder is not None:
             self.recorder.add_frame(frame)

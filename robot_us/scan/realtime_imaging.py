@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from robot_us.imaging import ImagingPipeline
+from robot_us.scan.quality_policy import QualityObservation
 
 #: How long ``stop`` waits for the thread (s).
 JOIN_TIMEOUT_S = 5.0
@@ -83,7 +84,6 @@ class RealtimeImaging:
         if res is None:
             return
         self.results += 1
-        label = str(getattr(res.quality, "value", res.quality))
-        self.scan.submit_quality(res.seq, res.t, res.score, label)
+        self.scan.submit_quality(QualityObservation.of(res))
         if self.recorder is not None and self.to_quality_sample is not None:
             self.recorder.add_quality(self.to_quality_sample(res, self.scan.arc_length_at(res.t)))
