@@ -32,6 +32,14 @@ from perception.quality.model import (
     SCORE_OUTPUT,
 )
 
+#: Surrogates are made only of frames with at least MIN_TEXTURE of their pixels above
+#: TEXTURE_LEVEL (0..1): a dark no-contact frame has no speckle to randomise.
+TEXTURE_LEVEL = 0.02
+MIN_TEXTURE = 0.5
+#: A head's decision threshold is at least this, and above the HEAD_QUANTILE of its
+#: output on the validation frames it should not fire on (recorded in the ONNX metadata).
+MIN_HEAD_THRESHOLD = 0.5
+HEAD_QUANTILE = 99.5
 #: ONNX output names, in the order ``Exported`` returns them.
 OUTPUT_NAMES = (PROBS_OUTPUT, SCORE_OUTPUT, FLIPPED_OUTPUT, NOT_BMODE_OUTPUT, NOVELTY_OUTPUT)
 #: Channels of the four conv blocks.
@@ -140,7 +148,8 @@ def batch_loss(net, xb, yb, sb, settings, gen):
 
     n = len(xb)
     upside = torch.rand(n, generator=gen) < settings.flip_fraction
-    fake = ~upside & (torch.rand(n, generator=gen) < settings.surrogate_fraction)
+    textured = (xb > TEXTURE_LEVEL).float().mean(dim=(1, 2, 3)) >= MIN_TEXTURE
+    fake = ~upside & textured & (torch.rand(n, generator=gen) < settings.surrogate_fraction)
     xb = torch.where(upside[:, None, None, None], xb.flip(-2), xb)
     if fake.any():
         xb = xb.clone()
@@ -160,7 +169,9 @@ def batch_loss(net, xb, yb, sb, settings, gen):
 
 def head_accuracy(net, x, gen) -> dict[str, float]:
     """Accuracy of the flipped and not-B-mode heads on frames ``x`` (each frame upright
-    and upside down; as is and as a surrogate)."""
+    and upside down; as is and as a surrogate), and their decision thresholds: the
+    HEAD_QUANTILE of their outputs on the upright (textured) frames, at least
+    MIN_HEAD_THRESHOLD."""
     import torch
 
     net.eval()
@@ -170,7 +181,17 @@ def head_accuracy(net, x, gen) -> dict[str, float]:
         fake = net(surrogate(x, gen))
     flip = 0.5 * float((up[2][:, 0] <= 0).float().mean() + (down[2][:, 0] > 0).float().mean())
     bmode = 0.5 * float((up[3][:, 0] <= 0).float().mean() + (fake[3][:, 0] > 0).float().mean())
-    return {"flipped": round(flip, 4), "not_bmode": round(bmode, 4)}
+    textured = ((x > TEXTURE_LEVEL).float().mean(dim=(1, 2, 3)) >= MIN_TEXTURE).numpy()
+
+    def threshold(p: np.ndarray) -> float:
+        return round(max(MIN_HEAD_THRESHOLD, float(np.percentile(p, HEAD_QUANTILE))), 4)
+
+    return {
+        "flipped": round(flip, 4),
+        "not_bmode": round(bmode, 4),
+        "flipped_threshold": threshold(torch.sigmoid(up[2][:, 0]).numpy()),
+        "not_bmode_threshold": threshold(torch.sigmoid(up[3][textured, 0]).numpy()),
+    }
 
 
 def fit_novelty(net, x_train, x_val) -> dict:

@@ -157,7 +157,8 @@ def train_quality_model(
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    export_onnx(build_exported(net, novelty), out)
+    thresholds = {k: v for k, v in heads.items() if k.endswith("_threshold")}
+    export_onnx(build_exported(net, novelty), out, thresholds)
     report = TrainReport(
         contract=CONTRACT,
         classes=[c.value for c in CLASS_ORDER],
@@ -191,7 +192,7 @@ def _evaluate(net, x, y, s) -> tuple[float, dict[str, float], float]:
     return float((pred == y).float().mean()), per, mae
 
 
-def export_onnx(model, path: Path) -> None:
+def export_onnx(model, path: Path, metadata: dict | None = None) -> None:
     """Export ``model`` (input [N, 1, 64, 64]) to ONNX at ``path`` with the contract's names
     and class metadata (TorchScript exporter: needs only ``onnx``, works offline)."""
     import onnx
@@ -209,7 +210,8 @@ def export_onnx(model, path: Path) -> None:
         dynamo=False,
     )
     m = onnx.load(str(path))
-    for key, value in (("classes", CLASSES_METADATA), ("contract", CONTRACT)):
+    extra = {k: str(v) for k, v in (metadata or {}).items()}
+    for key, value in (("classes", CLASSES_METADATA), ("contract", CONTRACT), *extra.items()):
         entry = m.metadata_props.add()
         entry.key, entry.value = key, value
     m.producer_name = "robot-us train-quality"

@@ -10,6 +10,7 @@ model on the area -> image statistics -> out-of-distribution reason (an OOD fram
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, fields
 
@@ -31,7 +32,7 @@ from perception.quality.imaging_area import (
     whole_frame,
 )
 from perception.quality.model import QualityModel
-from perception.quality.ood import REASON_ORDER, OodReason, check_frame
+from perception.quality.ood import REASON_ORDER, THRESHOLDS, OodReason, check_frame
 
 _NAN = float("nan")
 #: Image statistics in a packed result, in this order.
@@ -160,6 +161,12 @@ class QualityAssessor:
     def __init__(self, cfg: QualityConfig, model: QualityModel, sequence: bool = True) -> None:
         self.cfg = cfg
         self.model = model
+        heads = getattr(model, "head_thresholds", {})
+        self.limits = dataclasses.replace(
+            THRESHOLDS,
+            flipped=heads.get("flipped", THRESHOLDS.flipped),
+            not_bmode=heads.get("not_bmode", THRESHOLDS.not_bmode),
+        )
         track = sequence and cfg.imaging_area == "track"
         self.tracker = ImagingAreaTracker(cfg.area_memory) if track else None
         frozen = sequence and cfg.frozen_frames > 0
@@ -207,7 +214,7 @@ class QualityAssessor:
         reason = (
             OodReason.FROZEN
             if frozen
-            else check_frame(stats, out.flipped, out.novelty, not_bmode=out.not_bmode)
+            else check_frame(stats, out.flipped, out.novelty, self.limits, out.not_bmode)
         )
         deg = degradation(stats)
         score = 0.0 if reason is not OodReason.NONE else out.score * deg.factor

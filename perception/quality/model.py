@@ -14,7 +14,9 @@ Contract ``robot-us-quality/1``:
   that the frame is upside down (transducer at the bottom); ``not_bmode``, the probability
   that it lacks the statistics of B-mode speckle; ``novelty``, a distance of the frame from
   the model's training frames scaled so that above 1 the frame is unlike them
-  (``perception.quality.ood`` turns them into out-of-distribution reasons).
+  (``perception.quality.ood`` turns them into out-of-distribution reasons);
+- optional metadata ``flipped_threshold`` and ``not_bmode_threshold`` (in [0.5, 1)): the
+  probability above which those outputs count (default 0.5).
 
 The frame a model sees is the imaging area of the displayed frame (its bounding box, the
 pixels outside the area set to 0; ``perception.quality.imaging_area``), not the whole
@@ -129,6 +131,16 @@ class QualityModel:
             if o.type != "tensor(float)" or len(o.shape) != 2 or fixed not in (None, 1):
                 raise self._fail(f"optional output '{name}' must be float32 [N, 1], is {o.shape}")
         meta = s.get_modelmeta().custom_metadata_map
+        self.head_thresholds = {}
+        for name in (FLIPPED_OUTPUT, NOT_BMODE_OUTPUT):
+            raw = meta.get(f"{name}_threshold", "0.5")
+            try:
+                value = float(raw)
+            except ValueError:
+                value = float("nan")
+            if not 0.5 <= value < 1.0:
+                raise self._fail(f"metadata {name}_threshold '{raw}' is not a number in [0.5, 1)")
+            self.head_thresholds[name] = value
         if "classes" in meta and meta["classes"] != CLASSES_METADATA:
             raise self._fail(
                 f"metadata classes '{meta['classes']}' differ from '{CLASSES_METADATA}'"

@@ -15,8 +15,10 @@ can judge, and if not, why. The first check that fires names the reason:
 - ``unlike_training``: the model's optional ``novelty`` output is above 1: not an
   ultrasound image, or one far from anything the model was trained on.
 
-Texture checks apply only when at least ``MIN_TEXTURED`` of the imaging area is neither
-dark nor white (a dark no-contact frame is a valid frame, judged by the model).
+Texture checks (``noise``, ``no_speckle``, ``not_bmode``, ``unlike_training``) apply only
+when at least
+``MIN_TEXTURED`` of the imaging area is neither dark nor white (a dark no-contact frame is
+a valid frame, judged by the model).
 
 The thresholds lie beyond the range of the statistics (``image_stats``) of 1 500 valid
 training frames (training presets and phantoms, augmented, raw and screen grabs; seed 0):
@@ -69,9 +71,11 @@ class OodThresholds:
     sharpness: float = 0.20
     #: Largest fraction of flat pixels (99.9 % of valid: 0.040).
     flat: float = 0.08
-    #: ``flipped`` model output above which the frame is upside down.
+    #: ``flipped`` model output above which the frame is upside down (a model's metadata
+    #: ``flipped_threshold`` replaces it).
     flipped: float = 0.5
-    #: ``not_bmode`` model output above which the frame is not B-mode.
+    #: ``not_bmode`` model output above which the frame is not B-mode (a model's metadata
+    #: ``not_bmode_threshold`` replaces it).
     not_bmode: float = 0.5
     #: ``novelty`` model output above which the frame is unlike the training frames.
     novelty: float = 1.0
@@ -105,8 +109,9 @@ def check_frame(
             return OodReason.NO_SPECKLE
     if flipped is not None and flipped > limits.flipped:
         return OodReason.FLIPPED
-    if not_bmode is not None and not_bmode > limits.not_bmode:
+    textured = stats.textured >= limits.min_textured  # speckle needs texture to judge
+    if textured and not_bmode is not None and not_bmode > limits.not_bmode:
         return OodReason.NOT_BMODE
-    if novelty is not None and novelty > limits.novelty:
+    if textured and novelty is not None and novelty > limits.novelty:
         return OodReason.UNLIKE_TRAINING
     return OodReason.NONE

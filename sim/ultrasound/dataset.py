@@ -49,9 +49,10 @@ SETTING_VARIANTS: tuple[dict, ...] = (
 )
 #: Breathing shift range (m).
 BREATHING = 0.004
-#: A detected imaging area stands in for the true one in training when they overlap this
-#: much (intersection over union).
-MIN_IOU = 0.9
+#: A detected imaging area stands in for the true one in training when it covers this
+#: fraction of it (a detection that cut off dark scanlines would make a poor-contact
+#: frame look good).
+MIN_COVER = 0.95
 
 
 def probe_pose_on_skin(
@@ -321,8 +322,8 @@ class Augmentation:
     #: Largest jitter of the true imaging area's box, fraction of its size per edge.
     jitter: float = 0.02
     #: Use a detected area even where it misses part of the true one (a dark edge): the
-    #: benchmark of single-frame detection. Training keeps only detections that agree
-    #: with the true area (``MIN_IOU``), so labels stay right.
+    #: benchmark of single-frame detection. Training keeps only detections that cover the
+    #: true area (``MIN_COVER``; the whole-frame fallback does), so labels stay right.
     detect_any: bool = False
 
 
@@ -359,9 +360,9 @@ def augment_frame(
     return img
 
 
-def _iou(a: ImagingArea, b: ImagingArea) -> float:
-    union = (a.mask | b.mask).sum()
-    return float((a.mask & b.mask).sum() / union) if union else 0.0
+def _covers(detected: ImagingArea, true: ImagingArea) -> bool:
+    n = true.mask.sum()
+    return bool(n) and (detected.mask & true.mask).sum() >= MIN_COVER * n
 
 
 def jitter_area(area: ImagingArea, frac: float, rng: np.random.Generator) -> ImagingArea:
@@ -407,7 +408,7 @@ class QualityFrameGenerator:
         detected = None
         if self.aug.detect_fraction > 0 and rng.random() < self.aug.detect_fraction:
             detected = detect_imaging_area(image)
-        if detected is not None and (self.aug.detect_any or _iou(detected, area) >= MIN_IOU):
+        if detected is not None and (self.aug.detect_any or _covers(detected, area)):
             area = detected
         else:
             area = jitter_area(area, self.aug.jitter, rng)
