@@ -17,9 +17,12 @@ Figures of issue 16 (frames from real scanners):
 - ``blur_monotonic`` (and ``gain_monotonic``, ``saturation_monotonic``): on every test
   frame (raw held-out-geometry frames of class good, imaging area given) the score falls
   at each level: Gaussian blur sigma 0, 1, 2, 4, 8 px (of a 256 px frame); gain 0, -10,
-  -20, -30 dB; gain 0, +10, +20, +30 dB (image space, 50 dB display range). "Falls" means
-  strictly lower, or 0 at that level and after (an out-of-distribution frame scores 0).
-  1 when every frame passes; ``..._fraction`` the share of frames that pass.
+  -20, -30 dB; saturation: gain g0, g0 + 10, g0 + 20, g0 + 30 dB, g0 the least gain (whole
+  dB, -20..+30) at which 0.5 % of the frame's visible pixels are white (below it more gain
+  exposes a dim frame better, which is no degradation). Gains in image space with a 50 dB
+  display range. "Falls" means strictly lower, or 0 at that level and after (an
+  out-of-distribution frame scores 0). 1 when every frame passes; ``..._fraction`` the
+  share of frames that pass.
 - ``confidence_ref_mae``: mean absolute difference of our confidence maps from MONAI's
   ``UltrasoundConfidenceMapTransform`` on the stored reference frames
   (``tests/data/confidence_reference``), and MONAI's time on the same inputs if installed.
@@ -77,7 +80,9 @@ OTHER_PATIENT = 4321
 REFERENCE = ROOT / "tests" / "data" / "confidence_reference" / "reference.npz"
 BLUR_LEVELS = (0.0, 1.0, 2.0, 4.0, 8.0)
 LOW_GAIN_LEVELS = (0.0, -10.0, -20.0, -30.0)
-HIGH_GAIN_LEVELS = (0.0, 10.0, 20.0, 30.0)
+HIGH_GAIN_LEVELS = (0.0, 10.0, 20.0, 30.0)  # above the saturation onset
+#: Fraction of visible pixels white at the saturation onset.
+SATURATION_ONSET = 0.005
 #: Display range (dB) the gain levels are applied with.
 DISPLAY_DR = 50.0
 
@@ -135,6 +140,17 @@ def monotonic(series: list[list[float]]) -> tuple[int, float]:
     return int(all(ok)), round(float(np.mean(ok)), 4)
 
 
+def onset_gain(img: np.ndarray, mask: np.ndarray) -> float:
+    """The least whole-dB gain (-20..+30) at which SATURATION_ONSET of the frame's visible
+    pixels in ``mask`` are white."""
+    for g in range(-20, 31):
+        v = augment.gain(img, g, DISPLAY_DR, mask)[mask]
+        lit = v[v > 2]
+        if lit.size and np.mean(lit >= 250) >= SATURATION_ONSET:
+            return float(g)
+    return 30.0
+
+
 def degradation_series(scorer: Scorer, frames, areas) -> dict:
     """Scores of each frame under each degradation level (see the module doc)."""
     out = {}
@@ -146,7 +162,8 @@ def degradation_series(scorer: Scorer, frames, areas) -> dict:
     for name, (levels, make) in makers.items():
         series = []
         for img, area in zip(frames, areas, strict=True):
-            series.append([scorer(make(img, v, area.mask), area).score for v in levels])
+            g0 = onset_gain(img, area.mask) if name == "saturation" else 0.0
+            series.append([scorer(make(img, g0 + v, area.mask), area).score for v in levels])
         flag, frac = monotonic(series)
         out[name] = {
             "monotonic": flag,
