@@ -39,6 +39,7 @@ MIN_TEXTURE = 0.5
 #: A head's decision threshold is at least this, and above the HEAD_QUANTILE of its
 #: output on the validation frames it should not fire on (recorded in the ONNX metadata).
 MIN_HEAD_THRESHOLD = 0.5
+MAX_HEAD_THRESHOLD = 0.99
 HEAD_QUANTILE = 99.5
 #: ONNX output names, in the order ``Exported`` returns them.
 OUTPUT_NAMES = (PROBS_OUTPUT, SCORE_OUTPUT, FLIPPED_OUTPUT, NOT_BMODE_OUTPUT, NOVELTY_OUTPUT)
@@ -170,8 +171,8 @@ def batch_loss(net, xb, yb, sb, settings, gen):
 def head_accuracy(net, x, gen) -> dict[str, float]:
     """Accuracy of the flipped and not-B-mode heads on frames ``x`` (each frame upright
     and upside down; as is and as a surrogate), and their decision thresholds: the
-    HEAD_QUANTILE of their outputs on the upright (textured) frames, at least
-    MIN_HEAD_THRESHOLD."""
+    HEAD_QUANTILE of their outputs on the upright (textured) frames, within
+    [MIN_HEAD_THRESHOLD, MAX_HEAD_THRESHOLD]."""
     import torch
 
     net.eval()
@@ -184,7 +185,8 @@ def head_accuracy(net, x, gen) -> dict[str, float]:
     textured = ((x > TEXTURE_LEVEL).float().mean(dim=(1, 2, 3)) >= MIN_TEXTURE).numpy()
 
     def threshold(p: np.ndarray) -> float:
-        return round(max(MIN_HEAD_THRESHOLD, float(np.percentile(p, HEAD_QUANTILE))), 4)
+        q = float(np.percentile(p, HEAD_QUANTILE))
+        return round(min(MAX_HEAD_THRESHOLD, max(MIN_HEAD_THRESHOLD, q)), 4)
 
     return {
         "flipped": round(flip, 4),
