@@ -174,16 +174,21 @@ def degradation_series(scorer: Scorer, frames, areas) -> dict:
     return out
 
 
-def held_out_display_frames(cfg, per_class: int, seed: int):
-    """Held-out-geometry frames as displayed (raw or screen grab, augmented), with their
-    true imaging areas and labels."""
-    sampler = FrameSampler(
+def held_out_sampler(cfg) -> FrameSampler:
+    """Frames of the held-out presets on the held-out phantom."""
+    return FrameSampler(
         cfg.sim,
         cfg.probe,
         cfg.ultrasound.sim,
         presets=HELD_OUT_PRESETS,
         phantoms=(HELD_OUT_PHANTOM,),
     )
+
+
+def held_out_display_frames(cfg, per_class: int, seed: int):
+    """Held-out-geometry frames as displayed (raw or screen grab, augmented), with their
+    true imaging areas and labels."""
+    sampler = held_out_sampler(cfg)
     gen = QualityFrameGenerator(sampler, Augmentation(), (64, 64))
     rng = np.random.default_rng(seed)
     counts = np.zeros(len(CLASS_ORDER), int)
@@ -204,13 +209,7 @@ def held_out_display_frames(cfg, per_class: int, seed: int):
 
 def good_raw_frames(cfg, n: int, seed: int):
     """Raw (not augmented, not screen-grabbed) held-out-geometry frames of class good."""
-    sampler = FrameSampler(
-        cfg.sim,
-        cfg.probe,
-        cfg.ultrasound.sim,
-        presets=HELD_OUT_PRESETS,
-        phantoms=(HELD_OUT_PHANTOM,),
-    )
+    sampler = held_out_sampler(cfg)
     rng = np.random.default_rng(seed)
     frames, areas = [], []
     while len(frames) < n:

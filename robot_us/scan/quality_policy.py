@@ -313,7 +313,7 @@ class QualityPolicy:
         )
 
     def _escalate(self, obs: QualityObservation, s: float, signal: str) -> tuple[Adjustment, ...]:
-        t, score = obs.t, obs.score
+        t = obs.t
         level = self.level
         if signal == "ood":
             return self._image_fault(obs, s)
@@ -342,39 +342,33 @@ class QualityPolicy:
             )
         if t - self._t_step < self.persist:
             return _NONE
-        self.level = PolicyLevel.PAUSE
-        self.pause_requested = True
-        assert self.span is not None
-        self.span.paused = True
-        return (
-            Adjustment(
-                "pause",
-                f"{self._why(obs, signal)} at the largest force {self.force_max:.1f} N: "
-                f"span from {self.span.s_from * 1e3:.1f} mm not imaged",
-                t,
-                s,
-                self._detail(obs, signal, from_mm=self.span.s_from * 1e3, score=score),
-            ),
-        )
+        return self._pause(obs, s, signal, f"at the largest force {self.force_max:.1f} N")
 
     def _image_fault(self, obs: QualityObservation, s: float) -> tuple[Adjustment, ...]:
         """Out-of-distribution frames: no force steps; pause once they last ``persist``."""
         t0 = self._t_ood0 if self._t_ood0 is not None else obs.t
         if self.level in (PolicyLevel.PAUSE, PolicyLevel.SKIP) or obs.t - t0 < self.persist:
             return _NONE
+        return self._pause(
+            obs, s, "ood", f"for {obs.t - t0:.1f} s", "; check the scanner and the frame grabber"
+        )
+
+    def _pause(
+        self, obs: QualityObservation, s: float, signal: str, how: str, advice: str = ""
+    ) -> tuple[Adjustment, ...]:
         self.level = PolicyLevel.PAUSE
         self.pause_requested = True
-        assert self.span is not None
-        self.span.paused = True
+        span = self.span
+        assert span is not None
+        span.paused = True
         return (
             Adjustment(
                 "pause",
-                f"{self._why(obs, 'ood')} for {obs.t - t0:.1f} s: span from "
-                f"{self.span.s_from * 1e3:.1f} mm not imaged; check the scanner and the "
-                "frame grabber",
+                f"{self._why(obs, signal)} {how}: span from {span.s_from * 1e3:.1f} mm "
+                f"not imaged{advice}",
                 obs.t,
                 s,
-                self._detail(obs, "ood", from_mm=self.span.s_from * 1e3),
+                self._detail(obs, signal, from_mm=span.s_from * 1e3),
             ),
         )
 
