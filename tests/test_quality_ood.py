@@ -111,3 +111,29 @@ def test_augmentations_keep_the_background_and_dark_pixels(valid):
     assert np.array_equal(augment.tgc(img, np.zeros(4)), img)
     assert augment.display_gamma(img, 2.0).mean() < img.mean()
     assert whole_frame(img.shape).fraction == 1.0
+
+
+def test_result_extra_fields_pack_into_a_vector_and_back(valid):
+    from perception.quality.assess import EXTRA_LEN, QualityResult
+    from perception.quality.classes import QualityClass
+    from perception.quality.features import ConfidenceFeatures
+
+    st = stats(valid[0])
+    conf = ConfidenceFeatures(0.5, np.ones(3), 0.1, coverage=0.7, coupled_mean=0.6)
+    res = QualityResult(QualityClass.GOOD, 0.0, np.ones(4) / 4, conf, stats=st)
+    res.mark_ood(OodReason.NO_SPECKLE)
+    res.model_score, res.degradation, res.flipped, res.not_bmode = 0.8, 0.9, 0.1, 0.2
+    vec = res.pack_extra()
+    assert vec.shape == (EXTRA_LEN,)
+    conf2 = ConfidenceFeatures(0.5, np.ones(3), 0.1)
+    back = QualityResult(QualityClass.GOOD, 0.0, np.ones(4) / 4, conf2).unpack_extra(vec)
+    assert back.ood and back.ood_reason == "no_speckle" and back.stats == st
+    assert (back.model_score, back.degradation, back.flipped, back.not_bmode) == (
+        0.8,
+        0.9,
+        0.1,
+        0.2,
+    )
+    assert (back.confidence.coverage, back.confidence.coupled_mean) == (0.7, 0.6)
+    assert np.isnan(back.novelty)
+    assert res.to_dict()["ood_reason"] == "no_speckle"
