@@ -25,7 +25,7 @@ def valid():
     """Valid frames: linear and convex, in contact, over the rib, one edge lifted."""
     out = []
     for kind in ("linear", "convex"):
-        sim = small_sim(kind, 128)
+        sim = small_sim(kind, 256)
         out.append(sim.render(on_skin(0.1, 0.03), 4.0).image)
         out.append(sim.render(on_skin(y=RIB_Y, yaw=np.pi / 2), 4.0).image)
         out.append(sim.render(on_skin(roll=0.25, press=0.001), 2.0).image)
@@ -35,7 +35,7 @@ def valid():
 def test_valid_frames_pass_every_check(valid):
     for img in valid:
         assert check_frame(stats(img)) is OodReason.NONE
-    lifted = small_sim("linear", 128).render(on_skin(press=-0.01), 0.0).image
+    lifted = small_sim("linear", 256).render(on_skin(press=-0.01), 0.0).image
     assert check_frame(stats(lifted)) is OodReason.NONE  # no contact is a class, not OOD
 
 

@@ -1,6 +1,7 @@
 """Statistics of a displayed B-mode frame that say whether it looks like one and how well
 it is formed, independent of probe geometry: computed on the imaging area
-(``perception.quality.imaging_area``) scaled to ``ANALYSIS_SIDE`` px, away from its edge.
+(``perception.quality.imaging_area``) scaled to ``ANALYSIS_SIDE`` px (never up: a
+smaller area is measured as it is), away from its edge.
 
 - ``spread``: max - min grey level of the whole frame (a blank frame has none);
 - ``saturated``: fraction of the area's pixels above the display floor that are at or
@@ -88,9 +89,9 @@ def image_stats(image: np.ndarray, area: ImagingArea) -> ImageStats:
     r0, r1, c0, c1 = area.bbox
     crop = img[r0:r1, c0:c1]
     m = area.mask[r0:r1, c0:c1]
-    a = ANALYSIS_SIDE
-    x = cv2.resize(crop, (a, a), interpolation=cv2.INTER_AREA).astype(np.float32)
-    mask = cv2.resize(m.astype(np.uint8), (a, a), interpolation=cv2.INTER_NEAREST) > 0
+    size = (min(ANALYSIS_SIDE, crop.shape[1]), min(ANALYSIS_SIDE, crop.shape[0]))  # no upsampling
+    x = cv2.resize(crop, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    mask = cv2.resize(m.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
     inner = cv2.erode(mask.astype(np.uint8), np.ones((2 * EDGE + 1,) * 2, np.uint8)) > 0
     if inner.sum() < MIN_PIXELS:
         inner = mask
