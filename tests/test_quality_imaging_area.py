@@ -100,3 +100,29 @@ def test_area_from_mask_and_bad_input():
     with pytest.raises(ValueError, match="uint8"):
         detect_imaging_area(np.zeros((8, 8), np.float32))
     assert GEOM.radius > 0
+
+
+@pytest.mark.parametrize("name", ["convex_40deg_20cm", "convex_84deg_6cm", "convex_90deg_15cm"])
+def test_sector_is_fitted_and_resampled_to_scanlines(name):
+    from perception.quality.sector import fit_sector, scanline_view
+
+    sim, geom = preset_sim(name)
+    fov = sim.scan.fov_mask
+    pre = {p.name: p for p in TRAIN_PRESETS + HELD_OUT_PRESETS}[name]
+    sector = fit_sector(fov)
+    assert sector.fan_deg == pytest.approx(pre.fan_deg, abs=1.0)
+    assert sector.apex[1] < 0  # the centre of curvature lies above the image
+    assert fit_sector(fov[::-1]) is None  # upside down: no sector (the model says flipped)
+    view, inside = scanline_view(sim.render(_pose(geom), 4.0).image, area_from_mask(fov))
+    assert inside.mean() > 0.97  # scanlines fill the view: no black corners
+    assert view[inside].mean() > 40
+
+
+def test_linear_area_is_its_box():
+    from perception.quality.sector import fit_sector, scanline_view
+
+    img = small_sim("linear", 96).render(on_skin(), 4.0).image
+    area = area_from_mask(np.ones(img.shape, bool))
+    assert fit_sector(area.mask) is None
+    view, inside = scanline_view(img, area)
+    assert np.array_equal(view, img) and inside.all()

@@ -4,8 +4,9 @@ and score on the imaging area, the score lowered by blur, low gain and saturatio
 the confidence-map features. Pure: arrays in, a result out.
 
 Per frame: imaging area (given, e.g. by a tracker over a live source, else detected) ->
-model on the area -> image statistics -> out-of-distribution reason (an OOD frame scores
-0) -> score = model score x degradation factor -> confidence map of the area.
+its scanline view (a sector resampled to scanlines, ``sector.py``) -> model on the view
+-> image statistics of the area -> out-of-distribution reason (an OOD frame scores 0) ->
+score = model score x degradation factor -> confidence map of the view.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ from perception.quality.image_stats import ImageStats, image_stats
 from perception.quality.imaging_area import (
     ImagingArea,
     ImagingAreaTracker,
-    crop_to_area,
     detect_imaging_area,
     whole_frame,
 )
 from perception.quality.model import QualityModel
 from perception.quality.ood import REASON_ORDER, THRESHOLDS, OodReason, check_frame
+from perception.quality.sector import scanline_view
 
 _NAN = float("nan")
 #: Image statistics in a packed result, in this order.
@@ -208,8 +209,8 @@ class QualityAssessor:
         frozen = self.frozen is not None and self.frozen.update(img)
         if area is None or area.mask.shape != img.shape:
             area = self.imaging_area(img)
-        crop = crop_to_area(img, area)
-        out = self.model(crop)
+        view, view_mask = scanline_view(img, area)
+        out = self.model(view)
         stats = image_stats(img, area)
         reason = (
             OodReason.FROZEN
@@ -220,7 +221,7 @@ class QualityAssessor:
         score = 0.0 if reason is not OodReason.NONE else out.score * deg.factor
         feats = None
         if with_confidence:
-            feats = self._confidence(crop, area, width_m)
+            feats = self._confidence(view, view_mask, area, width_m)
         return QualityResult(
             quality=out.quality,
             score=float(score),
@@ -239,15 +240,14 @@ class QualityAssessor:
         )
 
     def _confidence(
-        self, crop: np.ndarray, area: ImagingArea, width_m: float | None
+        self, view: np.ndarray, view_mask: np.ndarray, area: ImagingArea, width_m: float | None
     ) -> ConfidenceFeatures:
         cfg = self.cfg
         n = cfg.confidence_size
-        small = cv2.resize(crop, (n, n), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(view, (n, n), interpolation=cv2.INTER_AREA)
         conf = confidence_map(small, cfg.alpha, cfg.beta, cfg.gamma)
-        r0, r1, c0, c1 = area.bbox
-        m = area.mask[r0:r1, c0:c1].astype(np.uint8)
-        mask = cv2.resize(m, (n, n), interpolation=cv2.INTER_NEAREST) > 0
+        mask = cv2.resize(view_mask.astype(np.uint8), (n, n), interpolation=cv2.INTER_NEAREST) > 0
+        _, _, c0, c1 = area.bbox
         if width_m is not None and area.found:
             width_m *= (c1 - c0) / area.mask.shape[1]  # the area's share of the frame
         return confidence_features(conf, width_m, mask)

@@ -9,8 +9,8 @@ preset on the phantoms deep enough for it. ``QualityFrameGenerator`` turns rende
 into what the quality model sees on real scanners: scanner settings varied in image space
 (gain, TGC curve, dynamic range, blur, display gamma; ``perception.quality.augment``),
 shown raw or as a screen grab with burned-in interface (``sim.ultrasound.screen_grab``),
-then cropped to the imaging area (``perception.quality.imaging_area``) and resized to
-the model's input.
+then cut to the imaging area (``perception.quality.imaging_area``), a sector resampled
+to scanlines (``perception.quality.sector``), and resized to the model's input.
 """
 
 from __future__ import annotations
@@ -25,12 +25,8 @@ import numpy as np
 from perception.quality import augment
 from perception.quality.classes import CLASS_ORDER
 from perception.quality.image_stats import ImageStats, image_stats
-from perception.quality.imaging_area import (
-    ImagingArea,
-    area_from_mask,
-    crop_to_area,
-    detect_imaging_area,
-)
+from perception.quality.imaging_area import ImagingArea, area_from_mask, detect_imaging_area
+from perception.quality.sector import scanline_view
 from robot_us.core.probe import ProbeConfig
 from sim.config import SimConfig
 from sim.phantom_geometry import PhantomGeometry
@@ -49,6 +45,8 @@ SETTING_VARIANTS: tuple[dict, ...] = (
 )
 #: Breathing shift range (m).
 BREATHING = 0.004
+#: Gain augmentation keeps the brightest pixel of a frame at least this bright.
+VISIBLE = 60.0
 #: A detected imaging area stands in for the true one in training when it covers this
 #: fraction of it (a detection that cut off dark scanlines would make a poor-contact
 #: frame look good).
@@ -354,7 +352,9 @@ def augment_frame(
     if aug.tgc_db > 0:
         img = augment.tgc(img, rng.uniform(-aug.tgc_db, aug.tgc_db, 4), dr, fov)
     if aug.gain_db[1] > aug.gain_db[0]:
-        img = augment.gain(img, rng.uniform(*aug.gain_db), dr, fov)
+        # an operator keeps the brightest echoes visible: never below VISIBLE grey levels
+        floor = -(float(img.max()) - VISIBLE) * dr / 255.0
+        img = augment.gain(img, max(rng.uniform(*aug.gain_db), min(0.0, floor)), dr, fov)
     if aug.gamma[1] > aug.gamma[0]:
         img = augment.display_gamma(img, rng.uniform(*aug.gamma), fov)
     return img
@@ -414,9 +414,9 @@ class QualityFrameGenerator:
             area = jitter_area(area, self.aug.jitter, rng)
         if self.collect_stats:
             self.stats.append(image_stats(image, area))
-        crop = crop_to_area(image, area)
+        view, _ = scanline_view(image, area)
         h, w = self.size
-        return cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA), screen
+        return cv2.resize(view, (w, h), interpolation=cv2.INTER_AREA), screen
 
     def display(
         self, r: Rendered, rng: np.random.Generator
