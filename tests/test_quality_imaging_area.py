@@ -113,9 +113,13 @@ def test_sector_is_fitted_and_resampled_to_scanlines(name):
     assert sector.fan_deg == pytest.approx(pre.fan_deg, abs=1.0)
     assert sector.apex[1] < 0  # the centre of curvature lies above the image
     assert fit_sector(fov[::-1]) is None  # upside down: no sector (the model says flipped)
-    view, inside = scanline_view(sim.render(_pose(geom), 4.0).image, area_from_mask(fov))
+    img = sim.render(_pose(geom), 4.0).image
+    view, inside = scanline_view(img, area_from_mask(fov))
     assert inside.mean() > 0.97  # scanlines fill the view: no black corners
     assert view[inside].mean() > 40
+    # an upside-down frame shows its scanlines upside down
+    down, _ = scanline_view(np.ascontiguousarray(img[::-1]), area_from_mask(fov[::-1]))
+    assert np.array_equal(down, view[::-1])
 
 
 def test_linear_area_is_its_box():

@@ -109,8 +109,14 @@ def sector_maps(sector: Sector, shape: tuple[int, int]) -> tuple[np.ndarray, np.
 def scanline_view(image: np.ndarray, area: ImagingArea) -> tuple[np.ndarray, np.ndarray]:
     """What the model and the confidence map see of a frame (HxW uint8): its sector
     resampled to scanlines, or, for a rectangular area, the area's box (outside 0); and
-    the mask of the imaging area in that view."""
+    the mask of the imaging area in that view. An upside-down sector (apex below) gives
+    its scanlines upside down, as the frame shows them (the model's flipped head sees
+    that)."""
     sector = fit_sector(area.mask) if area.found else None
+    if sector is None and area.found and fit_sector(area.mask[::-1]) is not None:
+        flipped = ImagingArea(area.mask[::-1], area.bbox, True)
+        view, inside = scanline_view(np.ascontiguousarray(image[::-1]), flipped)
+        return np.ascontiguousarray(view[::-1]), np.ascontiguousarray(inside[::-1])
     if sector is None:
         r0, r1, c0, c1 = area.bbox
         return crop_to_area(image, area), area.mask[r0:r1, c0:c1].copy()

@@ -135,7 +135,7 @@ class FrameSampler:
     ) -> None:
         """Simulators for both probe geometries x ``variants`` (overrides of ``us``) on the
         configured phantom; or, with ``presets``, each preset x ``variants`` on each of
-        ``phantoms`` (default: the configured phantom) deep enough for it (with its seed)."""
+        ``phantoms`` (default: the configured phantom; each with its speckle seed)."""
         self.geometry = PhantomGeometry.from_config(sim.phantom, sim.bed)
         self.stiffness = sim.phantom.stiffness
         self.sims: list[SimEntry] = []
@@ -151,11 +151,8 @@ class FrameSampler:
                 (p.name, p.geometry(sim.phantom, sim.bed), p.seed, p.height)
                 for p in (phantoms or ())
             ] or [("configured", self.geometry, us.seed, sim.phantom.height)]
-            for pre in presets:
-                deep = [b for b in bodies if b[3] >= pre.depth + 0.01] or [
-                    max(bodies, key=lambda b: b[3])
-                ]
-                for name, geom, seed, _ in deep:
+            for pre in presets:  # every body: a thin one puts the bed inside a deep view
+                for name, geom, seed, _ in bodies:
                     for v in variants:
                         cfg = pre.sim_config(dataclasses.replace(us, seed=seed, **v))
                         s = BModeSimulator(cfg, pre.probe_config(probe), geom)

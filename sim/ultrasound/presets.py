@@ -105,18 +105,11 @@ class PhantomVariant:
         return PhantomGeometry.from_config(cfg, bed)
 
 
-#: Patients the model is trained on: the default phantom, and a larger, deeper body for
-#: the deep presets (the default body is only 10 cm thick).
+#: Patients the model is trained on: the default phantom (only 10 cm thick: deep views
+#: show the bed) and a larger, deeper body.
 TRAIN_PHANTOMS: tuple[PhantomVariant, ...] = (
     PhantomVariant("default", 0.20, 0.10, 1234),
     PhantomVariant("deep", 0.30, 0.24, 2345),
 )
 #: A patient never trained on: another body shape and scatterer field.
 HELD_OUT_PHANTOM = PhantomVariant("held_out", 0.25, 0.20, 4321)
-
-
-def phantom_for(preset: ProbePreset, phantoms: tuple[PhantomVariant, ...]) -> PhantomVariant:
-    """The phantom of ``phantoms`` that is thick enough for ``preset``'s depth (the
-    thinnest one that is)."""
-    thick = [p for p in phantoms if p.height >= preset.depth + 0.01]
-    return min(thick, key=lambda p: p.height) if thick else max(phantoms, key=lambda p: p.height)
