@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from perception.quality.imaging_area import ImagingArea, crop_to_area
+from perception.quality.imaging_area import ImagingArea, area_from_mask, crop_to_area
 
 #: Edges whose slopes (dx/dy) differ by less than this are parallel (about 3 deg).
 PARALLEL = 0.05
@@ -114,7 +114,7 @@ def scanline_view(image: np.ndarray, area: ImagingArea) -> tuple[np.ndarray, np.
     that)."""
     sector = fit_sector(area.mask) if area.found else None
     if sector is None and area.found and fit_sector(area.mask[::-1]) is not None:
-        flipped = ImagingArea(area.mask[::-1], area.bbox, True)
+        flipped = area_from_mask(area.mask[::-1])
         view, inside = scanline_view(np.ascontiguousarray(image[::-1]), flipped)
         return np.ascontiguousarray(view[::-1]), np.ascontiguousarray(inside[::-1])
     if sector is None:
