@@ -7,9 +7,13 @@ retract, guarded approach, contact with a slowly moving reference) twice:
    thread's CPU time), per controller mode; physics steps are excluded; then, as
    TIGHT, the contact cycle repeated back to back on a frozen plant (warm caches: the
    physics step between real cycles evicts much of the controller's working set);
-2. instrumented: the stages (backend reads/writes, FK, Jacobian, wrench pipeline,
-   controller and its parts, safety supervisor) are wrapped with timers at class level
-   and summed per cycle (each wrapper adds ~0.3 us to its caller's figure).
+2. instrumented: the cycle's own stages (``ControlCycle._sense`` ... ``_observe``:
+   sense, estimate, reference, control, supervise, actuate, observe; the cycle has no
+   state stream here, so record does nothing, as before the stages existed) and, inside
+   them,
+   the backend reads/writes, FK, Jacobian, wrench pipeline, controller and its parts and
+   the safety supervisor are wrapped with timers at class level and summed per cycle
+   (each wrapper adds ~0.3 us to its caller's figure).
 
     python bench/control_stages.py [--out bench-results] [--robot panda|lbr] [--cycles N]
 
@@ -40,14 +44,18 @@ if str(ROOT) not in sys.path:
 from force_control import Event, Mode  # noqa: E402
 from robot_us.config import load_config  # noqa: E402
 from robot_us.control_cycle import ControlCycle  # noqa: E402
+from robot_us.core.arms import simulated_arms  # noqa: E402
 from robot_us.core.backends import CELLS  # noqa: E402
 from robot_us.loop import LoopClock  # noqa: E402
 
 STANDOFF = 0.005  # m above the skin where the probe starts
 SWEEP_SPEED = 0.01  # m/s, reference motion along base y in contact
 
-#: Stages timed in the instrumented run: label -> (module, class, method).
+#: Stages timed in the instrumented run: label -> (module, class, method); first the
+#: control cycle's own stages in their order, then the work inside them.
+CYCLE_STAGES = ("sense", "estimate", "reference", "control", "supervise", "actuate", "observe")
 STAGES = {
+    **{f"stage {n}": ("robot_us.control_cycle", "ControlCycle", f"_{n}") for n in CYCLE_STAGES},
     "arm.read": ("sim.arm", "SimArm", "read"),
     "ft.read": ("sim.ft_sensor", "SimFtSensor", "read"),
     "arm.command_velocity": ("sim.arm", "SimArm", "command_velocity"),
@@ -187,14 +195,14 @@ def run_scenario(cfg, cycles: int, timer: StageTimer | None) -> dict:
         step(cycles // 3)
         # controlled retract (in air), then track back to the start pose
         cycle.retract()
-        step(6000, until=lambda: cycle.last_event is Event.RETRACT_DONE)
+        step(6000, until=lambda: cycle.outcome.control.event is Event.RETRACT_DONE)
         cycle.track()
         step(cycles // 3)
         # guarded approach until settled
         cycle.set_reference(T_skin)
         cycle.set_force(5.0)
         cycle.approach()
-        step(4000, until=lambda: cycle.last_event is Event.SETTLED)
+        step(4000, until=lambda: cycle.outcome.control.event is Event.SETTLED)
         if cycle.controller.mode is not Mode.CONTACT:
             raise RuntimeError(f"not in contact after the approach: {cycle.controller.mode}")
         # contact with a reference moving along y
@@ -240,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the plain and the instrumented scenario; write ``control_stages.json``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="bench-results", help="output folder")
-    ap.add_argument("--robot", default="panda", choices=("panda", "lbr"))
+    ap.add_argument("--robot", default="panda", choices=simulated_arms())
     ap.add_argument("--cycles", type=int, default=3000, help="cycles in HOLD and in CONTACT")
     args = ap.parse_args(argv)
     cfg = load_config(overrides={"robot.model": args.robot})

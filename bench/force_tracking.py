@@ -7,14 +7,18 @@ line on the phantom's skin at 10 mm/s, retract. Then the same while the phantom 
 probe pose, exact phantom geometry), never against the controller's own estimates.
 
     python bench/force_tracking.py [--out bench-results] [--robot panda|lbr] [--seed 0]
+        [--profile ideal|realistic|harsh] [--shape cylinder|torso] [--stiffness N_PER_M]
 
-Writes ``force_tracking.json`` (figures listed in ``FIGURES``) and prints a table.
+Writes ``force_tracking.json`` (figures listed in ``FIGURES``, the plant profile, F/T rate
+and tissue they come from, and the safety faults of each scenario) and prints a table. A
+scenario that faults is reported with the figures of what it ran (NaN for a sweep it
+never reached), not raised.
 
 The reference path is generated here from the exact geometry (``sim.phantom_geometry``):
-a helix-like line over the curved top, theta -0.2 -> +0.2 rad while y goes -30 -> +30 mm
-(80 mm around the body, 60 mm along it: 100 mm long), probe z on the inward normal, probe
-x along the path; a constant-speed time law with cosine velocity ramps. The real planner
-(``trajectory/``) replaces this in the product.
+a helix-like line over the curved top, u -0.2 -> +0.2 (the angle around the cylinder)
+while y goes -30 -> +30 mm (on the cylinder 80 mm around the body, 60 mm along it: 100 mm
+long), probe z on the inward normal, probe x along the path; a constant-speed time law
+with cosine velocity ramps. The real planner (``trajectory/``) replaces this in the product.
 """
 
 from __future__ import annotations
@@ -37,10 +41,18 @@ if str(ROOT) not in sys.path:
 from force_control import Event  # noqa: E402
 from force_control.pose_error import rotation_log  # noqa: E402
 from robot_us.config import Config, load_config  # noqa: E402
-from robot_us.control_cycle import ControlCycle  # noqa: E402
+from robot_us.control_cycle import ControlCycle, RequestResult  # noqa: E402
+from robot_us.core.arms import simulated_arms  # noqa: E402
 from robot_us.core.backends import CELLS  # noqa: E402
 from robot_us.loop import LoopRunner  # noqa: E402
+from robot_us.reference_provider import (  # noqa: E402
+    CycleInputs,
+    CycleOutcome,
+    ReferenceResult,
+    ReferenceStatus,
+)
 from robot_us.scan.ground_truth import probe_axis_angles_deg  # noqa: E402
+from robot_us.state_log import StateLog  # noqa: E402
 
 #: Sweep: from (theta, y) = (THETA0, Y0) to (THETA1, Y1) over the phantom's top.
 THETA0, THETA1 = -0.2, 0.2
@@ -112,25 +124,33 @@ def probe_frames(points: np.ndarray, normals: np.ndarray, tangents: np.ndarray) 
     return T
 
 
+#: Samples of the path curve from which its arc length is tabulated.
+PATH_SAMPLES = 4001
+#: Step (in the curve's parameter, 0..1) of the central difference for its tangent.
+TANGENT_STEP = 1e-6
+
+
+def _path_curve(geometry, lam: np.ndarray) -> np.ndarray:
+    """Skin points (N x 3) of the path at curve parameter ``lam`` (0..1)."""
+    u = THETA0 + lam * (THETA1 - THETA0)
+    y = geometry.center_y + Y0 + lam * (Y1 - Y0)
+    return geometry.surface_point(u, y)[0]
+
+
 def reference(geometry, dt: float) -> dict:
     """The sweep reference sampled every ``dt``: poses (N x 4 x 4), twists (N x 6, base
-    frame [v; w]), skin points and outward normals (N x 3)."""
-    R = geometry.radius
-    length = math.hypot(R * (THETA1 - THETA0), Y1 - Y0)
+    frame [v; w]), skin points and outward normals (N x 3), on any phantom shape."""
+    grid = np.linspace(0.0, 1.0, PATH_SAMPLES)
+    chord = np.linalg.norm(np.diff(_path_curve(geometry, grid), axis=0), axis=1)
+    arc = np.concatenate([[0.0], np.cumsum(chord)])
+    length = float(arc[-1])
     s, v = time_law(length, SWEEP_SPEED, RAMP_TIME, dt)
-    u = s / length
-    theta = THETA0 + u * (THETA1 - THETA0)
-    y = Y0 + u * (Y1 - Y0)
-    p, n = geometry.surface_point(theta, y)
-    dp_du = np.stack(
-        [
-            R * np.cos(theta) * (THETA1 - THETA0),
-            np.full_like(theta, Y1 - Y0),
-            -R * np.sin(theta) * (THETA1 - THETA0),
-        ],
-        axis=1,
-    )
-    tangent = dp_du / np.linalg.norm(dp_du, axis=1, keepdims=True)
+    lam = np.interp(s, arc, grid)
+    u = THETA0 + lam * (THETA1 - THETA0)
+    p, n = geometry.surface_point(u, geometry.center_y + Y0 + lam * (Y1 - Y0))
+    h = TANGENT_STEP
+    dp = _path_curve(geometry, lam + h) - _path_curve(geometry, lam - h)
+    tangent = dp / np.linalg.norm(dp, axis=1, keepdims=True)
     T = probe_frames(p, n, tangent)
     twist = np.zeros((len(s), 6))
     twist[:, :3] = tangent * v[:, None]
@@ -158,18 +178,83 @@ def solve_ik(kin, T_base_probe: np.ndarray, q0: np.ndarray) -> np.ndarray:
 
 
 # -- one scenario --------------------------------------------------------------------
+class ScriptedSweep:
+    """The scenario as the control cycle's reference provider: tare, guarded approach,
+    settle for ``SETTLE_TIME``, the sweep reference sample by sample, hold ``END_HOLD``
+    at the path end, retract; finished when the retract is done."""
+
+    def __init__(self, cycle: ControlCycle, ref: dict) -> None:
+        self.cycle = cycle
+        self.ref = ref
+        self.status = ReferenceStatus()
+        self.phase = TARE
+        self.k0 = 0
+        self.idx = 0
+        self.t_contact: float | None = None
+        self.settled = False
+        self.end_cycles = round(END_HOLD / cycle.dt)
+
+    def _ok(self, result: RequestResult) -> None:
+        if result is not RequestResult.OK:
+            raise RuntimeError(f"control cycle refused a request: {result.name}")
+
+    def update(self, inputs: CycleInputs) -> ReferenceResult:
+        c, ref, k = self.cycle, self.ref, inputs.k
+        if self.phase == TARE:
+            if k == 0:
+                c.hold()
+                c.start_tare()
+            elif inputs.tare_progress >= 1.0:
+                c.set_reference(ref["T"][0])
+                self._ok(c.set_force(FORCE))
+                self._ok(c.approach())
+                self.phase = APPROACH
+        elif self.phase == APPROACH:
+            if (
+                self.settled
+                and self.t_contact is not None
+                and inputs.t - self.t_contact >= SETTLE_TIME
+            ):
+                self.phase, self.k0 = SWEEP, k
+        elif self.phase == SWEEP:
+            i = k - self.k0
+            if i < len(ref["T"]):
+                self.idx = i
+                c.set_reference(ref["T"][i], ref["twist"][i])
+            else:
+                c.set_reference(ref["T"][-1])
+                self.phase, self.k0 = END, k
+        elif self.phase == END and k - self.k0 >= self.end_cycles:
+            self._ok(c.retract())
+            self.phase = RETRACT
+        return ReferenceResult.WORKING
+
+    def observe(self, outcome: CycleOutcome) -> ReferenceResult:
+        ev = outcome.control.event
+        if ev is Event.CONTACT_MADE:
+            self.t_contact = outcome.t
+        elif ev is Event.SETTLED:
+            self.settled = True
+        elif ev is Event.RETRACT_DONE and self.phase == RETRACT:
+            return ReferenceResult.FINISHED
+        if outcome.safety.new_fault is not None:  # a fault ends the scenario (reported)
+            return ReferenceResult.FINISHED
+        return ReferenceResult.WORKING
+
+
 def run_scenario(cfg: Config, name: str) -> dict:
     """Tare, approach, settle, sweep, retract on a fresh simulated cell; returns the
     ground-truth traces and timing."""
     cell = CELLS.create(cfg.cell.backend, cfg)
     world = cell.sim
     try:
-        cycle = ControlCycle(cfg, cell)
+        n_max = round(MAX_SIM_TIME / (1.0 / cfg.loop.rate_hz))
+        log = StateLog(n_max, cell.arm.n_joints)
+        cycle = ControlCycle(cfg, cell, state_log=log)
         dt = cycle.dt
         ref = reference(world.geometry, dt)
         q0 = solve_ik(cycle.kin, pose_offset(ref["T"][0], STANDOFF), world.q_home)
         world.reset_joints(q0)
-        n_max = round(MAX_SIM_TIME / dt)
         rec = {
             "t": np.zeros(n_max),
             "force": np.zeros(n_max),
@@ -179,49 +264,9 @@ def run_scenario(cfg: Config, name: str) -> dict:
             "phase": np.full(n_max, -1, dtype=np.int8),
             "idx": np.zeros(n_max, dtype=np.int64),
         }
-        st = {"phase": TARE, "k0": 0, "idx": 0, "t_contact": None, "settled": False, "n": 0}
-        n_ref = len(ref["T"])
-        end_cycles = round(END_HOLD / dt)
-
-        def on_cycle(c: ControlCycle, clock) -> None:
-            ev = c.controller.out.event  # the previous cycle's event
-            ph = st["phase"]
-            if ph == TARE:
-                if clock.k == 0:
-                    c.hold()
-                    c.start_tare()
-                elif c.pipeline.tare.progress >= 1.0:
-                    c.set_reference(ref["T"][0])
-                    c.set_force(FORCE)
-                    c.approach()
-                    st["phase"] = APPROACH
-            elif ph == APPROACH:
-                if ev is Event.CONTACT_MADE:
-                    st["t_contact"] = clock.t
-                elif ev is Event.SETTLED:
-                    st["settled"] = True
-                if (
-                    st["settled"]
-                    and st["t_contact"] is not None
-                    and clock.t - st["t_contact"] >= SETTLE_TIME
-                ):
-                    st["phase"], st["k0"] = SWEEP, clock.k
-            elif ph == SWEEP:
-                i = clock.k - st["k0"]
-                if i < n_ref:
-                    st["idx"] = i
-                    c.set_reference(ref["T"][i], ref["twist"][i])
-                else:
-                    c.set_reference(ref["T"][-1])
-                    st["phase"], st["k0"] = END, clock.k
-            elif ph == END:
-                if clock.k - st["k0"] >= end_cycles:
-                    c.retract()
-                    st["phase"] = RETRACT
-            elif ev is Event.RETRACT_DONE:
-                c.keep_running = False
-
-        cycle.on_cycle = on_cycle
+        script = ScriptedSweep(cycle, ref)
+        cycle.reference = script
+        st = {"n": 0}
 
         def plant_step() -> None:
             cell.step_plant()
@@ -234,22 +279,22 @@ def run_scenario(cfg: Config, name: str) -> dict:
             rec["tip"][i] = T[:3, 3]
             rec["zaxis"][i] = T[:3, 2]
             rec["dz"][i] = world.breathing_offset()
-            rec["phase"][i] = st["phase"]
-            rec["idx"][i] = st["idx"]
+            rec["phase"][i] = script.phase
+            rec["idx"][i] = script.idx
             st["n"] = i + 1
 
-        runner = LoopRunner(cfg.loop.rate_hz, "lockstep", ring_capacity=n_max)
+        runner = LoopRunner(cfg.loop.rate_hz, "lockstep")
         wall0 = time.perf_counter()
         stats = runner.run(cycle, plant_step=plant_step, max_cycles=n_max)
         wall = time.perf_counter() - wall0
         n = st["n"]
-        if cycle.supervisor.faulted:
-            raise RuntimeError(f"{name}: safety fault: {cycle.supervisor.latch.describe()}")
-        if st["phase"] != RETRACT or cycle.keep_running:
-            raise RuntimeError(f"{name}: did not finish within {MAX_SIM_TIME} s (phase {st})")
+        fault = cycle.supervisor.latch.describe() if cycle.supervisor.faulted else None
+        if fault is None and (script.phase != RETRACT or stats.cycles >= n_max):
+            raise RuntimeError(f"{name}: did not finish within {MAX_SIM_TIME} s")
         out = {k: v[:n] for k, v in rec.items()}
-        out["control_us"] = cycle.ring.ordered("control_us")
-        out["control_cpu_us"] = cycle.ring.ordered("control_cpu_us")
+        out["fault"] = fault
+        out["control_us"] = log.column("control_us")
+        out["control_cpu_us"] = log.column("control_cpu_us")
         out["ref"] = ref
         out["geometry"] = world.geometry
         out["loop"] = stats
@@ -263,6 +308,10 @@ def run_scenario(cfg: Config, name: str) -> dict:
 # -- figures -----------------------------------------------------------------------------
 def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x)))) if len(x) else float("nan")
+
+
+def _max(x: np.ndarray) -> float:
+    return float(x.max()) if len(x) else float("nan")
 
 
 def sweep_figures(r: dict) -> dict:
@@ -280,12 +329,12 @@ def sweep_figures(r: dict) -> dict:
     lateral = np.linalg.norm(e_t, axis=1)
     return {
         "force_rms_N": _rms(err),
-        "force_max_abs_err_N": float(np.abs(err).max()),
+        "force_max_abs_err_N": _max(np.abs(err)),
         "contact_overshoot_N": overshoot,
         "orientation_rms_deg": _rms(angles),
-        "orientation_max_deg": float(angles.max()),
+        "orientation_max_deg": _max(angles),
         "lateral_rms_mm": 1e3 * _rms(lateral),
-        "lateral_max_mm": 1e3 * float(lateral.max()),
+        "lateral_max_mm": 1e3 * _max(lateral),
         "sweep_s": float(sweep.sum()) * 1e-3,
     }
 
@@ -296,6 +345,8 @@ def phase_lag_deg(r: dict, freq_hz: float) -> float:
     probe's height is taken relative to the still skin under it, which removes the path's
     own rise and fall over the curved body."""
     sweep = r["phase"] == SWEEP
+    if sweep.sum() < 100:
+        return float("nan")
     t = r["t"][sweep]
     tip = r["tip"][sweep]
     h = tip[:, 2] - r["geometry"].height_at(tip[:, 0], tip[:, 1])
@@ -313,14 +364,21 @@ def main(argv: list[str] | None = None) -> int:
     """Run the three scenarios and write ``force_tracking.json``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="bench-results", help="output folder")
-    ap.add_argument("--robot", default="panda", choices=("panda", "lbr"))
+    ap.add_argument("--robot", default="panda", choices=simulated_arms())
     ap.add_argument("--seed", type=int, default=0, help="seed (F/T noise)")
     ap.add_argument("--config", nargs="*", default=[], help="extra TOML config files")
+    ap.add_argument("--profile", choices=("ideal", "realistic", "harsh"), help="sim.profile")
+    ap.add_argument("--shape", choices=("cylinder", "torso"), help="sim.phantom.shape")
+    ap.add_argument("--stiffness", type=float, help="sim.phantom.stiffness (N/m at 5 N)")
     args = ap.parse_args(argv)
-    base = load_config(
-        *args.config,
-        overrides={"robot.model": args.robot, "loop.seed": args.seed, "sim.ft.seed": args.seed},
-    )
+    overrides = {"robot.model": args.robot, "sim.ft.seed": args.seed}
+    if args.profile:
+        overrides["sim.profile"] = args.profile
+    if args.shape:
+        overrides["sim.phantom.shape"] = args.shape
+    if args.stiffness:
+        overrides["sim.phantom.stiffness"] = args.stiffness
+    base = load_config(*args.config, overrides=overrides)
     ph = base.sim.phantom
     breathing_cfg = replace(
         base,
@@ -375,11 +433,26 @@ def main(argv: list[str] | None = None) -> int:
         "wall_s": static["wall_s"] + breathing["wall_s"] + ft100["wall_s"],
         "robot": args.robot,
         "seed": args.seed,
+        # the plant the figures come from
+        "profile": base.sim.profile,
+        "shape": base.sim.phantom.shape,
+        "ft_rate_hz": base.sim.ft.rate_hz,
+        "ft_latency_s": base.sim.ft.latency,
+        "tissue_stiffness_N_per_m": base.sim.phantom.stiffness,
+        "faults": {
+            name: r["fault"]
+            for name, r in (("static", static), ("breathing", breathing), ("ft100hz", ft100))
+            if r["fault"]
+        },
     }
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "force_tracking.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"force_tracking ({args.robot}, seed {args.seed}) -> {out_dir / 'force_tracking.json'}")
+    print(
+        f"force_tracking ({args.robot}, seed {args.seed}, profile {result['profile']}, "
+        f"{result['shape']}, F/T {result['ft_rate_hz']:g} Hz, tissue "
+        f"{result['tissue_stiffness_N_per_m']:g} N/m) -> {out_dir / 'force_tracking.json'}"
+    )
     print(f"{'figure':28s} {'value':>10s} {'target':>8s}")
     for key in FIGURES:
         target = TARGETS.get(key)
@@ -391,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['controller_cpu_us_p99']:.1f} us; load average {load_before[0]:.2f} -> "
         f"{load_after[0]:.2f} on {os.cpu_count()} CPUs"
     )
+    for name, cause in result["faults"].items():
+        print(f"FAULT in {name}: {cause}")
     return 0
 
 

@@ -61,15 +61,12 @@ class IoKinematicsCycle:
 def _time(cycle, cell, rate_hz: float, seconds: float, priority: int):
     """(real-time stats, lockstep stats) of ``cycle`` after a lockstep warm-up."""
     LoopRunner(rate_hz, "lockstep").run(cycle, cell.step_plant, max_cycles=WARMUP_CYCLES)
-    n = round(seconds * rate_hz)
-    rt = LoopRunner(rate_hz, "realtime", ring_capacity=n + 10, realtime_priority=priority).run(
+    rt = LoopRunner(rate_hz, "realtime", realtime_priority=priority).run(
         cycle, cell.step_plant, duration_s=seconds
     )
     if isinstance(cycle, ControlCycle) and cycle.supervisor.faulted:
         cycle.reset_faults()  # time the lockstep run on the normal path
-    ls = LoopRunner(rate_hz, "lockstep", ring_capacity=n + 10).run(
-        cycle, cell.step_plant, max_cycles=rt.cycles
-    )
+    ls = LoopRunner(rate_hz, "lockstep").run(cycle, cell.step_plant, max_cycles=rt.cycles)
     return rt, ls
 
 

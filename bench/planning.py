@@ -26,7 +26,7 @@ from robot_us.core.kinematics import ArmKinematics, probe_transform  # noqa: E40
 from robot_us.core.types import SurfacePath  # noqa: E402
 from sim.phantom_geometry import PhantomGeometry  # noqa: E402
 from trajectory.frames import probe_frames  # noqa: E402
-from trajectory.path_geometry import smooth_path  # noqa: E402
+from trajectory.path_geometry import spline_resample  # noqa: E402
 from trajectory.planner import ScanPlanner  # noqa: E402
 from trajectory.probe_path import ProbePath  # noqa: E402
 from trajectory.time_law import (  # noqa: E402
@@ -66,7 +66,7 @@ def bench_plan(cfg: Config, geo: PhantomGeometry) -> tuple[dict[str, float], obj
         t0 = time.perf_counter()
         plan = planner.plan(path, kin.q_ready)
         t1 = time.perf_counter()
-        smooth = smooth_path(path, cfg.trajectory)
+        smooth = spline_resample(path, cfg.trajectory)
         probe_frames(smooth, cfg.trajectory.plane, False, cfg.trajectory.max_orientation_rate)
         t2 = time.perf_counter()
         ms.append((t1 - t0) * 1e3)

@@ -63,9 +63,9 @@ from perception.quality.confidence import confidence_map
 from perception.quality.imaging_area import area_from_mask
 from robot_us.config import Config
 from robot_us.core.types import UltrasoundFrame
-from robot_us.quality_models import load_quality_model
-from robot_us.quality_training import BENCH_SEED
-from robot_us.quality_worker import ThreadQualityWorker
+from robot_us.imaging.models import load_quality_model
+from robot_us.imaging.training import BENCH_SEED
+from robot_us.imaging.worker import ThreadQualityWorker
 from sim.ultrasound.dataset import (
     Augmentation,
     FrameSampler,
@@ -506,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _shipped_size() -> int:
-    from robot_us.quality_models import shipped_model_bytes
+    from robot_us.imaging.models import shipped_model_bytes
 
     return len(shipped_model_bytes())
 

@@ -8,6 +8,12 @@ timed per stroke, wall clock (``map_ms_p50``) and process CPU time (``map_cpu_ms
 less sensitive to other processes on a shared machine), with the sim's body mask; without
 the mask (geometric segmentation) as extras.
 
+Scaling (``scaling``): one 40-250 mm stroke of the same set sampled with 100, 1 000,
+10 000 and 100 000 mouse samples along its polyline (a pen at up to 1 kHz): map time
+(median of a few runs, CPU) and the peak of Python-tracked memory (numpy arrays included)
+during the map. Mapping is O(N) in the samples and linear in the stroke's length, so the
+time grows at most linearly with N.
+
     python bench/stroke_mapping.py --out bench-results
 """
 
@@ -17,6 +23,7 @@ import argparse
 import json
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from perception.camera_model import CameraModel
-from perception.stroke import StrokeError
+from perception.stroke import StrokeError, densify
 from perception.stroke_mapping import StrokeMapper
 from robot_us.config import load_config
 
@@ -37,6 +44,9 @@ SEED = 1234
 #: Stroke ends: angle on the skin from the top towards the camera side (rad), axial y (m).
 THETA_RANGE = (-0.55, 0.85)
 Y_MARGIN = 0.025  # stay this far from the body's ends (m)
+#: Mouse samples of the scaling series, and timed runs per size.
+SCALING_SIZES = (100, 1_000, 10_000, 100_000)
+SCALING_RUNS = 3
 
 
 def random_stroke(rng, geom, cam, T_cam_base, frame):
@@ -69,6 +79,37 @@ def random_stroke(rng, geom, cam, T_cam_base, frame):
     raise RuntimeError("could not draw a visible stroke")
 
 
+def resampled(px: np.ndarray, n: int) -> np.ndarray:
+    """``n`` samples evenly along the polyline through ``px`` (its vertices included as
+    far as the spacing allows)."""
+    dense, t = densify(px, 0.01)
+    u = np.linspace(0.0, t[-1], n)
+    return np.column_stack([np.interp(u, t, dense[:, 0]), np.interp(u, t, dense[:, 1])])
+
+
+def scaling(mapper: StrokeMapper, frame, px: np.ndarray) -> dict:
+    """Map time (CPU ms, median) and peak traced memory (MB) per number of samples."""
+    out = {}
+    for n in SCALING_SIZES:
+        stroke = resampled(px, n)
+        cpu = []
+        for _ in range(SCALING_RUNS):
+            c0 = time.process_time()
+            res = mapper.map(frame, stroke)
+            cpu.append(1000 * (time.process_time() - c0))
+        tracemalloc.start()
+        mapper.map(frame, stroke)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        out[str(n)] = {
+            "map_cpu_ms": float(np.median(cpu)),
+            "peak_mb": peak / 2**20,
+            "points": len(res.path),
+            "length_mm": 1000 * res.length,
+        }
+    return out
+
+
 def run(out_dir: Path) -> dict:
     from sim.cell import make_sim_cell
 
@@ -86,6 +127,7 @@ def run(out_dir: Path) -> dict:
     rng = np.random.default_rng(SEED)
     perr, nerr, ms, cpu_ms, lengths, gaps, failures = [], [], [], [], [], [], []
     ms_nomask, perr_nomask = [], []
+    scale = None
     try:
         frame = None
         for k in range(N_STROKES):
@@ -117,6 +159,8 @@ def run(out_dir: Path) -> dict:
                 perr_nomask.append(1000 * np.linalg.norm(res2.path.points - cp2, axis=1))
             except StrokeError as exc:
                 failures.append(f"stroke {k} (no mask): {exc.code}: {exc}")
+            if scale is None and res.length > 0.2:  # the first long stroke
+                scale = scaling(mapper, frame, px)
     finally:
         cell.close()
     pe, ne = np.concatenate(perr), np.concatenate(nerr)
@@ -143,6 +187,7 @@ def run(out_dir: Path) -> dict:
         "depth_noise_m": DEPTH_NOISE,
         "dropout": DROPOUT,
         "normal_radius_m": cfg.perception.normal_radius,
+        "scaling": scale,
         "failures": failures,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -171,6 +216,12 @@ def main() -> int:
         v = r[key]
         print(f"{key:<28}{(v if v is not None else float('nan')):>10.3f}{'-':>10}")
     print(f"{r['n_mapped']} of {r['n_strokes']} strokes mapped, {r['n_points']} points")
+    print(f"{'samples':>10}{'map cpu ms':>12}{'peak MB':>10}{'points':>8}{'mm':>8}")
+    for n, v in (r["scaling"] or {}).items():
+        print(
+            f"{n:>10}{v['map_cpu_ms']:>12.1f}{v['peak_mb']:>10.1f}{v['points']:>8}"
+            f"{v['length_mm']:>8.1f}"
+        )
     for f in r["failures"]:
         print("  failed:", f)
     return 0

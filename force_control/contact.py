@@ -45,7 +45,7 @@ class ContactDetector:
         self.in_contact = False
         self._count = 0
 
-    def reset(self, in_contact: bool = False) -> None:
+    def reset(self, *, in_contact: bool) -> None:
         """Force the state (e.g. after a retract: not in contact)."""
         self.in_contact = in_contact
         self._count = 0

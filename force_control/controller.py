@@ -36,6 +36,7 @@ from force_control.joint_rate_limiter import JointRateLimiter
 from force_control.pose_error import PoseError
 from robot_us.core.kinematics import JointLimits
 from robot_us.core.registry import Registry
+from robot_us.core.types import JointKinematics, zeros_where_none
 
 #: Force error (N) within which contact counts as settled ...
 SETTLE_TOLERANCE_N = 0.25
@@ -82,8 +83,9 @@ _ZERO_TWIST = (0.0,) * 6
 
 
 @dataclass
-class ControllerInput:
-    """Per-cycle input, preallocated and filled in place by the caller.
+class ControllerInput(JointKinematics):
+    """Per-cycle input, preallocated and filled in place by the caller: the joint state
+    and probe kinematics (``JointKinematics``) and
 
     ``wrench``: filtered pressing wrench at the probe tip, probe frame (N, N·m).
     ``T_base_ref``/``twist_ref``: reference probe pose (4x4) and twist ([v; w], base frame,
@@ -91,11 +93,6 @@ class ControllerInput:
     ``q_ref``/``qd_ref``: joint reference (rad, rad/s) of the ``JOINT`` mode.
     """
 
-    n_joints: int
-    q: np.ndarray = field(default=None)  # type: ignore[assignment]
-    qd: np.ndarray = field(default=None)  # type: ignore[assignment]
-    T_base_probe: np.ndarray = field(default_factory=lambda: np.eye(4))
-    J: np.ndarray = field(default=None)  # type: ignore[assignment]
     wrench: np.ndarray = field(default_factory=lambda: np.zeros(6))
     T_base_ref: np.ndarray = field(default_factory=lambda: np.eye(4))
     twist_ref: np.ndarray = field(default_factory=lambda: np.zeros(6))
@@ -104,16 +101,8 @@ class ControllerInput:
     qd_ref: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        if self.q is None:
-            self.q = np.zeros(self.n_joints)
-        if self.qd is None:
-            self.qd = np.zeros(self.n_joints)
-        if self.J is None:
-            self.J = np.zeros((6, self.n_joints))
-        if self.q_ref is None:
-            self.q_ref = np.zeros(self.n_joints)
-        if self.qd_ref is None:
-            self.qd_ref = np.zeros(self.n_joints)
+        super().__post_init__()
+        zeros_where_none(self, q_ref=self.n_joints, qd_ref=self.n_joints)
 
 
 @dataclass
@@ -131,8 +120,7 @@ class ControllerOutput:
     manipulability: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.qd is None:
-            self.qd = np.zeros(self.n_joints)
+        zeros_where_none(self, qd=self.n_joints)
 
 
 class ProbeController:
@@ -326,7 +314,9 @@ class ProbeController:
 
     def _track_pose(self, err: PoseError, ff: np.ndarray | tuple[float, ...]) -> None:
         e = err.update_values()
-        self.law.update(self._sel_position, e, self.inp.wrench, self._no_wrench, ff, False)
+        self.law.update(
+            self._sel_position, e, self.inp.wrench, self._no_wrench, ff, integrate=False
+        )
         self._to_joints()
 
     def _mark_start(self) -> None:
@@ -350,7 +340,7 @@ class ProbeController:
 
     def _enter_track(self) -> None:
         self.admittance.reset()
-        self.contact.reset(False)
+        self.contact.reset(in_contact=False)
 
     def _run_track(self) -> None:
         self._track_pose(self._err_ref, self._ff_from_ref())
@@ -378,7 +368,7 @@ class ProbeController:
 
     def _enter_approach(self) -> None:
         self.admittance.reset()
-        self.contact.reset(False)
+        self.contact.reset(in_contact=False)
         self._mark_start()
         self._guard_limit = self.approach_max_distance
         self._force_cmd = self.inp.force_setpoint
@@ -403,8 +393,8 @@ class ProbeController:
             inp.wrench,
             self._wdes,
             self._ff_from_ref(),
-            False,
-            self._vmax_guarded,
+            integrate=False,
+            vmax=self._vmax_guarded,
         )
         self._to_joints()
         if change is _CONTACT_MADE:
@@ -427,7 +417,7 @@ class ProbeController:
         inp = self.inp
         self.admittance.reset_integral()
         self._force_cmd = min(max(float(inp.wrench[2]), 0.0), inp.force_setpoint)
-        self.contact.reset(True)
+        self.contact.reset(in_contact=True)
         self._settle_count = 0
         self._settled = False
 
@@ -442,7 +432,9 @@ class ProbeController:
         fz = inp.wrench.item(2)
         change = self.contact.update(fz)
         e = self._err_ref.update_values()
-        self.law.update(self.sel_contact, e, inp.wrench, self._wdes, self._ff_from_ref(), True)
+        self.law.update(
+            self.sel_contact, e, inp.wrench, self._wdes, self._ff_from_ref(), integrate=True
+        )
         self._to_joints()
         if not self._settled:
             near = abs(fz - target) < SETTLE_TOLERANCE_N and fc == target
@@ -463,7 +455,7 @@ class ProbeController:
         self._retract_d = 0.0
         self._retract_v = 0.0
         self.admittance.reset()
-        self.contact.reset(False)
+        self.contact.reset(in_contact=False)
         self._force_cmd = 0.0
 
     def _run_retract(self) -> None:

@@ -78,12 +78,15 @@ class HybridLaw:
         wrench: np.ndarray,
         wrench_setpoint: Sequence[float],
         twist_ff: np.ndarray | Sequence[float],
+        *,
         integrate: bool,
         vmax: Sequence[float] | None = None,
     ) -> np.ndarray:
         """One period with selection ``sel``: ``pose_error`` (6, probe frame), ``wrench``
         (6, pressing, probe frame) and ``wrench_setpoint`` (6 floats), ``twist_ff``
-        (6, probe frame). Returns the probe-frame twist (``self.twist``)."""
+        (6, probe frame); ``integrate``: whether the admittance integrates the force error
+        this cycle; ``vmax``: per-axis admittance velocity clamp. Returns the probe-frame
+        twist (``self.twist``)."""
         e = pose_error.tolist() if isinstance(pose_error, np.ndarray) else pose_error
         ff = twist_ff.tolist() if isinstance(twist_ff, np.ndarray) else twist_ff
         kp, s = sel.kp_free, sel.s

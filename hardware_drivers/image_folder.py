@@ -5,20 +5,37 @@ optional), which also supplies the probe pose and wrench where known."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import cv2
+import msgspec
 import numpy as np
 
 from hardware_drivers.frame_files import FrameFileError, as_gray_u8
 from robot_us.core.backends import UltrasoundSource
+from robot_us.core.typed_json import SchemaError, read_json_file, to_plain
 from robot_us.core.types import UltrasoundFrame
 
 #: File name suffixes read as frames.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 SIDECAR = "frames.json"
+#: Largest sidecar read (bytes).
+MAX_SIDECAR_BYTES = 64 * 1024 * 1024
+
+
+class FrameInfo(msgspec.Struct):
+    """One frame's entry in ``frames.json`` (every key optional)."""
+
+    t: float | None = None  # s
+    T_base_probe: list[list[float]] | None = None  # 4x4, m
+    wrench: list[float] | None = None  # [fx fy fz tx ty tz] (N, N m)
+
+
+class Sidecar(msgspec.Struct):
+    """``frames.json``: file name -> its frame's time, probe pose and wrench."""
+
+    frames: dict[str, FrameInfo]
 
 
 class ImageFolderSource(UltrasoundSource):
@@ -47,14 +64,14 @@ class ImageFolderSource(UltrasoundSource):
         path = self.folder / SIDECAR
         if not path.is_file():
             return {}
-        try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise FrameFileError(f"{path}: invalid JSON ({exc})") from exc
-        frames = data.get("frames") if isinstance(data, dict) else None
-        if not isinstance(frames, dict):
-            raise FrameFileError(f"{path}: expected an object with a 'frames' object")
-        return frames
+        try:  # every type checked here: a wrong one names the field
+            doc = read_json_file(path, Sidecar, "frame sidecar", MAX_SIDECAR_BYTES)
+        except SchemaError as exc:
+            raise FrameFileError(str(exc)) from exc
+        return {
+            name: {k: v for k, v in to_plain(info).items() if v is not None}
+            for name, info in doc.frames.items()
+        }
 
     def __len__(self) -> int:
         return len(self.files)

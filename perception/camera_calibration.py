@@ -14,6 +14,9 @@ from robot_us.core.types import CameraIntrinsics
 
 FORMAT_NAME = "robot-us-camera-calibration"
 FORMAT_VERSION = 1
+#: Farthest the camera may be from the robot base (m): a camera in the scanning cell is
+#: within a few metres; a larger translation is a file in millimetres.
+MAX_CAMERA_DISTANCE = 5.0
 
 
 class CalibrationFileError(ValueError):
@@ -72,6 +75,12 @@ class CameraCalibration:
             T = _matrix(data["T_base_camera"], (4, 4), f"{origin}: 'T_base_camera'")
             if not is_rigid(T):
                 raise CalibrationFileError(f"{origin}: 'T_base_camera' is not a rigid transform")
+            dist = float(np.linalg.norm(T[:3, 3]))
+            if dist > MAX_CAMERA_DISTANCE:
+                raise CalibrationFileError(
+                    f"{origin}: 'T_base_camera' puts the camera {dist:g} m from the robot base "
+                    f"(at most {MAX_CAMERA_DISTANCE:g} m): the translation must be in metres"
+                )
         intr = None
         if "intrinsics" in data:
             d = data["intrinsics"]
@@ -98,7 +107,7 @@ class CameraCalibration:
 def _matrix(value: Any, shape: tuple[int, ...] | None, what: str) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise CalibrationFileError(f"{what} must be numbers: {exc}") from exc
     if shape is not None and arr.shape != shape:
         raise CalibrationFileError(f"{what} must be {shape}, got {arr.shape}")

@@ -80,13 +80,6 @@ class CameraModel:
         )
         return out.reshape(-1, 2)
 
-    def undistort_pixels(self, px: np.ndarray) -> np.ndarray:
-        """Pixels (N x 2) as an ideal pinhole camera with the same K would see them."""
-        xn = self.normalized(px)
-        return np.stack(
-            [xn[:, 0] * self.fx + self.K[0, 2], xn[:, 1] * self.fy + self.K[1, 2]], axis=1
-        )
-
     def rays(self, px: np.ndarray) -> np.ndarray:
         """Ray directions (N x 3, z = 1) through pixels (N x 2): a point at depth Z along the
         optical axis is ``Z * ray``."""

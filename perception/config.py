@@ -127,6 +127,13 @@ class PerceptionConfig:
     min_length: float = param(
         0.01, lo=0.001, hi=1.0, unit="m", doc="shortest stroke accepted (arc length on the skin)"
     )
+    max_length: float = param(
+        1.0,
+        lo=0.05,
+        hi=5.0,
+        unit="m",
+        doc="longest stroke accepted (arc length on the skin); bounds the mapper's work",
+    )
     min_valid_fraction: float = param(
         0.3, lo=0.01, hi=1.0, doc="fewest valid depth pixels around the stroke (fraction)"
     )
@@ -145,6 +152,11 @@ class PerceptionConfig:
             raise ConfigError(
                 f"config key '{prefix}.fit_spacing' ({self.fit_spacing}) must not exceed "
                 f"'{prefix}.normal_radius' ({self.normal_radius})"
+            )
+        if self.max_length <= self.min_length:
+            raise ConfigError(
+                f"config key '{prefix}.max_length' ({self.max_length}) must exceed "
+                f"'{prefix}.min_length' ({self.min_length})"
             )
         if self.depth_max <= self.depth_min:
             raise ConfigError(

@@ -28,20 +28,6 @@ def deproject_pixels(
     return np.stack([rays[..., 0] * z, rays[..., 1] * z, z], axis=-1)
 
 
-def deproject_image(
-    camera: CameraModel, depth: np.ndarray, valid: np.ndarray | None = None
-) -> np.ndarray:
-    """Camera-frame points (H x W x 3, metres) of a whole depth image; NaN where invalid."""
-    h, w = camera.height, camera.width
-    if depth.shape != (h, w):
-        raise ValueError(f"depth image is {depth.shape}, the camera is {h} x {w}")
-    rows, cols = np.mgrid[0:h, 0:w]
-    pts = deproject_pixels(camera, depth, rows, cols)
-    if valid is not None:
-        pts[~valid] = np.nan
-    return pts
-
-
 def is_rigid(T: np.ndarray) -> bool:
     """True when the 4x4 ``T`` is a rigid transform: orthonormal rotation (within
     ``ORTHONORMAL_TOL``) with determinant +1, last row [0, 0, 0, 1]."""

@@ -32,6 +32,14 @@ MIN_ROTATION = np.radians(5.0)
 #: The relative rotation axes must span two directions: second singular value of the
 #: stacked unit axes (normalised by sqrt(N)) at least this.
 MIN_AXIS_SPREAD = 0.15
+#: Farthest a flange pose may be from the robot base (m). The arms here reach under 1 m
+#: (Panda 0.855 m, LBR iiwa 7 0.8 m); a larger translation is a pose in millimetres.
+MAX_FLANGE_DISTANCE = 2.0
+#: A calibration whose mean residual exceeds either of these (the measured board pose vs
+#: the one predicted from robot and calibration) is refused: expect well under 1 mm and
+#: 0.1 deg; several millimetres mean wrong units, wrong board sizes or a bad pose set.
+MAX_MEAN_TRANS_RESIDUAL_MM = 5.0
+MAX_MEAN_ROT_RESIDUAL_DEG = 1.0
 
 Solver = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 #: Closed-form solvers: (T_base_flange N x 4 x 4, T_camera_target N x 4 x 4) ->
@@ -137,6 +145,35 @@ class HandEyeResult:
             out["reprojection_rms_px"] = float(self.reprojection_rms_px)
         return out
 
+    def check_residuals(self) -> None:
+        """Refuse a calibration whose mean residuals exceed ``MAX_MEAN_TRANS_RESIDUAL_MM``
+        or ``MAX_MEAN_ROT_RESIDUAL_DEG``: the poses do not agree with any camera pose."""
+        mm = float(np.mean(self.trans_residual_mm))
+        deg = float(np.mean(self.rot_residual_deg))
+        if mm > MAX_MEAN_TRANS_RESIDUAL_MM or deg > MAX_MEAN_ROT_RESIDUAL_DEG:
+            raise CalibrationError(
+                f"the hand-eye residuals are {mm:.4g} mm / {deg:.3g} deg mean (at most "
+                f"{MAX_MEAN_TRANS_RESIDUAL_MM:g} mm / {MAX_MEAN_ROT_RESIDUAL_DEG:g} deg "
+                "accepted; expect under 1 mm / 0.1 deg): check the units of T_base_flange "
+                "(metres), the board sizes in [perception.charuco] and remove bad poses"
+            )
+
+
+def check_robot_poses(T_base_flange: np.ndarray) -> None:
+    """Refuse robot flange poses (N x 4 x 4) that are not finite or lie farther than
+    ``MAX_FLANGE_DISTANCE`` from the base (translations given in millimetres)."""
+    A = np.asarray(T_base_flange, dtype=np.float64)
+    if not np.all(np.isfinite(A)):
+        raise CalibrationError("poses contain NaN or infinite values")
+    dist = np.linalg.norm(A[:, :3, 3], axis=1)
+    if len(dist) and dist.max() > MAX_FLANGE_DISTANCE:
+        i = int(np.argmax(dist))
+        raise CalibrationError(
+            f"robot pose {i} puts the flange {dist[i]:g} m from the base; T_base_flange "
+            f"translations must be in metres (at most {MAX_FLANGE_DISTANCE:g} m): these look "
+            "like millimetres"
+        )
+
 
 def _check_poses(A: np.ndarray, B: np.ndarray) -> None:
     if A.ndim != 3 or A.shape[1:] != (4, 4) or B.shape != A.shape:
@@ -145,7 +182,8 @@ def _check_poses(A: np.ndarray, B: np.ndarray) -> None:
         )
     if len(A) < MIN_POSES:
         raise CalibrationError(f"need at least {MIN_POSES} poses, got {len(A)}")
-    if not (np.all(np.isfinite(A)) and np.all(np.isfinite(B))):
+    check_robot_poses(A)
+    if not np.all(np.isfinite(B)):
         raise CalibrationError("poses contain NaN or infinite values")
     rel = np.einsum("ij,njk->nik", A[0, :3, :3].T, A[1:, :3, :3])
     rv = Rotation.from_matrix(rel).as_rotvec()
@@ -250,7 +288,8 @@ def calibrate_from_views(
     refine: bool = True,
 ) -> HandEyeResult:
     """Eye-to-hand calibration from robot poses and the ChArUco corners seen at each: board
-    poses by PnP, the closed-form solver, then (``refine``) the reprojection refinement."""
+    poses by PnP, the closed-form solver, then (``refine``) the reprojection refinement;
+    ``CalibrationError`` if the residuals are implausible (``check_residuals``)."""
     poses = []
     for i, v in enumerate(views):
         try:
@@ -261,4 +300,5 @@ def calibrate_from_views(
     result = calibrate_eye_to_hand(T_base_flange, B, method)
     if refine:
         result = refine_on_corners(result, T_base_flange, B, views, K, dist)
+    result.check_residuals()
     return result

@@ -1,5 +1,7 @@
-"""The operator's stroke on the camera image: validation, densification between mouse
-samples, and the errors a stroke can be rejected with (each with a result code)."""
+"""The operator's stroke on the camera image: validation, decimation of crowded samples,
+densification between mouse samples, and the errors a stroke can be rejected with (each
+with a result code). Every function here is O(N) in the stroke's N samples (densify: O(N)
+plus its output)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ class StrokeErrorCode(StrEnum):
     MALFORMED = "malformed"  # not an N x 2 array of finite pixel coordinates
     OUTSIDE_IMAGE = "outside_image"  # a sample lies outside the image
     TOO_SHORT = "too_short"  # shorter than perception.min_length on the skin
+    TOO_LONG = "too_long"  # longer than perception.max_length on the skin
     NO_DEPTH = "no_depth"  # too little valid depth around the stroke
     HOLE = "hole"  # a run of missing depth longer than perception.max_hole
     DISCONTINUITY = "discontinuity"  # the surface jumps along the stroke (occlusion edge)
@@ -61,6 +64,35 @@ def check_stroke(pixels: np.ndarray, camera: CameraModel) -> np.ndarray:
             "pixels outside)",
         )
     return px
+
+
+def pixel_length(pixels: np.ndarray) -> float:
+    """Length (px) of the polyline through ``pixels`` (N x 2)."""
+    return float(np.sum(np.hypot(*np.diff(pixels, axis=0).T)))
+
+
+def decimate(pixels: np.ndarray, spacing_px: float) -> np.ndarray:
+    """The samples of ``pixels`` (N x 2) without those closer than ``spacing_px`` to the
+    previous kept sample (a mouse or pen resting, or sampled far faster than it moves);
+    the first and last samples are kept. O(N); at most one sample per ``spacing_px`` of
+    the result's length (plus the last)."""
+    if len(pixels) < 3:
+        return pixels.copy()
+    pts = pixels.tolist()
+    keep = [0]
+    u0, v0 = pts[0]
+    lim2 = spacing_px * spacing_px
+    for i in range(1, len(pts) - 1):
+        u, v = pts[i]
+        if (u - u0) * (u - u0) + (v - v0) * (v - v0) >= lim2:
+            keep.append(i)
+            u0, v0 = u, v
+    u, v = pts[-1]
+    if len(keep) > 1 and (u - u0) * (u - u0) + (v - v0) * (v - v0) < lim2:
+        keep[-1] = len(pts) - 1  # the stroke ends where the operator stopped
+    else:
+        keep.append(len(pts) - 1)
+    return pixels[keep]
 
 
 def densify(pixels: np.ndarray, step_px: float) -> tuple[np.ndarray, np.ndarray]:

@@ -1,14 +1,22 @@
 """Stroke -> skin: map the operator's stroke on the camera image (pixels) to points on the
 skin and outward normals in the robot base frame.
 
-Steps: check the stroke against the image; densify it between mouse samples; every
-``fit_spacing`` (m) along it fit the deprojected depth within ``normal_radius`` (m) of the
-line of sight (plane, then quadric, outliers trimmed: ``perception.surface_fit``);
-intersect every sample's line of sight with the two neighbouring fits; reject parts off
-the body (mask, or height above the bed found by geometry) and long runs of missing
-depth; subdivide wherever neighbouring points are more than ``densify_step`` apart on the
-skin; reject jumps of the surface; smooth along the path (``perception.path_smoothing``);
-transform to the base frame.
+Steps (one method each, in ``StrokeMapper.map``): check the stroke against the image and
+find the depth scale along it (refusing strokes surely longer than ``max_length``); drop
+crowded mouse samples; find the body (mask, or height above the bed found by geometry);
+densify the stroke and every ``fit_spacing`` (m) along it fit the deprojected depth within
+``normal_radius`` (m) of the line of sight (plane, then quadric, outliers trimmed:
+``perception.surface_fit``), intersecting every sample's line of sight with the two
+neighbouring fits; reject parts off the body and long runs of missing depth; subdivide
+wherever neighbouring points are more than ``densify_step`` apart on the skin; fill or
+reject samples no fit covers; reject jumps of the surface; smooth along the path
+(``perception.path_smoothing``); check the length; transform to the base frame.
+
+Complexity: O(N) in the stroke's N mouse samples (checks, decimation), then linear in the
+stroke's length L on the skin: O(L / densify_step) samples, O(L / fit_spacing) fits of a
+bounded window each, and smoothing linear in the samples (``perception.path_smoothing``).
+L is bounded by ``perception.max_length`` (a stroke estimated longer is refused before
+densification), so the work and memory are bounded by the configuration, not the input.
 
 Not for the control loop: one call maps a whole stroke (tens of milliseconds).
 """
@@ -34,8 +42,15 @@ from perception.deprojection import (
     transform_vectors,
     valid_depth,
 )
-from perception.path_smoothing import smooth_path
-from perception.stroke import StrokeError, StrokeErrorCode, check_stroke, densify
+from perception.path_smoothing import smooth_along_rays
+from perception.stroke import (
+    StrokeError,
+    StrokeErrorCode,
+    check_stroke,
+    decimate,
+    densify,
+    pixel_length,
+)
 from perception.surface_fit import QuadricPatch, fit_along_rays, intersect, masked_median
 from robot_us.core.types import CameraIntrinsics, RgbdFrame, SurfacePath
 
@@ -59,6 +74,17 @@ SEED_HALF_PX = 2
 MAX_WINDOW_RADIUS_PX = 48
 #: Neighbourhood entries processed at once (samples x window pixels).
 CHUNK_ENTRIES = 300_000
+#: Mouse samples closer than this (px) to the previous kept one are dropped.
+MIN_SAMPLE_SPACING_PX = 0.5
+#: Pixel step of the coarse depth samples that set the depth scale along the stroke ...
+COARSE_STEP_PX = 2.0
+#: ... made coarser on very long strokes so that there are at most this many (+ vertices).
+MAX_COARSE_SAMPLES = 10_000
+#: A stroke whose estimated length on the skin (pixel length x median depth / focal
+#: length) exceeds this many ``perception.max_length`` is refused before densification
+#: (at least half of it lies at or beyond the median depth, so it is surely too long);
+#: the same factor bounds the mapped polyline during subdivision.
+LENGTH_ESTIMATE_MARGIN = 2.0
 
 
 @dataclass
@@ -73,6 +99,25 @@ class StrokeMapping:
     length: float  # arc length on the skin (m)
     trimmed: int  # densified samples dropped off the ends (off the body or unfitted)
     bed: BedPlane | None  # the bed plane found by geometry (None when a mask was given)
+
+
+@dataclass
+class _Scale:
+    """Depth scale along the stroke: focal length (px), median depth (m) and the radius
+    (px) of the neighbourhood windows."""
+
+    f: float
+    z_ref: float
+    radius_px: int
+
+
+@dataclass
+class _Fits:
+    """Local surface fits at anchors along the densified stroke: the patches and each
+    anchor's pixel arc length (the stroke parameter ``t``)."""
+
+    patch: QuadricPatch
+    anchor_t: np.ndarray
 
 
 @dataclass
@@ -120,6 +165,39 @@ def _lerp(x: np.ndarray, seg: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Rows of ``x`` interpolated at fraction ``w`` between rows ``seg`` and ``seg + 1``."""
     ww = w.reshape(-1, *([1] * (x.ndim - 1)))
     return x[seg] + ww * (x[seg + 1] - x[seg])
+
+
+class _RunLengths:
+    """Lengths along the samples, precomputed once (O(S)) so that measuring every run of
+    a flag is linear in the samples: the best known 3D position of each sample (the fit,
+    else the raw seed point), the arc length over the known positions and the pixel arc
+    length."""
+
+    def __init__(self, s: _Samples, scale: _Scale) -> None:
+        self.pos = np.where(s.ok[:, None], s.points, s.seed)
+        known = np.flatnonzero(np.all(np.isfinite(self.pos), axis=1))
+        arc_known = np.zeros(len(known))
+        if len(known) > 1:
+            steps = np.linalg.norm(np.diff(self.pos[known], axis=0), axis=1)
+            arc_known[1:] = np.cumsum(steps)
+        # arc length up to the last known position at or before each sample
+        last = np.searchsorted(known, np.arange(len(s.px)), side="right") - 1
+        self.arc = np.where(last >= 0, arc_known[np.maximum(last, 0)], 0.0)
+        self.px_arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(s.px, axis=0).T))])
+        self.scale = scale
+
+    def run_length(self, i0: int, i1: int) -> float:
+        """Length (m) on the surface of samples i0..i1, measured between the samples that
+        bound the run where known, else from its pixel length at the median depth."""
+        pos = self.pos
+        a, b = max(i0 - 1, 0), min(i1 + 1, len(pos) - 1)
+        if np.all(np.isfinite(pos[a])) and np.all(np.isfinite(pos[b])):
+            return float(np.linalg.norm(pos[b] - pos[a]))
+        return float(self.px_arc[b] - self.px_arc[a]) * self.scale.z_ref / self.scale.f
+
+    def arc_at(self, i: int) -> float:
+        """Approximate arc length (m) from the stroke start to sample i."""
+        return float(self.arc[i])
 
 
 def _disc(radius_px: int) -> tuple[np.ndarray, np.ndarray]:
@@ -214,9 +292,10 @@ class StrokeMapper:
         return depth, T
 
     # ------------------------------------------------------------------ per sample
-    def _probe(self, ctx: _Context, px: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Raw measurements at each sample pixel: valid depth at the pixel (supported), the
-        point from the median depth nearby (seed, NaN if none) and whether it is body."""
+    def _sample_depth(self, ctx: _Context, px: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Raw depth measurements at each sample pixel: valid depth at the pixel
+        (supported), the point from the median depth nearby (seed, NaN if none) and
+        whether it is body."""
         du, dv = _disc(SEED_HALF_PX)
         rows, cols, inb = ctx.window(px, du, dv)
         vwin = ctx.valid[rows, cols] & inb
@@ -275,17 +354,11 @@ class StrokeMapper:
         )
         return patch, n_valid, n_total
 
-    def _samples(
-        self,
-        ctx: _Context,
-        patch: QuadricPatch,
-        anchor_t: np.ndarray,
-        px: np.ndarray,
-        t: np.ndarray,
-    ) -> _Samples:
+    def _samples(self, ctx: _Context, fits: _Fits, px: np.ndarray, t: np.ndarray) -> _Samples:
         """Evaluate samples on the two anchor patches that bracket them (blended linearly
         in the stroke parameter; one alone where the other failed)."""
-        supported, seed, on_body = self._probe(ctx, px)
+        patch, anchor_t = fits.patch, fits.anchor_t
+        supported, seed, on_body = self._sample_depth(ctx, px)
         k = np.clip(np.searchsorted(anchor_t, t, side="right") - 1, 0, len(anchor_t) - 2)
         span = np.maximum(anchor_t[k + 1] - anchor_t[k], 1e-12)
         w = np.clip((t - anchor_t[k]) / span, 0.0, 1.0)
@@ -317,64 +390,77 @@ class StrokeMapper:
             residual=patch.residual_rms[near],
         )
 
-    # ------------------------------------------------------------------ lengths
+    # ------------------------------------------------------------------ runs
     @staticmethod
-    def _position(s: _Samples) -> np.ndarray:
-        """Best known 3D position of each sample: the fit, else the raw seed point."""
-        return np.where(s.ok[:, None], s.points, s.seed)
-
-    def _run_length(self, s: _Samples, i0: int, i1: int, z_ref: float, f: float) -> float:
-        """Length (m) on the surface of samples i0..i1, measured between the samples that
-        bound the run where known, else from its pixel length at depth ``z_ref``."""
-        pos = self._position(s)
-        a, b = max(i0 - 1, 0), min(i1 + 1, len(s.px) - 1)
-        if np.all(np.isfinite(pos[a])) and np.all(np.isfinite(pos[b])):
-            return float(np.linalg.norm(pos[b] - pos[a]))
-        pix = float(np.sum(np.linalg.norm(np.diff(s.px[a : b + 1], axis=0), axis=1)))
-        return pix * z_ref / f
-
     def _check_runs(
-        self,
         s: _Samples,
         flags: np.ndarray,
         limit: float,
         code: StrokeErrorCode,
         message: str,
-        z_ref: float,
-        f: float,
+        scale: _Scale,
     ) -> list[tuple[int, int]]:
         """The runs of True in ``flags``; the first longer than ``limit`` (m on the skin)
         raises ``StrokeError(code, message)``, ``{length}`` and ``{start}`` (mm from the
-        stroke start) filled in."""
+        stroke start) filled in. O(S)."""
         runs = _runs(flags)
+        if not runs:
+            return runs
+        lengths = _RunLengths(s, scale)
         for i0, i1 in runs:
-            length = self._run_length(s, i0, i1, z_ref, f)
+            length = lengths.run_length(i0, i1)
             if length > limit:
-                start = self._arc_at(s, i0)
+                start = lengths.arc_at(i0)
                 raise StrokeError(code, message.format(length=1000 * length, start=1000 * start))
         return runs
-
-    def _arc_at(self, s: _Samples, i: int) -> float:
-        """Approximate arc length (m) from the stroke start to sample i."""
-        pos = self._position(s)[: i + 1]
-        pos = pos[np.all(np.isfinite(pos), axis=1)]
-        if len(pos) < 2:
-            return 0.0
-        return float(np.sum(np.linalg.norm(np.diff(pos, axis=0), axis=1)))
 
     # ------------------------------------------------------------------ main
     def map(self, frame: RgbdFrame, stroke_px: np.ndarray) -> StrokeMapping:
         """Map ``stroke_px`` (N x 2 pixels, u column, v row) drawn on ``frame`` to the skin.
-        Raises ``StrokeError`` (with a ``StrokeErrorCode``) naming the cause on bad input."""
-        cfg = self.cfg
+        Raises ``StrokeError`` (with a ``StrokeErrorCode``) naming the cause on bad input.
+        O(N) in the stroke's samples, then linear in its length on the skin (module doc)."""
         cam = self.camera(frame.intrinsics)
         depth, T_base_camera = self._check_frame(frame, cam)
         px = check_stroke(stroke_px, cam)
-        valid = valid_depth(depth, cfg.depth_min, cfg.depth_max)
-        f = min(cam.fx, cam.fy)
+        valid = valid_depth(depth, self.cfg.depth_min, self.cfg.depth_max)
+        scale = self._depth_scale(cam, depth, valid, px)
+        px = decimate(px, MIN_SAMPLE_SPACING_PX)
+        ctx, bed = self._body_context(frame, cam, depth, valid, T_base_camera)
+        fits, s = self._fit_along_stroke(ctx, px, scale)
+        t_dense = s.t
+        s = self._trim_off_body(s, scale)
+        s = self._subdivide(ctx, fits, s)
+        s = self._resolve_unfitted(s, scale)
+        s = self._close_gaps(s)
+        s = self._smooth(s)
+        length = self._check_length(s)
+        return StrokeMapping(
+            path=SurfacePath(
+                points=transform_points(T_base_camera, s.points),
+                normals=transform_vectors(T_base_camera, s.normals),
+                frame="base",
+            ),
+            pixels=s.px,
+            filled=~s.supported,
+            residual_rms=s.residual,
+            n_used=s.n_used,
+            length=length,
+            trimmed=int(np.sum(~np.isin(t_dense, s.t))),
+            bed=bed,
+        )
 
-        # depth scale along the stroke (for pixel steps and the window radius)
-        coarse, _ = densify(px, 2.0)
+    # ------------------------------------------------------------------ steps of map
+    def _depth_scale(
+        self, cam: CameraModel, depth: np.ndarray, valid: np.ndarray, px: np.ndarray
+    ) -> _Scale:
+        """The depth scale along the stroke from coarse samples of its depth (for pixel
+        steps and the window radius); refuses strokes with too little depth and strokes
+        surely longer than ``max_length`` on the skin."""
+        cfg = self.cfg
+        f = min(cam.fx, cam.fy)
+        length_px = pixel_length(px)
+        step = max(COARSE_STEP_PX, length_px / MAX_COARSE_SAMPLES)
+        coarse = densify(px, step)[0]  # every vertex + at most MAX_COARSE_SAMPLES
         r0 = np.rint(coarse[:, 1]).astype(int)
         c0 = np.rint(coarse[:, 0]).astype(int)
         zs = depth[r0, c0][valid[r0, c0]]
@@ -385,28 +471,47 @@ class StrokeMapper:
                 f"pixels have depth in [{cfg.depth_min}, {cfg.depth_max}] m",
             )
         z_ref = float(np.median(zs))
+        estimate = length_px * z_ref / f
+        if estimate > LENGTH_ESTIMATE_MARGIN * cfg.max_length:
+            raise StrokeError(
+                StrokeErrorCode.TOO_LONG,
+                f"the stroke is {length_px:.0f} px long on the image, about {estimate:.2f} m "
+                f"on the skin at its median depth of {z_ref:.2f} m; the longest accepted is "
+                f"{cfg.max_length:g} m (perception.max_length)",
+            )
         z_near = float(np.percentile(zs, 5))
         radius_px = int(min(MAX_WINDOW_RADIUS_PX, np.ceil(f * cfg.normal_radius / z_near)))
-        radius_px = max(radius_px, SEED_HALF_PX + 1)
+        return _Scale(f=f, z_ref=z_ref, radius_px=max(radius_px, SEED_HALF_PX + 1))
 
-        # body pixels: the mask, or height above the bed found by geometry
-        bed: BedPlane | None = None
+    def _body_context(
+        self,
+        frame: RgbdFrame,
+        cam: CameraModel,
+        depth: np.ndarray,
+        valid: np.ndarray,
+        T_base_camera: np.ndarray,
+    ) -> tuple[_Context, BedPlane | None]:
+        """Body pixels: the frame's mask, or height above the bed found by geometry."""
         if frame.mask is not None:
-            ctx = _Context(cam, depth, valid, np.asarray(frame.mask, bool), None, None)
-        else:
-            bed = self._bed_plane(cam, depth, valid, T_base_camera)
-            plane_c = bed.in_frame(T_base_camera)
-            ctx = _Context(cam, depth, valid, None, plane_c, cfg.segmentation)
+            return _Context(cam, depth, valid, np.asarray(frame.mask, bool), None, None), None
+        bed = self._bed_plane(cam, depth, valid, T_base_camera)
+        plane_c = bed.in_frame(T_base_camera)
+        return _Context(cam, depth, valid, None, plane_c, self.cfg.segmentation), bed
 
-        # densify, fit local patches at anchors, evaluate every sample on them
-        step_px = PIXEL_STEP_MARGIN * cfg.densify_step * f / z_ref
+    def _fit_along_stroke(
+        self, ctx: _Context, px: np.ndarray, scale: _Scale
+    ) -> tuple[_Fits, _Samples]:
+        """Densify the stroke, fit local patches at anchors every ``fit_spacing`` and
+        evaluate every densified sample on them."""
+        cfg = self.cfg
+        step_px = PIXEL_STEP_MARGIN * cfg.densify_step * scale.f / scale.z_ref
         dense, t = densify(px, step_px)
         if len(dense) < 2:
             raise StrokeError(StrokeErrorCode.TOO_SHORT, "stroke has zero length on the image")
-        spacing_px = cfg.fit_spacing * f / z_ref
+        spacing_px = cfg.fit_spacing * scale.f / scale.z_ref
         marks = np.arange(0.0, t[-1], spacing_px)
         anchors = np.unique(np.append(np.searchsorted(t, marks), len(t) - 1))
-        patch, n_valid, n_total = self._fit_anchors(ctx, dense[anchors], radius_px)
+        patch, n_valid, n_total = self._fit_anchors(ctx, dense[anchors], scale.radius_px)
         frac = n_valid / max(n_total, 1)
         if frac < cfg.min_valid_fraction:
             raise StrokeError(
@@ -414,11 +519,13 @@ class StrokeMapper:
                 f"too little valid depth around the stroke: {100 * frac:.0f} % of pixels "
                 f"(need {100 * cfg.min_valid_fraction:.0f} %, perception.min_valid_fraction)",
             )
-        anchor_t = t[anchors]
-        s = self._samples(ctx, patch, anchor_t, dense, t)
+        fits = _Fits(patch, t[anchors])
+        return fits, self._samples(ctx, fits, dense, t)
 
-        # off the body: reject long parts, trim short ones at the ends
-        n_dense = len(s.px)
+    def _trim_off_body(self, s: _Samples, scale: _Scale) -> _Samples:
+        """Refuse long parts off the body and long runs without depth at the pixel; trim
+        short off-body parts at the ends."""
+        cfg = self.cfg
         off_body = self._check_runs(
             s,
             ~s.on_body,
@@ -427,10 +534,8 @@ class StrokeMapper:
             "{length:.1f} mm of the stroke are off the body (on the bed or the floor), from "
             "{start:.1f} mm after its start "
             f"(perception.max_off_body = {1000 * cfg.max_off_body:.1f} mm)",
-            z_ref,
-            f,
+            scale,
         )
-        # holes: runs without valid depth at the pixel
         self._check_runs(
             s,
             ~s.supported,
@@ -438,40 +543,55 @@ class StrokeMapper:
             StrokeErrorCode.HOLE,
             "no depth over {length:.1f} mm of the stroke, from {start:.1f} mm after its start "
             f"(perception.max_hole = {1000 * cfg.max_hole:.1f} mm)",
-            z_ref,
-            f,
+            scale,
         )
-        keep = np.ones(n_dense, bool)
+        n = len(s.px)
+        keep = np.ones(n, bool)
         for i0, i1 in off_body:
-            if i0 == 0 or i1 == n_dense - 1:
+            if i0 == 0 or i1 == n - 1:
                 keep[i0 : i1 + 1] = False
         s = s.take(np.flatnonzero(keep))
         if len(s.px) < 2:
             raise StrokeError(StrokeErrorCode.OFF_BODY, "the stroke is not on the body")
+        return s
 
-        # subdivide until neighbouring points are within densify_step on the skin
+    def _subdivide(self, ctx: _Context, fits: _Fits, s: _Samples) -> _Samples:
+        """Insert samples until neighbouring points are within ``densify_step`` on the skin
+        (at most ``MAX_SUBDIVISION_PASSES``); refuses a mapped polyline longer than
+        ``LENGTH_ESTIMATE_MARGIN`` x ``max_length`` before inserting into it."""
+        cfg = self.cfg
         for _ in range(MAX_SUBDIVISION_PASSES):
             gap = np.linalg.norm(np.diff(s.points, axis=0), axis=1)
-            need = np.isfinite(gap) & (gap > cfg.densify_step)
+            finite = np.isfinite(gap)
+            need = finite & (gap > cfg.densify_step)
             if not np.any(need):
                 break
+            mapped = float(gap[finite].sum())
+            if mapped > LENGTH_ESTIMATE_MARGIN * cfg.max_length:
+                raise StrokeError(
+                    StrokeErrorCode.TOO_LONG,
+                    f"the stroke maps onto more than {mapped:.2f} m of surface; the longest "
+                    f"accepted is {cfg.max_length:g} m (perception.max_length)",
+                )
             i = np.flatnonzero(need)
             k = np.maximum(np.ceil(gap[i] / cfg.densify_step * 1.05).astype(int) - 1, 1)
             seg, w = _insertions(i, k)
             new_px, new_t = _lerp(s.px, seg, w), _lerp(s.t, seg, w)
-            s = _Samples.concat(s, self._samples(ctx, patch, anchor_t, new_px, new_t))
+            s = _Samples.concat(s, self._samples(ctx, fits, new_px, new_t))
+        return s
 
-        # samples no fit covers: interpolate short interior runs, drop short end runs
+    def _resolve_unfitted(self, s: _Samples, scale: _Scale) -> _Samples:
+        """Samples no fit covers: interpolate short interior runs, drop short end runs,
+        refuse long ones."""
         unfitted = self._check_runs(
             s,
             ~s.ok,
-            cfg.max_hole,
+            self.cfg.max_hole,
             StrokeErrorCode.HOLE,
             "the skin cannot be fitted over {length:.1f} mm of the stroke (too few valid "
             "depth samples within perception.normal_radius), from {start:.1f} mm after its "
             "start",
-            z_ref,
-            f,
+            scale,
         )
         keep = np.ones(len(s.px), bool)
         interp = np.zeros(len(s.px), bool)
@@ -487,24 +607,33 @@ class StrokeMapper:
             raise StrokeError(
                 StrokeErrorCode.NO_DEPTH, "the skin could not be fitted anywhere along the stroke"
             )
+        return s
 
-        # remaining gaps: a jump of the surface, or a short gap to interpolate
+    def _close_gaps(self, s: _Samples) -> _Samples:
+        """Remaining gaps: a jump of the surface (refused), or a short gap to fill."""
         gap = np.linalg.norm(np.diff(s.points, axis=0), axis=1)
-        jump = np.flatnonzero(gap > DISCONTINUITY_STEPS * cfg.densify_step)
+        jump = np.flatnonzero(gap > DISCONTINUITY_STEPS * self.cfg.densify_step)
         if len(jump):
             j = int(jump[0])
+            start = float(np.sum(gap[:j]))
             raise StrokeError(
                 StrokeErrorCode.DISCONTINUITY,
                 f"the surface jumps by {1000 * gap[j]:.1f} mm along the stroke, "
-                f"{1000 * self._arc_at(s, j):.1f} mm after its start (an edge or an "
-                "occlusion; draw on one continuous surface)",
+                f"{1000 * start:.1f} mm after its start (an edge or an occlusion; draw on "
+                "one continuous surface)",
             )
-        s = self._fill_gaps(s, gap)
-        s.points, s.normals = smooth_path(s.points, s.normals, cfg.path_smoothing)
-        # smoothing moves points along their rays by fractions of a millimetre: close any
-        # spacing it pushed just beyond densify_step
-        s = self._fill_gaps(s, np.linalg.norm(np.diff(s.points, axis=0), axis=1))
+        return self._fill_gaps(s, gap)
 
+    def _smooth(self, s: _Samples) -> _Samples:
+        """Smooth depth along the rays and normals along the path; smoothing moves points
+        along their rays by fractions of a millimetre: close any spacing it pushed just
+        beyond ``densify_step``."""
+        s.points, s.normals = smooth_along_rays(s.points, s.normals, self.cfg.path_smoothing)
+        return self._fill_gaps(s, np.linalg.norm(np.diff(s.points, axis=0), axis=1))
+
+    def _check_length(self, s: _Samples) -> float:
+        """The path's length on the skin (m), refused outside [min_length, max_length]."""
+        cfg = self.cfg
         length = float(np.sum(np.linalg.norm(np.diff(s.points, axis=0), axis=1)))
         if length < cfg.min_length:
             raise StrokeError(
@@ -512,21 +641,13 @@ class StrokeMapper:
                 f"the stroke is {1000 * length:.1f} mm long on the skin; the shortest "
                 f"accepted is {1000 * cfg.min_length:.1f} mm (perception.min_length)",
             )
-        path = SurfacePath(
-            points=transform_points(T_base_camera, s.points),
-            normals=transform_vectors(T_base_camera, s.normals),
-            frame="base",
-        )
-        return StrokeMapping(
-            path=path,
-            pixels=s.px,
-            filled=~s.supported,
-            residual_rms=s.residual,
-            n_used=s.n_used,
-            length=length,
-            trimmed=int(np.sum(~np.isin(t, s.t))),
-            bed=bed,
-        )
+        if length > cfg.max_length:
+            raise StrokeError(
+                StrokeErrorCode.TOO_LONG,
+                f"the stroke is {length:.2f} m long on the skin; the longest accepted is "
+                f"{cfg.max_length:g} m (perception.max_length)",
+            )
+        return length
 
     def _bed_plane(
         self, cam: CameraModel, depth: np.ndarray, valid: np.ndarray, T_base_camera: np.ndarray

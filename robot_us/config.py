@@ -14,8 +14,12 @@ from typing import Any
 import tomli_w
 
 from force_control.config import ForceControlConfig
+from hardware_drivers.config import HardwareConfig
 from perception.config import PerceptionConfig
 from perception.quality.config import QualityConfig
+from perception.reconstruction.config import ReconstructionConfig
+from robot_us.core.arms import ARMS
+from robot_us.core.backends import CELLS, ULTRASOUND_SOURCES
 from robot_us.core.config_schema import (
     ConfigError,
     build_section,
@@ -25,10 +29,13 @@ from robot_us.core.config_schema import (
     to_dict,
 )
 from robot_us.core.probe import ProbeConfig
+from robot_us.core.registry import RegistryError
 from robot_us.recording.config import RecordingConfig
 from robot_us.safety.config import SafetyConfig
 from robot_us.scan.config import ScanConfig
 from sim.config import SimConfig
+from sim.ft_devices import ft_device
+from sim.profiles import plant_profile
 from sim.ultrasound.config import UltrasoundSimConfig
 from trajectory.config import TrajectoryConfig
 
@@ -46,7 +53,7 @@ __all__ = [
 class RobotConfig:
     """Which arm and where it starts."""
 
-    model: str = param("panda", choices=("panda", "lbr"), doc="arm model")
+    model: str = param("panda", choices=ARMS.names(), doc="arm model (robot_us.core.arms.ARMS)")
     q_home: tuple[float, ...] = param(
         (),
         lo=-3.2,
@@ -58,24 +65,33 @@ class RobotConfig:
 
 @dataclass(frozen=True)
 class LoopConfig:
-    """The control loop runner."""
+    """The control loop runner. There is no mode key: the demo and the tests run in
+    lockstep by definition, and a real-time runner chooses real time itself. There is no
+    run-wide seed either: every random source has its own seed key (``sim.ft.seed``,
+    ``sim.camera.seed``, ``ultrasound.sim.seed``), so a run is reproducible from its
+    configuration."""
 
     rate_hz: float = param(1000.0, lo=100.0, hi=2000.0, unit="Hz", doc="control rate")
-    mode: str = param("lockstep", choices=("lockstep", "realtime"), doc="time base")
     ring_capacity: int = param(
-        120_000, lo=1000, hi=10_000_000, unit="cycles", doc="state/timing ring buffer size"
+        120_000,
+        lo=1000,
+        hi=10_000_000,
+        unit="cycles",
+        doc="state stream ring buffer size (one row per cycle)",
     )
     realtime_priority: int = param(
-        0, lo=0, hi=99, doc="SCHED_FIFO priority in real-time mode (0 = normal scheduling)"
+        0,
+        lo=0,
+        hi=99,
+        doc="SCHED_FIFO priority of a real-time loop (0 = normal scheduling; lockstep ignores it)",
     )
-    seed: int = param(0, lo=0, hi=2**31 - 1, doc="seed for everything random in a run")
 
 
 @dataclass(frozen=True)
 class CellConfig:
     """Which backend drives the cell."""
 
-    backend: str = param("sim", choices=("sim", "hardware"), doc="cell backend")
+    backend: str = param("sim", choices=CELLS.names(), doc="cell backend (CELLS)")
 
 
 @dataclass(frozen=True)
@@ -83,7 +99,7 @@ class UltrasoundConfig:
     """Ultrasound frames: which source delivers them, the simulator and quality assessment."""
 
     source: str = param(
-        "sim", choices=("sim", "video", "folder", "npz"), doc="frame source (ULTRASOUND_SOURCES)"
+        "sim", choices=ULTRASOUND_SOURCES.names(), doc="frame source (ULTRASOUND_SOURCES)"
     )
     uri: str = param(
         "",
@@ -113,6 +129,7 @@ class Config:
     probe: ProbeConfig = section(ProbeConfig)
     loop: LoopConfig = section(LoopConfig)
     sim: SimConfig = section(SimConfig)
+    hardware: HardwareConfig = section(HardwareConfig)
     ultrasound: UltrasoundConfig = section(UltrasoundConfig)
     perception: PerceptionConfig = section(PerceptionConfig)
     trajectory: TrajectoryConfig = section(TrajectoryConfig)
@@ -120,6 +137,7 @@ class Config:
     force_control: ForceControlConfig = section(ForceControlConfig)
     safety: SafetyConfig = section(SafetyConfig)
     scan: ScanConfig = section(ScanConfig)
+    reconstruction: ReconstructionConfig = section(ReconstructionConfig)
 
 
 def _merge(base: dict, over: dict, prefix: str = "") -> dict:
@@ -140,11 +158,30 @@ def default_toml() -> str:
     return resources.files("robot_us").joinpath("default_config.toml").read_text()
 
 
+#: Largest configuration file read (bytes): a configuration is a few kB.
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def _parse_toml(text: str, origin: str) -> dict:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{origin}: invalid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{origin}: invalid TOML: nested too deeply") from exc
+
+
+def _read_config_file(path: Path) -> str:
+    """The text of a user configuration file; errors name the file."""
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: {size} bytes is too large for a config file (limit 1 MiB)")
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a TOML text file (byte {exc.start} is not UTF-8)") from exc
 
 
 def _dotted(overrides: dict[str, Any]) -> dict:
@@ -158,18 +195,56 @@ def _dotted(overrides: dict[str, Any]) -> dict:
     return out
 
 
+_MISSING = object()
+
+
+def _at(data: Any, dotted: str) -> Any:
+    """The value at a dotted key of nested tables, or ``_MISSING``."""
+    for part in dotted.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return _MISSING
+        data = data[part]
+    return data
+
+
+def _named(registry_get, dotted: str, user: dict, bundle: dict, defaults: dict):
+    """The registry entry named by ``sim.<dotted>``: as the user set it, else as
+    ``bundle`` sets it, else the packaged default; a bad name is a ``ConfigError``."""
+    name = _at(user, f"sim.{dotted}")
+    if name is _MISSING:
+        name = bundle.get(dotted, _at(defaults, f"sim.{dotted}"))
+    if not isinstance(name, str):
+        raise ConfigError(f"config key 'sim.{dotted}' must be a string, got {name!r}")
+    try:
+        return registry_get(name)
+    except RegistryError as exc:
+        raise ConfigError(f"config key 'sim.{dotted}' = {name!r}: {exc}") from exc
+
+
+def _plant_layer(defaults: dict, user: dict) -> dict:
+    """What the chosen plant profile (``sim.profile``) and F/T device (``sim.ft.device``)
+    put between the packaged defaults and the user's keys: the device's data sheet, the
+    profile's bundle over it (``sim/profiles.py``, ``sim/ft_devices.py``)."""
+    profile = _named(plant_profile, "profile", user, {}, defaults)
+    device = _named(ft_device, "ft.device", user, profile.settings, defaults)
+    layer = {**device.settings(), **profile.settings}
+    return _dotted({f"sim.{key}": value for key, value in layer.items()})
+
+
 def load_config(*paths: str | Path, overrides: dict[str, Any] | None = None) -> Config:
-    """The packaged defaults, then each TOML file in order, then ``overrides`` (dotted
-    keys, e.g. ``{"robot.model": "lbr"}``), validated into a ``Config``."""
-    data = _parse_toml(default_toml(), "default_config.toml")
+    """The packaged defaults, then the plant profile's settings (``sim.profile``), then
+    each TOML file in order, then ``overrides`` (dotted keys, e.g. ``{"robot.model":
+    "lbr"}``), validated into a ``Config``."""
+    defaults = _parse_toml(default_toml(), "default_config.toml")
+    user: dict = {}
     for p in paths:
         path = Path(p)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
-        data = _merge(data, _parse_toml(path.read_text(), str(path)))
+        user = _merge(user, _parse_toml(_read_config_file(path), str(path)))
     if overrides:
-        data = _merge(data, _dotted(overrides))
-    return build_section(Config, data, "")
+        user = _merge(user, _dotted(overrides))
+    if isinstance(user.get("sim", {}), dict):  # else the merge below names the bad key
+        defaults = _merge(defaults, _plant_layer(defaults, user))
+    return build_section(Config, _merge(defaults, user), "")
 
 
 def dump_toml(cfg: Config) -> str:

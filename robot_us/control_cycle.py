@@ -1,70 +1,95 @@
-"""One control cycle of the scanning cell: read the arm and the F/T sensor, compute the
-probe kinematics once, run the wrench pipeline, the probe controller and the safety
-supervisor, and command the arm. ``ControlCycle`` is the callable ``LoopRunner`` runs.
+"""One control cycle of the scanning cell, in named stages. ``ControlCycle`` is the
+callable ``LoopRunner`` runs; what the probe should do comes from the reference provider
+passed in (``robot_us.reference_provider``: the scan, later teleoperation).
+
+Stages, in order, every cycle (``__call__`` reads as this list):
+
+===========  ============================================================================
+sense        ``arm.read`` and ``wrench.read`` (device I/O)
+estimate     probe pose and Jacobian (ETS kinematics, once; shared by controller and
+             safety), wrench pipeline (tare, gravity compensation, low-pass)
+reference    ``reference.update(inputs)``: the provider sets the reference pose, twist,
+             joint reference, force and controller mode through the requests below
+control      ``controller.update()``: the probe controller's joint velocity command
+supervise    the safety supervisor checks (and clips or zeroes) the command; a new
+             RETRACT fault switches the controller to its retract and the command is
+             computed and checked again in this same cycle
+actuate      ``arm.command_velocity`` (device I/O)
+observe      ``reference.observe(outcome)``: the provider reacts to this cycle's
+             controller event and faults (its requests act in the next cycle)
+record       one row into the state stream (``StateLog``), if the cycle has one
+===========  ============================================================================
+
+Ownership: the controller (``force_control``) owns the motion laws, the guarded approach
+and the controlled retract included; the provider only sequences them (``approach()``,
+``retract()``) and learns their end from the controller's events in ``observe``.
 
 Real-time contract: every array is preallocated here and shared (the controller input
 and the safety signals view the same joint state, pose and Jacobian); configuration was
-consumed by the constructor; the safety reaction and control time go into a preallocated
-``ControlRing`` (the state row, with force and setpoint, is the scan's ``StateLog``);
-faults latch with their cause in ``supervisor.latch``. The time of
-the control work (kinematics + wrench pipeline + controller + safety, without the
-backend reads/writes) is measured every cycle as ``control_us`` (wall clock) and
-``control_cpu_us`` (this thread's CPU time, which excludes preemption by other processes).
+consumed by the constructor. Requests (``set_reference``, ``set_joint_reference``,
+``set_force``, ``track``, ``track_joints``, ``approach``, ``retract``, ``hold``,
+``start_tare``) are cheap, take effect at the next control stage, and report a refusal
+as a ``RequestResult`` code (motion while a fault is latched, a force setpoint out of
+range); the cycle catches no exception: an exception in a stage is a bug and propagates.
+Faults latch with their cause in ``supervisor.latch``. The control work (estimate ->
+supervise, without the device reads and writes) is timed between the stages, never
+inside one, as ``control_us`` (wall clock) and ``control_cpu_us`` (this thread's CPU
+time, which excludes preemption by other processes); both go into the state row.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import ClassVar
+from enum import IntEnum
 
 import numpy as np
 
-from force_control import Event, WrenchPipeline, make_controller
+from force_control import WrenchPipeline, make_controller
 from robot_us.config import Config
 from robot_us.core.backends import Cell
 from robot_us.core.kinematics import ArmKinematics, probe_transform
 from robot_us.core.types import ArmState, WrenchSample
 from robot_us.loop import LoopClock
-from robot_us.ring import ColumnRing
+from robot_us.reference_provider import (
+    CycleInputs,
+    CycleOutcome,
+    HoldReference,
+    ReferenceProvider,
+    ReferenceResult,
+)
 from robot_us.safety import Fault, Reaction, SafetySignals, make_supervisor
+from robot_us.state_log import StateLog
 
-#: Per-cycle enum member as a module constant (reading one off the class costs ~0.2 us).
-_EVENT_NONE = Event.NONE
-
-
-class CycleError(RuntimeError):
-    """A request the control cycle cannot accept now (e.g. motion while faulted)."""
+_STOP = Reaction.STOP
+_RETRACT = Reaction.RETRACT
+_FINISHED = ReferenceResult.FINISHED
 
 
-class ControlRing(ColumnRing):
-    """Per-cycle record of what only the control cycle knows (newest overwrite oldest):
-    the safety reaction and the time of the control work, wall clock and thread CPU (us).
-    Force, setpoint and state go to the state stream (``robot_us.state_log``); loop
-    compute and lateness to the loop runner's ``CycleRing``."""
+class RequestResult(IntEnum):
+    """What became of a request to the control cycle (``OK`` or why it was refused)."""
 
-    COLUMNS: ClassVar[dict[str, type]] = {
-        "reaction": np.int8,
-        "control_us": np.float64,
-        "control_cpu_us": np.float64,
-    }
-    reaction: np.ndarray
-    control_us: np.ndarray
-    control_cpu_us: np.ndarray
+    OK = 0
+    FAULT_LATCHED = 1  # motion refused: a safety fault is latched (reset it first)
+    ARM_STOPPED = 2  # retract refused: a fault stopped the arm
+    FORCE_OUT_OF_RANGE = 3  # force setpoint outside [0, safety.force_soft_limit)
 
-    def push(self, reaction: Reaction, control_us: float, control_cpu_us: float) -> None:
-        """Record one cycle (overwrites the oldest record when full)."""
-        i = self.count % self.capacity
-        self.reaction[i] = reaction
-        self.control_us[i] = control_us
-        self.control_cpu_us[i] = control_cpu_us
-        self.count += 1
+
+_OK = RequestResult.OK
 
 
 class ControlCycle:
-    """Wrench pipeline + probe controller + safety supervisor driving ``cell``."""
+    """Sense -> estimate -> reference -> control -> supervise -> actuate -> observe ->
+    record on ``cell`` (see the module doc). ``reference``: the provider (default: hold
+    whatever was last requested); ``state_log``: the state stream written each cycle."""
 
-    def __init__(self, cfg: Config, cell: Cell, kin: ArmKinematics | None = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        cell: Cell,
+        reference: ReferenceProvider | None = None,
+        state_log: StateLog | None = None,
+        kin: ArmKinematics | None = None,
+    ) -> None:
         self.cfg = cfg
         self.cell = cell
         self.dt = 1.0 / cfg.loop.rate_hz
@@ -100,16 +125,22 @@ class ControlCycle:
             force_filtered=self.pipeline.wrench[:3],
         )
         self.cmd = np.zeros(n)
-        self.ring = ControlRing(cfg.loop.ring_capacity)
-        #: called every cycle after the kinematics and before the controller (set the
-        #: reference there: ``set_reference``); must follow the loop's real-time contract
-        self.on_cycle: Callable[[ControlCycle, LoopClock], None] | None = None
-        self.last_event = Event.NONE
-        self.keep_running = True
+        #: the reference provider (swap between cycles; takes effect at the next one)
+        self.reference: ReferenceProvider = reference or HoldReference()
+        self.log = state_log
+        self.inputs = CycleInputs(arm=self.inp, wrench=self.pipeline.wrench)
+        self.outcome = CycleOutcome(
+            control=self.controller.out,
+            safety=self.supervisor.result,
+            latch=self.supervisor.latch,
+        )
+        self._wrench_new = False
+        self._control_us = 0.0
+        self._control_cpu_us = 0.0
         self._perf = time.perf_counter_ns
         self._cpu = time.thread_time_ns
 
-    # -- requests (between or inside cycles) -------------------------------------------
+    # -- requests (between cycles, or from the provider inside one) ----------------------
     def set_reference(self, T_base_ref: np.ndarray, twist_ref: np.ndarray | None = None) -> None:
         """Reference probe pose (4x4, base) and twist ([v; w], base, m/s and rad/s)."""
         self.inp.T_base_ref[:] = T_base_ref
@@ -126,96 +157,168 @@ class ControlCycle:
         else:
             self.inp.qd_ref[:] = qd_ref
 
-    def set_force(self, force: float) -> None:
-        """Pressing force setpoint along the probe axis (N), ramped in contact."""
+    def set_force(self, force: float) -> RequestResult:
+        """Pressing force setpoint along the probe axis (N), ramped in contact; refused
+        outside [0, ``safety.force_soft_limit``)."""
         if not 0.0 <= force < self._force_limit:
-            raise ValueError(
-                f"force setpoint {force} N must be in [0, safety.force_soft_limit = "
-                f"{self._force_limit} N)"
-            )
+            return RequestResult.FORCE_OUT_OF_RANGE
         self.inp.force_setpoint = float(force)
+        return _OK
 
-    def _require_ok(self, what: str) -> None:
-        if self.supervisor.faulted:
-            cause = self.supervisor.latch.cause
-            raise CycleError(f"cannot {what}: safety fault latched ({cause.describe()})")
+    def _motion_allowed(self) -> RequestResult:
+        return RequestResult.FAULT_LATCHED if self.supervisor.faulted else _OK
 
-    def track(self) -> None:
-        """Track the reference pose (free space)."""
-        self._require_ok("track")
-        self.controller.track()
+    def track(self) -> RequestResult:
+        """Track the reference pose (free space); refused while a fault is latched."""
+        res = self._motion_allowed()
+        if res is _OK:
+            self.controller.track()
+        return res
 
-    def track_joints(self) -> None:
-        """Track the joint reference (free-space joint moves, e.g. the transfer)."""
-        self._require_ok("track joints")
-        self.controller.track_joints()
+    def track_joints(self) -> RequestResult:
+        """Track the joint reference (free-space joint moves, e.g. the transfer); refused
+        while a fault is latched."""
+        res = self._motion_allowed()
+        if res is _OK:
+            self.controller.track_joints()
+        return res
 
-    def approach(self) -> None:
-        """Guarded approach along the probe axis, then hybrid tracking in contact."""
-        self._require_ok("approach")
-        self.controller.approach()
+    def approach(self) -> RequestResult:
+        """Guarded approach along the probe axis, then hybrid tracking in contact;
+        refused while a fault is latched."""
+        res = self._motion_allowed()
+        if res is _OK:
+            self.controller.approach()
+        return res
 
-    def retract(self) -> None:
-        """Controlled retract (allowed while faulted, unless stopped)."""
-        if self.supervisor.latch.reaction is Reaction.STOP:
-            raise CycleError("cannot retract: the arm is stopped by a safety fault")
+    def retract(self) -> RequestResult:
+        """Controlled retract; allowed while faulted, refused once a fault stopped the arm."""
+        if self.supervisor.latch.reaction is _STOP:
+            return RequestResult.ARM_STOPPED
         self.controller.retract()
+        return _OK
 
-    def hold(self) -> None:
-        """Hold the current pose."""
+    def hold(self) -> RequestResult:
+        """Hold the current pose (always allowed)."""
         self.controller.hold()
+        return _OK
 
     def start_tare(self) -> None:
         """Estimate the F/T bias now (keep the probe still and out of contact)."""
         self.pipeline.start_tare()
 
     def reset_faults(self) -> None:
-        """Clear latched faults (refused while an E-stop is engaged); the controller
-        holds the pose it is in."""
+        """Clear latched faults (outside the cycle; raises ``SafetyResetError`` while an
+        E-stop is engaged); the controller holds the pose it is in."""
         self.supervisor.reset()
         self.controller.hold()
 
     # -- the cycle -----------------------------------------------------------------------
     def __call__(self, clock: LoopClock) -> bool:
-        cell, inp = self.cell, self.inp
-        cell.arm.read(self.state)
-        new = cell.wrench.read(self.sample)
-        c0 = self._cpu()
-        t0 = self._perf()
+        """One cycle; returns False once the reference provider has finished."""
+        self._sense()
+        t0, c0 = self._perf(), self._cpu()
+        self._estimate()
+        result = self._reference(clock)
+        self._control()
+        self._supervise(clock)
+        t1, c1 = self._perf(), self._cpu()
+        self._actuate()
+        if self._observe(clock) is _FINISHED:
+            result = _FINISHED
+        self._control_us = (t1 - t0) * 1e-3
+        self._control_cpu_us = (c1 - c0) * 1e-3
+        self._record(clock)
+        return result is not _FINISHED
+
+    def _sense(self) -> None:
+        """Read the arm (into the controller input) and the F/T sensor."""
+        self.cell.arm.read(self.state)
+        self._wrench_new = self.cell.wrench.read(self.sample)
+
+    def _estimate(self) -> None:
+        """Probe pose and Jacobian, then the wrench pipeline (-> ``inp.wrench``)."""
+        inp = self.inp
         self.kin.fk(inp.q, out=inp.T_base_probe)
         self.kin.jacobian(inp.q, out=inp.J)
-        self.pipeline.update(self.sample.wrench, self._R_base_probe, new)  # -> inp.wrench
-        if self.on_cycle is not None:
-            self.on_cycle(self, clock)
-        out = self.controller.update()
-        sig = self.signals
+        self.pipeline.update(self.sample.wrench, self._R_base_probe, self._wrench_new)
+
+    def _reference(self, clock: LoopClock) -> ReferenceResult:
+        """The provider sets this cycle's reference."""
+        inputs = self.inputs
+        inputs.t = clock.t
+        inputs.k = clock.k
+        inputs.wrench_new = self._wrench_new
+        inputs.tare_progress = self.pipeline.tare.progress
+        inputs.mode = self.controller.mode
+        return self.reference.update(inputs)
+
+    def _control(self) -> None:
+        """The probe controller's joint velocity command (-> ``cmd``)."""
+        self.cmd[:] = self.controller.update().qd
+
+    def _supervise(self, clock: LoopClock) -> None:
+        """Safety check of ``cmd`` (clipped or zeroed in place); a new fault switches the
+        controller (stop -> idle, retract -> retract, recomputed and rechecked now)."""
+        sig, cmd, sup = self.signals, self.cmd, self.supervisor
         sig.cycle = clock.k
         sig.t = clock.t
-        sig.wrench_new = new
+        sig.wrench_new = self._wrench_new
+        sig.wrench_age = self.sample.age
+        sig.arm_stop = self.state.stop
         sig.consecutive_overruns = clock.consecutive_overruns
-        cmd = self.cmd
-        cmd[:] = out.qd
-        res = self.supervisor.check(sig, cmd)
+        res = sup.check(sig, cmd)
         if res.new_fault is not None:
             self._on_fault(res.new_fault)
-            if res.retract_requested and self.supervisor.latch.reaction is Reaction.RETRACT:
-                # retract in this very cycle: recompute the command and check it again
-                out = self.controller.update()
-                cmd[:] = out.qd
-                res = self.supervisor.check(sig, cmd)
+            if res.retract_requested and sup.latch.reaction is _RETRACT:
+                self._control()
+                res = sup.check(sig, cmd)
                 if res.new_fault is not None:
                     self._on_fault(res.new_fault)
         self.controller.sync_command(cmd)
-        t1 = self._perf()
-        c1 = self._cpu()
-        cell.arm.command_velocity(cmd)
-        if out.event is not _EVENT_NONE:
-            self.last_event = out.event
-        self.ring.push(res.reaction, (t1 - t0) * 1e-3, (c1 - c0) * 1e-3)
-        return self.keep_running
 
     def _on_fault(self, fault: Fault) -> None:
-        if self.supervisor.latch.reaction is Reaction.STOP:
+        if self.supervisor.latch.reaction is _STOP:
             self.controller.idle()
-        elif fault.reaction is Reaction.RETRACT:
+        elif fault.reaction is _RETRACT:
             self.controller.retract()
+
+    def _actuate(self) -> None:
+        """Send the checked command."""
+        self.cell.arm.command_velocity(self.cmd)
+
+    def _observe(self, clock: LoopClock) -> ReferenceResult:
+        """The provider reacts to this cycle's controller event and faults."""
+        outcome = self.outcome
+        outcome.t = clock.t
+        outcome.k = clock.k
+        return self.reference.observe(outcome)
+
+    def _record(self, clock: LoopClock) -> None:
+        """This cycle's row of the state stream."""
+        log = self.log
+        if log is None:
+            return
+        inp, out, st = self.inp, self.controller.out, self.reference.status
+        log.push_fields(
+            clock.t,
+            clock.k,
+            inp.q,
+            inp.qd,
+            self.cmd,
+            self.sample.wrench,
+            inp.wrench,
+            inp.T_base_probe,
+            out.force_command,
+            out.axial_force,
+            st.s,
+            st.s_dot,
+            st.speed_override,
+            st.state,
+            st.fault,
+            clock.last_compute_us,
+            clock.last_lateness_us,
+            reaction=self.supervisor.result.reaction,
+            control_us=self._control_us,
+            control_cpu_us=self._control_cpu_us,
+        )

@@ -1,13 +1,21 @@
 """The 1 kHz loop runner: lockstep (simulated time, as fast as the machine allows) or real
 time (absolute monotonic deadlines; late wake-ups and overruns counted; missed cycles
-skipped, never caught up). Per-cycle compute time and lateness go into a preallocated
-ring buffer; ``LoopStats`` reports p50/p99/max.
+skipped, never caught up). ``LoopStats`` reports p50/p99/max of the compute time, the
+wake-up lateness and the plant step over the whole run.
 
 Real-time contract for the cycle callback: it receives the same ``LoopClock`` object every
 cycle (read its fields, do not keep references to arrays you did not allocate), returns
 True to keep running and False to stop, must not allocate large objects, block, log or
 print. Compute time is measured around the callback; the plant step (pybullet) is
-timed separately and excluded from compute.
+timed separately and excluded from compute. The loop keeps no per-cycle record of its
+own: the clock hands the previous cycle's compute time and this cycle's lateness to the
+callback, which writes them into the state stream (``robot_us.state_log``); the loop
+only accumulates their distributions (``TimingHistogram``) for ``LoopStats``.
+
+How time advances is a ``Pacer``: ``LockstepPacer`` (k -> k + 1, t = k x period) or
+``RealtimePacer`` (sleeps to absolute deadlines; ``next_deadline`` decides what an overrun
+skips). Both take the clock functions they use, so a test can drive them with a fake
+clock.
 """
 
 from __future__ import annotations
@@ -20,16 +28,16 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import ClassVar
+from typing import Protocol
 
-import numpy as np
-
-from robot_us.ring import ColumnRing
+from robot_us.timing_histogram import TimingHistogram
 
 #: Default loop rate (Hz).
 DEFAULT_RATE_HZ = 1000.0
 #: Spin (busy-wait) window before a deadline, used only with a real-time scheduler (s).
 DEFAULT_SPIN_S = 100e-6
+#: Wake-ups later than this count as late (us).
+DEFAULT_LATE_THRESHOLD_US = 100.0
 #: Linux prctl option to set the timer slack (ns).
 _PR_SET_TIMERSLACK = 29
 
@@ -41,44 +49,6 @@ class LoopMode(StrEnum):
     REALTIME = "realtime"
 
 
-class CycleRing(ColumnRing):
-    """Preallocated ring buffer of per-cycle timing (us) and flags."""
-
-    COLUMNS: ClassVar[dict[str, type]] = {
-        "cycle": np.int64,
-        "t": np.float64,
-        "compute_us": np.float64,
-        "lateness_us": np.float64,
-        "plant_us": np.float64,
-        "overrun": np.bool_,
-    }
-    cycle: np.ndarray
-    t: np.ndarray
-    compute_us: np.ndarray
-    lateness_us: np.ndarray
-    plant_us: np.ndarray
-    overrun: np.ndarray
-
-    def push(
-        self,
-        cycle: int,
-        t: float,
-        compute_us: float,
-        lateness_us: float,
-        plant_us: float,
-        overrun: bool,
-    ) -> None:
-        """Record one cycle (overwrites the oldest record when full)."""
-        i = self.count % self.capacity
-        self.cycle[i] = cycle
-        self.t[i] = t
-        self.compute_us[i] = compute_us
-        self.lateness_us[i] = lateness_us
-        self.plant_us[i] = plant_us
-        self.overrun[i] = overrun
-        self.count += 1
-
-
 @dataclass
 class LoopClock:
     """Per-cycle timing handed to the cycle callback (the same object every cycle)."""
@@ -86,8 +56,8 @@ class LoopClock:
     period_s: float
     k: int = 0  # cycle index since start (skipped cycles count)
     t: float = 0.0  # loop time (s): simulated in lockstep, since start in real time
-    last_compute_us: float = 0.0
-    last_lateness_us: float = 0.0
+    last_compute_us: float = 0.0  # compute time of the previous cycle's callback
+    last_lateness_us: float = 0.0  # wake-up lateness of this cycle
     consecutive_overruns: int = 0
     overruns: int = 0
     skipped_cycles: int = 0
@@ -121,8 +91,112 @@ class LoopStats:
         return asdict(self)
 
 
-def _pct(x: np.ndarray, q: float) -> float:
-    return float(np.percentile(x, q)) if len(x) else 0.0
+def next_deadline(deadline_ns: int, period_ns: int, t_end_ns: int) -> tuple[int, int]:
+    """The next wake-up after a cycle that woke at ``deadline_ns`` and ended (plant step
+    included) at ``t_end_ns``, and how many deadlines it skipped: the first deadline of
+    the grid ``deadline_ns + i period_ns`` (i >= 1) not yet passed at ``t_end_ns``; every
+    deadline already passed is skipped, none is run late to catch up. A cycle ending
+    exactly on the next deadline is on time."""
+    missed = max(0, (t_end_ns - deadline_ns - 1) // period_ns)
+    return deadline_ns + (missed + 1) * period_ns, missed
+
+
+class Pacer(Protocol):
+    """How the loop waits for a cycle and advances its clock."""
+
+    late_wakeups: int  # wake-ups later than the late threshold
+
+    def now(self) -> int:
+        """A monotonic time stamp (ns) for the loop's own timing."""
+        ...
+
+    def start(self, clock: LoopClock) -> None:
+        """Called once before the first cycle."""
+        ...
+
+    def wait(self, clock: LoopClock) -> None:
+        """Wait for the next cycle; set ``clock.t`` and ``clock.last_lateness_us``."""
+        ...
+
+    def advance(self, clock: LoopClock, t_end_ns: int) -> bool:
+        """After a cycle that ended at ``t_end_ns``: advance ``clock.k``, count overruns;
+        return whether the cycle overran."""
+        ...
+
+
+class LockstepPacer:
+    """Simulated time: every cycle is on time; t = k x period."""
+
+    def __init__(self, period_s: float, now: Callable[[], int] = time.perf_counter_ns) -> None:
+        self.period_s = period_s
+        self.now = now
+        self.late_wakeups = 0  # never late
+
+    def start(self, clock: LoopClock) -> None:
+        """Nothing to set up."""
+
+    def wait(self, clock: LoopClock) -> None:
+        """No waiting: loop time is the cycle index times the period."""
+        clock.t = clock.k * self.period_s
+        clock.last_lateness_us = 0.0
+
+    def advance(self, clock: LoopClock, t_end_ns: int) -> bool:
+        """Next cycle; never an overrun."""
+        clock.k += 1
+        return False
+
+
+class RealtimePacer:
+    """Absolute deadlines every ``period_s`` of ``now`` (ns); sleeps with ``sleep`` (s) and
+    spins the last ``spin_s`` before each deadline; overruns skip missed deadlines."""
+
+    def __init__(
+        self,
+        period_s: float,
+        spin_s: float = 0.0,
+        late_threshold_us: float = DEFAULT_LATE_THRESHOLD_US,
+        now: Callable[[], int] = time.monotonic_ns,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.period_ns = round(period_s * 1e9)
+        self.spin_ns = round(spin_s * 1e9)
+        self.late_ns = late_threshold_us * 1e3
+        self.now = now
+        self.sleep = sleep
+        self.start_ns = 0
+        self.deadline = 0  # wake-up time of the current cycle (ns)
+        self.late_wakeups = 0
+
+    def start(self, clock: LoopClock) -> None:
+        """The first deadline is now."""
+        self.start_ns = self.deadline = self.now()
+
+    def wait(self, clock: LoopClock) -> None:
+        """Sleep (then spin) until the deadline; measure how late the wake-up was."""
+        now, deadline = self.now, self.deadline
+        remaining = deadline - now() - self.spin_ns
+        if remaining > 0:
+            self.sleep(remaining * 1e-9)
+        if self.spin_ns:
+            while now() < deadline:
+                pass
+        lateness_ns = now() - deadline
+        if lateness_ns > self.late_ns:
+            self.late_wakeups += 1
+        clock.last_lateness_us = lateness_ns * 1e-3
+        clock.t = (deadline - self.start_ns) * 1e-9
+
+    def advance(self, clock: LoopClock, t_end_ns: int) -> bool:
+        """Next deadline on the grid; an overrun skips every deadline already passed."""
+        self.deadline, missed = next_deadline(self.deadline, self.period_ns, t_end_ns)
+        clock.k += missed + 1
+        if missed:
+            clock.skipped_cycles += missed
+            clock.overruns += 1
+            clock.consecutive_overruns += 1
+        else:
+            clock.consecutive_overruns = 0
+        return missed > 0
 
 
 def _set_timer_slack_ns(ns: int) -> bool:
@@ -136,30 +210,43 @@ def _set_timer_slack_ns(ns: int) -> bool:
 
 
 class LoopRunner:
-    """Runs a cycle callback at a fixed period, in lockstep or real time."""
+    """Runs a cycle callback at a fixed period, in lockstep or real time. ``now`` (ns) and
+    ``sleep`` (s) replace the real-time clock (tests drive the loop with a fake clock)."""
 
     def __init__(
         self,
         rate_hz: float = DEFAULT_RATE_HZ,
         mode: LoopMode | str = LoopMode.LOCKSTEP,
-        ring_capacity: int = 60_000,
-        late_threshold_us: float = 100.0,
+        late_threshold_us: float = DEFAULT_LATE_THRESHOLD_US,
         realtime_priority: int = 0,
         spin_s: float | None = None,
+        now: Callable[[], int] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         if not 1.0 <= rate_hz <= 10_000.0:
             raise ValueError(f"loop rate must be in [1, 10000] Hz, got {rate_hz}")
         self.period_s = 1.0 / rate_hz
         self.rate_hz = rate_hz
         self.mode = LoopMode(mode)
-        self.ring = CycleRing(ring_capacity)
         self.clock = LoopClock(period_s=self.period_s)
-        self.late_threshold_us = late_threshold_us
         self.realtime_priority = realtime_priority
-        self.spin_s = (
-            spin_s if spin_s is not None else (DEFAULT_SPIN_S if realtime_priority > 0 else 0.0)
-        )
-        self.late_wakeups = 0
+        if spin_s is None:
+            spin_s = DEFAULT_SPIN_S if realtime_priority > 0 else 0.0
+        self.pacer: Pacer
+        if self.mode is LoopMode.LOCKSTEP:
+            self.pacer = LockstepPacer(self.period_s, now or time.perf_counter_ns)
+        else:
+            self.pacer = RealtimePacer(
+                self.period_s,
+                spin_s,
+                late_threshold_us,
+                now or time.monotonic_ns,
+                sleep or time.sleep,
+            )
+        self.compute = TimingHistogram()
+        self.lateness = TimingHistogram()
+        self.plant = TimingHistogram()
+        self.cycles = 0  # cycles run (skipped ones not included)
         self._wall_s = 0.0
 
     # -- real-time process setup ------------------------------------------------------
@@ -194,123 +281,72 @@ class LoopRunner:
         gc.freeze()
         gc.disable()
         try:
-            if self.mode is LoopMode.LOCKSTEP:
-                self._run_lockstep(cycle, plant_step, limit)
-            else:
+            if self.mode is LoopMode.REALTIME:
                 self._enter_realtime()
-                self._run_realtime(cycle, plant_step, limit)
+            self._loop(cycle, plant_step, self.clock.k + limit)
         finally:
             gc.unfreeze()
             if gc_was_enabled:
                 gc.enable()
         return self.stats()
 
-    def _run_lockstep(
+    def _loop(
         self,
         cycle: Callable[[LoopClock], bool],
         plant_step: Callable[[], None] | None,
-        limit: int,
+        end_k: int,
     ) -> None:
-        clock, ring, period = self.clock, self.ring, self.period_s
-        perf = time.perf_counter_ns
-        wall0 = perf()
-        n = 0
-        while n < limit:
-            t0 = perf()
+        clock, pacer = self.clock, self.pacer
+        now = pacer.now
+        compute, lateness, plant = self.compute.add, self.lateness.add, self.plant.add
+        wall0 = now()
+        pacer.start(clock)
+        while clock.k < end_k:  # loop time, skipped cycles included
+            pacer.wait(clock)
+            t0 = now()
             keep = cycle(clock)
-            t1 = perf()
+            t1 = now()
             if plant_step is not None:
                 plant_step()
-            t2 = perf()
-            compute_us = (t1 - t0) * 1e-3
-            clock.last_compute_us = compute_us
-            ring.push(clock.k, clock.t, compute_us, 0.0, (t2 - t1) * 1e-3, False)
-            clock.k += 1
-            clock.t = clock.k * period
-            n += 1
+            t2 = now()
+            clock.last_compute_us = compute_us = (t1 - t0) * 1e-3
+            compute(compute_us)
+            lateness(clock.last_lateness_us)
+            plant((t2 - t1) * 1e-3)
+            self.cycles += 1
+            pacer.advance(clock, t2)
             if not keep:
                 break
-        self._wall_s = (perf() - wall0) * 1e-9
+        self._wall_s = (now() - wall0) * 1e-9
 
-    def _run_realtime(
-        self,
-        cycle: Callable[[LoopClock], bool],
-        plant_step: Callable[[], None] | None,
-        limit: int,
-    ) -> None:
-        clock, ring = self.clock, self.ring
-        period_ns = round(self.period_s * 1e9)
-        spin_ns = round(self.spin_s * 1e9)
-        late_ns = self.late_threshold_us * 1e3
-        mono = time.monotonic_ns
-        sleep = time.sleep
-        start = mono()
-        deadline = start  # wake-up time of the current cycle
-        while clock.k < limit:  # loop time, skipped cycles included
-            now = mono()
-            lateness_ns = now - deadline
-            if lateness_ns > late_ns:
-                self.late_wakeups += 1
-            clock.last_lateness_us = lateness_ns * 1e-3
-            clock.t = (deadline - start) * 1e-9
-            t0 = mono()
-            keep = cycle(clock)
-            t1 = mono()
-            if plant_step is not None:
-                plant_step()
-            t2 = mono()
-            compute_us = (t1 - t0) * 1e-3
-            clock.last_compute_us = compute_us
-            next_deadline = deadline + period_ns
-            overrun = t2 > next_deadline
-            if overrun:
-                # skip every cycle whose deadline has already passed; never catch up
-                missed = int((t2 - deadline) // period_ns)  # >= 1 deadlines passed
-                clock.skipped_cycles += missed
-                next_deadline = deadline + (missed + 1) * period_ns
-                clock.k += missed + 1
-                clock.overruns += 1
-                clock.consecutive_overruns += 1
-            else:
-                clock.k += 1
-                clock.consecutive_overruns = 0
-            ring.push(clock.k, clock.t, compute_us, lateness_ns * 1e-3, (t2 - t1) * 1e-3, overrun)
-            if not keep:
-                break
-            deadline = next_deadline
-            remaining = deadline - mono() - spin_ns
-            if remaining > 0:
-                sleep(remaining * 1e-9)
-            if spin_ns:
-                while mono() < deadline:
-                    pass
-        self._wall_s = (mono() - start) * 1e-9
+    @property
+    def late_wakeups(self) -> int:
+        """Wake-ups later than the late threshold (real time only)."""
+        return self.pacer.late_wakeups
 
     def stats(self) -> LoopStats:
-        """Timing summary of the records in the ring (the most recent ``capacity``)."""
-        r = self.ring
-        compute = r.ordered("compute_us")
-        late = r.ordered("lateness_us")
-        plant = r.ordered("plant_us")
-        sim_t = r.count * self.period_s if self.mode is LoopMode.LOCKSTEP else self._wall_s
+        """Timing summary of every cycle run so far."""
+        n = self.cycles
+        sim_t = n * self.period_s if self.mode is LoopMode.LOCKSTEP else self._wall_s
         wall = max(self._wall_s, 1e-9)
+        c, lt, p = self.compute, self.lateness, self.plant
         return LoopStats(
             mode=self.mode.value,
             rate_hz=self.rate_hz,
-            cycles=r.count,
+            cycles=n,
             sim_time_s=sim_t,
             wall_time_s=self._wall_s,
-            realtime_factor=(r.count * self.period_s) / wall,
-            compute_us_p50=_pct(compute, 50),
-            compute_us_p99=_pct(compute, 99),
-            compute_us_max=float(compute.max()) if len(compute) else 0.0,
-            lateness_us_p50=_pct(late, 50),
-            lateness_us_p99=_pct(late, 99),
-            lateness_us_max=float(late.max()) if len(late) else 0.0,
-            plant_us_p50=_pct(plant, 50),
-            plant_us_p99=_pct(plant, 99),
+            realtime_factor=(n * self.period_s) / wall,
+            compute_us_p50=c.percentile(50),
+            compute_us_p99=c.percentile(99),
+            compute_us_max=c.max,
+            lateness_us_p50=lt.percentile(50),
+            lateness_us_p99=lt.percentile(99),
+            lateness_us_max=lt.max,
+            plant_us_p50=p.percentile(50),
+            plant_us_p99=p.percentile(99),
             overruns=self.clock.overruns,
             late_wakeups=self.late_wakeups,
             skipped_cycles=self.clock.skipped_cycles,
-            achieved_rate_hz=r.count / wall,
+            achieved_rate_hz=n / wall,
         )

@@ -1,21 +1,46 @@
 """Files of the perception step (formats in docs/formats.md): ``scene.npz`` (one RGB-D view
 with its calibration), ``stroke.json`` (the operator's stroke in pixels),
-``calibration.json`` (camera pose in the base frame, optional intrinsics) and the
+``calibration.json`` (camera pose in the base frame, optional intrinsics),
+``hand_eye.json`` (the robot poses and images of the eye-to-hand calibration) and the
 ``path.json`` the mapping writes and the planner reads. Every reader validates and names
-the file and key at fault."""
+the file and key at fault, and checks the file's size limits (bytes, JSON nesting depth,
+points, pixels; the constants below) before parsing or allocating its content."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
 
 from perception.camera_calibration import CalibrationFileError, CameraCalibration
-from robot_us.core.npz_file import read_npz
+from perception.charuco import CalibrationError
+from perception.hand_eye import check_robot_poses
+from robot_us.core.npz_file import npz_headers, read_npz
+from robot_us.core.typed_json import SchemaError
 from robot_us.core.types import CameraIntrinsics, RgbdFrame, SurfacePath
+from robot_us.file_schemas import read_calibration_document, read_hand_eye_document
 from trajectory.formats import PathFormatError, path_from_dict, path_to_dict
+
+MiB = 2**20
+#: Deepest nesting of JSON arrays and objects in any file read here (the formats need 5).
+MAX_JSON_DEPTH = 16
+#: Byte limit of a JSON file read without a more specific one.
+DEFAULT_JSON_MAX_BYTES = 1 * MiB
+#: stroke.json: bytes and [u, v] points (100 000 points are 100 s of a 1 kHz pen).
+STROKE_MAX_BYTES = 8 * MiB
+STROKE_MAX_POINTS = 100_000
+#: path.json: bytes and points (100 000 points are 100 m at 1 mm).
+PATH_MAX_BYTES = 16 * MiB
+PATH_MAX_POINTS = 100_000
+#: hand_eye.json: robot poses (its bytes and types: ``robot_us.file_schemas``).
+HAND_EYE_MAX_POSES = 500
+#: scene.npz: depth pixels (4096 x 3072, the largest registered RGB-D images) and the
+#: bytes all its arrays may declare (float64 depth, RGB, a mask of up to 4 bytes a pixel).
+SCENE_MAX_PIXELS = 4096 * 3072
+SCENE_MAX_BYTES = 16 * SCENE_MAX_PIXELS
 
 
 class FileFormatError(ValueError):
@@ -27,9 +52,20 @@ SCENE_OPTIONAL = ("dist", "T_base_camera", "rgb", "mask")
 
 
 def load_scene(path: str | Path) -> RgbdFrame:
-    """An RGB-D view from ``scene.npz``; ``T_base_camera`` may be absent (then None)."""
+    """An RGB-D view from ``scene.npz``; ``T_base_camera`` may be absent (then None). The
+    depth image's size and the bytes of all arrays are checked from the arrays' headers
+    (``SCENE_MAX_PIXELS``, ``SCENE_MAX_BYTES``) before any array is read."""
     path = Path(path)
-    data = read_npz(path, "scene file", FileFormatError)
+    headers = npz_headers(path, "scene file", FileFormatError)
+    if "depth" in headers:
+        shape = headers["depth"][0]
+        pixels = int(np.prod(shape, dtype=object))
+        if pixels > SCENE_MAX_PIXELS:
+            raise FileFormatError(
+                f"{path}: 'depth' is {' x '.join(map(str, shape))} = {pixels:,} pixels; a "
+                f"scene may have at most {SCENE_MAX_PIXELS:,} (4096 x 3072)"
+            )
+    data = read_npz(path, "scene file", FileFormatError, max_bytes=SCENE_MAX_BYTES)
     for key in SCENE_REQUIRED:
         if key not in data:
             raise FileFormatError(f"{path}: missing key '{key}' (has {sorted(data)})")
@@ -95,26 +131,65 @@ def _shaped(value: np.ndarray, shape: tuple[int, ...], path: Path, key: str) -> 
     return arr
 
 
-def load_json(path: str | Path, what: str) -> Any:
+def json_depth(raw: bytes) -> int:
+    """Deepest nesting of arrays and objects in the JSON text ``raw`` (brackets inside
+    strings are skipped); O(n), vectorised, without parsing."""
+    # neutralise escapes: pairs of backslashes first, then escaped quotes (in valid JSON,
+    # backslashes occur only inside strings)
+    raw = raw.replace(b"\\\\", b"__").replace(b'\\"', b"__")
+    b = np.frombuffer(raw, np.uint8)
+    c = b[(b == ord('"')) | (b == ord("[")) | (b == ord("]")) | (b == ord("{")) | (b == ord("}"))]
+    outside = np.cumsum(c == ord('"')) % 2 == 0  # an even number of quotes before
+    opens = ((c == ord("[")) | (c == ord("{"))) & outside
+    closes = ((c == ord("]")) | (c == ord("}"))) & outside
+    depth = np.cumsum(opens.astype(np.int32) - closes.astype(np.int32))
+    return int(depth.max()) if len(depth) else 0
+
+
+def load_json(path: str | Path, what: str, max_bytes: int = DEFAULT_JSON_MAX_BYTES) -> Any:
     """The parsed JSON document in ``path``; ``FileFormatError`` names the ``what`` file
-    that is missing or the file that is not valid JSON."""
+    that is missing, larger than ``max_bytes``, nested deeper than ``MAX_JSON_DEPTH`` (both
+    checked before parsing) or not valid JSON."""
     path = Path(path)
     if not path.is_file():
         raise FileFormatError(f"{what} file not found: {path}")
+    with path.open("rb") as f:
+        raw = f.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise FileFormatError(
+            f"{path}: {what} file of {path.stat().st_size:,} bytes; at most {max_bytes:,} "
+            "are accepted"
+        )
+    depth = json_depth(raw)
+    if depth > MAX_JSON_DEPTH:
+        raise FileFormatError(
+            f"{path}: JSON nested {depth} deep; at most {MAX_JSON_DEPTH} levels are accepted"
+        )
     try:
-        return json.loads(path.read_text())
+        return json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FileFormatError(f"{path}: malformed JSON (not valid JSON: {exc})") from exc
 
 
+def _count(path: str | Path, key: str, items: list, limit: int, what: str) -> None:
+    """Refuse a list of more than ``limit`` ``what`` under ``key``."""
+    if len(items) > limit:
+        raise FileFormatError(
+            f"{path}: '{key}' has {len(items):,} {what}; at most {limit:,} are accepted"
+        )
+
+
 def load_stroke(path: str | Path) -> np.ndarray:
-    """The stroke's pixels (N x 2: u column, v row) from ``stroke.json``."""
-    data = load_json(path, "stroke")
+    """The stroke's pixels (N x 2: u column, v row) from ``stroke.json`` (at most
+    ``STROKE_MAX_BYTES`` and ``STROKE_MAX_POINTS``)."""
+    data = load_json(path, "stroke", STROKE_MAX_BYTES)
     if not isinstance(data, dict) or "pixels" not in data:
         raise FileFormatError(
             f"{path}: missing key 'pixels' (expected {{\"pixels\": [[u, v], ...]}})"
         )
     px = data["pixels"]
+    if isinstance(px, list):
+        _count(path, "pixels", px, STROKE_MAX_POINTS, "points")
     if not isinstance(px, list) or not all(
         isinstance(p, list)
         and len(p) == 2
@@ -122,7 +197,10 @@ def load_stroke(path: str | Path) -> np.ndarray:
         for p in px
     ):
         raise FileFormatError(f"{path}: 'pixels' must be a list of [u, v] number pairs")
-    return np.asarray(px, dtype=np.float64).reshape(-1, 2)
+    try:
+        return np.asarray(px, dtype=np.float64).reshape(-1, 2)
+    except OverflowError as exc:
+        raise FileFormatError(f"{path}: 'pixels' holds a number too large ({exc})") from exc
 
 
 def save_stroke(path: str | Path, pixels: np.ndarray) -> None:
@@ -130,12 +208,67 @@ def save_stroke(path: str | Path, pixels: np.ndarray) -> None:
     Path(path).write_text(json.dumps({"pixels": np.asarray(pixels, float).tolist()}) + "\n")
 
 
-def load_calibration(path: str | Path) -> CameraCalibration:
-    """The camera calibration from ``calibration.json``."""
-    data = load_json(path, "calibration")
+@dataclass
+class HandEyeInput:
+    """The content of ``hand_eye.json``: flange poses (N x 4 x 4, m) and the image files
+    (inside the JSON file's folder) taken at each."""
+
+    T_base_flange: np.ndarray
+    images: list[Path]
+
+
+def _image_inside(folder: Path, name: str, where: str) -> Path:
+    """The image file ``name`` (relative to ``folder``), refused unless it stays inside
+    ``folder`` (no absolute path, no '..', no link leading out)."""
+    if not name or "\x00" in name:
+        raise FileFormatError(f"{where} {name!r} is not a file name")
+    rel = PurePath(name)
+    if rel.is_absolute() or ".." in rel.parts:
+        raise FileFormatError(
+            f"{where} {name!r} must name a file inside {folder} (no absolute path, no '..')"
+        )
+    full = (folder / rel).resolve()
+    if not full.is_relative_to(folder):
+        raise FileFormatError(f"{where} {name!r} leads outside {folder} (through a link)")
+    return full
+
+
+def load_hand_eye(path: str | Path) -> HandEyeInput:
+    """The robot poses and image files of ``hand_eye.json`` (typed schema and size limit:
+    ``robot_us.file_schemas``; at most ``HAND_EYE_MAX_POSES``); image names are resolved
+    inside the file's folder only, and flange translations must be plausible in metres."""
+    path = Path(path)
     try:
+        poses = read_hand_eye_document(path)["poses"]  # every type checked, names the field
+    except SchemaError as exc:
+        raise FileFormatError(str(exc)) from exc
+    if not poses:
+        raise FileFormatError(f"{path}: 'poses' is empty (one entry per robot pose)")
+    _count(path, "poses", poses, HAND_EYE_MAX_POSES, "entries")
+    folder = path.parent.resolve()
+    T, images = [], []
+    for i, entry in enumerate(poses):
+        where = f"{path}: poses[{i}]"
+        Ti = np.asarray(entry["T_base_flange"], dtype=np.float64)
+        if Ti.shape != (4, 4):
+            raise FileFormatError(f"{where}.T_base_flange must be 4x4, got {Ti.shape}")
+        T.append(Ti)
+        images.append(_image_inside(folder, entry["image"], f"{where}.image"))
+    T_base_flange = np.array(T)
+    try:
+        check_robot_poses(T_base_flange)
+    except CalibrationError as exc:
+        raise FileFormatError(f"{path}: {exc}") from exc
+    return HandEyeInput(T_base_flange, images)
+
+
+def load_calibration(path: str | Path) -> CameraCalibration:
+    """The camera calibration from ``calibration.json`` (typed schema and size limit:
+    ``robot_us.file_schemas``; the camera translation checked in metres)."""
+    try:
+        data = read_calibration_document(path)  # types checked here, meaning below
         return CameraCalibration.from_dict(data, origin=str(path))
-    except CalibrationFileError as exc:
+    except (CalibrationFileError, SchemaError) as exc:
         raise FileFormatError(str(exc)) from exc
 
 
@@ -166,8 +299,13 @@ def save_calibration(path: str | Path, calib: CameraCalibration) -> None:
 
 
 def load_path(path: str | Path) -> SurfacePath:
-    """The surface path (base frame) from ``path.json``."""
-    data = load_json(path, "path")
+    """The surface path (base frame) from ``path.json`` (at most ``PATH_MAX_BYTES`` and
+    ``PATH_MAX_POINTS``)."""
+    data = load_json(path, "path", PATH_MAX_BYTES)
+    if isinstance(data, dict):
+        for key in ("points", "normals"):
+            if isinstance(data.get(key), list):
+                _count(path, key, data[key], PATH_MAX_POINTS, "points")
     try:
         return path_from_dict(data)
     except PathFormatError as exc:

@@ -1,8 +1,8 @@
-"""Preallocated column ring buffers for per-cycle records: written in place by the loop
-(newest overwrite oldest), read back in time order outside it.
+"""Preallocated column ring buffers for records: written in place (newest overwrite
+oldest), read back in time order afterwards.
 
-Real-time contract: a subclass's ``push`` writes slot ``count % capacity`` of each
-column and then increments ``count``; no allocation, no lock (one writer).
+Real-time contract: ``push`` writes slot ``count % capacity`` of each column and then
+increments ``count``; no array is allocated, no lock is taken (one writer).
 """
 
 from __future__ import annotations
@@ -23,21 +23,39 @@ def ordered(arr: np.ndarray, count: int, capacity: int) -> np.ndarray:
 
 
 class ColumnRing:
-    """One preallocated numpy column per name in ``COLUMNS`` (name -> dtype), each an
-    attribute of the ring; subclasses add a ``push`` for their record."""
+    """One preallocated numpy column per name in ``COLUMNS`` (name -> dtype, or (dtype,
+    shape) for a column of arrays), each an attribute of the ring."""
 
-    COLUMNS: ClassVar[dict[str, type]] = {}
+    COLUMNS: ClassVar[dict[str, type | tuple[type, tuple[int, ...]]]] = {}
 
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
             raise ValueError(f"ring capacity must be >= 1, got {capacity}")
         self.capacity = capacity
         self.count = 0  # total records ever written
-        for name, dtype in self.COLUMNS.items():
-            setattr(self, name, np.zeros(capacity, dtype=dtype))
+        cols = []
+        for name, spec in self.COLUMNS.items():
+            dtype, shape = spec if isinstance(spec, tuple) else (spec, ())
+            col = np.zeros((capacity, *shape), dtype=dtype)
+            setattr(self, name, col)
+            cols.append(col)
+        self._cols = tuple(cols)
 
     def __len__(self) -> int:
         return min(self.count, self.capacity)
+
+    def push(self, *values) -> None:
+        """Record one row: one value per column, in the order of ``COLUMNS`` (overwrites
+        the oldest row when full)."""
+        if len(values) != len(self._cols):
+            raise TypeError(
+                f"{type(self).__name__}.push takes {len(self._cols)} values "
+                f"({', '.join(self.COLUMNS)}), got {len(values)}"
+            )
+        i = self.count % self.capacity
+        for col, v in zip(self._cols, values, strict=True):
+            col[i] = v
+        self.count += 1
 
     def ordered(self, name: str) -> np.ndarray:
         """The stored records of column ``name``, oldest first (a copy)."""

@@ -1,6 +1,8 @@
 """The per-cycle state stream: a preallocated, fixed-layout ring buffer of state rows
-(numpy structured array), written once per control cycle and drained outside the loop
-(like polymetis' circular state log).
+(numpy structured array), written once per control cycle (the cycle's record stage) and
+drained outside the loop (like polymetis' circular state log). It is the one per-cycle
+record: the loop keeps only distributions of its timing (``LoopStats``), the lockstep
+runner only what the simulator alone knows (``GroundTruthLog``).
 
 Layout (``state_dtype(n_joints)``), SI units:
 
@@ -22,8 +24,11 @@ field               shape      meaning
 ``speed_override``  ()         live speed override factor (1 = nominal)
 ``state``           ()         scan state id (int; names given to the recorder)
 ``fault``           ()         fault code (0 = none)
-``compute_us``      ()         compute time of the previous cycle (us)
+``compute_us``      ()         the loop's compute time of the previous cycle (us)
 ``lateness_us``     ()         wake-up lateness of this cycle (us)
+``reaction``        ()         safety reaction of this cycle (``Reaction``: 0 none, clip, ...)
+``control_us``      ()         the cycle's control work, wall clock (us; ``ControlCycle``)
+``control_cpu_us``  ()         the same in this thread's CPU time (us)
 ==================  =========  ==============================================================
 
 Real-time contract
@@ -55,6 +60,8 @@ from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
+
+from robot_us.ring import ordered
 
 #: Default number of joints (Panda and LBR iiwa both have seven).
 DEFAULT_N_JOINTS = 7
@@ -95,6 +102,9 @@ def state_dtype(n_joints: int = DEFAULT_N_JOINTS) -> np.dtype:
             ("fault", "<i4"),
             ("compute_us", "<f4"),
             ("lateness_us", "<f4"),
+            ("reaction", "<i1"),
+            ("control_us", "<f4"),
+            ("control_cpu_us", "<f4"),
         ]
     )
 
@@ -154,6 +164,9 @@ class StateLog:
         self._c_fault = self._col["fault"]
         self._c_comp = self._col["compute_us"]
         self._c_late = self._col["lateness_us"]
+        self._c_react = self._col["reaction"]
+        self._c_ctrl = self._col["control_us"]
+        self._c_ctrl_cpu = self._col["control_cpu_us"]
         self._wcount = int(self._hdr[_COUNT])  # the writer's own copy of the count
         self._read = 0  # next row index the drainer will return (drainer-owned)
         self.lost_total = 0  # rows overwritten before they were drained (drainer-owned)
@@ -178,6 +191,9 @@ class StateLog:
         fault: int,
         compute_us: float,
         lateness_us: float,
+        reaction: int = 0,
+        control_us: float = 0.0,
+        control_cpu_us: float = 0.0,
     ) -> None:
         """Write one row directly into the next slot and publish it. ``T_base_probe`` is
         the 4x4 transform (its top three rows are stored) or already 3x4."""
@@ -200,6 +216,9 @@ class StateLog:
         self._c_fault[i] = fault
         self._c_comp[i] = compute_us
         self._c_late[i] = lateness_us
+        self._c_react[i] = reaction
+        self._c_ctrl[i] = control_us
+        self._c_ctrl_cpu[i] = control_cpu_us
         self._wcount = c + 1
         self._hdr[_COUNT] = c + 1  # publish after the row is written
 
@@ -294,6 +313,21 @@ class StateLog:
         if i1 <= self.capacity:
             return self.buf[i0:i1].copy()
         return np.concatenate([self.buf[i0:], self.buf[: i1 - self.capacity]])
+
+    def column(self, name: str) -> np.ndarray:
+        """The rows still held of column ``name``, oldest first (a copy; does not drain).
+        Between cycles or after a run, never concurrently with the writer."""
+        if name not in self._col:
+            raise KeyError(f"no column '{name}' in the state log: {list(self._col)}")
+        return ordered(self._col[name], self.count, self.capacity)
+
+    def newest(self) -> np.void | None:
+        """The most recently committed row as a view into the ring (no copy), or None: read
+        it before the writer's next row (between cycles in lockstep)."""
+        c = self.count
+        if c == 0:
+            return None
+        return self.buf[(c - 1) % self.capacity]
 
     def latest(self) -> np.ndarray | None:
         """A copy of the most recently committed row (a 0-d structured array), or None."""

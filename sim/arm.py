@@ -1,5 +1,7 @@
-"""The simulated arm backend: pybullet joint-velocity motors with the arm's real joint
-torque limits (optionally joint-position commands).
+"""The simulated arm backend: joint velocity commands go to the world's actuation model
+(``sim.joint_servo``: ideal, or the arm's latency, lag and compliance) and from there to
+pybullet's velocity motors with the arm's real joint torque limits (optionally
+joint-position commands, straight to pybullet's position servo).
 
 Real-time contract: ``read`` and ``command_velocity`` are called every cycle; they do no
 configuration reads and allocate only pybullet's small result tuples (and a list of the
@@ -30,7 +32,7 @@ class SimArm(ArmBackend):
         self._body = world.robot_id
         self._joints = list(world.joint_indices)
         self.n_joints = len(self._joints)
-        self._max_torque = list(world.arm.max_torque)
+        self._max_torque = list(world.arm.tau_max)
         self._vlim = world.kin.limits.velocity.copy()
         self._vlim_list = self._vlim.tolist()
         self._qlo = world.kin.limits.lower.copy()
@@ -64,14 +66,7 @@ class SimArm(ArmBackend):
             np.clip(cmd, -self._vlim, self._vlim, out=cmd)
             self.clipped_commands += 1
             target = cmd.tolist()
-        p.setJointMotorControlArray(
-            self._body,
-            self._joints,
-            p.VELOCITY_CONTROL,
-            targetVelocities=target,
-            forces=self._max_torque,
-            physicsClientId=self._client,
-        )
+        self._world.joints.command(target)
 
     def command_position(self, q: np.ndarray) -> None:
         """Joint positions (rad) through pybullet's position servo (torque-limited)."""
@@ -85,6 +80,7 @@ class SimArm(ArmBackend):
                 f"joint {j + 1} position {q[j]:.4f} rad outside its limits "
                 f"[{self._qlo[j]:.4f}, {self._qhi[j]:.4f}]"
             )
+        self._world.joints.release()
         p.setJointMotorControlArray(
             self._body,
             self._joints,

@@ -5,7 +5,8 @@ The OpenGL projection matrix is built from the pinhole K so that a point at came
 coordinates (X, Y, Z) lands on pixel (u, v) = (fx X/Z + cx, fy Y/Z + cy) with pixel
 centres at integer coordinates (OpenCV). pybullet's nonlinear z-buffer b is converted
 to metres along the optical axis: Z = f n / (f - b (f - n)). Background pixels (b = 1)
-read 0 (invalid). Optional Gaussian depth noise and dropout are seeded.
+read 0 (invalid). The depth camera's noise (range-dependent noise, edge dropout, holes,
+dropout: ``sim.depth_noise``) is seeded.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pybullet as p
 
 from robot_us.core.backends import RgbdCamera
 from robot_us.core.types import CameraIntrinsics, RgbdFrame
+from sim.depth_noise import DepthNoise
 
 #: Up hint for ``look_at`` (base z); used unless the camera looks (almost) straight down.
 UP_HINT = np.array([0.0, 0.0, 1.0])
@@ -88,8 +90,7 @@ class SimRgbdCamera(RgbdCamera):
         self._view = view.T.ravel().tolist()  # column-major for pybullet
         proj = gl_projection(K, self.width, self.height, self.near, self.far)
         self._proj = proj.T.ravel().tolist()
-        self.depth_noise_std = float(cam.depth_noise_std)
-        self.dropout = float(cam.dropout)
+        self.noise = DepthNoise(cam)
         self._rng = np.random.default_rng(cam.seed)
 
     def capture(self) -> RgbdFrame:
@@ -108,12 +109,8 @@ class SimRgbdCamera(RgbdCamera):
             np.asarray(zb, dtype=np.float64).reshape(shape), self.near, self.far
         )
         mask = np.asarray(seg).reshape(shape) == self._world.phantom_id
-        valid = depth > 0
-        if self.depth_noise_std > 0:
-            noise = self._rng.standard_normal(shape) * self.depth_noise_std
-            depth = np.where(valid, depth + noise, 0.0)
-        if self.dropout > 0:
-            depth[self._rng.random(shape) < self.dropout] = 0.0
+        if self.noise.active:
+            depth = self.noise.apply(depth, self._rng)
         return RgbdFrame(
             t=self._world.t,
             rgb=rgb,

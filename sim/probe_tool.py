@@ -10,19 +10,21 @@ Lens: a linear probe's face is a capsule along the array axis x (radius = half t
 elevation thickness), so it is rounded in elevation like a real lens and slides
 smoothly. A convex probe's face is an arc of radius ``convex_radius`` across the array,
 its elevation edges rounded the same way (a convex-hull mesh of that torus section).
-Only the lens may touch tissue within ``LENS_CLEARANCE`` of the face; the probe body's
-collision box starts above it, so the force-indentation law is the lens's alone.
+Within ``LENS_CLEARANCE`` of the face only the lens has collision geometry; the probe
+body's collision box starts above it. (The tissue's contact is not pybullet's: it is
+computed on the lens's axis by ``sim.lens_contact``; these shapes meet rigid bodies.)
 """
 
 from __future__ import annotations
 
 import math
-import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from sim.file_cache import cached_file
 
 #: Mass of the F/T sensor body, part of the arm (not carried by the sensor) (kg).
 SENSOR_MASS = 0.3
@@ -184,8 +186,8 @@ def _fixed_joint(name: str, parent: str, child: str, xyz) -> ET.Element:
     return j
 
 
-def _write_obj(path: Path, vertices: np.ndarray) -> None:
-    """Write the convex hull of ``vertices`` as a Wavefront OBJ mesh."""
+def _obj_text(vertices: np.ndarray) -> str:
+    """The convex hull of ``vertices`` as a Wavefront OBJ mesh."""
     from scipy.spatial import ConvexHull
 
     hull = ConvexHull(vertices)
@@ -195,14 +197,12 @@ def _write_obj(path: Path, vertices: np.ndarray) -> None:
         if np.dot(np.cross(b - a, c - a), eq[:3]) < 0:  # outward winding
             simplex = simplex[[0, 2, 1]]
         lines.append("f " + " ".join(str(i + 1) for i in simplex))
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    return "\n".join(lines) + "\n"
 
 
 def tool_elements(tool: ProbeTool, flange_link: str, mesh_dir: Path) -> list[ET.Element]:
     """URDF joints and links of the tool hanging from ``flange_link``; a convex lens
-    mesh is written into ``mesh_dir``."""
+    mesh is stored in ``mesh_dir`` (content-addressed, ``sim.file_cache``)."""
     out: list[ET.Element] = []
     st = max(tool.sensor_thickness, 1e-3)
     # F/T sensor body, part of the arm side
@@ -238,9 +238,8 @@ def tool_elements(tool: ProbeTool, flange_link: str, mesh_dir: Path) -> list[ET.
         cap = {"capsule": {"radius": r, "length": max(w - t, 1e-4)}}
         _shape(probe, "both", cap, (0, 0, h - r), (0, 0.5 * math.pi, 0), rgba=(0.3, 0.5, 0.9, 1))
     else:
-        mesh_dir.mkdir(parents=True, exist_ok=True)
-        obj = mesh_dir / "convex_lens.obj"
-        _write_obj(obj, tool.convex_lens_vertices())
+        text = _obj_text(tool.convex_lens_vertices())
+        obj = cached_file(mesh_dir, "convex_lens", ".obj", text.encode())
         _shape(probe, "both", {"mesh": {"filename": str(obj)}}, (0, 0, 0), rgba=(0.3, 0.5, 0.9, 1))
     out.append(_fixed_joint(SENSING_JOINT, SENSOR_LINK, PROBE_LINK, (0, 0, tool.sensor_thickness)))
     out.append(probe)

@@ -1,26 +1,21 @@
 """Generate, at run time, the URDF of an arm carrying the probe tool: the arm's
 pybullet_data URDF with its gripper removed, mesh paths made absolute, a flange link
-where the URDF lacks one, and the tool links of ``sim.probe_tool``. Files go to a cache
-directory keyed by a hash of everything that shapes them (rebuilt only when that
-changes; written atomically so parallel test workers never read half a file)."""
+where the URDF lacks one, and the tool links of ``sim.probe_tool``. The URDF and the
+tool's mesh are generated in memory (a few ms) and stored in the user's private,
+content-addressed cache (``sim.file_cache``): a file is named by the hash of its content
+and used only if its bytes still hash to that name, so a file planted or damaged in the
+cache is never loaded."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pybullet_data
 
-from sim.arm_models import ArmModel
+from robot_us.core.arms import SimUrdf
+from sim.file_cache import cache_dir, cached_file, checked_dir
 from sim.probe_tool import ProbeTool, tool_elements
-
-#: Bump when the generated URDF changes for the same inputs.
-URDF_FORMAT_VERSION = 4
-#: Cache directory of generated URDFs (override with ROBOT_US_CACHE).
-CACHE_DIR = Path(os.environ.get("ROBOT_US_CACHE", Path(tempfile.gettempdir()) / "robot-us-cache"))
 
 
 def _absolute_meshes(root: ET.Element, base_dir: Path) -> None:
@@ -58,7 +53,7 @@ def _drop_links(root: ET.Element, names: tuple[str, ...]) -> None:
             root.remove(el)
 
 
-def _flange(arm: ArmModel) -> list[ET.Element]:
+def _flange(arm: SimUrdf) -> list[ET.Element]:
     if arm.flange_link == arm.flange_parent:
         return []
     link = ET.Element("link", name=arm.flange_link)
@@ -73,25 +68,20 @@ def _flange(arm: ArmModel) -> list[ET.Element]:
     return [joint, link]
 
 
-def build_arm_urdf(arm: ArmModel, tool: ProbeTool, cache_dir: Path | None = None) -> Path:
-    """Path of the URDF of ``arm`` carrying ``tool`` (generated if not cached)."""
-    data = Path(pybullet_data.getDataPath())
-    src = data / arm.urdf
-    key = repr((URDF_FORMAT_VERSION, arm, tool, str(src)))
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    out_dir = (cache_dir or CACHE_DIR) / f"{arm.name}-{tool.geometry}-{digest}"
-    out = out_dir / "arm_with_probe.urdf"
-    if out.is_file():
-        return out
+def build_arm_urdf(
+    name: str, arm: SimUrdf, tool: ProbeTool, cache_dir_: Path | None = None
+) -> Path:
+    """Path of the URDF of the arm ``name`` (built as its registry entry's ``sim`` facts
+    ``arm`` say) carrying ``tool`` in the user's cache (or ``cache_dir_``), generated and
+    verified on every call."""
+    folder = checked_dir(cache_dir_) if cache_dir_ is not None else cache_dir()
+    src = Path(pybullet_data.getDataPath()) / arm.path
     tree = ET.parse(src)
     root = tree.getroot()
     _drop_links(root, arm.drop_links)
     _absolute_meshes(root, src.parent)
-    for el in _flange(arm) + tool_elements(tool, arm.flange_link, out_dir):
+    for el in _flange(arm) + tool_elements(tool, arm.flange_link, folder):
         root.append(el)
-    root.set("name", f"{arm.name}_probe")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / f".tmp-{os.getpid()}.urdf"
-    tree.write(tmp, encoding="unicode", xml_declaration=True)
-    os.replace(tmp, out)
-    return out
+    root.set("name", f"{name}_probe")
+    text = ET.tostring(root, encoding="unicode", xml_declaration=True)
+    return cached_file(folder, f"{name}-{tool.geometry}", ".urdf", text.encode())

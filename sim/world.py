@@ -1,7 +1,9 @@
 """The pybullet scanning cell: an arm carrying the probe tool on a 6-axis F/T sensor,
-a rigid patient bed and a compliant cylinder phantom whose skin is exactly
+a rigid patient bed and a compliant phantom (cylinder or torso) whose skin is exactly
 ``sim.phantom_geometry``. The world frame IS the robot base frame (base at the origin,
-z up). One ``step()`` advances one control period.
+z up). One ``step()`` advances one control period: the tissue's contact wrench on the
+lens (``sim.lens_contact``) and the arm's low-level controller (``sim.joint_servo``) act,
+then pybullet integrates.
 
 Real-time contract: ``step``, ``probe_pose``, ``contact_force`` are called from the
 loop (lockstep) and must stay cheap; they do not read configuration.
@@ -15,9 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import pybullet as p
 
+from robot_us.core.arms import ArmModel, SimUrdf
 from robot_us.core.kinematics import ArmKinematics, probe_transform
-from sim.arm_models import ArmModel, arm_model
-from sim.contact_law import CONTACT_BREAKING_FACTOR, apply_contact_law
+from sim.joint_servo import ACTUATION_MODELS
+from sim.lens_contact import LensContact
 from sim.phantom_geometry import PhantomGeometry
 from sim.probe_tool import PROBE_LINK, SENSING_JOINT, SENSOR_LINK, ProbeTool
 from sim.urdf_builder import build_arm_urdf
@@ -26,20 +29,17 @@ from sim.urdf_builder import build_arm_urdf
 GRAVITY = 9.81
 #: Thickness of the bed box below its top surface (m).
 BED_THICKNESS = 0.1
-#: Friction coefficient of the probe's surfaces; pybullet multiplies the two bodies'
-#: coefficients, so the phantom's ``lateral_friction`` is the probe/skin friction.
+#: Friction coefficient of the probe's surfaces against rigid bodies (the bed).
 PROBE_FRICTION = 1.0
-#: Segments of the phantom's render mesh over its skin arc.
-PHANTOM_ARC_SEGMENTS = 720
 #: Largest vertical phantom shift ``shift_phantom`` accepts (m).
 MAX_PHANTOM_SHIFT = 0.05
 
 
 @dataclass
 class ContactPoints:
-    """Probe/phantom contact points (base frame): ``positions`` on the skin (N x 3, m),
-    ``normals`` out of the phantom towards the probe (N x 3), ``forces`` normal force per
-    point (N,), ``depths`` penetration per point (N, m, positive = overlapping)."""
+    """Probe/phantom contact points (base frame): ``positions`` on the undeformed skin
+    (N x 3, m), ``normals`` out of the phantom towards the probe (N x 3), ``forces``
+    normal force per point (N,), ``depths`` indentation per point (N, m)."""
 
     positions: np.ndarray
     normals: np.ndarray
@@ -48,37 +48,6 @@ class ContactPoints:
 
     def __len__(self) -> int:
         return len(self.forces)
-
-
-def phantom_visual_mesh(g: PhantomGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Render mesh of the skin above the bed (vertices, triangle indices, normals) in the
-    phantom body's frame (z = cylinder axis = base y, y = base -z). Finely tessellated
-    (``PHANTOM_ARC_SEGMENTS``) so rendered depth matches the exact cylinder to ~1 um;
-    pybullet's own cylinder mesh is far coarser."""
-    th = np.linspace(-g.theta_max, g.theta_max, PHANTOM_ARC_SEGMENTS + 1)
-    s, c = np.sin(th), np.cos(th)
-    half = 0.5 * g.length
-    n_arc = len(th)
-    verts, normals = [], []
-    for z in (-half, half):  # skin rings
-        verts += [(g.radius * si, -g.radius * ci, z) for si, ci in zip(s, c, strict=True)]
-        normals += [(si, -ci, 0.0) for si, ci in zip(s, c, strict=True)]
-    idx = []
-    for i in range(n_arc - 1):
-        a, b = i, i + 1
-        idx += [(a, b, a + n_arc), (b, b + n_arc, a + n_arc)]
-    # end caps: fans from the chord centre at bed level
-    base_y = -(g.bed_z - g.axis_z)
-    for z, sign in ((-half, -1.0), (half, 1.0)):
-        start = len(verts)
-        verts.append((0.0, base_y, z))
-        normals.append((0.0, 0.0, sign))
-        verts += [(g.radius * si, -g.radius * ci, z) for si, ci in zip(s, c, strict=True)]
-        normals += [(0.0, 0.0, sign)] * n_arc
-        for i in range(n_arc - 1):
-            tri = (start, start + 1 + i, start + 2 + i)
-            idx.append(tri if sign < 0 else (tri[0], tri[2], tri[1]))
-    return np.array(verts), np.array(idx, dtype=np.int64), np.array(normals)
 
 
 def _pose_matrix(pos, quat) -> np.ndarray:
@@ -94,21 +63,26 @@ class SimWorld:
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
-        self.arm: ArmModel = arm_model(cfg.robot.model)
         self.tool = ProbeTool.from_config(cfg.probe)
         self.dt = 1.0 / cfg.loop.rate_hz
         self.t = 0.0
         self.n_steps = 0
-        self.geometry = PhantomGeometry.from_config(cfg.sim.phantom, cfg.sim.bed)
+        self.geometry: PhantomGeometry = PhantomGeometry.from_config(cfg.sim.phantom, cfg.sim.bed)
         self.T_flange_probe = probe_transform(cfg.probe.tip_offset)
         self.T_sensor_probe = np.eye(4)
         self.T_sensor_probe[2, 3] = self.tool.sensor_to_tip
         self.kin = ArmKinematics(cfg.robot.model, self.T_flange_probe)
+        self.arm: ArmModel = self.kin.arm
+        if self.arm.sim is None:
+            raise ValueError(f"robot.model '{self.arm.name}' has no simulation model")
+        self.urdf: SimUrdf = self.arm.sim  # how the arm's URDF is built (registry entry)
         ph = cfg.sim.phantom
         self._breath_a = ph.breathing_amplitude
         self._breath_w = 2.0 * math.pi * ph.breathing_hz
         self._shift = 0.0  # extra vertical phantom offset (m), see shift_phantom
         self._body_dz = 0.0  # vertical offset the phantom body was last placed at (m)
+        self.contact = LensContact(self.geometry, self.tool, ph, cfg.sim.tissue, self.dt)
+        self._tip_wrench = np.zeros(6)  # contact wrench at the probe tip (base, [f; m])
 
         mode = p.GUI if cfg.sim.gui else p.DIRECT
         self.client = p.connect(mode)
@@ -122,21 +96,14 @@ class SimWorld:
             numSolverIterations=cfg.sim.solver_iterations,
             numSubSteps=0,
             deterministicOverlappingPairs=1,
-            contactBreakingThreshold=CONTACT_BREAKING_FACTOR,
             jointFeedbackMode=p.JOINT_FEEDBACK_IN_JOINT_FRAME,
             physicsClientId=c,
         )
         self._build_robot()
         self._build_bed()
         self._build_phantom()
-        self.q_home = (
-            np.array(cfg.robot.q_home, dtype=float) if cfg.robot.q_home else self.arm.home()
-        )
-        if len(self.q_home) != self.arm.n_joints:
-            raise ValueError(
-                f"robot.q_home has {len(self.q_home)} values; the {self.arm.name} has "
-                f"{self.arm.n_joints} joints"
-            )
+        self.joints = ACTUATION_MODELS.create(cfg.sim.actuation.model, self)
+        self.q_home = self.kin.home(cfg.robot.q_home)
         self.reset_joints(self.q_home)
         # one physics step so that joint reaction forces (the F/T reading) are valid
         # from the start; sim time stays 0
@@ -145,7 +112,7 @@ class SimWorld:
     # -- building -------------------------------------------------------------------
     def _build_robot(self) -> None:
         c = self.client
-        urdf = build_arm_urdf(self.arm, self.tool)
+        urdf = build_arm_urdf(self.arm.name, self.urdf, self.tool)
         flags = p.URDF_USE_INERTIA_FROM_FILE
         self.robot_id = p.loadURDF(
             str(urdf), [0, 0, 0], [0, 0, 0, 1], useFixedBase=True, flags=flags, physicsClientId=c
@@ -161,12 +128,12 @@ class SimWorld:
                 revolute.append(i)
         if len(revolute) != self.arm.n_joints:
             raise RuntimeError(
-                f"{self.arm.urdf}: found {len(revolute)} revolute joints, "
+                f"{self.urdf.path}: found {len(revolute)} revolute joints, "
                 f"expected {self.arm.n_joints}"
             )
         self.joint_indices = revolute
         self.link_index = links
-        self.flange_link = links[self.arm.flange_link]
+        self.flange_link = links[self.urdf.flange_link]
         self.sensor_link = links[SENSOR_LINK]
         self.probe_link = links[PROBE_LINK]
         self.sensing_joint = joints[SENSING_JOINT]
@@ -195,11 +162,10 @@ class SimWorld:
         self.bed_id = p.createMultiBody(0, col, vis, pos, physicsClientId=c)
 
     def _build_phantom(self) -> None:
+        """The phantom as a visual body only (the camera renders and segments it): the
+        tissue's contact is ``sim.lens_contact``, from the exact geometry."""
         c, g = self.client, self.geometry
-        col = p.createCollisionShape(
-            p.GEOM_CYLINDER, radius=g.radius, height=g.length, physicsClientId=c
-        )
-        verts, idx, normals = phantom_visual_mesh(g)
+        verts, idx, normals = g.visual_mesh()
         vis = p.createVisualShape(
             p.GEOM_MESH,
             vertices=verts.tolist(),
@@ -208,18 +174,10 @@ class SimWorld:
             rgbaColor=[0.93, 0.76, 0.65, 1],
             physicsClientId=c,
         )
-        # cylinder axis (local z) along base y
-        self._phantom_quat = p.getQuaternionFromEuler([-0.5 * math.pi, 0, 0])
+        self._phantom_origin = (g.center_x, g.center_y, 0.0)
         self.phantom_id = p.createMultiBody(
-            0,
-            col,
-            vis,
-            [g.center_x, g.center_y, g.axis_z],
-            self._phantom_quat,
-            physicsClientId=c,
+            0, -1, vis, list(self._phantom_origin), physicsClientId=c
         )
-        ph = self.cfg.sim.phantom
-        apply_contact_law(c, self.phantom_id, ph.stiffness, ph.damping, ph.lateral_friction)
 
     # -- time -----------------------------------------------------------------------
     def breathing_offset(self, t: float | None = None) -> float:
@@ -238,23 +196,51 @@ class SimWorld:
         self._shift = float(dz)
 
     def step(self) -> None:
-        """Advance one period: move the phantom to its offset (``breathing_offset``) at
-        the end of the step if that changed, then step the physics."""
+        """Advance one period: the phantom moves to its offset (``breathing_offset``) at
+        the end of the step; the tissue's wrench on the lens (from the probe's pose now
+        and the skin at the end of the step) and the joints' motor targets are set; then
+        the physics steps."""
         c = self.client
         t_next = (self.n_steps + 1) * self.dt
         dz = self.breathing_offset(t_next)
+        dz_rate = (dz - self._body_dz) / self.dt
         if dz != self._body_dz:
             self._body_dz = dz
-            g = self.geometry
+            x, y, z = self._phantom_origin
             p.resetBasePositionAndOrientation(
-                self.phantom_id,
-                [g.center_x, g.center_y, g.axis_z + dz],
-                self._phantom_quat,
-                physicsClientId=c,
+                self.phantom_id, [x, y, z + dz], [0, 0, 0, 1], physicsClientId=c
             )
+        s = p.getLinkState(
+            self.robot_id, self.probe_link, computeForwardKinematics=True, physicsClientId=c
+        )
+        rot = p.getMatrixFromQuaternion(s[5])
+        applied = self.contact.step(s[4], rot, dz, dz_rate)
+        wrench = None
+        if applied is not None:
+            force, point, torque = applied
+            p.applyExternalForce(
+                self.robot_id, self.probe_link, force, point, p.WORLD_FRAME, physicsClientId=c
+            )
+            p.applyExternalTorque(
+                self.robot_id, self.probe_link, torque, p.WORLD_FRAME, physicsClientId=c
+            )
+            wrench = self._tip_wrench_of(s[4], rot)
+        self.joints.step(wrench)
         p.stepSimulation(physicsClientId=c)
         self.n_steps += 1
         self.t = t_next
+
+    def _tip_wrench_of(self, pos, rot) -> np.ndarray:
+        """The contact wrench on the probe about its tip (base frame, [f; m])."""
+        fx, fy, fz, mx, my, mz = self.contact.wrench
+        L = self.tool.sensor_to_tip
+        tx, ty, tz = pos[0] + rot[2] * L, pos[1] + rot[5] * L, pos[2] + rot[8] * L
+        w = self._tip_wrench
+        w[0], w[1], w[2] = fx, fy, fz
+        w[3] = mx - (ty * fz - tz * fy)
+        w[4] = my - (tz * fx - tx * fz)
+        w[5] = mz - (tx * fy - ty * fx)
+        return w
 
     # -- state ----------------------------------------------------------------------
     def reset_joints(self, q: np.ndarray) -> None:
@@ -263,12 +249,14 @@ class SimWorld:
         c = self.client
         for j, qi in zip(self.joint_indices, q, strict=True):
             p.resetJointState(self.robot_id, j, float(qi), 0.0, physicsClientId=c)
+        self.joints.reset()
+        self.contact.reset()
         p.setJointMotorControlArray(
             self.robot_id,
             self.joint_indices,
             p.VELOCITY_CONTROL,
             targetVelocities=[0.0] * len(self.joint_indices),
-            forces=self.arm.max_torque,
+            forces=self.arm.tau_max,
             physicsClientId=c,
         )
 
@@ -303,34 +291,25 @@ class SimWorld:
         return -float(self.geometry.signed_distance(tip, self.breathing_offset()))
 
     def contact_points(self) -> ContactPoints:
-        """Current probe/phantom contact points (touching or overlapping, after the last
-        step). A lens contact is carried by one point (docs/simulation.md)."""
-        pts = p.getContactPoints(
-            bodyA=self.robot_id,
-            bodyB=self.phantom_id,
-            linkIndexA=self.probe_link,
-            physicsClientId=self.client,
-        )
-        pts = [cp for cp in pts if cp[8] <= 0.0]  # drop speculative (separated) points
+        """The probe/phantom contact points of the last step: points on the undeformed
+        skin, normals out of it, normal force and indentation per point (one point with
+        ``sim.tissue.pressure = "deepest"``, docs/simulation.md)."""
+        pts = self.contact.points
         n = len(pts)
         pos, nrm = np.zeros((n, 3)), np.zeros((n, 3))
         f, d = np.zeros(n), np.zeros(n)
-        for i, cp in enumerate(pts):
-            pos[i] = cp[6]
-            nrm[i] = cp[7]
-            d[i] = -cp[8]
-            f[i] = cp[9]
+        for i, (point, normal, force, depth) in enumerate(pts):
+            pos[i], nrm[i], f[i], d[i] = point, normal, force, depth
         return ContactPoints(pos, nrm, f, d)
 
     def contact_force(self) -> float:
-        """Sum of the probe/phantom contact normal forces (N)."""
-        pts = p.getContactPoints(
-            bodyA=self.robot_id,
-            bodyB=self.phantom_id,
-            linkIndexA=self.probe_link,
-            physicsClientId=self.client,
-        )
-        return float(sum(cp[9] for cp in pts))
+        """Summed normal force of the tissue on the probe during the last step (N)."""
+        return self.contact.normal_force
+
+    def contact_wrench(self) -> np.ndarray:
+        """The tissue's whole wrench on the probe during the last step: force (N) and
+        moment about the base origin (N·m), base frame; includes friction."""
+        return np.array(self.contact.wrench)
 
     def close(self) -> None:
         """Disconnect the pybullet client."""

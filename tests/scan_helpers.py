@@ -13,8 +13,9 @@ from robot_us.core.types import CameraIntrinsics
 from sim.camera import look_at
 from sim.phantom_geometry import PhantomGeometry
 
-#: Overrides that keep test scans short: a 20 mm stand-off (2 s guarded approach).
-SHORT = {"trajectory.standoff": 0.02}
+#: Overrides that keep test scans short: a 20 mm stand-off (2 s guarded approach), on the
+#: ideal plant whatever the default profile is.
+SHORT = {"trajectory.standoff": 0.02, "sim.profile": "ideal"}
 
 
 def short_config(**overrides) -> Config:

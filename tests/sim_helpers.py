@@ -10,10 +10,15 @@ from force_control.gravity import ProbeLoad
 from robot_us.config import load_config
 from robot_us.core.types import ArmState, WrenchSample
 
+#: The plant profile the unit tests pin: the ideal plant, whatever the default is, so a
+#: test's figures keep their meaning (docs/simulation.md, "Plant profiles").
+IDEAL = {"sim.profile": "ideal"}
+
 
 def sim_config(overrides: dict | None = None):
-    """The default config with dotted-key overrides, e.g. ``{"robot.model": "lbr"}``."""
-    return load_config(overrides=overrides)
+    """The default config on the ideal plant with dotted-key overrides, e.g.
+    ``{"robot.model": "lbr"}`` (an override of ``sim.profile`` wins)."""
+    return load_config(overrides={**IDEAL, **(overrides or {})})
 
 
 def yaw_pose(world, x: float, y: float, z: float, yaw: float = 0.0) -> np.ndarray:

@@ -28,7 +28,7 @@ def test_every_subcommand_has_help(name, capsys):
 def test_config_validates_file(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text("[loop]\nrate_hz = 5\n")
-    assert main(["config", str(bad)]) == 1
+    assert main(["config", str(bad)]) == 2
     assert "loop.rate_hz" in capsys.readouterr().err
 
 

@@ -76,16 +76,16 @@ def test_hybrid_law_selection_modes():
     w = np.zeros(6)
     wdes = [0, 0, 5.0, 0, 0, 0]
     for _ in range(3000):
-        tw = law.update(hybrid, e, w, wdes, np.zeros(6), False)
+        tw = law.update(hybrid, e, w, wdes, np.zeros(6), integrate=False)
     # x, y, rotations: pose gain; z: admittance on the 5 N error (pose error ignored)
     assert tw[[0, 1, 3, 4, 5]] == pytest.approx(8.0 * e[[0, 1, 3, 4, 5]])
     assert tw[2] == pytest.approx(min(5.0 / 50.0, 0.05))
     # pure position: s = 0 everywhere
-    tw = law.update(law.selection(np.zeros(6)), e, w, wdes, np.zeros(6), False)
+    tw = law.update(law.selection(np.zeros(6)), e, w, wdes, np.zeros(6), integrate=False)
     assert tw == pytest.approx(8.0 * e)
     # speed clamp keeps the direction
     law2 = HybridLaw(_adm(), np.full(6, 8.0), np.zeros(6), 0.01, 1.0)
-    tw = law2.update(law2.selection(np.zeros(6)), e, w, wdes, np.zeros(6), False)
+    tw = law2.update(law2.selection(np.zeros(6)), e, w, wdes, np.zeros(6), integrate=False)
     assert np.linalg.norm(tw[:3]) == pytest.approx(0.01)
     assert law2.saturation < 1.0
 

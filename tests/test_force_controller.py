@@ -8,8 +8,7 @@ import functools
 import numpy as np
 import pytest
 
-from force_control import CONTROLLERS, Event, ForceControlConfig, Mode
-from robot_us.config import describe_config
+from force_control import Event, ForceControlConfig, Mode
 from tests.kinematic_plant import PlanePlant, probe_down_pose
 
 
@@ -136,13 +135,6 @@ def test_position_preset_ignores_force_in_contact():
     assert plant.force == pytest.approx(4.0, abs=0.2)
 
 
-def test_registry_matches_config_choices():
-    allowed = next(a for k, _, a, _ in describe_config() if k == "force_control.controller")
-    for name in CONTROLLERS.names():
-        assert repr(name) in allowed
-    assert len(CONTROLLERS.names()) == allowed.count("'") // 2
-
-
 def test_compliance_preset_balances_force_and_spring():
     base = dataclasses.replace(ForceControlConfig(), controller="compliance")
     no_integral = dataclasses.replace(
@@ -159,3 +151,22 @@ def test_compliance_preset_balances_force_and_spring():
         # setpoint; the integral of the force error removes the spring's share
         assert plant.force == pytest.approx(expected, abs=0.15)
         assert np.linalg.norm(plant.tip()[:2] - [0.5, 0.0]) < 1e-3  # springs hold x, y
+
+
+def test_force_setpoint_changes_ramp_at_the_configured_rate():
+    """In contact, a new force setpoint is approached at ``contact.setpoint_rate`` (20 N/s:
+    0.02 N per 1 ms cycle), up and down, and then held."""
+    plant = PlanePlant()
+    start_above(plant)
+    plant.ctl.approach()
+    run(plant, 3.0)
+    assert plant.ctl.mode is Mode.CONTACT and plant.ctl.out.force_command == 5.0
+    commands = []
+    plant.inp.force_setpoint = 8.0
+    run(plant, 0.2, on=lambda p, o: commands.append(o.force_command))
+    plant.inp.force_setpoint = 7.0
+    run(plant, 0.1, on=lambda p, o: commands.append(o.force_command))
+    step = plant.cfg.contact.setpoint_rate * plant.dt
+    expected = [min(5.0 + step * (k + 1), 8.0) for k in range(200)]
+    expected += [max(8.0 - step * (k + 1), 7.0) for k in range(100)]
+    assert commands == pytest.approx(expected, abs=1e-9)

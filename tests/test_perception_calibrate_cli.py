@@ -53,11 +53,11 @@ def test_calibrate_intrinsics_then_hand_eye(tmp_path, capsys):
 
 
 def test_calibrate_errors(tmp_path, capsys):
-    assert main(["calibrate", "--out", str(tmp_path / "c.json")]) == 1
+    assert main(["calibrate", "--out", str(tmp_path / "c.json")]) == 2
     assert "nothing to do" in capsys.readouterr().err
     (tmp_path / "he.json").write_text('{"poses": []}')
     args = ["calibrate", "--hand-eye", str(tmp_path / "he.json"), "--out", str(tmp_path / "c")]
-    assert main(args) == 1
+    assert main(args) == 2
     assert "needs the camera intrinsics" in capsys.readouterr().err
-    assert main([*args[:-2], "--intrinsics-images", str(tmp_path / "none*.png"), *args[-2:]]) == 1
+    assert main([*args[:-2], "--intrinsics-images", str(tmp_path / "none*.png"), *args[-2:]]) == 2
     assert "no images match" in capsys.readouterr().err

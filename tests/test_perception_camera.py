@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from perception.camera_model import CameraModel, CameraModelError
-from perception.deprojection import deproject_image, valid_depth
+from perception.deprojection import deproject_pixels, valid_depth
 from robot_us.core.types import CameraIntrinsics
 
 K = np.array([[600.0, 0, 319.5], [0, 610.0, 239.5], [0, 0, 1]])
@@ -22,11 +22,13 @@ def test_project_and_rays_round_trip_with_distortion():
     assert np.abs(back - pts).max() < 1e-7
 
 
-def test_undistorted_pixels_match_pinhole_projection():
+def test_normalized_coordinates_undo_the_distortion():
     cam = CameraModel(CameraIntrinsics(640, 480, K, DIST))
-    ideal = CameraModel(CameraIntrinsics(640, 480, K, np.zeros(5)))
     pts = np.array([[0.2, -0.15, 1.0], [-0.25, 0.1, 0.8]])
-    assert np.allclose(cam.undistort_pixels(cam.project(pts)), ideal.project(pts), atol=1e-4)
+    px = cam.project(pts)
+    ideal = CameraModel(CameraIntrinsics(640, 480, K, np.zeros(5))).project(pts)
+    assert np.abs(px - ideal).max() > 1.0  # the distortion moves these pixels
+    assert np.allclose(cam.normalized(px), pts[:, :2] / pts[:, 2:], atol=1e-7)
 
 
 def test_principal_point_ray_is_optical_axis():
@@ -58,6 +60,8 @@ def test_deprojection_validity():
     depth[2, 3] = 9.0
     valid = valid_depth(depth, 0.1, 5.0)
     assert valid.sum() == 9 and not valid[0, 0] and not valid[1, 1] and not valid[2, 3]
-    pts = deproject_image(cam, depth, valid)
-    assert np.isnan(pts[0, 0]).all()
-    assert np.allclose(pts[1, 3], [(3 - 1.5) / 2, 0.0, 1.0])
+    rows, cols = np.nonzero(valid)
+    pts = deproject_pixels(cam, depth, rows, cols)
+    assert len(pts) == 9 and np.all(pts[:, 2] == 1.0)
+    assert np.isnan(deproject_pixels(cam, depth, np.array([1]), np.array([1]))).all()
+    assert np.allclose(deproject_pixels(cam, depth, 1, 3), [(3 - 1.5) / 2, 0.0, 1.0])

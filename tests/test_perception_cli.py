@@ -76,27 +76,27 @@ def test_scene_round_trip(files):
         ('{"pixels": [[5, 5], [60, 5]]}', "off the body"),
     ],
 )
-def test_bad_strokes_exit_1(files, capsys, stroke_text, message):
+def test_bad_strokes_exit_2(files, capsys, stroke_text, message):
     tmp, _, _ = files
     (tmp / "bad.json").write_text(stroke_text)
-    assert run(tmp, stroke="bad.json") == 1
+    assert run(tmp, stroke="bad.json") == 2
     err = capsys.readouterr().err
     assert "robot-us map-stroke: error:" in err
     assert re.search(message, err), err
     assert not (tmp / "path.json").exists()
 
 
-def test_bad_scenes_exit_1(files, capsys):
+def test_bad_scenes_exit_2(files, capsys):
     tmp, frame, _ = files
     d = {"depth": frame.depth, "T_base_camera": frame.T_base_camera}
     np.savez(tmp / "nok.npz", **d)
-    assert run(tmp, scene="nok.npz") == 1
+    assert run(tmp, scene="nok.npz") == 2
     assert "missing key 'K'" in capsys.readouterr().err
     np.savez(tmp / "nopose.npz", depth=frame.depth, K=frame.intrinsics.K)
-    assert run(tmp, scene="nopose.npz") == 1
+    assert run(tmp, scene="nopose.npz") == 2
     assert "missing camera calibration" in capsys.readouterr().err
     (tmp / "corrupt.npz").write_bytes(b"PK\x03\x04 definitely not a zip")
-    assert run(tmp, scene="corrupt.npz") == 1
+    assert run(tmp, scene="corrupt.npz") == 2
     assert "not a readable .npz" in capsys.readouterr().err
     np.savez(
         tmp / "empty.npz",
@@ -104,7 +104,7 @@ def test_bad_scenes_exit_1(files, capsys):
         K=frame.intrinsics.K,
         T_base_camera=frame.T_base_camera,
     )
-    assert run(tmp, scene="empty.npz") == 1
+    assert run(tmp, scene="empty.npz") == 2
     assert "too little valid depth" in capsys.readouterr().err
 
 
@@ -115,7 +115,7 @@ def test_calibration_file_overrides_the_scene_pose(files, capsys):
     T = frame.T_base_camera.copy()
     T[:3, 3] += [0.0, 0.0, 0.1]  # camera calibrated 10 cm higher
     save_calibration(tmp / "calib.json", CameraCalibration(T, frame.intrinsics, {"n_poses": 3}))
-    assert run(tmp, "--calibration", str(tmp / "calib.json")) == 0
+    assert run(tmp, "--calibration", str(tmp / "calib.json"), "--overwrite") == 0
     moved = np.array(json.loads((tmp / "path.json").read_text())["points"])
     assert np.allclose(moved - ref, [0, 0, 0.1], atol=1e-9)
     back = load_calibration(tmp / "calib.json")
@@ -131,7 +131,7 @@ def test_calibration_file_overrides_the_scene_pose(files, capsys):
         ({"T_base_camera": np.eye(4).tolist(), "version": 7}, "unsupported version 7"),
         (
             {"T_base_camera": np.eye(4).tolist(), "intrinsics": {"K": np.eye(3).tolist()}},
-            "missing key 'width'",
+            "intrinsics: object missing required field width",
         ),
     ],
 )
@@ -144,13 +144,13 @@ def test_bad_calibration_files(tmp_path, content, message):
 def test_calibration_without_pose_or_with_other_size(files, capsys):
     tmp, frame, _ = files
     save_calibration(tmp / "intr.json", CameraCalibration(None, frame.intrinsics))
-    assert run(tmp, "--calibration", str(tmp / "intr.json")) == 1
+    assert run(tmp, "--calibration", str(tmp / "intr.json")) == 2
     assert "missing camera calibration" in capsys.readouterr().err
     from robot_us.core.types import CameraIntrinsics
 
     big = CameraIntrinsics(640, 480, frame.intrinsics.K, frame.intrinsics.dist)
     save_calibration(tmp / "big.json", CameraCalibration(frame.T_base_camera, big))
-    assert run(tmp, "--calibration", str(tmp / "big.json")) == 1
+    assert run(tmp, "--calibration", str(tmp / "big.json")) == 2
     assert "intrinsics are for 640 x 480 images" in capsys.readouterr().err
 
 

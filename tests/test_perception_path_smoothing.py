@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from perception.path_smoothing import smooth_path
+from perception.path_smoothing import smooth_along_rays
 
 
 def arc(n=200, radius=0.2, z0=0.9):
@@ -15,7 +15,7 @@ def arc(n=200, radius=0.2, z0=0.9):
 
 def test_steady_arc_is_unchanged():
     p, n = arc()
-    ps, ns = smooth_path(p, n, 0.005)
+    ps, ns = smooth_along_rays(p, n, 0.005)
     assert np.abs(ps - p).max() < 5e-6
     assert np.degrees(np.arccos(np.clip(np.sum(ns * n, 1), -1, 1))).max() < 0.01
 
@@ -27,7 +27,7 @@ def test_jitter_is_removed_along_the_rays():
     noisy = p + rays * rng.normal(0, 2e-4, (len(p), 1))
     nn = n + rng.normal(0, 0.02, n.shape)
     nn /= np.linalg.norm(nn, axis=1, keepdims=True)
-    ps, ns = smooth_path(noisy, nn, 0.005)
+    ps, ns = smooth_along_rays(noisy, nn, 0.005)
     # still on the same lines of sight
     assert np.abs(np.cross(ps, rays)).max() < 1e-12
     rms = lambda a: np.sqrt(np.mean(np.sum((a - p) ** 2, 1)))  # noqa: E731
@@ -38,5 +38,5 @@ def test_jitter_is_removed_along_the_rays():
 
 def test_zero_sigma_is_identity():
     p, n = arc(20)
-    ps, ns = smooth_path(p, n, 0.0)
+    ps, ns = smooth_along_rays(p, n, 0.0)
     assert np.array_equal(ps, p) and np.array_equal(ns, n)

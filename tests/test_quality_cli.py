@@ -51,7 +51,7 @@ def test_names_out_of_distribution_frames_and_their_reason(tmp_path, frames, cap
     assert rep["out_of_distribution"] == {"noise": 1, "frozen": 1}
     assert "out of distribution (noise) 1" in capsys.readouterr().out
     # frames judged one by one: no frozen-frame check
-    assert main([*args, "--independent"]) == 0
+    assert main([*args, "--independent", "--overwrite"]) == 0
     assert [r["ood_reason"] for r in json.loads(out.read_text())["results"]][-1] == ""
 
 
@@ -67,24 +67,24 @@ def test_scores_a_png_folder(tmp_path, frames):
     assert rows[0]["mean_confidence"] is None
 
 
-def test_bad_inputs_exit_1_naming_the_cause(tmp_path, capsys):
+def test_bad_inputs_exit_2_naming_the_cause(tmp_path, capsys):
     out = str(tmp_path / "s.json")
-    assert main(["quality", "--frames", str(tmp_path / "missing"), "--out", out]) == 1
+    assert main(["quality", "--frames", str(tmp_path / "missing"), "--out", out]) == 2
     assert "not found" in capsys.readouterr().err
     d = tmp_path / "corrupt"
     d.mkdir()
     (d / "a.png").write_bytes(b"\x89PNG broken")
-    assert main(["quality", "--frames", str(d), "--out", out]) == 1
+    assert main(["quality", "--frames", str(d), "--out", out]) == 2
     assert "a.png" in capsys.readouterr().err
     np.savez(tmp_path / "k.npz", images=np.zeros((1, 8, 8), np.uint8))
-    assert main(["quality", "--frames", str(tmp_path / "k.npz"), "--out", out]) == 1
+    assert main(["quality", "--frames", str(tmp_path / "k.npz"), "--out", out]) == 2
     assert "no 'frames' array" in capsys.readouterr().err
     np.savez(tmp_path / "d.npz", frames=np.zeros((1, 8, 8), np.int16))
-    assert main(["quality", "--frames", str(tmp_path / "d.npz"), "--out", out]) == 1
+    assert main(["quality", "--frames", str(tmp_path / "d.npz"), "--out", out]) == 2
     assert "uint8" in capsys.readouterr().err
     np.savez(tmp_path / "ok.npz", frames=np.zeros((1, 8, 8), np.uint8))
     bad_model = tmp_path / "m.onnx"
     bad_model.write_bytes(b"x")
     args = ["quality", "--frames", str(tmp_path / "ok.npz"), "--out", out]
-    assert main([*args, "--model", str(bad_model)]) == 1
+    assert main([*args, "--model", str(bad_model)]) == 2
     assert "not a loadable ONNX model" in capsys.readouterr().err

@@ -10,7 +10,8 @@ from perception.quality.assess import QualityAssessor
 from perception.quality.classes import QualityClass
 from perception.quality.config import QualityConfig
 from perception.quality.model import ModelContractError, QualityModel
-from robot_us.quality_models import load_quality_model, shipped_model_bytes
+from robot_us.imaging.models import load_quality_model, shipped_model_bytes
+from robot_us.imaging.training import SHIPPED_MODEL
 from tests.us_helpers import RIB_Y, on_skin, small_sim
 
 MODELS = Path(__file__).parent / "data" / "quality_models"
@@ -91,3 +92,7 @@ def test_model_from_bytes():
     assert m.name == "bytes model"
     with pytest.raises(TypeError, match="bytes"):
         QualityModel(str(MODELS / "valid_tiny.onnx"))
+
+
+def test_training_writes_by_default_the_model_the_loader_ships():
+    assert SHIPPED_MODEL.read_bytes() == shipped_model_bytes()

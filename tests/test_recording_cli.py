@@ -43,7 +43,18 @@ def test_info_reports_a_truncated_file(rec_file, tmp_path, capsys):
     cut = tmp_path / "cut.mcap"
     cut.write_bytes(rec_file.read_bytes()[:-200])
     assert main(["recording", "info", str(cut)]) == 0
-    assert "TRUNCATED" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "truncated)" in out and "truncated at byte" in out and "messages recovered" in out
+
+
+def test_export_refuses_a_folder_that_holds_files(rec_file, tmp_path, capsys):
+    out = tmp_path / "exp"
+    out.mkdir()
+    (out / "frames.csv").write_text("earlier run")
+    assert main(["recording", "export", str(rec_file), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "already holds an earlier run (frames.csv)" in err
+    assert (out / "frames.csv").read_text() == "earlier run" and len(list(out.iterdir())) == 1
 
 
 def test_export_writes_files(rec_file, tmp_path, capsys):
@@ -57,7 +68,7 @@ def test_export_writes_files(rec_file, tmp_path, capsys):
 def test_bad_file_is_an_error_naming_the_cause(tmp_path, capsys):
     junk = tmp_path / "junk.mcap"
     junk.write_text("not mcap")
-    assert main(["recording", "info", str(junk)]) == 1
+    assert main(["recording", "info", str(junk)]) == 2
     assert "not an MCAP file" in capsys.readouterr().err
-    assert main(["recording", "export", str(tmp_path / "nope.mcap"), "--out", str(tmp_path)]) == 1
+    assert main(["recording", "export", str(tmp_path / "nope.mcap"), "--out", str(tmp_path)]) == 2
     assert "not found" in capsys.readouterr().err

@@ -14,7 +14,7 @@ from mcap.writer import Writer
 from robot_us.core.types import CameraIntrinsics, RgbdFrame, ScanPlan, SegmentKind, UltrasoundFrame
 from robot_us.recording import channels as ch
 from robot_us.recording.config import RecordingConfig
-from robot_us.recording.contents import QualitySample, ScanEvent
+from robot_us.recording.contents import QualitySample
 from robot_us.recording.export import export_recording
 from robot_us.recording.reader import RecordingFormatError, read_recording
 from robot_us.recording.recorder import Recorder
@@ -105,7 +105,7 @@ def recorded(tmp_path_factory):
                 line = np.linspace(0.2, 0.9, 32) if i == 1 else None
                 rec.add_quality(QualitySample(k * 1e-3, i, "good", 0.75, 0.6, line, 1e-4 * k))
         rec.post_event(0.3, "slow_down", "quality 0.4 < 0.5", s=0.03, detail={"override": 0.5})
-        rec.add_event(ScanEvent(0.45, "force_step", "persisting low quality", 0.045, 2))
+        rec.post_event(0.45, "force_step", "persisting low quality", 0.045, 2)
         # wait for the writer to drain the state so the summary comes after it
         stats = rec.close(summary={"force_rms_N": 0.12, "nan": float("nan")})
     return path, images, stats
@@ -239,7 +239,7 @@ def test_truncated_file_reads_up_to_the_last_complete_chunk(recorded, tmp_path):
         assert [f.seq for f in r.frames] == [f.seq for f in full.frames][: len(r.frames)]
 
 
-def test_corrupt_chunk_stops_reading_with_the_cause(recorded, tmp_path):
+def test_corrupt_chunk_is_reported_damaged_with_the_cause(recorded, tmp_path):
     path, _, _ = recorded
     data = bytearray(path.read_bytes())
     mid = len(data) // 2
@@ -247,7 +247,9 @@ def test_corrupt_chunk_stops_reading_with_the_cause(recorded, tmp_path):
     bad = tmp_path / "bad.mcap"
     bad.write_bytes(bytes(data))
     r = read_recording(bad)
-    assert r.truncated and ("corrupt" in r.truncation or "declares" in r.truncation)
+    assert r.status == "damaged" and r.damaged and not r.truncated
+    lo, hi = r.damaged[0]
+    assert lo <= mid < hi and f"bytes {lo}..{hi} damaged" in r.recovery
 
 
 def test_not_an_mcap_file_is_a_clear_error(tmp_path):

@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 
 from force_control import Event, Mode
-from robot_us.config import load_config
-from robot_us.control_cycle import ControlCycle
+from robot_us.control_cycle import ControlCycle, RequestResult
 from robot_us.core.backends import ArmBackend
 from robot_us.loop import LoopClock
 from robot_us.safety import FaultCode, Reaction, SafetyResetError
+from robot_us.state_log import StateLog
 from sim.cell import make_sim_cell
 from tests.scan_helpers import InjectingWrench
+from tests.sim_helpers import sim_config
 
 STANDOFF = 0.005  # m above the skin where the contact tests start
 
@@ -42,7 +43,7 @@ class InjectingArm(ArmBackend):
 
 @pytest.fixture(scope="module")
 def sim_cell():
-    cfg = load_config()
+    cfg = sim_config()
     cell = make_sim_cell(cfg)
     yield cell
     cell.close()
@@ -52,13 +53,14 @@ class Rig:
     """A fresh control cycle on the shared simulated cell, stepped by hand."""
 
     def __init__(self, cell, **overrides) -> None:
-        self.cfg = load_config(overrides=overrides)
+        self.cfg = sim_config(overrides)
         self.world = cell.sim
         self.wrench = InjectingWrench(cell.wrench)
         self.arm = InjectingArm(cell.arm)
         self.cell = dataclasses.replace(cell, wrench=self.wrench, arm=self.arm)
         self.world.reset_joints(self.world.q_home)
-        self.cycle = ControlCycle(self.cfg, self.cell)
+        self.log = StateLog(20_000, self.arm.n_joints)
+        self.cycle = ControlCycle(self.cfg, self.cell, state_log=self.log)
         self.clock = LoopClock(self.cycle.dt)
         self.k0 = 0
 
@@ -96,12 +98,20 @@ class Rig:
         T[:3, 3] = p
         self.cycle.set_reference(T)
         self.cycle.approach()
-        self.step(4000, until=lambda r: r.cycle.last_event is Event.SETTLED)
+        self.step(4000, until=lambda r: r.event() is Event.SETTLED)
         assert self.cycle.controller.mode is Mode.CONTACT
         assert self.world.contact_force() == pytest.approx(5.0, abs=0.5)
 
     def fault(self):
         return self.cycle.supervisor.latch.cause
+
+    def event(self) -> Event:
+        """The controller's event of the last cycle."""
+        return self.cycle.outcome.control.event
+
+    def reactions(self) -> np.ndarray:
+        """The safety reaction of every cycle run (from the state stream)."""
+        return self.log.column("reaction")
 
 
 def test_force_spike_stops_within_two_cycles(sim_cell):
@@ -119,6 +129,8 @@ def test_force_spike_stops_within_two_cycles(sim_cell):
     rig.step(5)
     assert np.abs(rig.qd()).max() < 1e-3  # the arm has stopped
     assert rig.cycle.supervisor.latch.reaction is Reaction.STOP
+    assert rig.cycle.retract() is RequestResult.ARM_STOPPED  # stopped: not even a retract
+    assert rig.reactions()[-1] == Reaction.STOP  # recorded in the state stream
 
 
 def test_soft_force_limit_retracts(sim_cell):
@@ -134,14 +146,15 @@ def test_soft_force_limit_retracts(sim_cell):
     f = rig.fault()
     assert f.code is FaultCode.FORCE_SOFT and f.reaction is Reaction.RETRACT
     z0 = rig.world.probe_pose()[:3, 3].copy()
-    rig.step(3000, until=lambda r: r.cycle.last_event is Event.RETRACT_DONE)
-    assert rig.cycle.last_event is Event.RETRACT_DONE
+    rig.step(3000, until=lambda r: r.event() is Event.RETRACT_DONE)
+    assert rig.event() is Event.RETRACT_DONE
     assert rig.world.contact_force() < 1.0
     moved = rig.world.probe_pose()[:3, 3] - z0
     assert moved[2] > 0.04  # backed off along the probe axis (up)
     assert not rig.cycle.supervisor.latch.has(FaultCode.FORCE_HARD)
-    with pytest.raises(RuntimeError, match="FORCE_SOFT"):
-        rig.cycle.approach()  # no new motion while faulted
+    assert rig.cycle.approach() is RequestResult.FAULT_LATCHED  # no new motion while faulted
+    assert rig.cycle.track() is RequestResult.FAULT_LATCHED
+    assert rig.cycle.retract() is RequestResult.OK  # retracting is still allowed
 
 
 def test_force_rate_retracts(sim_cell):
@@ -227,7 +240,7 @@ def test_workspace_clips_at_the_wall_and_stops_outside(sim_cell):
     z = rig.world.probe_pose()[2, 3]
     assert home_z - 0.03 < z < home_z - 0.025  # stopped at the wall, inside the box
     assert not rig.cycle.supervisor.faulted
-    assert (rig.cycle.ring.reaction[: rig.cycle.ring.count] == Reaction.CLIP).any()
+    assert (rig.reactions() == Reaction.CLIP).any()
     # teleported outside: stop in the first cycle
     q = rig.cycle.state.q.copy()
     rig2 = Rig(sim_cell, **{"safety.workspace_min": [0.2, -0.5, home_z + 0.01]})
@@ -254,7 +267,7 @@ def test_joint_limit_clips_then_stops(sim_cell):
     assert q7 < lim.upper[6] - rig.cfg.safety.joint_hard_margin
     assert q7 > lim.upper[6] - 0.03  # it went as far as the clip allows
     assert not rig.cycle.supervisor.faulted
-    assert (rig.cycle.ring.reaction[: rig.cycle.ring.count] == Reaction.CLIP).any()
+    assert (rig.reactions() == Reaction.CLIP).any()
     # inside the hard margin: stop in the first cycle
     q[6] = lim.upper[6] - 0.01
     rig2 = Rig(sim_cell)

@@ -7,7 +7,9 @@ from robot_us.config import load_config
 from robot_us.core.backends import SoftwareEStop
 from robot_us.core.config_schema import ConfigError
 from robot_us.core.kinematics import ArmKinematics
+from robot_us.core.types import ArmStop
 from robot_us.safety import FaultCode, Reaction, SafetyResetError, SafetySignals
+from robot_us.safety.arm_stop import ArmStopped
 from robot_us.safety.estop import EStopLayer
 from robot_us.safety.force_ceiling import ForceCeiling
 from robot_us.safety.force_rate import ForceRate
@@ -116,6 +118,29 @@ def test_wrench_staleness_counts_cycles_without_new_sample():
     assert layer.check(s, cmd) is Reaction.NONE
 
 
+def test_wrench_staleness_uses_the_age_the_sensor_reports():
+    """A threaded driver can deliver a 'new' sample that is already old (a burst after a
+    USB stall): the reported age counts even though the cycle count is zero."""
+    layer = WrenchStaleness(0.02, DT)
+    s, cmd = signals(), np.zeros(3)
+    s.wrench_new = True
+    s.wrench_age = 0.019
+    assert layer.check(s, cmd) is Reaction.NONE
+    s.wrench_age = 0.021
+    assert layer.check(s, cmd) is Reaction.STOP
+    assert layer.value == pytest.approx(0.021) and layer.code is FaultCode.WRENCH_STALE
+
+
+def test_arm_stopped_layer_stops_on_any_controller_stop():
+    layer = ArmStopped()
+    s, cmd = signals(), np.zeros(3)
+    assert layer.check(s, cmd) is Reaction.NONE
+    for stop in (ArmStop.PROTECTIVE, ArmStop.EMERGENCY, ArmStop.REFLEX, ArmStop.LINK_LOST):
+        s.arm_stop = int(stop)
+        assert layer.check(s, cmd) is Reaction.STOP
+        assert layer.code is FaultCode.ARM_STOPPED and layer.value == float(stop)
+
+
 def test_overruns_and_estop():
     layer = Overruns(5)
     s, cmd = signals(), np.zeros(3)
@@ -132,7 +157,7 @@ def test_overruns_and_estop():
 
 def test_supervisor_latches_cause_until_reset():
     estop = SoftwareEStop()
-    sup = SafetySupervisor([EStopLayer([estop]), ForceCeiling(20.0, 25.0)], DT)
+    sup = SafetySupervisor([EStopLayer([estop]), ForceCeiling(20.0, 25.0)])
     s, cmd = signals(), np.ones(3)
     assert sup.check(s, cmd).reaction is Reaction.NONE and cmd.tolist() == [1, 1, 1]
     s.force[2] = 22.0
@@ -167,7 +192,8 @@ def test_make_supervisor_from_config_and_config_checks():
     kin = ArmKinematics("panda")
     sup = make_supervisor(cfg.safety, kin.limits, DT, [SoftwareEStop()])
     names = [layer.name for layer in sup.layers]
-    assert names[0] == "e-stop" and names[-1] == "joint velocity" and len(names) == 9
+    assert names[0] == "e-stop" and names[-1] == "joint velocity" and len(names) == 10
+    assert names[1] == "arm stopped"
     assert load_config(overrides={"safety.force_hard_limit": 35.0}).safety.force_hard_limit == 35
     with pytest.raises(ConfigError, match="force_hard_limit"):
         load_config(overrides={"safety.force_hard_limit": 36.0})

@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 
 from robot_us.cli import main
-from robot_us.perception_files import save_stroke
+from robot_us.perception_files import load_stroke, save_stroke
 from robot_us.recording import read_recording
 from tests.scan_helpers import short_config, stroke_on_skin
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Test config: a short stand-off (quick approach).
-SHORT_TOML = "[trajectory]\nstandoff = 0.02\n"
+#: Test config: a short stand-off (quick approach), the ideal plant.
+SHORT_TOML = '[trajectory]\nstandoff = 0.02\n[sim]\nprofile = "ideal"\n'
 
 
 def _files(tmp_path, theta, y):
@@ -63,6 +63,9 @@ def test_demo_scans_over_the_rib_slows_pauses_and_reports_the_span(tmp_path, cap
     assert rep["loop"]["cycles"] > 5000 and rep["loop"]["frame_assess_ms_p50"] > 0
     for name in ("force.png", "path_quality.png", "frames.png"):
         assert (out / name).stat().st_size > 10_000
+    # the stroke it mapped is in the output, ready to be run again
+    assert rep["files"]["stroke"] == str(out / "stroke.json")
+    np.testing.assert_array_equal(load_stroke(out / "stroke.json"), load_stroke(stroke))
     # the recording holds it all, with the arc length on quality results and events
     rec = read_recording(out / "scan.mcap")
     assert not rec.truncated and rec.summary["result"] == "done"
@@ -81,14 +84,21 @@ def _progress_t(line: str) -> float | None:
     return float(m.group(1)) if m else None
 
 
-@pytest.mark.slow
-def test_a_scan_killed_mid_sweep_leaves_a_readable_recording(tmp_path):
+def _start_demo(tmp_path):
+    """The demo on a short stroke in a subprocess (progress on its stderr pipe);
+    returns (process, output folder)."""
     stroke, toml = _files(tmp_path, (0.0, 0.0), (-0.03, 0.05))
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "robot_us", "demo", "--out", str(out), "--stroke", str(stroke)]
     cmd += ["--config", str(toml), "--plane", "config", "--no-pictures"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    return proc, out
+
+
+@pytest.mark.slow
+def test_a_scan_killed_mid_sweep_leaves_a_readable_recording(tmp_path):
+    proc, out = _start_demo(tmp_path)
     t_line = None
     try:
         sweeping = 0
@@ -121,8 +131,71 @@ def test_demo_with_a_stroke_off_the_body_fails_cleanly(tmp_path, capsys):
     stroke = tmp_path / "bed.json"
     save_stroke(stroke, stroke_on_skin(cfg, (0.0, 0.0), (-0.05, 0.05)) + np.array([0.0, 200.0]))
     out = tmp_path / "out"
-    assert main(["demo", "--out", str(out), "--stroke", str(stroke), "--quiet"]) == 1
+    assert main(["demo", "--out", str(out), "--stroke", str(stroke), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "robot-us demo: error: mapping the stroke:" in err and "off the body" in err
     rec = read_recording(out / "scan.mcap")
     assert rec.summary["result"] == "faulted" and not (out / "report.json").exists()
+
+
+def _interrupt_mid_sweep(tmp_path, signals, gap_s=0.0):
+    """Run the demo in a subprocess and send ``signals`` once it is a second into the
+    sweep; returns (process, output folder, wall time from the first signal to exit)."""
+    import time
+
+    proc, out = _start_demo(tmp_path)
+    t_sent = None
+    err = []
+    try:
+        sweeping = 0
+        for line in proc.stderr:
+            err.append(line)
+            if " sweep " in line:
+                sweeping += 1
+                if sweeping >= 3 and t_sent is None:
+                    t_sent = time.monotonic()
+                    for sig in signals:
+                        proc.send_signal(sig)
+                        time.sleep(gap_s)
+                    break
+        err.extend(proc.stderr)  # the rest, until the process closes stderr
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+    assert t_sent is not None, "".join(err)
+    return proc, out, time.monotonic() - t_sent, "".join(err)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_mid_sweep_aborts_like_the_operator(tmp_path, sig):
+    """SIGTERM / SIGINT mid-sweep: retract, the abort event, the report with result
+    aborted, a closed (complete) recording, exit 128 + the signal number."""
+    proc, out, wall_s, err = _interrupt_mid_sweep(tmp_path, [sig])
+    assert proc.returncode == 128 + sig, err
+    assert f"interrupted by {sig.name}" in err and "Traceback" not in err
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["result"] == "aborted" and sig.name in rep["cause"]
+    rec = read_recording(out / "scan.mcap")
+    assert not rec.truncated and rec.summary["result"] == "aborted"
+    kinds = [e.kind for e in rec.events]
+    assert "abort" in kinds
+    abort = next(e for e in rec.events if e.kind == "abort")
+    assert sig.name in abort.cause and abort.s is not None and abort.s > 0  # on the path
+    # retracted: the last state rows are off the skin (no contact force) and aborted
+    assert any(e.kind == "transition" and "aborted" in e.cause for e in rec.events)
+    assert abs(float(rec.state["f_n"][-1])) < 0.5
+    assert wall_s < 30.0  # seconds, not the rest of the scan (noisy machine: generous)
+
+
+@pytest.mark.slow
+def test_a_second_signal_stops_at_once_and_still_closes_the_recording(tmp_path):
+    proc, out, _, err = _interrupt_mid_sweep(tmp_path, [signal.SIGINT, signal.SIGINT], gap_s=0.05)
+    assert proc.returncode == 130, err
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["result"] == "aborted" and "second signal" in rep["cause"]
+    rec = read_recording(out / "scan.mcap")
+    assert not rec.truncated and rec.summary["result"] == "aborted"
+    assert any(e.kind == "abort" and "second signal" in e.cause for e in rec.events)

@@ -1,17 +1,25 @@
 """Scan building blocks without a simulator: the transition table, the image-quality
-policy, the time-scaled joint move, and the controller's joint-space mode."""
+policy, the time-scaled joint move, the controller's joint-space mode, and the scan as a
+reference provider on a fake control cycle (stage semantics, result codes, re-seek)."""
 
 import numpy as np
 import pytest
 
-from force_control import Mode
+from force_control import ControllerOutput, Event, Mode
 from robot_us.config import Config
+from robot_us.control_cycle import RequestResult
 from robot_us.core.config_schema import ConfigError
 from robot_us.core.kinematics import ArmKinematics
+from robot_us.core.types import JointKinematics, SurfacePath
+from robot_us.reference_provider import CycleInputs, CycleOutcome, ReferenceResult
+from robot_us.safety import FaultLatch, SupervisorResult
 from robot_us.scan.config import ScanConfig, check_force_limits
 from robot_us.scan.joint_move import JointMoveFollower
+from robot_us.scan.messages import ScanRequest
+from robot_us.scan.planning import PlannedScan
 from robot_us.scan.quality_policy import PolicyLevel, QualityObservation, QualityPolicy
-from robot_us.scan.states import ScanState, Trigger
+from robot_us.scan.states import ScanFault, ScanState, Trigger
+from robot_us.scan.sweep_twist import SweepTwist
 from robot_us.scan.transitions import (
     ACTIVE,
     MOVING,
@@ -21,6 +29,8 @@ from robot_us.scan.transitions import (
     next_state,
 )
 from tests.kinematic_plant import PlanePlant
+from trajectory.probe_path import ProbePath
+from trajectory.time_law import ArcTimeLaw, TimeLawLimits
 from trajectory.transfer import TransferLimits, TransferMove
 
 S, T = ScanState, Trigger
@@ -273,87 +283,6 @@ def test_controller_joint_mode_tracks_a_joint_reference():
     assert np.abs(plant.q - q_goal).max() < 1e-4
 
 
-# -- real-time imaging thread -----------------------------------------------------------
-class _Frame:
-    def __init__(self, seq, t):
-        self.seq, self.t = seq, t
-        self.image = np.zeros((8, 8), np.uint8)
-
-
-class _Source:
-    def __init__(self, n):
-        self.n, self.seq = n, 0
-
-    def grab(self):
-        if self.seq >= self.n:
-            return None
-        self.seq += 1
-        return _Frame(self.seq - 1, 100.0 + 0.01 * self.seq)  # device clock
-
-
-class _Result:
-    def __init__(self, frame):
-        self.seq, self.t, self.score = frame.seq, frame.t, 0.5 + 0.01 * frame.seq
-        self.quality = "good"
-
-
-class _Worker:
-    """Scores the last submitted frame at the next poll (like a worker that keeps up)."""
-
-    def __init__(self):
-        self.pending = None
-
-    def submit(self, frame):
-        self.pending = frame
-
-    def poll(self):
-        f, self.pending = self.pending, None
-        return None if f is None else _Result(f)
-
-
-class _Scan:
-    def __init__(self):
-        self.got = []
-
-    def submit_quality(self, sample):
-        self.got.append((sample.seq, sample.t, sample.score, sample.label))
-
-    def arc_length_at(self, t):
-        return 2.0 * t
-
-
-class _Recorder:
-    def __init__(self):
-        self.frames, self.quality = [], []
-
-    def add_frame(self, f):
-        self.frames.append(f)
-
-    def add_quality(self, q):
-        self.quality.append(q)
-
-
-def test_realtime_imaging_hands_results_to_the_scan_and_the_recorder():
-    from robot_us.scan.realtime_imaging import RealtimeImaging
-
-    scan, rec = _Scan(), _Recorder()
-    im = RealtimeImaging(
-        _Source(5),
-        _Worker(),
-        rate_hz=200.0,
-        scan=scan,
-        recorder=rec,
-        to_quality_sample=lambda r, s: (r.seq, s),
-        to_loop_time=lambda t: t - 100.0,
-    ).start()
-    im._thread.join(5.0)
-    assert im.error is None and im.frames == 5 and im.results == 5
-    assert [g[0] for g in scan.got] == [0, 1, 2, 3, 4]
-    assert scan.got[0][1] == pytest.approx(0.01)  # loop time, not the device clock
-    assert [f.seq for f in rec.frames] == [0, 1, 2, 3, 4]
-    assert rec.quality[2] == (2, pytest.approx(2.0 * 0.03))
-
-
 def test_joint_move_follower_plays_moves_in_a_row():
     a = _move()
     q_end = a.q_goal + np.array([-0.3, 0.1, 0.0, -0.2, 0.1, 0.2, -0.4])
@@ -373,27 +302,209 @@ def test_joint_move_follower_plays_moves_in_a_row():
     assert np.abs(np.diff(qs, axis=0)).max() < 1e-3  # continuous (no jump at the junction)
 
 
+# -- the scan as a reference provider, on a fake control cycle ----------------------------
+class FakeCycle:
+    """Stands in for ``ControlCycle``: records the requests, answers with ``refuse``'s
+    result code (``OK`` otherwise), keeps the last references."""
+
+    def __init__(self, n: int = 7, dt: float = 1e-3) -> None:
+        self.dt = dt
+        self.requests: list[str] = []
+        self.refuse: dict[str, RequestResult] = {}
+        self.T_ref = np.eye(4)
+        self.q_ref = np.zeros(n)
+        self.force: float | None = None
+
+    def _ask(self, name: str) -> RequestResult:
+        self.requests.append(name)
+        return self.refuse.get(name, RequestResult.OK)
+
+    def set_reference(self, T, twist=None) -> None:
+        self.T_ref[:] = T
+
+    def set_joint_reference(self, q, qd=None) -> None:
+        self.q_ref[:] = q
+
+    def set_force(self, force: float) -> RequestResult:
+        res = self._ask("set_force")
+        if res is RequestResult.OK:
+            self.force = force
+        return res
+
+    def track_joints(self) -> RequestResult:
+        return self._ask("track_joints")
+
+    def approach(self) -> RequestResult:
+        return self._ask("approach")
+
+    def retract(self) -> RequestResult:
+        return self._ask("retract")
+
+    def hold(self) -> RequestResult:
+        return self._ask("hold")
+
+    def start_tare(self) -> None:
+        self.requests.append("start_tare")
+
+
+class FakeLoop:
+    """Drives a ``Scan`` through ``update``/``observe`` like the control cycle does; the
+    arm follows the joint reference exactly (a perfect plant)."""
+
+    def __init__(self, cfg: Config | None = None) -> None:
+        from robot_us.scan.scan import Scan
+
+        self.cycle = FakeCycle()
+        self.scan = Scan(cfg or Config(), self.cycle)
+        self.inputs = CycleInputs(arm=JointKinematics(7), wrench=np.zeros(6))
+        self.outcome = CycleOutcome(
+            control=ControllerOutput(7), safety=SupervisorResult(), latch=FaultLatch()
+        )
+        self.mode = Mode.IDLE
+        self.k = -1
+
+    def step(self, n: int = 1, event: Event = Event.NONE) -> ReferenceResult:
+        """``n`` cycles; ``event`` reported by the controller in the first."""
+        res = ReferenceResult.WORKING
+        for i in range(n):
+            self.k += 1
+            inp = self.inputs
+            inp.k, inp.t, inp.mode = self.k, self.k * self.cycle.dt, self.mode
+            inp.arm.q[:] = self.cycle.q_ref
+            res = self.scan.update(inp)
+            out = self.outcome
+            out.k, out.t = inp.k, inp.t
+            out.control.mode = self.mode
+            out.control.event = event if i == 0 else Event.NONE
+            res = self.scan.observe(out)
+        return res
+
+    def to_sweep(self) -> None:
+        """From idle to the sweep of a 40 mm straight path."""
+        s = np.linspace(0.0, 0.04, 41)
+        poses = np.tile(np.diag([1.0, -1.0, -1.0, 1.0]), (len(s), 1, 1))
+        poses[:, 1, 3] = s
+        path = ProbePath(s, poses)
+        law = ArcTimeLaw(TimeLawLimits(path.length, 0.01, 0.05, 0.5, self.cycle.dt))
+        move = _move()
+        planned = PlannedScan(
+            plan=None,
+            path=path,
+            twist=SweepTwist(path),
+            law=law,
+            transfer=[move],
+            q_approach=move.q_goal,
+            T_path_start=poses[0],
+        )
+        scan = self.scan
+        scan.start(ScanRequest(path=SurfacePath(poses[:, :3, 3], -poses[:, :3, 2])))
+        self.step()
+        assert scan.state is S.PLANNING
+        scan.planned = planned  # what service() does outside the loop
+        self.step()
+        assert scan.state is S.TRANSFER and self.cycle.requests[-1] == "track_joints"
+        self.mode = Mode.JOINT
+        self.step(round(move.duration / self.cycle.dt) + 5)
+        assert scan.state is S.APPROACH and self.cycle.requests[-1] == "approach"
+        self.mode = Mode.APPROACH
+        self.step(10)
+        self.mode = Mode.CONTACT
+        self.step(1, Event.CONTACT_MADE)
+        assert scan.state is S.SETTLE
+        self.step(1, Event.SETTLED)
+        self.step(round(scan.cfg.scan.settle_time / self.cycle.dt) + 1)
+        assert scan.state is S.SWEEP
+
+
 def test_scan_commands_follow_the_table_without_a_simulator():
     """Commands on a scan whose cycle is a stub: refused ones are reported, abort before
     anything moved ends at once with its cause."""
-    from types import SimpleNamespace
-
-    from robot_us.scan.scan import Scan
-
-    stub = SimpleNamespace(dt=1e-3, on_cycle=None)
-    scan = Scan(Config(), stub)
+    loop = FakeLoop()
+    scan = loop.scan
     scan.resume()
     scan.pause()
     scan.abort("not needed")
-    while scan._commands:
-        scan._apply_command(*scan._commands.popleft())
+    assert loop.step() is ReferenceResult.FINISHED
     kinds = [(e.kind, e.cause) for e in scan.events]
     assert kinds[0] == ("command_refused", "resume is not possible in IDLE")
     assert kinds[1] == ("command_refused", "pause is not possible in IDLE")
     assert kinds[2] == ("abort", "not needed")
     assert scan.state is ScanState.ABORTED and scan.outcome.cause == "aborted: not needed"
+    assert scan.status.state == ScanState.ABORTED
     with pytest.raises(ValueError, match="speed override"):
         scan.set_speed(1.5)
+
+
+def test_every_state_has_one_row_and_the_pausable_ones_are_the_tables():
+    scan = FakeLoop().scan
+    assert set(scan._rows) == set(ScanState)
+    pausable = {s for (s, trig) in TABLE if trig is Trigger.PAUSE}
+    assert set(scan.pausable) == pausable == set(MOVING)
+
+
+def test_the_scan_reacts_to_a_controller_event_in_the_cycle_it_happens():
+    loop = FakeLoop()
+    loop.to_sweep()
+    scan = loop.scan
+    t_settle = next(t.t for t in scan.transitions if t.dst is S.SETTLE)
+    t_contact = next(t.t for t in scan.transitions if t.src is S.APPROACH)
+    assert t_settle == t_contact  # the same cycle the event came from
+    # the path end: retract requested, RETRACT_DONE finishes the scan in that cycle
+    loop.step(6000)
+    assert scan.state is S.RETRACT and loop.cycle.requests[-1] == "retract"
+    loop.mode = Mode.RETRACT
+    loop.step(3)
+    assert loop.step(1, Event.RETRACT_DONE) is ReferenceResult.FINISHED
+    assert scan.state is S.DONE and scan.outcome.s == pytest.approx(0.04)
+
+
+def test_the_sweep_is_held_while_the_controller_reseeks_contact():
+    loop = FakeLoop()
+    loop.to_sweep()
+    scan = loop.scan
+    loop.step(500)
+    s0 = scan.s
+    assert s0 > 0.001  # sweeping
+    loop.mode = Mode.RESEEK
+    loop.step(1, Event.CONTACT_LOST)
+    s_lost = scan.s
+    scan.submit_quality(QualityObservation(1, scan.t, 0.05, "no_contact"))  # ignored: re-seeking
+    loop.step(800)
+    assert scan.reseeking and scan.state is S.SWEEP
+    # the time law decelerates (jerk-limited) and then holds the arc length still
+    held = scan.s
+    loop.step(300)
+    assert scan.s == held and s_lost <= held < s_lost + 0.002
+    assert scan.quality_seen == 1 and scan.policy.override == 1.0
+    loop.mode = Mode.CONTACT
+    loop.step(1, Event.CONTACT_REGAINED)
+    loop.step(500)
+    assert scan.s > held + 0.001  # sweeping again
+    assert [e.kind for e in scan.events][-2:] == ["recontact", "contact_regained"]
+
+
+def test_a_refused_request_is_a_scan_fault_not_an_exception():
+    loop = FakeLoop()
+    loop.cycle.refuse["approach"] = RequestResult.FAULT_LATCHED
+    with pytest.raises(AssertionError):
+        loop.to_sweep()  # stops at the approach
+    scan = loop.scan
+    assert scan.state is S.SAFE_RETRACT and scan.fault == ScanFault.COMMAND
+    assert "'approach' refused: fault_latched" in scan.cause
+    assert loop.cycle.requests[-1] == "retract"
+
+
+def test_a_bug_in_the_cycle_is_not_hidden_as_a_command_fault():
+    loop = FakeLoop()
+    loop.to_sweep()
+
+    def broken(T, twist=None):
+        raise ValueError("operands could not be broadcast together")  # a numpy bug
+
+    loop.cycle.set_reference = broken
+    with pytest.raises(ValueError, match="broadcast"):
+        loop.step()
+    assert loop.scan.fault == 0
 
 
 def test_sweep_twist_table_matches_the_finite_difference_of_the_path():
@@ -421,36 +532,32 @@ def test_sweep_twist_table_matches_the_finite_difference_of_the_path():
     assert np.all(table.twist_into(0.02, 0.0, out) == 0.0)  # not moving ahead: no twist
 
 
-def test_progress_estimate_follows_the_states_and_holds_while_paused(tmp_path):
+def test_progress_estimate_follows_the_states_and_holds_while_paused():
     from types import SimpleNamespace
 
-    from robot_us.scan.runner import SETTLE_ESTIMATE_S, RunOptions, ScanRunner
+    from robot_us.scan.progress import SETTLE_ESTIMATE_S, ProgressEstimate
 
     cfg = Config()
-    runner = ScanRunner(cfg, RunOptions(out_dir=tmp_path, progress=object()))
-    got = []
-    runner._progress = SimpleNamespace(update=lambda f, state, *a: got.append((f, state)))
+    est = ProgressEstimate(cfg)
     scan = SimpleNamespace(state=S.PLANNING, active_state=S.PLANNING, t_state=0.0, s=0.0)
-    scan.length, scan.planned = 0.1, None
-    runner.scan = scan
-    runner._report_progress()  # not planned yet
+    scan.length = 0.1
+    got = [(est.fraction(scan, 0.0), "planning")]  # not planned yet
     plan = SimpleNamespace(duration_s=14.0, segment_durations_s={"transfer": 2.0, "sweep": 10.0})
-    scan.planned = SimpleNamespace(plan=plan)
-    runner._on_planned()
+    est.planned(plan)
     fc = cfg.force_control.contact
     approach = cfg.trajectory.standoff / fc.approach_speed
     retract = fc.retract_distance / fc.retract_speed + 0.5
     total = 0.1 + 2.0 + approach + SETTLE_ESTIMATE_S + 10.0 + retract
     scan.state = scan.active_state = S.SWEEP
     scan.s = 0.05
-    runner._report_progress()  # half the sweep
+    got.append((est.fraction(scan, 0.0), "sweep"))  # half the sweep
     scan.state = S.PAUSED  # paused in the sweep: where it paused
-    runner._report_progress()
-    runner.t, scan.t_state = 100.0, 99.0
+    got.append((est.fraction(scan, 0.0), "paused"))
+    scan.t_state = 99.0
     scan.state = scan.active_state = S.RETRACT  # a second into the retract
-    runner._report_progress()
+    got.append((est.fraction(scan, 100.0), "retract"))
     scan.state = scan.active_state = S.ABORTING
-    runner._report_progress()
+    got.append((est.fraction(scan, 100.0), "aborting"))
     sweep_half = (0.1 + 2.0 + approach + SETTLE_ESTIMATE_S + 5.0) / total
     assert got[0] == (0.0, "planning")
     assert got[1] == (pytest.approx(sweep_half), "sweep")

@@ -6,14 +6,13 @@ the contact force."""
 import numpy as np
 import pytest
 
-from robot_us.config import load_config
 from sim.cell import make_sim_cell
-from tests.sim_helpers import PoseTracker, average, press, yaw_pose
+from tests.sim_helpers import PoseTracker, average, press, sim_config, yaw_pose
 
 
 @pytest.fixture(scope="module")
 def cfg():
-    return load_config()
+    return sim_config()
 
 
 def _press_and_measure(cfg, depth, yaw):
@@ -45,14 +44,14 @@ def test_force_indentation_law(cfg, depth, yaw):
     "overrides", [{"probe.geometry": "convex"}, {"robot.model": "lbr"}], ids=["convex", "lbr"]
 )
 def test_other_probe_and_arm_follow_the_law(overrides):
-    cfg = load_config(overrides=overrides)
+    cfg = sim_config(overrides)
     m = _press_and_measure(cfg, 0.005, 0.0)
     assert m["force"] == pytest.approx(cfg.sim.phantom.stiffness * m["indentation"], rel=0.10)
     assert -m["ft"][2] == pytest.approx(m["force"], rel=0.02)
 
 
 def test_stiffness_from_config_is_the_law():
-    cfg = load_config(overrides={"sim.phantom.stiffness": 5000.0})
+    cfg = sim_config({"sim.phantom.stiffness": 5000.0})
     m = _press_and_measure(cfg, 0.004, 0.0)
     assert m["force"] == pytest.approx(5000.0 * m["indentation"], rel=0.10)
 
@@ -64,7 +63,7 @@ def test_contact_points_report_the_contact(cfg):
         T = yaw_pose(cell.sim, g.center_x, g.center_y, g.top_z - 0.005)
         press(cell, T)
         cp = cell.sim.contact_points()
-        assert len(cp) == 1  # the manifold is collapsed to one point (contact_law.py)
+        assert len(cp) == 1  # the ideal tissue: one contact at the deepest lens point
         assert cp.forces.sum() == pytest.approx(cell.sim.contact_force())
         assert np.allclose(cp.normals, [0, 0, 1], atol=0.05)  # out of the skin
         assert cp.depths[0] == pytest.approx(0.005, abs=3e-4)
@@ -112,9 +111,7 @@ def test_lens_slides_smoothly_over_the_curved_top(cfg):
 
 
 def test_breathing_phantom_pushes_on_a_held_probe():
-    cfg = load_config(
-        overrides={"sim.phantom.breathing_amplitude": 0.003, "sim.phantom.breathing_hz": 1.0}
-    )
+    cfg = sim_config({"sim.phantom.breathing_amplitude": 0.003, "sim.phantom.breathing_hz": 1.0})
     cell = make_sim_cell(cfg)
     try:
         w, g = cell.sim, cell.sim.geometry

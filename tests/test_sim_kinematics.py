@@ -4,6 +4,8 @@ pose within 1 mm and 0.5 degrees over 100 random configurations, for both arms."
 import numpy as np
 import pytest
 
+from robot_us.core.arms import simulated_arms
+from robot_us.core.kinematics import ArmKinematics
 from sim.world import SimWorld
 from tests.sim_helpers import sim_config
 
@@ -13,9 +15,10 @@ def _angle_deg(Ra, Rb):
     return np.degrees(np.arccos(np.clip(c, -1.0, 1.0)))
 
 
-@pytest.mark.parametrize("model", ["panda", "lbr"])
+@pytest.mark.parametrize("model", simulated_arms())
 def test_ets_matches_pybullet(model):
     with SimWorld(sim_config({"robot.model": model})) as w:
+        flange = ArmKinematics(model)  # no tool: T_base_flange
         lo, hi = w.kin.limits.lower, w.kin.limits.upper
         rng = np.random.default_rng(42)
         pos_err, ang_err = [], []
@@ -23,7 +26,7 @@ def test_ets_matches_pybullet(model):
             q = rng.uniform(lo, hi)
             w.reset_joints(q)
             for T_sim, T_ets in (
-                (w.flange_pose(), w.kin.fk_flange(q)),
+                (w.flange_pose(), flange.fk(q)),
                 (w.probe_pose(), w.kin.fk(q)),
             ):
                 pos_err.append(np.linalg.norm(T_sim[:3, 3] - T_ets[:3, 3]))
@@ -34,7 +37,7 @@ def test_ets_matches_pybullet(model):
         assert max(pos_err) < 1e-6
 
 
-@pytest.mark.parametrize("model", ["panda", "lbr"])
+@pytest.mark.parametrize("model", simulated_arms())
 def test_jacobian_matches_pybullet_motion(model):
     """Joint velocities through the ETS Jacobian move the simulated probe as predicted."""
     with SimWorld(sim_config({"robot.model": model})) as w:

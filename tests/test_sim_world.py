@@ -5,19 +5,20 @@ import numpy as np
 import pybullet as p
 import pytest
 
-from robot_us.config import ConfigError, load_config
+from robot_us.config import ConfigError
+from robot_us.core.arms import simulated_arms
 from robot_us.core.backends import CELLS, ArmBackend, RgbdCamera, UltrasoundSource, WrenchSensor
 from sim.probe_tool import ProbeTool
 from sim.world import SimWorld
 from tests.sim_helpers import sim_config
 
 
-@pytest.mark.parametrize("model", ["panda", "lbr"])
+@pytest.mark.parametrize("model", simulated_arms())
 @pytest.mark.parametrize("geometry", ["linear", "convex"])
 def test_world_builds_with_probe_at_home(model, geometry):
     cfg = sim_config({"robot.model": model, "probe.geometry": geometry})
     with SimWorld(cfg) as w:
-        assert len(w.joint_indices) == 7
+        assert len(w.joint_indices) == w.arm.n_joints
         T = w.probe_pose()
         # home: probe face at (0.35, 0, 0.40) pointing straight down, array along +y
         assert np.allclose(T[:3, 3], [0.35, 0.0, 0.40], atol=2e-3)
@@ -35,7 +36,7 @@ def test_world_builds_with_probe_at_home(model, geometry):
 
 
 def test_sim_cell_from_registry_has_all_devices():
-    cell = CELLS.create("sim", load_config())
+    cell = CELLS.create("sim", sim_config())
     try:
         assert isinstance(cell.arm, ArmBackend) and cell.arm.n_joints == 7
         assert isinstance(cell.wrench, WrenchSensor)
@@ -68,12 +69,11 @@ def test_bad_config_value_names_the_key():
 def test_breathing_moves_the_phantom_as_configured():
     cfg = sim_config({"sim.phantom.breathing_amplitude": 0.005, "sim.phantom.breathing_hz": 0.5})
     with SimWorld(cfg) as w:
-        g = w.geometry
         z = []
         for _ in range(1000):  # one half period: 0 -> +A (t = 0.5 s) -> 0 (t = 1 s)
             w.step()
             pos, _ = p.getBasePositionAndOrientation(w.phantom_id, physicsClientId=w.client)
-            z.append(pos[2] - g.axis_z)
+            z.append(pos[2])  # the body's origin is at the bed-level reference z = 0
             assert z[-1] == pytest.approx(w.breathing_offset(), abs=1e-12)
         assert w.t == pytest.approx(1.0)
         assert z[499] == pytest.approx(0.005, abs=1e-9)
@@ -82,20 +82,20 @@ def test_breathing_moves_the_phantom_as_configured():
 
 
 def test_still_phantom_does_not_move():
-    with SimWorld(load_config()) as w:
+    with SimWorld(sim_config()) as w:
         for _ in range(10):
             w.step()
         pos, _ = p.getBasePositionAndOrientation(w.phantom_id, physicsClientId=w.client)
-        assert pos[2] == pytest.approx(w.geometry.axis_z)
+        assert pos[2] == pytest.approx(0.0)
         assert w.breathing_offset() == 0.0
 
 
 def test_shift_phantom_moves_body_and_ground_truth():
-    with SimWorld(load_config()) as w:
+    with SimWorld(sim_config()) as w:
         w.shift_phantom(-0.008)
         w.step()
         pos, _ = p.getBasePositionAndOrientation(w.phantom_id, physicsClientId=w.client)
-        assert pos[2] == pytest.approx(w.geometry.axis_z - 0.008)
+        assert pos[2] == pytest.approx(-0.008)
         assert w.breathing_offset() == pytest.approx(-0.008)
         with pytest.raises(ValueError, match="phantom shift"):
             w.shift_phantom(0.5)

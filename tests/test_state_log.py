@@ -188,3 +188,39 @@ def test_attach_to_something_else_is_a_clear_error():
         resource_tracker.register(shm._name, "shared_memory")
         shm.close()
         shm.unlink()
+
+
+def test_column_reads_the_rows_held_oldest_first_without_draining():
+    log = StateLog(8)
+    for k in range(5):
+        _push(log, k)
+    assert log.column("cycle").tolist() == list(range(5))
+    assert log.drain().rows["cycle"].tolist() == list(range(5))  # column() did not drain
+    for k in range(5, 11):
+        _push(log, k)
+    assert log.column("cycle").tolist() == list(range(3, 11))  # wrapped: the newest 8
+    assert log.column("reaction").dtype == np.int8
+    with pytest.raises(KeyError, match="no column 'nope'"):
+        log.column("nope")
+
+
+def test_column_ring_pushes_one_value_per_column_and_wraps():
+    from typing import ClassVar
+
+    from robot_us.ring import ColumnRing
+
+    class Ring(ColumnRing):
+        COLUMNS: ClassVar[dict] = {"k": np.int64, "p": (np.float64, (3,))}
+
+    r = Ring(4)
+    for k in range(6):
+        r.push(k, [k, 2 * k, 3 * k])
+    assert len(r) == 4 and r.count == 6
+    assert r.ordered("k").tolist() == [2, 3, 4, 5]
+    assert r.ordered("p")[-1].tolist() == [5.0, 10.0, 15.0]
+    with pytest.raises(TypeError, match=r"takes 2 values \(k, p\), got 1"):
+        r.push(1)
+    with pytest.raises(KeyError, match="no column 'count'"):
+        r.ordered("count")  # an attribute, not a column
+    with pytest.raises(ValueError, match="capacity"):
+        Ring(0)

@@ -1,4 +1,4 @@
-"""path.json validation, plan.json round trip and the ``robot-us plan`` exit codes."""
+"""path.json validation, plan.json content and the ``robot-us plan`` exit codes."""
 
 import json
 
@@ -9,7 +9,7 @@ from robot_us.cli import main
 from robot_us.config import Config
 from robot_us.core.types import SegmentKind, SurfacePath
 from sim.phantom_geometry import PhantomGeometry
-from trajectory.formats import PathFormatError, path_from_dict, path_to_dict, plan_from_dict
+from trajectory.formats import PLAN_FORMAT, PathFormatError, path_from_dict, path_to_dict
 
 
 def _doc(n=60, theta=(-0.3, 0.0), y=(-0.06, 0.06)):
@@ -56,11 +56,13 @@ def test_plan_command_writes_a_plan(tmp_path, capsys):
         ["plan", "--path", str(src), "--plane", "transverse", "--speed", "20", "--out", str(out)]
     )
     assert code == 0, capsys.readouterr().err
-    plan = plan_from_dict(json.loads(out.read_text()))
-    assert plan.plane == "transverse" and plan.speed_m_s == pytest.approx(0.02)
-    assert plan.poses.shape == (len(plan.kinds), 4, 4)
-    assert plan.joints.shape == (len(plan.kinds), 7)
-    assert SegmentKind.SWEEP in plan.kinds
+    plan = json.loads(out.read_text())
+    assert plan["format"] == PLAN_FORMAT and plan["version"] == 1
+    assert plan["plane"] == "transverse" and plan["speed_m_s"] == pytest.approx(0.02)
+    n = len(plan["kinds"])
+    assert np.shape(plan["poses"]) == (n, 4, 4) and np.shape(plan["joints_rad"]) == (n, 7)
+    assert len(plan["arc_length_m"]) == n and SegmentKind.SWEEP.value in plan["kinds"]
+    assert plan["duration_s"] == pytest.approx(sum(plan["segment_durations_s"].values()))
     assert "planned" in capsys.readouterr().out
 
 
@@ -68,7 +70,7 @@ def test_plan_command_fails_on_an_unreachable_path(tmp_path, capsys):
     """Over the far side of the body: out of the Panda's reach with the probe normal."""
     src, out = tmp_path / "path.json", tmp_path / "plan.json"
     src.write_text(json.dumps(_doc(80, theta=(0.0, 0.8), y=(0.0, 0.0))))
-    assert main(["plan", "--path", str(src), "--out", str(out)]) == 1
+    assert main(["plan", "--path", str(src), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "mm from the start" in err and "out of reach" in err
     assert not out.exists()
@@ -86,11 +88,11 @@ def test_plan_command_rejects_bad_input(tmp_path, capsys, content, args, message
     src = tmp_path / "path.json"
     src.write_text(content if content is not None else json.dumps(_doc()))
     code = main(["plan", "--path", str(src), "--out", str(tmp_path / "p.json"), *args])
-    assert code == 1
+    assert code == 2
     assert message in capsys.readouterr().err
 
 
 def test_plan_command_missing_file(tmp_path, capsys):
     code = main(["plan", "--path", str(tmp_path / "nope.json"), "--out", str(tmp_path / "p")])
-    assert code == 1
+    assert code == 2
     assert "not found" in capsys.readouterr().err

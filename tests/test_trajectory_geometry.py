@@ -10,7 +10,7 @@ from sim.phantom_geometry import PhantomGeometry
 from trajectory.config import TrajectoryConfig
 from trajectory.errors import FailureReason, PlanningError
 from trajectory.frames import normal_segment, probe_frames, rotation_angles
-from trajectory.path_geometry import smooth_path
+from trajectory.path_geometry import spline_resample
 
 CFG = TrajectoryConfig()
 
@@ -34,7 +34,7 @@ def _plane_line(n_pts=7, length=0.1):
 
 def test_straight_line_on_a_plane_gives_exact_poses():
     p0, d, normal, path = _plane_line()
-    sp = smooth_path(path, CFG)
+    sp = spline_resample(path, CFG)
     assert sp.length == pytest.approx(0.1, abs=1e-9)
     np.testing.assert_allclose(sp.s, np.arange(101) * 1e-3, atol=1e-9)
     np.testing.assert_allclose(sp.points, p0 + sp.s[:, None] * d, atol=1e-8)
@@ -48,7 +48,7 @@ def test_straight_line_on_a_plane_gives_exact_poses():
 
 def test_transverse_plane_puts_the_path_along_probe_y_and_flip_turns_it():
     _, d, _normal, path = _plane_line()
-    sp = smooth_path(path, CFG)
+    sp = spline_resample(path, CFG)
     lon = probe_frames(sp, "longitudinal")
     tra = probe_frames(sp, "transverse")
     flip = probe_frames(sp, "transverse", flip=True)
@@ -66,7 +66,7 @@ def test_arc_keeps_tangent_continuity():
     R = 0.08  # turns the probe at 1/R = 12.5 rad/m, inside the 17.5 rad/m default
     phi = np.linspace(0.0, np.pi / 2, 40)  # coarse input: 40 points on a quarter circle
     pts = np.stack([0.5 + R * np.cos(phi), R * np.sin(phi), np.full_like(phi, 0.1)], axis=1)
-    sp = smooth_path(SurfacePath(pts, np.tile([0.0, 0.0, 1.0], (40, 1))), CFG)
+    sp = spline_resample(SurfacePath(pts, np.tile([0.0, 0.0, 1.0], (40, 1))), CFG)
     assert sp.length == pytest.approx(R * np.pi / 2, rel=2e-3)
     # the tangent turns smoothly (no kinks: the turn per step changes little from step to
     # step) at ~ds/R away from the ends (the natural spline straightens the last few mm)
@@ -92,7 +92,7 @@ def test_helix_on_the_phantom_keeps_z_on_the_normal(plane):
     theta = np.linspace(-0.7, 0.5, 150)
     y = np.linspace(-0.15, 0.15, 150)  # helix: angle and axial position together
     pts, nrm = geo.surface_point(theta, y)
-    sp = smooth_path(SurfacePath(pts, nrm), CFG)
+    sp = spline_resample(SurfacePath(pts, nrm), CFG)
     T = probe_frames(sp, plane, max_orientation_rate=CFG.max_orientation_rate)
     _, true_n = geo.closest_point(T[:, :3, 3])
     cos = np.einsum("ij,ij->i", T[:, :3, 2], -true_n)
@@ -107,7 +107,7 @@ def test_noisy_stroke_is_smoothed_not_rejected():
     u = np.linspace(0, 0.12, 400)  # dense points with 0.3 mm jitter
     pts = np.stack([0.5 + u, 0.02 * np.sin(u * 20), np.full_like(u, 0.1)], axis=1)
     noisy = pts + rng.normal(0, 3e-4, pts.shape) * [1, 1, 0]
-    sp = smooth_path(SurfacePath(noisy, np.tile([0.0, 0.0, 1.0], (400, 1))), CFG)
+    sp = spline_resample(SurfacePath(noisy, np.tile([0.0, 0.0, 1.0], (400, 1))), CFG)
     clean_y = 0.02 * np.sin((sp.points[:, 0] - 0.5) * 20)
     assert np.abs(sp.points[:, 1] - clean_y)[20:-20].max() < 3e-4
     T = probe_frames(sp, "longitudinal", max_orientation_rate=CFG.max_orientation_rate)
@@ -120,7 +120,7 @@ def test_fold_back_is_rejected_with_its_place():
     x = 0.5 + np.concatenate([out, back])
     pts = np.stack([x, np.zeros_like(x), np.full_like(x, 0.1)], axis=1)
     with pytest.raises(PlanningError, match="folds back") as e:
-        smooth_path(SurfacePath(pts, np.tile([0.0, 0.0, 1.0], (len(x), 1))), CFG)
+        spline_resample(SurfacePath(pts, np.tile([0.0, 0.0, 1.0], (len(x), 1))), CFG)
     assert e.value.reason is FailureReason.FOLD_BACK
     assert e.value.span_m[0] == pytest.approx(0.03, abs=0.003)
 
@@ -128,10 +128,10 @@ def test_fold_back_is_rejected_with_its_place():
 def test_too_short_path_is_rejected():
     pts = np.array([[0.5, 0, 0.1], [0.503, 0, 0.1]])
     with pytest.raises(PlanningError, match=r"3\.0 mm long") as e:
-        smooth_path(SurfacePath(pts, [[0, 0, 1.0]] * 2), CFG)
+        spline_resample(SurfacePath(pts, [[0, 0, 1.0]] * 2), CFG)
     assert e.value.reason is FailureReason.TOO_SHORT
     with pytest.raises(PlanningError, match="at least 2"):
-        smooth_path(SurfacePath(pts[:1], [[0, 0, 1.0]]), CFG)
+        spline_resample(SurfacePath(pts[:1], [[0, 0, 1.0]]), CFG)
 
 
 def test_sharp_corner_is_rejected_at_the_corner():
@@ -143,7 +143,7 @@ def test_sharp_corner_is_rejected_at_the_corner():
         ]
     )
     with pytest.raises(PlanningError, match="corner") as e:
-        smooth_path(SurfacePath(pts, np.tile([0.0, 0.0, 1.0], (len(pts), 1))), CFG)
+        spline_resample(SurfacePath(pts, np.tile([0.0, 0.0, 1.0], (len(pts), 1))), CFG)
     assert e.value.reason is FailureReason.SMOOTHING
     s0, s1 = e.value.span_m
     # the span (arc length of the smoothed path, which cuts the corner) covers the corner
@@ -154,7 +154,7 @@ def test_normals_along_the_path_are_rejected():
     u = np.linspace(0, 0.05, 20)
     pts = np.stack([0.5 + u, 0 * u, 0.1 + 0 * u], 1)
     with pytest.raises(PlanningError, match="perpendicular") as e:
-        smooth_path(SurfacePath(pts, np.tile([1.0, 0.0, 0.2], (20, 1))), CFG)
+        spline_resample(SurfacePath(pts, np.tile([1.0, 0.0, 0.2], (20, 1))), CFG)
     assert e.value.reason is FailureReason.NORMAL
 
 
@@ -163,7 +163,7 @@ def test_abrupt_normal_change_exceeds_the_orientation_rate():
     pts = np.stack([0.5 + u, 0 * u, 0.1 + 0 * u], 1)
     tilt = np.where(u < 0.05, 0.0, np.radians(70))  # a 70 deg step in the normal at 50 mm
     nrm = np.stack([0 * u, np.sin(tilt), np.cos(tilt)], 1)
-    sp = smooth_path(SurfacePath(pts, nrm), CFG)
+    sp = spline_resample(SurfacePath(pts, nrm), CFG)
     with pytest.raises(PlanningError, match="deg/mm") as e:
         probe_frames(sp, max_orientation_rate=CFG.max_orientation_rate)
     assert e.value.reason is FailureReason.ORIENTATION_RATE
@@ -172,7 +172,7 @@ def test_abrupt_normal_change_exceeds_the_orientation_rate():
 
 def test_approach_segment_runs_along_the_normal_from_the_standoff():
     _, _d, normal, path = _plane_line()
-    T0 = probe_frames(smooth_path(path, CFG))[0]
+    T0 = probe_frames(spline_resample(path, CFG))[0]
     A = normal_segment(T0, 0.05, 0.001)
     assert len(A) == 50
     np.testing.assert_allclose(A[0, :3, 3], T0[:3, 3] + 0.05 * normal, atol=1e-12)
@@ -186,4 +186,4 @@ def test_path_must_be_in_the_base_frame():
     _, _, _, path = _plane_line()
     path.frame = "camera"
     with pytest.raises(PlanningError, match="'base' frame"):
-        smooth_path(path, CFG)
+        spline_resample(path, CFG)

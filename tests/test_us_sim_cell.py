@@ -5,15 +5,14 @@ import numpy as np
 import pytest
 
 from perception.quality.classes import QualityClass
-from robot_us.config import load_config
 from sim.cell import make_sim_cell
 from sim.ultrasound.source import make_sim_ultrasound_source
-from tests.sim_helpers import press, yaw_pose
+from tests.sim_helpers import press, sim_config, yaw_pose
 
 
 @pytest.fixture(scope="module")
 def cell():
-    cfg = load_config(overrides={"ultrasound.sim.width_px": 64, "ultrasound.sim.height_px": 64})
+    cfg = sim_config({"ultrasound.sim.width_px": 64, "ultrasound.sim.height_px": 64})
     cell = make_sim_cell(cfg)
     yield cfg, cell
     cell.close()

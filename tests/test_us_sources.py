@@ -110,7 +110,7 @@ def test_image_folder_errors(tmp_path):
     with pytest.raises(FrameFileError, match=r"bad\.png.*not a readable image"):
         src.grab()
     (tmp_path / "frames.json").write_text("{broken")
-    with pytest.raises(FrameFileError, match="invalid JSON"):
+    with pytest.raises(FrameFileError, match="not valid JSON"):
         ImageFolderSource(tmp_path)
 
 

@@ -15,7 +15,7 @@ def check_scan_speed(speed: float) -> None:
     """Raise ValueError unless 0 < ``speed`` (m/s) <= ``MAX_SCAN_SPEED``."""
     if not 0.0 < speed <= MAX_SCAN_SPEED:
         raise ValueError(
-            f"scan speed {speed * 1e3:.1f} mm/s is outside (0, {MAX_SCAN_SPEED * 1e3:.0f}] mm/s"
+            f"scan speed {speed * 1e3:.3g} mm/s is outside (0, {MAX_SCAN_SPEED * 1e3:.0f}] mm/s"
         )
 
 
@@ -82,6 +82,14 @@ class TrajectoryConfig:
     )
     speed: float = param(
         0.01, lo=0.0005, hi=MAX_SCAN_SPEED, unit="m/s", doc="scan speed along the skin"
+    )
+    max_duration: float = param(
+        600.0,
+        lo=10.0,
+        hi=7200.0,
+        unit="s",
+        doc="longest plan accepted (transfer, approach, sweep and retract at the planned "
+        "speeds); a slower speed that would exceed it is refused",
     )
     approach_speed: float = param(
         0.01, lo=0.0005, hi=MAX_SCAN_SPEED, unit="m/s", doc="speed along the normal"

@@ -12,6 +12,8 @@ class FailureReason(StrEnum):
     """Why a path (or a part of it) cannot be planned."""
 
     TOO_SHORT = "too short"
+    TOO_LONG = "too long"
+    WORKSPACE = "outside the workspace"
     FOLD_BACK = "folds back on itself"
     CURVATURE = "too sharply curved"
     SMOOTHING = "smoothing moves it too far"

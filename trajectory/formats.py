@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from robot_us.core.types import ScanPlan, SegmentKind, SurfacePath
+from robot_us.core.types import ScanPlan, SurfacePath
 
 #: Format tag and version written into plan.json.
 PLAN_FORMAT = "robot-us/plan"
@@ -31,8 +31,12 @@ def _triples(data: dict, key: str) -> np.ndarray:
         for v in row:
             if isinstance(v, bool) or not isinstance(v, int | float):
                 raise PathFormatError(f"path '{key}'[{i}] has a non-number {v!r}")
-            if not math.isfinite(v):
-                raise PathFormatError(f"path '{key}'[{i}] has a non-finite value {v!r}")
+            try:
+                finite = math.isfinite(v)
+            except OverflowError:  # an integer beyond the float range
+                finite = False
+            if not finite:
+                raise PathFormatError(f"path '{key}'[{i}] has a non-finite value {v!r:.40}")
     return np.array(value, dtype=float).reshape(-1, 3)
 
 
@@ -89,29 +93,3 @@ def plan_to_dict(plan: ScanPlan) -> dict:
         "joints_rad": plan.joints.tolist(),
         "poses": plan.poses.tolist(),
     }
-
-
-def plan_from_dict(data: dict) -> ScanPlan:
-    """A ``ScanPlan`` from a plan.json document (ValueError if it is not one)."""
-    if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
-        raise ValueError(f"not a plan document (format must be '{PLAN_FORMAT}')")
-    if data.get("version") != PLAN_VERSION:
-        raise ValueError(f"plan version {data.get('version')!r} is not {PLAN_VERSION}")
-    poses = np.array(data["poses"], dtype=float)
-    n = len(poses)
-    plan = ScanPlan(
-        poses=poses.reshape(n, 4, 4),
-        arc_length=np.array(data["arc_length_m"], dtype=float),
-        joints=np.array(data["joints_rad"], dtype=float),
-        kinds=[SegmentKind(k) for k in data["kinds"]],
-        speed_m_s=float(data["speed_m_s"]),
-        duration_s=float(data["duration_s"]),
-        robot=str(data["robot"]),
-        plane=str(data["plane"]),
-        flipped=bool(data["flipped"]),
-        max_speed_m_s=float(data["max_speed_m_s"]),
-        segment_durations_s={k: float(v) for k, v in data["segment_durations_s"].items()},
-    )
-    if not (len(plan.arc_length) == len(plan.joints) == len(plan.kinds) == n):
-        raise ValueError("plan arrays (poses, arc_length_m, joints_rad, kinds) differ in length")
-    return plan

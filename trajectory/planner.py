@@ -7,7 +7,9 @@ solutions (best first; the first that passes every check wins) and, if none work
 tries the probe turned 180 deg about its axis. An infeasible path raises
 ``PlanningError`` naming the first failing arc-length span and its reason; when only the
 turned probe works and flipping is not allowed, the error says so
-(``flip_feasible``).
+(``flip_feasible``). A plan longer than ``max_duration`` (a speed too slow for the path)
+and, when the planner is given the workspace box, a probe tip leaving it anywhere in the
+plan are refused too.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from robot_us.core.types import ScanPlan, SegmentKind, SurfacePath
 from trajectory.config import MAX_SCAN_SPEED, TrajectoryConfig, check_scan_speed
 from trajectory.errors import FailureReason, PlanningError, first_run, span_text
 from trajectory.frames import ImagingPlane, normal_segment, probe_frames
-from trajectory.path_geometry import SmoothPath, smooth_path
+from trajectory.path_geometry import SmoothPath, spline_resample
 from trajectory.reachability import PathIK, TrackResult
 from trajectory.time_law import TimeLawLimits, nominal_duration
 from trajectory.transfer import TransferLimits, TransferMove
+from trajectory.workspace import WorkspaceBox
 
 #: Distinct start solutions tried for each probe orientation (best first).
 MAX_START_CANDIDATES = 3
@@ -101,11 +104,15 @@ def _failure_of(
 
 
 class ScanPlanner:
-    """Plans scans for one arm (kinematics with the probe as tool) and one configuration."""
+    """Plans scans for one arm (kinematics with the probe as tool) and one configuration;
+    with a ``workspace`` box, every planned probe-tip position must lie inside it."""
 
-    def __init__(self, kin: ArmKinematics, cfg: TrajectoryConfig) -> None:
+    def __init__(
+        self, kin: ArmKinematics, cfg: TrajectoryConfig, workspace: WorkspaceBox | None = None
+    ) -> None:
         self.kin = kin
         self.cfg = cfg
+        self.workspace = workspace
         self.ik = PathIK(kin, cfg)
         self.normal_step = max(NORMAL_STEP, cfg.resample_step)
         self.qd_max = kin.limits.velocity * cfg.joint_velocity_scale
@@ -218,15 +225,21 @@ class ScanPlanner:
         allow_flip = cfg.allow_flip if allow_flip is None else allow_flip
         check_scan_speed(speed)
         q_start = self._check_start(q_start)
-        smooth = smooth_path(path, cfg)
+        smooth = spline_resample(path, cfg)
+        self._check_sweep_duration(smooth.length, speed)
+        self._check_in_workspace(SegmentKind.SWEEP, smooth.points, smooth.s)
         T_nominal = probe_frames(smooth, plane, False, cfg.max_orientation_rate)
         solution, failure = self._attempt(T_nominal, smooth.s, q_start, speed)
         if solution is not None:
-            return self._assemble(smooth, T_nominal, solution, q_start, plane, speed, False)
+            return self._checked(
+                self._assemble(smooth, T_nominal, solution, q_start, plane, speed, False)
+            )
         T_flip = probe_frames(smooth, plane, True, cfg.max_orientation_rate)
         flip_solution, _ = self._attempt(T_flip, smooth.s, q_start, speed)
         if flip_solution is not None and allow_flip:
-            return self._assemble(smooth, T_flip, flip_solution, q_start, plane, speed, True)
+            return self._checked(
+                self._assemble(smooth, T_flip, flip_solution, q_start, plane, speed, True)
+            )
         assert failure is not None
         if failure.retrack is not None:  # find where the first failing span ends
             poses, s_seg, seed, s_prev = failure.retrack
@@ -247,6 +260,75 @@ class ScanPlanner:
             span_m=failure.span,
             flip_feasible=flip_solution is not None,
         )
+
+    def _duration(self, distance: float, speed: float) -> float:
+        """Jerk-limited rest-to-rest time (s) over ``distance`` (m) at ``speed`` (m/s)."""
+        cfg = self.cfg
+        return nominal_duration(TimeLawLimits(distance, speed, cfg.max_acceleration, cfg.max_jerk))
+
+    def _check_sweep_duration(self, length: float, speed: float) -> None:
+        """Refuse (before solving anything) a speed at which the sweep of ``length`` (m)
+        with the approach and retract already takes longer than ``max_duration``."""
+        cfg = self.cfg
+        normal = 2.0 * self._duration(cfg.standoff, cfg.approach_speed)
+        total = self._duration(length, speed) + normal
+        if total <= cfg.max_duration:
+            return
+        room = cfg.max_duration - normal
+        hint = (
+            f": scan at about {length / room * 1e3:.3g} mm/s or faster"
+            if room > 0
+            else ": approach and retract alone take longer"
+        )
+        raise PlanningError(
+            FailureReason.TOO_LONG,
+            f"at {speed * 1e3:.3g} mm/s the {length * 1e3:.1f} mm sweep makes the plan at "
+            f"least {total:.4g} s long; the longest allowed is {cfg.max_duration:g} s "
+            f"(trajectory.max_duration){hint}",
+        )
+
+    def _check_in_workspace(self, kind: SegmentKind, points: np.ndarray, s: np.ndarray) -> None:
+        """Refuse probe-tip ``points`` (N x 3, m) of segment ``kind`` outside the workspace
+        box, naming the first run outside (arc length ``s`` on the sweep)."""
+        if self.workspace is None or len(points) == 0:
+            return
+        excess, axis = self.workspace.excess(points)
+        if not np.any(excess > 0.0):
+            return
+        i, j = first_run(excess > 0.0)
+        k = i + int(np.argmax(excess[i : j + 1]))
+        how = self.workspace.describe(float(excess[k]), int(axis[k]))
+        if kind is SegmentKind.SWEEP:
+            where = f"the path leaves the workspace {how} {span_text(s[i], s[j])}"
+            span = (float(s[i]), float(s[j]))
+        else:
+            what = {
+                SegmentKind.TRANSFER: "the transfer move to the approach",
+                SegmentKind.APPROACH: "the approach to the path start",
+                SegmentKind.RETRACT: "the retract from the path end",
+            }[kind]
+            where = f"{what} leaves the workspace {how}"
+            span = (float(s[i]), float(s[j])) if kind is not SegmentKind.TRANSFER else None
+        raise PlanningError(FailureReason.WORKSPACE, where, span_m=span)
+
+    def _checked(
+        self, planned: tuple[ScanPlan, list[TransferMove]]
+    ) -> tuple[ScanPlan, list[TransferMove]]:
+        """The assembled plan, refused if it is longer than ``max_duration`` or any of its
+        poses leaves the workspace box."""
+        plan = planned[0]
+        if plan.duration_s > self.cfg.max_duration:
+            parts = ", ".join(f"{k} {v:.1f} s" for k, v in plan.segment_durations_s.items())
+            raise PlanningError(
+                FailureReason.TOO_LONG,
+                f"the plan takes {plan.duration_s:.1f} s ({parts}); the longest allowed is "
+                f"{self.cfg.max_duration:g} s (trajectory.max_duration)",
+            )
+        # approach and retract first: a transfer leaves the box too when they do
+        for kind in (SegmentKind.APPROACH, SegmentKind.RETRACT, SegmentKind.TRANSFER):
+            i = plan.segment(kind)
+            self._check_in_workspace(kind, plan.poses[i, :3, 3], plan.arc_length[i])
+        return planned
 
     def _transfer_moves(
         self, q_start: np.ndarray, q_approach: np.ndarray, T_approach: np.ndarray
@@ -286,16 +368,11 @@ class ScanPlanner:
         # first approach pose)
         T_tr = np.array([self.kin.fk(q) for q in q_tr]).reshape(-1, 4, 4)
         length = smooth.length
-
-        def duration(distance: float, v: float) -> float:
-            limits = TimeLawLimits(distance, v, cfg.max_acceleration, cfg.max_jerk)
-            return nominal_duration(limits)
-
-        normal_time = duration(cfg.standoff, cfg.approach_speed)
+        normal_time = self._duration(cfg.standoff, cfg.approach_speed)
         durations = {
             SegmentKind.TRANSFER.value: sum(m.duration for m in moves),
             SegmentKind.APPROACH.value: normal_time,
-            SegmentKind.SWEEP.value: duration(length, speed),
+            SegmentKind.SWEEP.value: self._duration(length, speed),
             SegmentKind.RETRACT.value: normal_time,
         }
         parts = [

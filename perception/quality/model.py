@@ -73,7 +73,7 @@ def _fixed_dim(d: object) -> int | None:
 class QualityModel:
     """An ONNX quality model validated against the contract at construction.
 
-    ``model`` is the serialized ONNX model (bytes; ``robot_us.quality_models`` reads files);
+    ``model`` is the serialized ONNX model (bytes; ``robot_us.imaging.models`` reads files);
     ``name`` is used in error messages. One intra-op thread by default, so the model never
     takes over the machine.
     """

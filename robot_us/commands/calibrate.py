@@ -7,6 +7,8 @@ import argparse
 import glob
 from pathlib import Path
 
+from robot_us.output_paths import add_overwrite_flag
+
 HELP = "calibrate the camera (ChArUco intrinsics, eye-to-hand pose) -> calibration.json"
 
 
@@ -33,6 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--config", action="append", default=[], help="TOML config file(s)")
     p.add_argument("--out", required=True, help="calibration.json to write")
+    add_overwrite_flag(p)
 
 
 def _read_image(path: Path):
@@ -45,24 +48,11 @@ def _read_image(path: Path):
 
 
 def _hand_eye_input(path: Path) -> tuple[list, list]:
-    import numpy as np
+    """Robot poses and images of hand_eye.json (images only from inside its folder)."""
+    from robot_us.perception_files import load_hand_eye
 
-    from robot_us.perception_files import load_json
-
-    data = load_json(path, "hand-eye")
-    poses = data.get("poses") if isinstance(data, dict) else None
-    if not isinstance(poses, list) or not poses:
-        raise ValueError(f"{path}: missing key 'poses' (a non-empty list)")
-    T, images = [], []
-    for i, entry in enumerate(poses):
-        if not isinstance(entry, dict) or "T_base_flange" not in entry or "image" not in entry:
-            raise ValueError(f"{path}: poses[{i}] needs keys 'T_base_flange' and 'image'")
-        Ti = np.asarray(entry["T_base_flange"], dtype=float)
-        if Ti.shape != (4, 4):
-            raise ValueError(f"{path}: poses[{i}].T_base_flange must be 4x4, got {Ti.shape}")
-        T.append(Ti)
-        images.append(_read_image(path.parent / entry["image"]))
-    return T, images
+    data = load_hand_eye(path)
+    return list(data.T_base_flange), [_read_image(p) for p in data.images]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
     from perception.hand_eye import calibrate_from_views
     from robot_us.config import load_config
     from robot_us.core.types import CameraIntrinsics
+    from robot_us.output_paths import check_new_file, new_file
     from robot_us.perception_files import load_calibration, save_calibration
 
+    check_new_file(args.out, args.overwrite)
     if not (args.intrinsics_images or args.hand_eye):
         raise ValueError("nothing to do: give --intrinsics-images and/or --hand-eye")
     spec = load_config(*args.config).perception.charuco
@@ -131,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
                 else ""
             )
         )
-    save_calibration(args.out, calib)
+    with new_file(args.out, args.overwrite) as tmp:
+        save_calibration(tmp, calib)
     print(f"wrote {args.out}")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from robot_us.output_paths import add_overwrite_flag
+
 HELP = "map a stroke drawn on a camera image (stroke.json) onto the skin -> path.json"
 
 
@@ -18,12 +20,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "(default: perception.calibration_file, else the scene's own)",
     )
     p.add_argument("--config", action="append", default=[], help="TOML config file(s)")
+    add_overwrite_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load, map, write; bad input raises an error naming the cause (exit 1)."""
     from perception.stroke_mapping import StrokeMapper
     from robot_us.config import load_config
+    from robot_us.output_paths import check_new_file, new_file
     from robot_us.perception_files import (
         apply_calibration,
         load_calibration,
@@ -32,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         save_path,
     )
 
+    check_new_file(args.out, args.overwrite)
     cfg = load_config(*args.config)
     frame = load_scene(args.scene)
     pixels = load_stroke(args.stroke)
@@ -44,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
             "missing camera calibration (--calibration or perception.calibration_file)"
         )
     result = StrokeMapper(cfg.perception).map(frame, pixels)
-    save_path(args.out, result.path)
+    with new_file(args.out, args.overwrite) as tmp:
+        save_path(tmp, result.path)
     print(
         f"mapped {len(pixels)} stroke pixels to {len(result.path)} points, "
         f"{1000 * result.length:.1f} mm on the skin "

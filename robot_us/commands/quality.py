@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from robot_us.output_paths import add_overwrite_flag
+
 HELP = "score ultrasound frames (PNG folder or .npz stack) for image quality"
 
 
@@ -26,6 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="frames are unrelated: find the imaging area in each, no frozen-frame check",
     )
+    add_overwrite_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,8 +41,10 @@ def run(args: argparse.Namespace) -> int:
     from hardware_drivers.image_folder import ImageFolderSource
     from perception.quality.assess import QualityAssessor
     from robot_us.config import load_config
-    from robot_us.quality_models import load_quality_model
+    from robot_us.imaging.models import load_quality_model
+    from robot_us.output_paths import check_new_file, new_file
 
+    out = check_new_file(args.out, args.overwrite)
     cfg = load_config(*args.config)
     qcfg = cfg.ultrasound.quality
     path = Path(args.frames)
@@ -53,7 +58,13 @@ def run(args: argparse.Namespace) -> int:
     assessor = QualityAssessor(qcfg, model, sequence=not args.independent)
     rows = []
     while (frame := source.grab()) is not None:
-        res = assessor.assess(frame.image, with_confidence=not args.no_confidence, seq=frame.seq)
+        try:
+            res = assessor.assess(
+                frame.image, with_confidence=not args.no_confidence, seq=frame.seq
+            )
+        except ValueError as exc:  # e.g. a frame too small: name the frame
+            where = path / frame.meta["name"] if "name" in frame.meta else f"{path}[{frame.seq}]"
+            raise FrameFileError(f"{where}: {exc}") from exc
         row = {"index": frame.seq, "name": frame.meta.get("name", str(frame.seq))}
         row.update(res.to_dict())
         del row["seq"], row["t"]
@@ -79,10 +90,8 @@ def run(args: argparse.Namespace) -> int:
         "out_of_distribution": ood,
         "results": rows,
     }
-    out = Path(args.out)
-    if out.parent and not out.parent.exists():
-        raise FileNotFoundError(f"output folder does not exist: {out.parent}")
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    with new_file(out, args.overwrite) as tmp:
+        tmp.write_text(json.dumps(report, indent=2) + "\n")
     print(
         f"scored {len(rows)} frames -> {out}: "
         + ", ".join(f"{k} {v}" for k, v in counts.items())

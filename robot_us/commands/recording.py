@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     info.add_argument("--json", action="store_true", help="print the figures as JSON")
     exp = sub.add_parser("export", help="frames as PNG, state as CSV and npz, the rest as JSON")
     exp.add_argument("file", help="recording (.mcap)")
-    exp.add_argument("--out", required=True, help="output folder (created)")
+    exp.add_argument("--out", required=True, help="output folder (created; refused if not empty)")
     exp.add_argument("--no-frames", action="store_true", help="skip the per-frame PNG files")
 
 
@@ -30,8 +30,12 @@ def _info(args: argparse.Namespace) -> int:
     figures = {
         "file": str(path),
         "bytes": path.stat().st_size,
+        "status": rec.status,
         "truncated": rec.truncated,
         "truncation": rec.truncation,
+        "damaged": [list(r) for r in rec.damaged],
+        "messages_recovered": rec.messages_recovered,
+        "messages_expected": rec.messages_expected,
         "duration_s": round(rec.duration_s, 6),
         "start_t": round(rec.start_t, 6),
         "end_t": round(rec.end_t, 6),
@@ -49,8 +53,9 @@ def _info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
-    status = f"TRUNCATED ({rec.truncation})" if rec.truncated else "complete"
-    print(f"file      {path}  ({figures['bytes'] / 1e6:.2f} MB, {status})")
+    print(f"file      {path}  ({figures['bytes'] / 1e6:.2f} MB, {rec.status})")
+    if rec.status != "complete":
+        print(f"recovery  {rec.recovery}")
     print(f"time      {rec.start_t:.3f} .. {rec.end_t:.3f} s  (duration {rec.duration_s:.3f} s)")
     rate = "full rate" if rec.state_full_rate else "decimated"
     print(
@@ -66,12 +71,14 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from robot_us.output_paths import new_folder
     from robot_us.recording.export import export_recording
     from robot_us.recording.reader import read_recording
 
     rec = read_recording(args.file)
+    new_folder(args.out)
     res = export_recording(rec, args.out, frames=not args.no_frames)
-    note = " (truncated recording: exported up to the last complete chunk)" if rec.truncated else ""
+    note = f" ({rec.status} recording: {rec.recovery})" if rec.status != "complete" else ""
     print(f"exported {res.frames} frames and {res.state_rows} state rows to {res.out_dir}{note}")
     for f in res.files:
         print(f"  {f}")

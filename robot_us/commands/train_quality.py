@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from robot_us.output_paths import add_overwrite_flag
+
 HELP = "retrain the image-quality model on simulated frames and export it to ONNX"
 
 
@@ -18,6 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--per-class", type=int, default=None, help="training frames per class")
     p.add_argument("--epochs", type=int, default=None, help="training epochs")
     p.add_argument("--seed", type=int, default=None, help="seed of data and training")
+    add_overwrite_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             "(torch==2.13.0, onnx)"
         )
 
-    from robot_us.quality_training import SHIPPED_MODEL, TrainSettings, train_quality_model
+    from robot_us.imaging.training import SHIPPED_MODEL, TrainSettings, train_quality_model
 
     s = TrainSettings()
     over = {"per_class": args.per_class, "epochs": args.epochs, "seed": args.seed}
@@ -44,7 +47,11 @@ def run(args: argparse.Namespace) -> int:
             if value < (0 if key == "seed" else 1):
                 raise ValueError(f"--{key.replace('_', '-')} must be positive, got {value}")
             s = dataclasses.replace(s, **{key: value})
+    from robot_us.output_paths import check_new_file
+
     out = Path(args.out) if args.out else SHIPPED_MODEL
+    for path in (out, out.with_suffix(".json")):  # the model and its training report
+        check_new_file(path, args.overwrite)
     report = train_quality_model(out, s)
     print(f"wrote {out} ({report.onnx_bytes} bytes)")
     print(f"validation accuracy {report.val_accuracy:.3f}, score MAE {report.val_score_mae:.3f}")

@@ -121,7 +121,8 @@ class Cell:
 
 #: Cell factories by backend name: ``factory(config) -> Cell``.
 CELLS: Registry[Cell] = Registry("cell backend")
-CELLS.register("sim", "sim.cell:make_sim_cell")
+CELLS.register("sim", "robot_us.sim_ft_transport:make_sim_cell")
+CELLS.register("hardware", "hardware_drivers.cell:make_hardware_cell")
 
 #: Ultrasound frame sources by ``ultrasound.source``: ``factory(config, world=None) ->
 #: UltrasoundSource`` (``world``: the simulated world, for the simulated source).

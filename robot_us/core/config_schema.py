@@ -8,6 +8,7 @@ root ``robot_us.config.Config`` assembles them.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Sequence
@@ -69,6 +70,8 @@ def _check_scalar(key: str, value: Any, meta: dict, kind: type) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"config key '{key}' must be a number, got {value!r}")
         value = float(value)
+        if not math.isfinite(value):  # nan passes every range check: refuse it here
+            raise ConfigError(f"config key '{key}' must be a finite number, got {value!r}")
     elif kind is str and not isinstance(value, str):
         raise ConfigError(f"config key '{key}' must be a string, got {value!r}")
     choices = meta.get("choices")

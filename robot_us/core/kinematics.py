@@ -1,5 +1,6 @@
 """Arm kinematics for the loop and the planners: roboticstoolbox ETS models (C++ backed,
-~10-20 us per call), never DH models. Frames: ``base`` -> ``flange`` -> ``probe`` (tip).
+~10-20 us per call), never DH models, built from the arm's entry in the arm-model registry
+(``robot_us.core.arms``). Frames: ``base`` -> ``flange`` -> ``probe`` (tip).
 
 Real-time contract: ``fk`` and ``jacobian`` write into caller-provided arrays when given;
 roboticstoolbox itself allocates its small result arrays (measured in bench/loop_timing).
@@ -8,38 +9,10 @@ roboticstoolbox itself allocates its small result arrays (measured in bench/loop
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
-#: Flange link name of each supported arm in its roboticstoolbox model.
-FLANGE_LINKS = {"panda": "panda_link8", "lbr": "tool0"}
-
-
-@cache
-def _robot(model: str):
-    import roboticstoolbox as rtb
-
-    factories = {"panda": rtb.models.Panda, "lbr": rtb.models.LBR}
-    if model not in factories:
-        raise ValueError(f"unknown robot model '{model}'; available: {', '.join(factories)}")
-    return factories[model]()
-
-
-def _lbr_ets():
-    """LBR iiwa 14 R820 ETS from the joint origins of pybullet_data's kuka_iiwa/model.urdf
-    (flange 0.126 m beyond joint 6's axis). roboticstoolbox's ``models.LBR`` carries two
-    spurious 0.436 mm x offsets (up to 0.86 mm flange error against the simulated arm)."""
-    from roboticstoolbox import ET
-
-    return (
-        ET.tz(0.36) * ET.Rz() * ET.Ry() * ET.Rz() * ET.tz(0.42) * ET.Ry(flip=True) * ET.Rz()
-        * ET.tz(0.4) * ET.Ry() * ET.Rz() * ET.tz(0.126)
-    )  # fmt: skip
-
-
-#: Models whose ETS is built here instead of taken from the roboticstoolbox model.
-_ETS_OVERRIDES = {"lbr": _lbr_ets}
+from robot_us.core.arms import arm_model
 
 
 def _c_entry_points(ets):
@@ -82,29 +55,27 @@ class JointLimits:
     velocity: np.ndarray
 
 
-#: Joint velocity limits (rad/s) from the manufacturers' data sheets.
-VELOCITY_LIMITS = {
-    "panda": np.array([2.175, 2.175, 2.175, 2.175, 2.61, 2.61, 2.61]),
-    "lbr": np.array([1.483, 1.483, 1.745, 1.308, 2.268, 2.356, 2.356]),  # iiwa 14 R820
-}
-
-
 class ArmKinematics:
-    """Forward kinematics and geometric Jacobian of an arm with a tool (the probe)."""
+    """Forward kinematics and geometric Jacobian of the registered arm ``model`` carrying a
+    tool (the probe) at ``T_flange_tool``; ``arm`` is its registry entry, ``limits`` and
+    ``q_ready`` (rad) come from it."""
 
     def __init__(self, model: str, T_flange_tool: np.ndarray | None = None) -> None:
-        robot = _robot(model)
+        self.arm = arm_model(model)
         self.model = model
-        override = _ETS_OVERRIDES.get(model)
-        self.ets = override() if override else robot.ets(end=FLANGE_LINKS[model])
+        self.ets = self.arm.ets()
         self.n = self.ets.n
+        if self.n != self.arm.n_joints:
+            raise ValueError(
+                f"arm model '{model}': its ETS has {self.n} joints, the entry {self.arm.n_joints}"
+            )
         self.T_flange_tool = (
             np.eye(4) if T_flange_tool is None else np.array(T_flange_tool, dtype=float)
         )
         self._T_tool_flange: np.ndarray | None = None  # inverse, made on first ``ik``
-        qlim = np.array(robot.qlim, dtype=float)
-        self.limits = JointLimits(qlim[0].copy(), qlim[1].copy(), VELOCITY_LIMITS[model].copy())
-        self.q_ready = np.array(robot.qr, dtype=float)
+        a = self.arm
+        self.limits = JointLimits(np.array(a.q_lower), np.array(a.q_upper), np.array(a.qd_max))
+        self.q_ready = np.array(a.q_ready, dtype=float)
         self._c = _c_entry_points(self.ets)
         if self._c is not None:  # self-check against the public methods, else fall back
             q = self.q_ready + 0.1
@@ -113,17 +84,21 @@ class ArmKinematics:
             if not (same_T and same_J):
                 self._c = None
 
+    def home(self, q_home: tuple[float, ...] | list[float] = ()) -> np.ndarray:
+        """The start configuration (rad): ``q_home`` (``robot.q_home``) when given, else the
+        arm's own ``q_home``. A wrong number of values is a ``ValueError`` naming the key."""
+        if len(q_home) == 0:
+            return np.array(self.arm.q_home, dtype=float)
+        if len(q_home) != self.n:
+            raise ValueError(
+                f"robot.q_home has {len(q_home)} values; the {self.arm.name} has {self.n} joints"
+            )
+        return np.array(q_home, dtype=float)
+
     @property
     def fast(self) -> bool:
         """True when the C++ entry points are used directly (see ``_c_entry_points``)."""
         return self._c is not None
-
-    def fk_flange(self, q: np.ndarray) -> np.ndarray:
-        """T_base_flange (4x4) at joint positions ``q`` (rad)."""
-        if self._c is not None:
-            handle, fkine, _ = self._c
-            return fkine(handle, np.ascontiguousarray(q, dtype=float), None, None, True)
-        return self.ets.eval(q)
 
     def fk(self, q: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """T_base_tool (4x4) at ``q`` (rad); written into ``out`` when given."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from robot_us.core.config_schema import ConfigError, param
 
 
@@ -37,6 +39,24 @@ class ProbeConfig:
         unit="m",
         doc="centre of mass of the carried mass in the sensor frame",
     )
+    image_origin: tuple[float, ...] = param(
+        (0.0, 0.0, 0.0),
+        length=3,
+        lo=-0.3,
+        hi=0.3,
+        unit="m",
+        doc="image-to-probe calibration: probe-frame point of the middle of the image's top "
+        "edge (the simulated linear probe's image starts at the face centre)",
+    )
+    image_spacing: tuple[float, ...] = param(
+        (0.0, 0.0),
+        length=2,
+        lo=0.0,
+        hi=0.01,
+        unit="m/px",
+        doc="image-to-probe calibration: (lateral, axial) pixel spacing "
+        "(0 = the spacing recorded with each frame)",
+    )
 
     @property
     def sensor_to_tip(self) -> float:
@@ -47,6 +67,20 @@ class ProbeConfig:
     def tip_offset(self) -> float:
         """Flange to probe face distance along the flange z axis (m)."""
         return self.sensor_thickness + self.sensor_to_tip
+
+    def T_probe_image(self, width_px: int, frame_spacing: tuple[float, float]) -> np.ndarray:
+        """Image-to-probe calibration (4x4): maps pixel coordinates (column, row, 0, 1), 0 at
+        the centre of the first pixel, to the probe frame (m). Columns run along probe x,
+        rows along probe z (depth), the image centred on ``image_origin`` laterally and
+        starting there axially; ``frame_spacing`` (m/px) stands in for a zero
+        ``image_spacing``."""
+        sx = self.image_spacing[0] or frame_spacing[0]
+        sy = self.image_spacing[1] or frame_spacing[1]
+        ox, oy, oz = self.image_origin
+        T = np.zeros((4, 4))
+        T[0, 0], T[2, 1], T[3, 3] = sx, sy, 1.0
+        T[:3, 3] = (ox - 0.5 * (width_px - 1) * sx, oy, oz + 0.5 * sy)
+        return T
 
     def validate(self, prefix: str) -> None:
         """Cross-field check: a convex face's arc must span the face width."""

@@ -8,7 +8,7 @@ and filled in place by ``read(out)`` calls; they never reallocate their arrays.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 import numpy as np
 
@@ -17,23 +17,39 @@ def _vec(n: int) -> np.ndarray:
     return np.zeros(n, dtype=np.float64)
 
 
+def zeros_where_none(obj: object, **shapes: int | tuple[int, ...]) -> None:
+    """Give each attribute of ``obj`` named in ``shapes`` that is None a zero array of
+    that shape (float64): the preallocation of a dataclass's array fields."""
+    for name, shape in shapes.items():
+        if getattr(obj, name) is None:
+            setattr(obj, name, np.zeros(shape, dtype=np.float64))
+
+
+class ArmStop(IntEnum):
+    """Why the arm's own controller is not executing commands (0 = it is)."""
+
+    NONE = 0
+    PROTECTIVE = 1  # protective / safeguard stop (UR), raised by the controller
+    EMERGENCY = 2  # emergency stop or user stop button pressed
+    REFLEX = 3  # collision / limit reflex (Franka)
+    LINK_LOST = 4  # the command link or the robot-side program stopped (watchdog, RTDE)
+
+
 @dataclass
 class ArmState:
-    """Joint-space state of the arm: positions (rad), velocities (rad/s), torques (N·m)."""
+    """Joint-space state of the arm: positions (rad), velocities (rad/s), torques (N·m),
+    and ``stop``, the arm controller's stop state (an ``ArmStop`` value, 0 = running)."""
 
     n_joints: int
     t: float = 0.0
     q: np.ndarray = field(default=None)  # type: ignore[assignment]
     qd: np.ndarray = field(default=None)  # type: ignore[assignment]
     tau: np.ndarray = field(default=None)  # type: ignore[assignment]
+    stop: int = 0
 
     def __post_init__(self) -> None:
-        if self.q is None:
-            self.q = _vec(self.n_joints)
-        if self.qd is None:
-            self.qd = _vec(self.n_joints)
-        if self.tau is None:
-            self.tau = _vec(self.n_joints)
+        n = self.n_joints
+        zeros_where_none(self, q=n, qd=n, tau=n)
 
     def copy_from(self, other: ArmState) -> None:
         """Copy ``other`` into this state without allocating."""
@@ -41,6 +57,26 @@ class ArmState:
         self.q[:] = other.q
         self.qd[:] = other.qd
         self.tau[:] = other.tau
+        self.stop = other.stop
+
+
+@dataclass
+class JointKinematics:
+    """The arm's joint state and the probe's kinematics at it, for one control cycle:
+    positions ``q`` (rad), velocities ``qd`` (rad/s), the probe pose ``T_base_probe``
+    (4x4) and its Jacobian ``J`` (6 x n, base frame, [v; w]). Arrays left None are
+    allocated (zeros); pass views to share one set between readers (the control cycle
+    shares it between the controller input and the safety signals)."""
+
+    n_joints: int
+    q: np.ndarray = field(default=None)  # type: ignore[assignment]
+    qd: np.ndarray = field(default=None)  # type: ignore[assignment]
+    T_base_probe: np.ndarray = field(default_factory=lambda: np.eye(4))
+    J: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        n = self.n_joints
+        zeros_where_none(self, q=n, qd=n, J=(6, n))
 
 
 @dataclass
@@ -48,12 +84,16 @@ class WrenchSample:
     """One force/torque sample [fx fy fz tx ty tz] (N, N·m) in the sensor frame.
 
     ``seq`` increments with every new sensor sample; a reader that sees the same ``seq``
-    twice knows the sensor has not delivered anything new (staleness detection).
+    twice knows the sensor has not delivered anything new (staleness detection). ``t`` is
+    when the sample was measured and ``age`` how old it was when ``read`` returned it (s,
+    both on the sensor's clock: simulated time in simulation; for a threaded driver its
+    arrival minus its time on the wire), which the wrench-staleness safety layer checks.
     """
 
     t: float = 0.0
     wrench: np.ndarray = field(default_factory=lambda: _vec(6))
     seq: int = 0
+    age: float = 0.0
 
     @property
     def force(self) -> np.ndarray:
@@ -70,14 +110,7 @@ class WrenchSample:
         self.t = other.t
         self.wrench[:] = other.wrench
         self.seq = other.seq
-
-
-@dataclass
-class ProbePose:
-    """Pose of the probe tip frame in the robot base frame at time ``t`` (s)."""
-
-    t: float
-    T_base_probe: np.ndarray  # 4x4
+        self.age = other.age
 
 
 @dataclass

@@ -106,3 +106,17 @@ def schema_bytes(name: str) -> bytes:
     if not path.is_file():
         raise LookupError(f"no JSON schema named {name!r} in robot_us/recording/schemas")
     return path.read_bytes()
+
+
+#: Metadata key holding the CRC-32 of the other metadata entries (MCAP keeps no checksum
+#: of records outside chunks, and the writer leaves the data-section CRC at 0).
+METADATA_CRC_KEY = "crc32"
+
+
+def metadata_crc(meta: dict[str, str]) -> str:
+    """CRC-32 (8 hex digits) of the metadata entries except ``METADATA_CRC_KEY``, in key
+    order: a flipped bit in the recording's metadata record is detected on reading."""
+    import zlib
+
+    text = "\n".join(f"{k}={v}" for k, v in sorted(meta.items()) if k != METADATA_CRC_KEY)
+    return f"{zlib.crc32(text.encode('utf-8')):08x}"

@@ -93,8 +93,10 @@ class Recording:
 
     ``state`` holds every state row (structured array, ``robot_us.state_log`` layout) if
     the full-rate stream was recorded, else the decimated rows. ``truncated`` is True
-    when the file has no footer (the writer crashed or was killed); everything up to the
-    last complete chunk is still here and ``truncation`` says where reading stopped.
+    when the file ends early (the writer crashed or was killed, or the file was cut):
+    everything up to the last complete chunk is still here and ``truncation`` says at
+    which byte the first incomplete record starts. Damage inside the file skips only the
+    damaged chunks (``damaged`` byte ranges); every intact chunk is read.
     """
 
     path: str
@@ -115,13 +117,17 @@ class Recording:
     truncation: str
     start_t: float
     end_t: float
+    #: byte ranges [start, end) skipped as damaged; what was outside them was recovered
+    damaged: list[tuple[int, int]] = field(default_factory=list)
+    #: ``complete``, ``truncated``, ``damaged`` or ``damaged, truncated``
+    status: str = "complete"
+    #: one line: status, truncation, damaged ranges and messages recovered
+    recovery: str = ""
+    messages_recovered: int = 0
+    #: messages the writer wrote, when the file's summary survived (else None)
+    messages_expected: int | None = None
 
     @property
     def duration_s(self) -> float:
         """Span of the recorded message times (s)."""
         return max(0.0, self.end_t - self.start_t)
-
-    @property
-    def frame_times(self) -> np.ndarray:
-        """Frame times (s)."""
-        return np.array([f.t for f in self.frames], dtype=np.float64)

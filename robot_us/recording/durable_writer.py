@@ -21,9 +21,11 @@ from robot_us.recording.channels import (
     CHANNELS,
     FORMAT_VERSION,
     MESSAGE_ENCODING,
+    METADATA_CRC_KEY,
     METADATA_NAME,
     PROFILE,
     SCHEMA_ENCODING,
+    metadata_crc,
     schema_bytes,
 )
 
@@ -63,6 +65,7 @@ class DurableMcapWriter:
             self._writer.start(profile=PROFILE, library="robot-us")
             meta = {"format_version": FORMAT_VERSION, "origin_ns": str(origin_ns)}
             meta.update(metadata or {})
+            meta[METADATA_CRC_KEY] = metadata_crc(meta)
             self._writer.add_metadata(METADATA_NAME, meta)
             self._channel_ids: dict[str, int] = {}
             schema_ids: dict[str, int] = {}

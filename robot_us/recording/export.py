@@ -106,8 +106,11 @@ def export_recording(rec: Recording, out_dir: str | Path, frames: bool = True) -
         "summary.json": rec.summary,
         "recording.json": {
             "path": rec.path,
+            "status": rec.status,
             "truncated": rec.truncated,
             "truncation": rec.truncation,
+            "damaged": rec.damaged,
+            "recovery": rec.recovery,
             "duration_s": rec.duration_s,
             "state_lost": rec.state_lost,
             "recorder_stats": rec.recorder_stats,

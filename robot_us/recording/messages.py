@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from robot_us.core.typed_json import SchemaError, decode_json
 from robot_us.recording.contents import QualitySample, ScanEvent
+from robot_us.recording.payloads import ANY_OBJECT, PAYLOADS
 
 #: numpy dtype kind/channels -> Foxglove RawImage encoding
 _ENCODINGS: dict[tuple[str, int], str] = {
@@ -83,14 +85,12 @@ def dumps(msg: dict[str, Any]) -> bytes:
 
 
 def loads(data: bytes, topic: str) -> dict[str, Any]:
-    """Parse one JSON message; a malformed message raises ``MessageError`` naming the topic."""
+    """Parse one JSON message into its channel's typed schema (``payloads.PAYLOADS``); a
+    malformed message raises ``MessageError`` naming the topic and the field."""
     try:
-        msg = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MessageError(f"{topic}: message is not valid JSON: {exc}") from exc
-    if not isinstance(msg, dict):
-        raise MessageError(f"{topic}: message is not a JSON object")
-    return msg
+        return decode_json(data, PAYLOADS.get(topic, ANY_OBJECT), topic)
+    except SchemaError as exc:
+        raise MessageError(str(exc)) from exc
 
 
 def _num(x: Any) -> float:

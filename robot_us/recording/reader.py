@@ -1,8 +1,10 @@
 """Reading a recording back with one call: ``read_recording(path) -> Recording``.
 
-Works on complete files and on files whose writer crashed or was killed (no summary or
-footer): everything up to the last complete chunk is returned and ``Recording.truncated``
-/ ``Recording.truncation`` say so. A file that is not MCAP, or not a robot-us recording,
+Works on complete files, on files whose writer crashed or was killed (no summary or
+footer: everything up to the last complete chunk is returned, ``Recording.truncated`` /
+``Recording.truncation`` say so) and on files damaged in the middle (every intact chunk
+is read, ``Recording.damaged`` lists the byte ranges skipped, ``Recording.recovery``
+says what was recovered). A file that is not MCAP, or not a robot-us recording,
 raises a ``RecordingFormatError`` naming the cause."""
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from mcap.records import Channel as McapChannel
 
 from robot_us.recording import channels as ch
 from robot_us.recording import messages as m
@@ -34,16 +37,31 @@ class RecordingFormatError(ValueError):
 Raw = list[tuple[int, bytes]]  # (log time ns, payload) in file order
 
 
+def _writer_channels() -> dict[int, McapChannel]:
+    """The channel records the robot-us writer registers (ids in ``channels.CHANNELS``
+    order): they stand in for channel records lost with a damaged first chunk."""
+    schema_ids: dict[str, int] = {}
+    out = {}
+    for cid, c in enumerate(ch.CHANNELS, start=1):
+        sid = schema_ids.setdefault(c.schema, len(schema_ids) + 1)
+        out[cid] = McapChannel(
+            id=cid, topic=c.topic, message_encoding=ch.MESSAGE_ENCODING, schema_id=sid, metadata={}
+        )
+    return out
+
+
 def _collect(path: Path) -> tuple[dict[str, Raw], dict[str, str], ScanState]:
     st = ScanState(str(path))
     by_topic: dict[str, Raw] = defaultdict(list)
     schema_of: dict[str, str] = {}
     try:
-        for channel, msg in scan_mcap(path, st):
+        for channel, msg in scan_mcap(path, st, _writer_channels()):
             by_topic[channel.topic].append((msg.log_time, msg.data))
             if channel.topic not in schema_of:
                 schema = st.schemas.get(channel.schema_id)
-                schema_of[channel.topic] = schema.name if schema is not None else ""
+                known = ch.BY_TOPIC.get(channel.topic)
+                name = schema.name if schema is not None else known.schema if known else ""
+                schema_of[channel.topic] = name
     except NotMcapError as exc:
         raise RecordingFormatError(str(exc)) from exc
     return by_topic, schema_of, st
@@ -174,6 +192,12 @@ def read_recording(path: str | Path) -> Recording:
             f"{path} is an MCAP file but not a robot-us recording "
             f"(no '{ch.METADATA_NAME}' metadata record)"
         )
+    crc = meta.get(ch.METADATA_CRC_KEY)
+    if crc is not None and crc != ch.metadata_crc(meta):
+        raise RecordingFormatError(
+            f"{path}: the recording's metadata record is damaged (checksum mismatch); "
+            "its time origin and state layout cannot be trusted"
+        )
     try:
         origin_ns = int(meta["origin_ns"])
     except (KeyError, ValueError) as exc:
@@ -193,7 +217,7 @@ def read_recording(path: str | Path) -> Recording:
         cfg = _last(by_topic, ch.CONFIG)
         summary = _last(by_topic, ch.SUMMARY)
         rstats = _last(by_topic, ch.RECORDER_STATS)
-    except m.MessageError as exc:
+    except (ValueError, TypeError, KeyError, IndexError) as exc:  # MessageError and shapes
         raise RecordingFormatError(f"{path}: {exc}") from exc
     quality.sort(key=lambda q: (q.t, q.seq))
     events.sort(key=lambda e: e.t)
@@ -225,4 +249,9 @@ def read_recording(path: str | Path) -> Recording:
         truncation=st.truncation,
         start_t=start_t,
         end_t=end_t,
+        damaged=list(st.damaged),
+        status=st.status,
+        recovery=st.describe(),
+        messages_recovered=st.messages,
+        messages_expected=st.expected_messages,
     )

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from robot_us import __version__
 from robot_us.core.config_schema import to_dict
 from robot_us.core.types import RgbdFrame, ScanPlan, UltrasoundFrame
 from robot_us.recording import channels as ch
@@ -133,7 +134,6 @@ class Recorder:
             "plan": self._write_plan,
             "config": self._write_config,
             "summary": self._write_summary,
-            "event": self._write_event,
         }
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -150,6 +150,7 @@ class Recorder:
             ),
             "state_rate_hz": repr(self.cfg.state_rate_hz),
             "flush_period_s": repr(self.cfg.flush_period_s),
+            "software": f"robot-us {__version__}",
         }
         meta.update(self._metadata)
         self._writer = DurableMcapWriter(
@@ -279,10 +280,6 @@ class Recorder:
     def write_summary(self, summary: Mapping[str, Any]) -> bool:
         """Queue the final scan summary/report (a JSON-able dict)."""
         return self._put("summary", dict(summary))
-
-    def add_event(self, event: ScanEvent) -> bool:
-        """Queue an event from a non-loop thread (may wait for queue space)."""
-        return self._put("event", event)
 
     def post_event(
         self,

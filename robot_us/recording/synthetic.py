@@ -164,7 +164,7 @@ def run_synthetic_scan(
             )  # fmt: skip
             return True
 
-        runner = LoopRunner(rate_hz=rate_hz, mode=mode, ring_capacity=10_000)
+        runner = LoopRunner(rate_hz=rate_hz, mode=mode)
         try:
             loop_stats = runner.run(cycle, duration_s=duration_s)
         finally:

@@ -1,5 +1,6 @@
 """Configuration of the safety supervisor (``[safety]``). Read once when the supervisor
-is built; the layers precompute everything they need."""
+is built; the layers precompute everything they need. The limits' defaults are written
+here only: the layers' constructors take every limit explicitly."""
 
 from __future__ import annotations
 

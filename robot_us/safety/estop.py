@@ -29,7 +29,6 @@ class EStopLayer(SafetyLayer):
         super().__init__()
         self.inputs = tuple(inputs)
         self._pressed = tuple(e.pressed for e in self.inputs)
-        self.code = FaultCode.ESTOP
 
     def any_pressed(self) -> bool:
         """True while any input is engaged."""

@@ -4,16 +4,13 @@ A fault is latched with its cause (what was measured, against which limit, when)
 ``reset``; the active reaction is the most severe of the latched faults.
 
 Real-time contract: checking for faults allocates nothing; raising one creates a single
-small ``Fault`` record (rare by definition); ``MAX_LATCHED`` bounds the list.
+small ``Fault`` record (rare by definition); one record per fault code bounds the list.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-
-#: Most faults kept in a latch (the first, the cause, is always kept).
-MAX_LATCHED = 16
 
 
 class Reaction(IntEnum):
@@ -43,6 +40,7 @@ class FaultCode(IntEnum):
     WRENCH_STALE = 8
     OVERRUN = 9
     ESTOP = 10
+    ARM_STOPPED = 11
 
 
 @dataclass(frozen=True)
@@ -101,8 +99,7 @@ class FaultLatch:
         if fault.code in self._codes:
             return False
         self._codes.add(fault.code)
-        if len(self.faults) < MAX_LATCHED:
-            self.faults.append(fault)
+        self.faults.append(fault)
         self.reaction = max(self.reaction, fault.reaction)
         return True
 

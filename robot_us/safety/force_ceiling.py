@@ -12,13 +12,9 @@ import math
 import numpy as np
 
 from robot_us.safety.faults import NONE, RETRACT, STOP, FaultCode, Reaction
+from robot_us.safety.finite import require_finite
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
-
-#: Default soft limit (N): controlled retract.
-DEFAULT_SOFT_LIMIT_N = 20.0
-#: Default hard limit (N): immediate stop.
-DEFAULT_HARD_LIMIT_N = 25.0
 
 
 class ForceCeiling(SafetyLayer):
@@ -28,15 +24,13 @@ class ForceCeiling(SafetyLayer):
     what = "contact force"
     unit = "N"
 
-    def __init__(
-        self, soft_limit: float = DEFAULT_SOFT_LIMIT_N, hard_limit: float = DEFAULT_HARD_LIMIT_N
-    ) -> None:
+    def __init__(self, soft_limit: float, hard_limit: float) -> None:
         super().__init__()
+        require_finite(self.name, soft_limit=soft_limit, hard_limit=hard_limit)
         if not 0.0 < soft_limit < hard_limit:
             raise ValueError(f"need 0 < soft limit ({soft_limit}) < hard limit ({hard_limit})")
         self.soft = soft_limit
         self.hard = hard_limit
-        self.code = FaultCode.FORCE_HARD
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
         mag = math.hypot(*s.force.tolist())

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from robot_us.safety.faults import NONE, RETRACT, FaultCode, Reaction
+from robot_us.safety.finite import require_finite
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -26,21 +27,19 @@ class ForceRate(SafetyLayer):
 
     def __init__(self, limit: float, window: float, dt: float) -> None:
         super().__init__()
+        require_finite(self.name, limit=limit, window=window, dt=dt)
         if limit <= 0.0 or window <= 0.0:
             raise ValueError("force-rate limit and window must be > 0")
-        self.limit = limit
         self.rate_limit = limit
         self.n = max(1, round(window / dt))
         self.window = self.n * dt
-        self.code = FaultCode.FORCE_RATE
         self._ring = [0.0] * self.n
         self._i = 0
         self._filled = 0
         self.rate = 0.0
 
     def reset(self) -> None:
-        self._filled = 0
-        self._i = 0
+        self._filled = 0  # the ring fills again before a rate is computed
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
         mag = math.hypot(*s.force_filtered.tolist())

@@ -14,6 +14,7 @@ from operator import sub
 import numpy as np
 
 from robot_us.safety.faults import CLIP, NONE, STOP, FaultCode, Reaction
+from robot_us.safety.finite import require_finite
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -35,6 +36,7 @@ class JointPosition(SafetyLayer):
         self, lower: np.ndarray, upper: np.ndarray, margin: float, hard_margin: float
     ) -> None:
         super().__init__()
+        require_finite(self.name, lower=lower, upper=upper, margin=margin, hard_margin=hard_margin)
         self.lower = np.asarray(lower, float).copy()
         self.upper = np.asarray(upper, float).copy()
         if np.any(self.upper - self.lower <= 2.0 * margin):
@@ -42,7 +44,6 @@ class JointPosition(SafetyLayer):
         self.margin = float(margin)
         self.hard_margin = float(hard_margin)
         self.target = self.hard_margin + min(LIMIT_BUFFER_RAD, 0.5 * (margin - hard_margin))
-        self.code = FaultCode.JOINT_POSITION
         self.n = len(self.lower)
         self._lower = self.lower.tolist()
         self._upper = self.upper.tolist()

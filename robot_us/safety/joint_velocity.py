@@ -12,6 +12,7 @@ from operator import gt, lt
 import numpy as np
 
 from robot_us.safety.faults import CLIP, NONE, STOP, FaultCode, Reaction
+from robot_us.safety.finite import require_finite
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -23,14 +24,14 @@ class JointVelocity(SafetyLayer):
     what = "joint velocity"
     unit = "rad/s"
 
-    def __init__(self, limit: np.ndarray, tolerance: float = 1.1) -> None:
+    def __init__(self, limit: np.ndarray, tolerance: float) -> None:
         super().__init__()
+        require_finite(self.name, limit=limit, tolerance=tolerance)
         self.vmax = np.asarray(limit, float).copy()
         if np.any(self.vmax <= 0.0) or tolerance < 1.0:
             raise ValueError("joint velocity limits must be > 0 and tolerance >= 1")
         self.vneg = -self.vmax
         self.fault_speed = self.vmax * tolerance
-        self.code = FaultCode.JOINT_VELOCITY
         self.n = len(self.vmax)
         self._vmax = self.vmax.tolist()
         self._vneg = self.vneg.tolist()
@@ -47,13 +48,10 @@ class JointVelocity(SafetyLayer):
         vmax = self._vmax
         if not (any(map(gt, c, vmax)) or any(map(lt, c, self._vneg))):
             return NONE
-        clipped = False
-        for i in range(self.n):
+        for i in range(self.n):  # some joint is over its limit (checked above)
             v = vmax[i]
             if c[i] > v:
                 cmd[i] = v
-                clipped = True
             elif c[i] < -v:
                 cmd[i] = -v
-                clipped = True
-        return CLIP if clipped else NONE
+        return CLIP

@@ -9,11 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from robot_us.safety.faults import NONE, STOP, FaultCode, Reaction
+from robot_us.safety.finite import require_finite
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
-
-#: Default number of consecutive overruns that stops the arm.
-DEFAULT_MAX_CONSECUTIVE_OVERRUNS = 5
 
 
 class Overruns(SafetyLayer):
@@ -23,12 +21,12 @@ class Overruns(SafetyLayer):
     what = "consecutive loop overruns"
     unit = "cycles"
 
-    def __init__(self, max_consecutive: int = DEFAULT_MAX_CONSECUTIVE_OVERRUNS) -> None:
+    def __init__(self, max_consecutive: int) -> None:
         super().__init__()
+        require_finite(self.name, max_consecutive=max_consecutive)
         if max_consecutive < 1:
             raise ValueError("max consecutive overruns must be >= 1")
         self.max_consecutive = max_consecutive
-        self.code = FaultCode.OVERRUN
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:
         n = s.consecutive_overruns

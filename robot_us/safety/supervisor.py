@@ -29,6 +29,7 @@ import numpy as np
 
 from robot_us.core.backends import EStop
 from robot_us.core.kinematics import JointLimits
+from robot_us.safety.arm_stop import ArmStopped
 from robot_us.safety.config import SafetyConfig
 from robot_us.safety.estop import EStopLayer
 from robot_us.safety.faults import CLIP, NONE, RETRACT, STOP, Fault, FaultLatch, Reaction
@@ -61,10 +62,9 @@ class SupervisorResult:
 class SafetySupervisor:
     """Runs the layers in order, latches faults and applies the reaction to ``cmd``."""
 
-    def __init__(self, layers: Sequence[SafetyLayer], dt: float) -> None:
+    def __init__(self, layers: Sequence[SafetyLayer]) -> None:
         self.layers = tuple(layers)
         self._checks = tuple((layer, layer.check) for layer in self.layers)
-        self.dt = dt
         self.latch = FaultLatch()
         self.result = SupervisorResult()
 
@@ -131,6 +131,7 @@ def make_supervisor(
     """The standard layer stack from ``[safety]`` for an arm with ``limits``."""
     layers: list[SafetyLayer] = [
         EStopLayer(estops),
+        ArmStopped(),
         Overruns(cfg.max_consecutive_overruns),
         WrenchStaleness(cfg.wrench_timeout, dt),
         ForceCeiling(cfg.force_soft_limit, cfg.force_hard_limit),
@@ -140,4 +141,4 @@ def make_supervisor(
         ToolSpeed(cfg.tool_speed_limit, cfg.tool_speed_tolerance),
         JointVelocity(limits.velocity * cfg.joint_velocity_scale, cfg.joint_velocity_tolerance),
     ]
-    return SafetySupervisor(layers, dt)
+    return SafetySupervisor(layers)

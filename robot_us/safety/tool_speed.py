@@ -12,11 +12,9 @@ import math
 import numpy as np
 
 from robot_us.safety.faults import CLIP, NONE, STOP, FaultCode, Reaction
+from robot_us.safety.finite import require_finite
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
-
-#: Default probe-tip speed limit (m/s).
-DEFAULT_TOOL_SPEED_LIMIT = 0.25
 
 
 class ToolSpeed(SafetyLayer):
@@ -26,13 +24,13 @@ class ToolSpeed(SafetyLayer):
     what = "probe tip speed"
     unit = "m/s"
 
-    def __init__(self, limit: float = DEFAULT_TOOL_SPEED_LIMIT, tolerance: float = 1.2) -> None:
+    def __init__(self, limit: float, tolerance: float) -> None:
         super().__init__()
+        require_finite(self.name, limit=limit, tolerance=tolerance)
         if limit <= 0.0 or tolerance < 1.0:
             raise ValueError("tool speed limit must be > 0 and tolerance >= 1")
         self.speed_limit = limit
         self.fault_speed = limit * tolerance
-        self.code = FaultCode.TOOL_SPEED
         self._v = np.zeros(3)
 
     def check(self, s: SafetySignals, cmd: np.ndarray) -> Reaction:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from robot_us.safety.faults import CLIP, NONE, STOP, FaultCode, Reaction
+from robot_us.safety.finite import require_finite
 from robot_us.safety.layer import SafetyLayer
 from robot_us.safety.signals import SafetySignals
 
@@ -33,12 +34,12 @@ class Workspace(SafetyLayer):
 
     def __init__(self, lower: np.ndarray, upper: np.ndarray, margin: float) -> None:
         super().__init__()
+        require_finite(self.name, lower=lower, upper=upper, margin=margin)
         self.lower = np.asarray(lower, float).copy()
         self.upper = np.asarray(upper, float).copy()
         if self.lower.shape != (3,) or np.any(self.lower >= self.upper):
             raise ValueError(f"workspace box {lower} .. {upper} is not a box")
         self.margin = float(margin)
-        self.code = FaultCode.WORKSPACE
         self._v = np.zeros(3)
         self._lo = self.lower.tolist()
         self._hi = self.upper.tolist()

@@ -1,6 +1,6 @@
-"""The autonomous scan: the state machine driven by the control loop (``scan.py``), its
-transition table, the image-quality policy, planning outside the loop, and the lockstep
-runner behind ``robot-us demo`` (see ``docs/scanning.md``).
+"""The autonomous scan: the state machine that is the control cycle's reference provider
+(``scan.py``), its transition table, the image-quality policy, planning outside the
+loop, and the lockstep runner behind ``robot-us demo`` (see ``docs/scanning.md``).
 
 Names load lazily so that ``robot_us.config`` (which imports ``robot_us.scan.config``)
 does not import the whole stack."""

@@ -1,6 +1,7 @@
 """Ground truth of a simulated scan, recorded after every physics step (lockstep only):
-the true contact force, the probe pose, the phantom's breathing shift, and what the scan
-commanded (state, arc length, force setpoint). ``sweep_figures`` turns it into the force,
+the true contact force, the probe pose, the phantom's breathing shift, the commanded
+reference position, and the state-row columns (state, arc length, force setpoint and
+measurement, speed override) they are compared with. ``sweep_figures`` turns it into the force,
 orientation and lateral errors against the exact phantom and the planned path.
 
 Not part of the real-time path: it calls the simulator (a few pybullet queries per step)
@@ -10,67 +11,56 @@ and exists to measure the scan, never to control it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
+from robot_us.ring import ColumnRing
 from robot_us.scan.planning import PlannedScan
 from robot_us.scan.states import ScanState
 
 
-class GroundTruthLog:
-    """Preallocated per-step record of a simulated scan (rows beyond ``capacity`` are
-    counted in ``dropped``, never stored)."""
+class GroundTruthLog(ColumnRing):
+    """Per-step record of a simulated scan, for its report: what only the simulator knows
+    (``force``: summed contact normal force, N; ``tip``/``zaxis``: the probe face centre,
+    m, and axis, base frame; ``dz``: the breathing shift, m; ``t``: simulated time after
+    the step, s), the commanded reference position ``ref`` (m, base), and the columns of
+    the cycle's state row it is measured against, under their state-stream names
+    (``s``, ``state``, ``f_set``, ``f_n``, ``speed_override``): the state stream is a
+    ring the recorder drains, this log keeps the whole run (``capacity`` steps, newest
+    overwrite oldest)."""
 
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.t = np.zeros(capacity)
-        self.force = np.zeros(capacity)  # summed contact normal force (N)
-        self.f_ft = np.zeros(capacity)  # compensated, filtered F/T pressing force (N)
-        self.f_set = np.zeros(capacity)  # ramped setpoint in use (N)
-        self.tip = np.zeros((capacity, 3))  # probe face centre (m, base)
-        self.zaxis = np.zeros((capacity, 3))  # probe z axis (base)
-        self.ref = np.zeros((capacity, 3))  # commanded probe position (m, base)
-        self.dz = np.zeros(capacity)  # breathing shift (m)
-        self.s = np.zeros(capacity)  # arc length (m)
-        self.override = np.zeros(capacity)  # speed override in use
-        self.state = np.zeros(capacity, dtype=np.int8)
-        self.n = 0
-        self.dropped = 0
+    COLUMNS: ClassVar[dict[str, type | tuple[type, tuple[int, ...]]]] = {
+        "t": np.float64,
+        "force": np.float64,
+        "tip": (np.float64, (3,)),
+        "zaxis": (np.float64, (3,)),
+        "dz": np.float64,
+        "ref": (np.float64, (3,)),
+        "s": np.float64,
+        "state": np.int8,
+        "f_set": np.float64,
+        "f_n": np.float64,
+        "speed_override": np.float64,
+    }
 
-    def push(
-        self,
-        t: float,
-        force: float,
-        f_ft: float,
-        f_set: float,
-        T_probe: np.ndarray,
-        ref: np.ndarray,
-        dz: float,
-        s: float,
-        override: float,
-        state: int,
-    ) -> None:
-        """Append one step."""
-        i = self.n
-        if i >= self.capacity:
-            self.dropped += 1
-            return
-        self.t[i] = t
-        self.force[i] = force
-        self.f_ft[i] = f_ft
-        self.f_set[i] = f_set
-        self.tip[i] = T_probe[:3, 3]
-        self.zaxis[i] = T_probe[:3, 2]
-        self.ref[i] = ref
-        self.dz[i] = dz
-        self.s[i] = s
-        self.override[i] = override
-        self.state[i] = state
-        self.n = i + 1
-
-    def view(self, name: str) -> np.ndarray:
-        """The recorded part of column ``name``."""
-        return getattr(self, name)[: self.n]
+    def record(self, world: Any, ref: np.ndarray, row: np.void) -> None:
+        """One step: the simulated ``world``'s truth now, the reference position ``ref``
+        and the state row ``row`` of the cycle just run."""
+        T = world.probe_pose()
+        self.push(
+            world.t,
+            world.contact_force(),
+            T[:3, 3],
+            T[:3, 2],
+            world.breathing_offset(),
+            ref,
+            row["s"],
+            row["state"],
+            row["f_set"],
+            row["f_n"],
+            row["speed_override"],
+        )
 
 
 @dataclass
@@ -118,19 +108,20 @@ def sweep_figures(
     the commanded path point (along the path tangent of ``planned.twist``), over the steps
     in ``SWEEP``; the peak force above ``nominal_force`` (N) while settling. ``geometry``:
     the exact phantom."""
-    state = log.view("state")
+    state = log.ordered("state")
     sweep = state == ScanState.SWEEP
     settle = state == ScanState.SETTLE
-    force, f_set = log.view("force"), log.view("f_set")
+    force, f_set = log.ordered("force"), log.ordered("f_set")
     err = force[sweep] - f_set[sweep]
-    err_ft = log.view("f_ft")[sweep] - f_set[sweep]
-    tip, z, dz = log.view("tip")[sweep], log.view("zaxis")[sweep], log.view("dz")[sweep]
+    err_ft = log.ordered("f_n")[sweep] - f_set[sweep]
+    tip, z = log.ordered("tip")[sweep], log.ordered("zaxis")[sweep]
+    dz = log.ordered("dz")[sweep]
     angles = probe_axis_angles_deg(geometry, tip, z, dz)
     lateral = np.zeros(len(tip))
     along = np.zeros(len(tip))
     if planned is not None and len(tip):
-        ref = log.view("ref")[sweep]
-        s = log.view("s")[sweep]
+        ref = log.ordered("ref")[sweep]
+        s = log.ordered("s")[sweep]
         T, tw = np.eye(4), np.zeros(6)
         for i in range(len(tip)):
             tangent = planned.twist.twist_into(float(s[i]), 1.0, tw)[:3]

@@ -58,7 +58,9 @@ def make_pictures(run: Any, out_dir: Path) -> dict[str, str]:
     return files
 
 
-def _shade_states(ax, t: np.ndarray, state: np.ndarray) -> None:
+def shade_states(ax, t: np.ndarray, state: np.ndarray) -> None:
+    """Shade the time axis of ``ax`` by scan state (ids of ``ScanState``), one legend
+    entry per state."""
     if len(t) == 0:
         return
     change = np.flatnonzero(np.diff(state) != 0) + 1
@@ -79,24 +81,26 @@ def force_plot(run: Any, path: Path) -> Path:
     """Force and setpoint vs time with state shading; arc length, override and quality."""
     plt = _plt()
     tr = run.truth
-    t, state = tr.view("t"), tr.view("state")
+    t, state = tr.ordered("t"), tr.ordered("state")
     sl = _decimate(len(t))
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True, height_ratios=[3, 2])
-    _shade_states(ax, t, state)
-    ax.plot(t[sl], tr.view("force")[sl], color="0.35", lw=0.8, label="contact force (sim truth)")
-    ax.plot(t[sl], tr.view("f_ft")[sl], color="tab:blue", lw=0.8, label="F/T force (filtered)")
-    ax.plot(t[sl], tr.view("f_set")[sl], color="k", lw=1.2, ls="--", label="setpoint")
+    shade_states(ax, t, state)
+    ax.plot(t[sl], tr.ordered("force")[sl], color="0.35", lw=0.8, label="contact force (sim truth)")
+    ax.plot(t[sl], tr.ordered("f_n")[sl], color="tab:blue", lw=0.8, label="F/T force (filtered)")
+    ax.plot(t[sl], tr.ordered("f_set")[sl], color="k", lw=1.2, ls="--", label="setpoint")
     ax.set_ylabel("force along the probe axis (N)")
-    fmax = max(float(np.max(tr.view("force"), initial=0.0)), run.cfg.scan.force_max) + 1.0
+    fmax = max(float(np.max(tr.ordered("force"), initial=0.0)), run.cfg.scan.force_max) + 1.0
     ax.set_ylim(-0.5, fmax)
     ax.legend(loc="upper left", fontsize=7, ncol=3)
     ax.set_title(f"robot-us scan: {run.outcome.result.name.lower()}")
-    _shade_states(ax2, t, state)
-    ax2.plot(t[sl], tr.view("s")[sl] * 1e3, color="tab:green", lw=1.0, label="arc length")
+    shade_states(ax2, t, state)
+    ax2.plot(t[sl], tr.ordered("s")[sl] * 1e3, color="tab:green", lw=1.0, label="arc length")
     ax2.set_ylabel("arc length (mm)")
     ax2.set_xlabel("loop time (s)")
     ax3 = ax2.twinx()
-    ax3.plot(t[sl], tr.view("override")[sl], color="tab:purple", lw=1.0, label="speed override")
+    ax3.plot(
+        t[sl], tr.ordered("speed_override")[sl], color="tab:purple", lw=1.0, label="speed override"
+    )
     im = run.imaging
     if im is not None and len(im.log):
         a = im.log.arrays()

@@ -21,6 +21,7 @@ from trajectory.planner import ScanPlanner
 from trajectory.probe_path import ProbePath
 from trajectory.time_law import ArcTimeLaw, TimeLawLimits
 from trajectory.transfer import TransferMove
+from trajectory.workspace import WorkspaceBox
 
 
 class ScanPlanningError(ValueError):
@@ -51,6 +52,15 @@ class PlannedScan:
         return self.path.length
 
 
+def make_planner(cfg: Config, kin: ArmKinematics) -> ScanPlanner:
+    """The scan planner of ``cfg`` for the arm ``kin``, holding plans to the safety
+    supervisor's workspace box (``safety.workspace_min`` / ``workspace_max``)."""
+    box = WorkspaceBox(
+        cfg.safety.workspace_min, cfg.safety.workspace_max, "safety.workspace_min/max"
+    )
+    return ScanPlanner(kin, cfg.trajectory, workspace=box)
+
+
 def plan_scan(
     cfg: Config, kin: ArmKinematics, request: ScanRequest, q_start: np.ndarray
 ) -> PlannedScan:
@@ -65,7 +75,7 @@ def plan_scan(
             raise ScanPlanningError("mapping the stroke", str(exc)) from exc
         path = mapping.path
     dt = 1.0 / cfg.loop.rate_hz
-    planner = ScanPlanner(kin, cfg.trajectory)
+    planner = make_planner(cfg, kin)
     q0 = np.array(q_start, dtype=float)
     try:
         plan, transfer = planner.plan_with_transfer(

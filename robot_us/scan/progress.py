@@ -1,6 +1,7 @@
-"""A plain-text progress bar for a running scan (no dependency): on a terminal one line
-redrawn in place, elsewhere (logs, pipes) one line per state change, every 10 % and at
-least every second.
+"""Progress of a running scan: ``ProgressEstimate`` (the fraction done, from the planned
+duration of each state) and a plain-text ``ProgressBar`` (no dependency): on a terminal
+one line redrawn in place, elsewhere (logs, pipes) one line per state change, every 10 %
+and at least every second.
 
     [##########..........]  48%  sweep     s  62/130 mm  t 14.2 s  quality 0.93
 """
@@ -8,8 +9,18 @@ least every second.
 from __future__ import annotations
 
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
+from robot_us.config import Config
+from robot_us.core.types import ScanPlan, SegmentKind
+from robot_us.scan.states import ScanState
+
+#: Planning time assumed by the estimate (s).
+PLANNING_ESTIMATE_S = 0.1
+#: Nominal settle time assumed by the estimate (s).
+SETTLE_ESTIMATE_S = 1.0
+#: Slack added to the retract's own duration (s).
+RETRACT_SLACK_S = 0.5
 #: Width of the bar (characters).
 BAR_WIDTH = 24
 #: Shortest time between two redraws on a terminal (s, wall clock).
@@ -18,6 +29,51 @@ REDRAW_S = 0.2
 LOG_STEP = 0.1
 #: ... and the longest wall time between two such lines (s).
 LOG_EVERY_S = 1.0
+
+
+class ProgressEstimate:
+    """Fraction of a scan done: the states of a scan in order, each with its planned or
+    nominal duration; the sweep by arc length, the others by time in the state. Paused:
+    where it paused; aborting or faulted: done (not estimated)."""
+
+    def __init__(self, cfg: Config) -> None:
+        fc = cfg.force_control.contact
+        self._approach_s = cfg.trajectory.standoff / fc.approach_speed
+        self._retract_s = fc.retract_distance / fc.retract_speed + RETRACT_SLACK_S
+        # state -> (time before it, its duration) (s), set once planned
+        self._table: dict[ScanState, tuple[float, float]] = {}
+        self.total = 1.0
+
+    def planned(self, plan: ScanPlan) -> None:
+        """Set the durations from the plan."""
+        seg = plan.segment_durations_s
+        durations = (
+            (ScanState.PLANNING, PLANNING_ESTIMATE_S),
+            (ScanState.TRANSFER, seg.get(SegmentKind.TRANSFER.value, 1.0)),
+            (ScanState.APPROACH, self._approach_s),
+            (ScanState.SETTLE, SETTLE_ESTIMATE_S),
+            (ScanState.SWEEP, seg.get(SegmentKind.SWEEP.value, 1.0)),
+            (ScanState.RETRACT, self._retract_s),
+        )
+        before = 0.0
+        for state, d in durations:
+            self._table[state] = (before, d)
+            before += d
+        self.total = before
+
+    def fraction(self, scan: Any, t: float) -> float:
+        """Fraction (0..1) of ``scan`` done at loop time ``t`` (s)."""
+        if scan.state is ScanState.DONE:
+            return 1.0
+        if not self._table:  # not planned yet
+            return 0.0
+        state = scan.active_state  # aborting or faulted: not estimated, the bar full
+        before, d = self._table.get(state, (self.total, 0.0))
+        if state is ScanState.SWEEP and scan.length > 0:
+            done = before + d * scan.s / scan.length
+        else:
+            done = before + min(t - scan.t_state, d)
+        return done / self.total
 
 
 class ProgressBar:

@@ -94,8 +94,8 @@ def quality_figures(run) -> dict[str, Any]:
 def loop_figures(run) -> dict[str, Any]:
     """Loop, control and imaging timing (us unless named otherwise)."""
     st = run.loop
-    ring = run.cycle.ring
-    ctrl, cpu = ring.ordered("control_us"), ring.ordered("control_cpu_us")
+    log = run.cycle.log
+    ctrl, cpu = log.column("control_us"), log.column("control_cpu_us")
     out = {
         "mode": st.mode,
         "rate_hz": st.rate_hz,

@@ -1,8 +1,9 @@
 """A whole scan in lockstep simulation, as ``robot-us demo`` runs it: build the simulated
-cell, capture the camera image, start the recorder, then run the 1 kHz loop with the scan
-(mapping and planning in ``service()`` between cycles), the ultrasound frames and their
-quality at the source's rate in simulated time, the ground truth after every physics
-step, and a progress bar; at the end the report, the pictures and the recording summary.
+cell, capture the camera image, start the recorder, then run the 1 kHz loop on the
+control cycle with the scan as its reference provider and, between two cycles, the
+lockstep work in named steps (``ScanRunner._between_cycles``): the physics step,
+planning, the ground truth, imaging, recording, the time budget, the test hook and the
+progress bar; at the end the report, the pictures and the recording summary.
 
 Everything is recorded as it happens (``robot_us.recording``): config, camera image, plan,
 state stream and events, frames with their quality, and the summary at the end.
@@ -23,13 +24,15 @@ import numpy as np
 from robot_us.config import Config
 from robot_us.control_cycle import ControlCycle
 from robot_us.core.backends import CELLS, Cell
-from robot_us.core.types import RgbdFrame, SegmentKind
+from robot_us.core.types import RgbdFrame
+from robot_us.imaging.lockstep import LockstepImaging, make_lockstep_imaging
 from robot_us.loop import LoopRunner, LoopStats
+from robot_us.reference_provider import FinishReference
 from robot_us.scan.ground_truth import GroundTruthLog
 from robot_us.scan.messages import ScanOutcome, ScanRequest
-from robot_us.scan.progress import ProgressBar
+from robot_us.scan.progress import ProgressBar, ProgressEstimate
 from robot_us.scan.scan import Scan
-from robot_us.scan.states import FAULT_NAMES, STATE_NAMES, ScanFault, ScanResult, ScanState
+from robot_us.scan.states import FAULT_NAMES, STATE_NAMES, ScanFault, ScanResult
 from robot_us.state_log import StateLog
 
 #: The embedded default stroke (pixels on the default simulated camera's image).
@@ -37,14 +40,13 @@ DEFAULT_STROKE_RESOURCE = "default_stroke.json"
 #: File names written into the output folder.
 RECORDING_NAME = "scan.mcap"
 REPORT_NAME = "report.json"
+STROKE_NAME = "stroke.json"  # the stroke the run mapped (re-run it with --stroke)
 #: Loop time allowed beyond twice the planned duration before the scan is aborted (s).
 TIME_BUDGET_MARGIN_S = 20.0
 #: Longest a lockstep scan may run in loop time (s).
 MAX_SIM_TIME_S = 600.0
 #: Ground-truth rows kept (10 minutes at 1 kHz).
 TRUTH_CAPACITY = 600_000
-#: Nominal settle time assumed by the progress estimate (s).
-SETTLE_ESTIMATE_S = 1.0
 
 
 class ScanRunError(ValueError):
@@ -93,11 +95,30 @@ class ScanRun:
     geometry: Any
     loop: LoopStats
     wall_s: float
-    imaging: Any | None = None
+    imaging: LockstepImaging | None = None
     recorder_stats: Any | None = None
     recording: Path | None = None
     files: dict[str, str] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
+
+
+class TimeBudget:
+    """Loop time a scan may take: twice its planned duration plus
+    ``TIME_BUDGET_MARGIN_S``, counted from when the plan is ready."""
+
+    def __init__(self) -> None:
+        self.deadline: float | None = None  # loop time (s), None while not running
+
+    def start(self, t: float, planned_duration: float) -> None:
+        """The plan (of ``planned_duration`` s) is ready at loop time ``t`` (s)."""
+        self.deadline = t + 2.0 * planned_duration + TIME_BUDGET_MARGIN_S
+
+    def exceeded(self, t: float) -> bool:
+        """True once, the first time loop time ``t`` (s) passes the deadline."""
+        if self.deadline is None or t <= self.deadline:
+            return False
+        self.deadline = None
+        return True
 
 
 class ScanRunner:
@@ -110,15 +131,16 @@ class ScanRunner:
         self.scan: Scan | None = None
         self.cycle: ControlCycle | None = None
         self.recorder: Any | None = None
-        self.imaging: Any | None = None
+        self.imaging: LockstepImaging | None = None
+        self.log: StateLog | None = None
         self.truth = GroundTruthLog(TRUTH_CAPACITY)
         self.t = 0.0
         self._plan_written = False
-        self._budget: float | None = None
+        self.budget = TimeBudget()
+        self.estimate = ProgressEstimate(cfg)
         self._progress = ProgressBar(options.progress)
-        # progress estimate, set once planned: state -> (time before it, its duration) (s)
-        self._estimate: dict[ScanState, tuple[float, float]] = {}
-        self._estimate_total = 1.0
+        self._stroke_file: str | None = None
+        self._stop_cause = ""  # set by stop_now: the run ends after the current cycle
 
     def run(self) -> ScanRun:
         """Run the scan; returns the run (also on a fault or abort). Raises
@@ -138,21 +160,21 @@ class ScanRunner:
                 )
             camera = cell.camera.capture()
             stroke = default_stroke() if opts.stroke is None else opts.stroke
-            self.cycle = ControlCycle(cfg, cell)
-            log = StateLog(cfg.loop.ring_capacity, self.cycle.n)
+            self._save_stroke(stroke)
+            self.log = log = StateLog(cfg.loop.ring_capacity, cell.arm.n_joints)
+            self.cycle = ControlCycle(cfg, cell, state_log=log)
             self.recorder = self._start_recorder(log, camera) if opts.record else None
             try:
-                self.scan = Scan(cfg, self.cycle, log, events=self.recorder)
+                self.scan = Scan(cfg, self.cycle, events=self.recorder)
+                self.cycle.reference = self.scan
                 if opts.imaging:
                     self.imaging = self._make_imaging(cell)
                 self.scan.start(
                     ScanRequest(frame=camera, stroke=stroke, speed=opts.speed, plane=opts.plane)
                 )
-                runner = LoopRunner(
-                    cfg.loop.rate_hz, "lockstep", ring_capacity=cfg.loop.ring_capacity
-                )
+                runner = LoopRunner(cfg.loop.rate_hz, "lockstep")
                 stats = runner.run(
-                    self.scan, plant_step=self._after_step, duration_s=MAX_SIM_TIME_S
+                    self.cycle, plant_step=self._between_cycles, duration_s=MAX_SIM_TIME_S
                 )
                 self._progress.close()
                 run = self._finish(camera, stats, time.perf_counter() - wall0)
@@ -168,7 +190,29 @@ class ScanRunner:
             raise ScanRunError(run.outcome.cause)
         return run
 
+    def stop_now(self, cause: str) -> None:
+        """End the run after the current cycle without waiting for the scan (a forced
+        stop, e.g. a second interrupt): the arm is stopped where it is, the abort is
+        recorded, the report says ``aborted`` with ``cause`` and the recording is closed.
+        Call between cycles (the ``after_step`` hook)."""
+        if self._stop_cause or self.cycle is None or self.scan is None:
+            return
+        self._stop_cause = cause
+        self.cell.arm.stop()
+        self.cycle.controller.idle()
+        self.cycle.reference = FinishReference(self.scan.status)
+        if self.recorder is not None:
+            self.recorder.post_event(self.t, "abort", cause, None, int(self.scan.state))
+
     # -- setup ----------------------------------------------------------------------------
+    def _save_stroke(self, stroke: np.ndarray) -> None:
+        """Write the stroke this run maps into the output folder (``stroke.json``)."""
+        from robot_us.perception_files import save_stroke
+
+        path = self.opts.out_dir / STROKE_NAME
+        save_stroke(path, stroke)
+        self._stroke_file = str(path)
+
     def _start_recorder(self, log: StateLog, camera: RgbdFrame):
         from robot_us.recording import Recorder
 
@@ -186,84 +230,74 @@ class ScanRunner:
         rec.add_camera(camera)
         return rec
 
-    def _make_imaging(self, cell: Cell):
-        from robot_us.scan.sim_imaging import make_lockstep_imaging
-
+    def _make_imaging(self, cell: Cell) -> LockstepImaging:
         return make_lockstep_imaging(self.cfg, cell, self.scan, self.recorder)
 
-    # -- every physics step ---------------------------------------------------------------
-    def _after_step(self) -> None:
-        cell, scan, world = self.cell, self.scan, self.cell.sim
-        cell.step_plant()
-        self.t = t = world.t
-        scan.service()
-        c = self.cycle
-        out = c.controller.out
-        self.truth.push(
-            t,
-            world.contact_force(),
-            float(c.pipeline.wrench[2]),
-            out.force_command,
-            world.probe_pose(),
-            scan.reference_position,
-            world.breathing_offset(),
-            scan.s,
-            scan.operator_speed * scan.policy.override,
-            int(scan.state),
-        )
-        if scan.planned is not None and not self._plan_written:
-            self._on_planned()
-        if self.imaging is not None:
-            self.imaging.after_step(t)
-        if self.recorder is not None:
-            self.recorder.pump()
-        if self._budget is not None and t > self._budget and not scan.finished:
-            self._budget = None
-            scan.abort(f"the scan exceeded its time budget ({t:.0f} s of loop time)")
+    # -- between two cycles -----------------------------------------------------------
+    def _between_cycles(self) -> None:
+        """The lockstep work after each cycle, in this order (the loop times it as the
+        plant step, outside the cycle's compute time)."""
+        self._step_plant()
+        self._plan()
+        self._record_truth()
+        self._image()
+        self._record()
+        self._check_budget()
         if self.opts.after_step is not None:
             self.opts.after_step(self)
         self._report_progress()
 
-    def _on_planned(self) -> None:
-        p = self.scan.planned
+    def _step_plant(self) -> None:
+        """One physics step of one period."""
+        self.cell.step_plant()
+        self.t = self.cell.sim.t
+
+    def _plan(self) -> None:
+        """Mapping and planning (``Scan.service``); once planned: record the plan, start
+        the time budget and the progress estimate."""
+        scan = self.scan
+        scan.service()
+        if scan.planned is None or self._plan_written:
+            return
         self._plan_written = True
+        plan = scan.planned.plan
         if self.recorder is not None:
-            self.recorder.write_plan(p.plan)
-        self._budget = self.t + 2.0 * p.plan.duration_s + TIME_BUDGET_MARGIN_S
-        fc = self.cfg.force_control.contact
-        seg = p.plan.segment_durations_s
-        durations = (
-            (ScanState.PLANNING, 0.1),
-            (ScanState.TRANSFER, seg.get(SegmentKind.TRANSFER.value, 1.0)),
-            (ScanState.APPROACH, self.cfg.trajectory.standoff / fc.approach_speed),
-            (ScanState.SETTLE, SETTLE_ESTIMATE_S),
-            (ScanState.SWEEP, seg.get(SegmentKind.SWEEP.value, 1.0)),
-            (ScanState.RETRACT, fc.retract_distance / fc.retract_speed + 0.5),
-        )
-        before = 0.0
-        for state, d in durations:
-            self._estimate[state] = (before, d)
-            before += d
-        self._estimate_total = before
+            self.recorder.write_plan(plan)
+        self.budget.start(self.t, plan.duration_s)
+        self.estimate.planned(plan)
+
+    def _record_truth(self) -> None:
+        """The simulator's truth against the state row of the cycle just run."""
+        self.truth.record(self.cell.sim, self.scan.reference_position, self.log.newest())
+
+    def _image(self) -> None:
+        """The ultrasound frame and its quality, when one is due in loop time."""
+        if self.imaging is not None:
+            self.imaging.after_step(self.t)
+
+    def _record(self) -> None:
+        """Write what the recorder has queued (lockstep: here, never during a cycle)."""
+        if self.recorder is not None:
+            self.recorder.pump()
+
+    def _check_budget(self) -> None:
+        """Abort a scan that overran its time budget."""
+        if self.budget.exceeded(self.t) and not self.scan.finished:
+            self.scan.abort(f"the scan exceeded its time budget ({self.t:.0f} s of loop time)")
 
     def _report_progress(self) -> None:
         if self.opts.progress is None:
             return
         scan = self.scan
-        total = self._estimate_total
-        if scan.state is ScanState.DONE:
-            done = total
-        elif not self._estimate:  # not planned yet
-            done = 0.0
-        else:
-            state = scan.active_state  # aborting or faulted: not estimated, the bar full
-            before, d = self._estimate.get(state, (total, 0.0))
-            if state is ScanState.SWEEP and scan.length > 0:
-                done = before + d * scan.s / scan.length
-            else:
-                done = before + min(self.t - scan.t_state, d)
         q = self.imaging.latest_score if self.imaging is not None else None
-        self._progress.update(done / total, STATE_NAMES[scan.state], self.t, scan.s, scan.length, q)
+        self._progress.update(
+            self.estimate.fraction(scan, self.t),
+            STATE_NAMES[scan.state],
+            self.t,
+            scan.s,
+            scan.length,
+            q,
+        )
 
     # -- the end --------------------------------------------------------------------------
     def _finish(self, camera: RgbdFrame, stats: LoopStats, wall_s: float) -> ScanRun:
@@ -283,10 +317,14 @@ class ScanRunner:
             wall_s=wall_s,
             imaging=self.imaging,
         )
+        if self._stroke_file is not None:
+            run.files["stroke"] = self._stroke_file
         if scan.outcome is None:
             scan._finish()  # the loop ran out of time: report where it stopped
             run.outcome = scan.outcome
             run.outcome.cause = f"the scan did not finish within {MAX_SIM_TIME_S:.0f} s"
+            if self._stop_cause:
+                run.outcome.result, run.outcome.cause = ScanResult.ABORTED, self._stop_cause
         planned = scan.outcome.fault != ScanFault.PLAN_FAILED
         if opts.pictures and planned:
             from robot_us.scan.pictures import make_pictures

@@ -1,12 +1,20 @@
-"""The autonomous scan: a state machine driven by the 1 kHz control loop that takes a
-stroke (or a surface path) to a finished sweep.
+"""The autonomous scan: a state machine that takes a stroke (or a surface path) to a
+finished sweep, as the control cycle's reference provider
+(``robot_us.reference_provider``).
 
-``Scan(cfg, cycle)`` wraps a ``ControlCycle``: it is the callable the ``LoopRunner`` runs.
-Each cycle it applies the operator's commands, reacts to safety faults and controller
-events, picks up the newest image-quality result, runs the handler of its state (which
-sets the controller's reference: joint move, guarded approach, time law along the path,
-retract) and, after the control cycle, writes one row into the state stream
-(``StateLog``). Transitions come from ``transitions.TABLE`` only.
+Each cycle, in the control cycle's *reference* stage (``update``), the scan applies the
+operator's commands, picks up the newest image-quality result and runs its state's step,
+which sets the reference through the cycle's requests (joint move, guarded approach,
+time law along the path, retract). In the *observe* stage (``observe``) it reacts to what
+the controller and the safety supervisor did in that same cycle: a latched fault, a
+controller event (contact made, settled, contact lost/regained, retract done). Its arc
+length, speed, state and fault go into the cycle's state row through ``status``.
+
+Ownership: the controller owns the motion laws (guarded approach, re-seek, controlled
+retract); the scan owns the sequencing (which state, when to ask for which motion) and
+reads the controller's mode and events, never keeps a copy of them. Transitions come from
+``transitions.TABLE`` only; what each state does is one ``StateRow`` (enter, step, pause,
+paused step, resume).
 
 Work that must not run in a cycle (stroke mapping, planning) runs in ``service()``: the
 lockstep runner calls it between cycles, a real-time server from its own thread. The
@@ -14,11 +22,13 @@ imaging side hands quality results over with ``submit_quality`` (a single-slot s
 cycle takes the newest).
 
 Real-time contract: commands (``start``, ``pause``, ``resume``, ``abort``,
-``set_speed``) are cheap appends to a bounded queue applied at the start of the next cycle,
-from any thread. Per cycle the scan allocates no arrays (preallocated poses and twists;
-the time law, ``ProbePath.pose_at``, the feed-forward twist table (``SweepTwist``, built at
-planning) and the joint move write in place); events
-(transitions, adjustments, faults) are small records created only when they happen.
+``set_speed``) are cheap appends to a bounded queue applied at the start of the next
+cycle, from any thread. Per cycle the scan allocates no arrays (preallocated poses and
+twists; the time law, ``ProbePath.pose_at``, the feed-forward twist table
+(``SweepTwist``, built at planning) and the joint move write in place); events
+(transitions, adjustments, faults) are small records created only when they happen. A
+refused controller request comes back as a ``RequestResult`` and becomes a scan fault
+(``ScanFault.COMMAND``); no exception is caught.
 """
 
 from __future__ import annotations
@@ -26,16 +36,22 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from force_control import Event, Mode
 from robot_us.config import Config
-from robot_us.control_cycle import ControlCycle, CycleError
-from robot_us.loop import LoopClock
+from robot_us.control_cycle import ControlCycle, RequestResult
 from robot_us.recording.contents import ScanEvent
-from robot_us.safety import Reaction
+from robot_us.reference_provider import (
+    CycleInputs,
+    CycleOutcome,
+    ReferenceResult,
+    ReferenceStatus,
+)
+from robot_us.safety import FaultLatch, Reaction
 from robot_us.scan.config import check_force_limits
 from robot_us.scan.joint_move import JointMoveFollower
 from robot_us.scan.messages import EventSink, ScanOutcome, ScanRequest, Transition
@@ -43,7 +59,6 @@ from robot_us.scan.planning import PlannedScan, ScanPlanningError, plan_scan
 from robot_us.scan.quality_policy import Adjustment, QualityObservation, QualityPolicy
 from robot_us.scan.states import RESULT_OF, ScanFault, ScanResult, ScanState, Trigger
 from robot_us.scan.transitions import RESUME_PREVIOUS, TERMINAL, next_state
-from robot_us.state_log import StateLog
 from trajectory.time_law import TimeLawInput, TimeLawOutput, TimeLawResult
 
 #: Most events and transitions the scan keeps for its report (oldest dropped first).
@@ -59,19 +74,34 @@ STOP_SPEED = 0.01
 
 _PAUSE_BY_OPERATOR = "operator"
 _PAUSE_BY_QUALITY = "quality"
+_OK = RequestResult.OK
+_RESEEK = Mode.RESEEK
+_EVENT_NONE = Event.NONE
+_WORKING, _FINISHED = ReferenceResult.WORKING, ReferenceResult.FINISHED
+
+
+def _nothing() -> None:
+    """Nothing to do."""
+
+
+@dataclass(frozen=True)
+class StateRow:
+    """What one scan state does: on entering it, every cycle in it, and, for a state the
+    operator or the quality policy can pause (``pause`` set), on pausing it, every cycle
+    while it is paused and on resuming it."""
+
+    enter: Callable[[], None] = _nothing
+    step: Callable[[], None] = _nothing
+    pause: Callable[[], None] | None = None  # None: the state cannot be paused
+    paused_step: Callable[[], None] = _nothing
+    resume: Callable[[], None] = _nothing
 
 
 class Scan:
-    """The scan state machine on top of a ``ControlCycle`` (see the module doc)."""
+    """The scan state machine, the reference provider of ``cycle`` (see the module doc).
+    Attach it with ``cycle.reference = scan``; ``events`` receives its events."""
 
-    def __init__(
-        self,
-        cfg: Config,
-        cycle: ControlCycle,
-        state_log: StateLog | None = None,
-        events: EventSink | None = None,
-        stop_when_finished: bool = True,
-    ) -> None:
+    def __init__(self, cfg: Config, cycle: ControlCycle, events: EventSink | None = None) -> None:
         check_force_limits(cfg.scan, cfg.force_control.force_setpoint, cfg.safety.force_soft_limit)
         self.cfg = cfg
         sc = cfg.scan
@@ -86,12 +116,10 @@ class Scan:
         self._approach_distance = cfg.force_control.contact.approach_max_distance
         self.cycle = cycle
         self.dt = cycle.dt
-        self.log = state_log
         self.sink = events
-        self.stop_when_finished = stop_when_finished
         self.force = cfg.force_control.force_setpoint
         self.policy = QualityPolicy(cfg.scan, self.force)
-        cycle.on_cycle = self._on_cycle
+        self.status = ReferenceStatus()
 
         self.state = ScanState.IDLE
         self.t = 0.0
@@ -105,10 +133,13 @@ class Scan:
         self.fault = 0
         self.cause = ""
         self.operator_speed = 1.0
-        self.reseeking = False
         self.events: deque[ScanEvent] = deque(maxlen=MAX_EVENTS)
         self.transitions: deque[Transition] = deque(maxlen=MAX_EVENTS)
         self.outcome: ScanOutcome | None = None
+
+        # what the cycle reported (the controller's mode, the sensed joints, the tare)
+        self.mode = Mode.IDLE
+        self._inputs: CycleInputs | None = None
 
         # sweep
         self.s = 0.0
@@ -135,57 +166,36 @@ class Scan:
         self.quality_seen = 0
 
         S = ScanState
-        self._enter: dict[ScanState, Callable[[], None]] = {
-            S.IDLE: _nothing,
-            S.PLANNING: self._enter_planning,
-            S.TRANSFER: self._enter_transfer,
-            S.APPROACH: self._enter_approach,
-            S.SETTLE: self._enter_settle,
-            S.SWEEP: self._enter_sweep,
-            S.RETRACT: self._enter_retract,
-            S.DONE: self._enter_terminal,
-            S.PAUSED: self._enter_paused,
-            S.ABORTING: self._enter_aborting,
-            S.ABORTED: self._enter_terminal,
-            S.SAFE_RETRACT: self._enter_safe_retract,
-            S.FAULTED: self._enter_terminal,
-        }
-        self._run: dict[ScanState, Callable[[], None]] = {
-            S.IDLE: _nothing,
-            S.PLANNING: self._run_planning,
-            S.TRANSFER: self._run_transfer,
-            S.APPROACH: _nothing,
-            S.SETTLE: self._run_settle,
-            S.SWEEP: self._run_sweep,
-            S.RETRACT: _nothing,
-            S.DONE: _nothing,
-            S.PAUSED: self._run_paused,
-            S.ABORTING: self._run_aborting,
-            S.ABORTED: _nothing,
-            S.SAFE_RETRACT: _nothing,
-            S.FAULTED: _nothing,
-        }
-        # what a paused state does each cycle / on pause, keyed by the state paused
-        self._pause_enter: dict[ScanState, Callable[[], None]] = {
-            S.TRANSFER: self._pause_transfer,
-            S.APPROACH: self._hold,
-            S.SETTLE: _nothing,
-            S.SWEEP: _nothing,
-            S.RETRACT: self._hold,
-        }
-        self._pause_run: dict[ScanState, Callable[[], None]] = {
-            S.TRANSFER: self._follow_joint_move,
-            S.APPROACH: _nothing,
-            S.SETTLE: _nothing,
-            S.SWEEP: self._paused_sweep,
-            S.RETRACT: _nothing,
-        }
-        self._resume: dict[ScanState, Callable[[], None]] = {
-            S.TRANSFER: self._resume_transfer,
-            S.APPROACH: self._enter_approach,
-            S.SETTLE: _nothing,
-            S.SWEEP: self._resume_sweep,
-            S.RETRACT: self._enter_retract,
+        self._rows: dict[ScanState, StateRow] = {
+            S.IDLE: StateRow(),
+            S.PLANNING: StateRow(enter=self._enter_planning, step=self._step_planning),
+            S.TRANSFER: StateRow(
+                enter=self._enter_transfer,
+                step=self._step_transfer,
+                pause=self._pause_transfer,
+                paused_step=self._follow_joint_move,
+                resume=self._resume_transfer,
+            ),
+            S.APPROACH: StateRow(
+                enter=self._enter_approach, pause=self._hold, resume=self._enter_approach
+            ),
+            S.SETTLE: StateRow(enter=self._enter_settle, step=self._step_settle, pause=_nothing),
+            S.SWEEP: StateRow(
+                enter=self._enter_sweep,
+                step=self._step_sweep,
+                pause=_nothing,
+                paused_step=self._paused_sweep,
+                resume=self._resume_sweep,
+            ),
+            S.RETRACT: StateRow(
+                enter=self._enter_retract, pause=self._hold, resume=self._enter_retract
+            ),
+            S.DONE: StateRow(),
+            S.PAUSED: StateRow(enter=self._enter_paused, step=self._step_paused),
+            S.ABORTING: StateRow(enter=self._enter_aborting, step=self._step_aborting),
+            S.ABORTED: StateRow(),
+            S.SAFE_RETRACT: StateRow(enter=self._enter_safe_retract),
+            S.FAULTED: StateRow(),
         }
         self._on_event: dict[Event, Callable[[], None]] = {
             Event.CONTACT_MADE: self._ev_contact_made,
@@ -268,57 +278,51 @@ class Scan:
         """``RUNNING`` or how the scan ended."""
         return RESULT_OF.get(self.state, ScanResult.RUNNING)
 
-    # -- the cycle ------------------------------------------------------------------------
-    def __call__(self, clock: LoopClock) -> bool:
-        """One control cycle (the ``LoopRunner`` callable): control + state-stream row."""
-        keep = self.cycle(clock)
-        if self.log is not None:
-            self._write_row(clock)
-        if self.finished and self.stop_when_finished:
-            return False
-        return keep
+    @property
+    def reseeking(self) -> bool:
+        """True while the controller re-seeks lost contact (the sweep is held meanwhile)."""
+        return self.mode is _RESEEK
 
-    def _on_cycle(self, c: ControlCycle, clock: LoopClock) -> None:
-        """The control cycle's hook, after the kinematics and before the controller."""
-        self.t = clock.t
-        self.k = clock.k
-        event = c.controller.out.event  # the previous cycle's
+    @property
+    def pausable(self) -> tuple[ScanState, ...]:
+        """The states this scan can pause (those whose row has a ``pause``)."""
+        return tuple(s for s, row in self._rows.items() if row.pause is not None)
+
+    # -- the reference provider ---------------------------------------------------------
+    def update(self, inputs: CycleInputs) -> ReferenceResult:
+        """Reference stage: commands, the newest quality result, the state's step."""
+        self._inputs = inputs
+        self.t = inputs.t
+        self.k = inputs.k
+        self.mode = inputs.mode
         while self._commands:
             what, arg = self._commands.popleft()
             self._apply_command(what, arg)
-        self._check_safety()
-        if event is not Event.NONE:
+        self._take_quality()
+        self._rows[self.state].step()
+        self._s_hist[self.k % ARC_HISTORY] = self.s
+        return _FINISHED if self.state in TERMINAL else _WORKING
+
+    def observe(self, outcome: CycleOutcome) -> ReferenceResult:
+        """Observe stage: this cycle's safety faults, then its controller event."""
+        self.mode = outcome.control.mode
+        self._check_safety(outcome.latch)
+        event = outcome.control.event
+        if event is not _EVENT_NONE:
             handler = self._on_event.get(event)
             if handler is not None:
                 handler()
-        self._take_quality()
-        try:
-            self._run[self.state]()
-        except (CycleError, ValueError) as exc:
-            self._scan_fault(ScanFault.COMMAND, f"controller request refused: {exc}", True)
-        self._s_hist[self.k % ARC_HISTORY] = self.s
+        return self._publish_status()
 
-    def _write_row(self, clock: LoopClock) -> None:
-        c = self.cycle
-        self.log.push_fields(
-            clock.t,
-            clock.k,
-            c.inp.q,
-            c.inp.qd,
-            c.cmd,
-            c.sample.wrench,
-            c.pipeline.wrench,
-            c.inp.T_base_probe,
-            c.controller.out.force_command,
-            c.controller.out.axial_force,
-            self.s,
-            self.s_dot,
-            self.operator_speed * self.policy.override,
-            int(self.state),
-            self.fault,
-            clock.last_compute_us,
-            clock.last_lateness_us,
-        )
+    def _publish_status(self) -> ReferenceResult:
+        """The scan's columns of this cycle's state row (written after observe)."""
+        st = self.status
+        st.s = self.s
+        st.s_dot = self.s_dot
+        st.speed_override = self.operator_speed * self.policy.override
+        st.state = int(self.state)
+        st.fault = self.fault
+        return _FINISHED if self.state in TERMINAL else _WORKING
 
     # -- transitions ---------------------------------------------------------------------
     def _fire(self, trigger: Trigger, cause: str = "") -> bool:
@@ -333,11 +337,11 @@ class Scan:
         self.t_state = self.t
         self.transitions.append(Transition(self.t, src, dst, trigger.name.lower(), cause))
         if src is ScanState.PAUSED and trigger is Trigger.RESUME:
-            self._resume[dst]()
+            self._rows[dst].resume()
         else:
             if dst is ScanState.PAUSED:
                 self._paused_from = src
-            self._enter[dst]()
+            self._rows[dst].enter()
         if dst in TERMINAL:
             self._finish()
         return True
@@ -373,15 +377,13 @@ class Scan:
         self._post("speed", f"operator speed override {override:.0%}", self._s_or_none())
 
     # -- faults --------------------------------------------------------------------------
-    def _check_safety(self) -> None:
-        sup = self.cycle.supervisor
-        if not sup.faulted or self.state in TERMINAL:
-            return
-        reaction = sup.latch.reaction
-        if reaction <= self._fault_reaction:
+    def _check_safety(self, latch: FaultLatch) -> None:
+        """React once per escalation of the latched safety reaction."""
+        reaction = latch.reaction
+        if reaction <= self._fault_reaction or self.state in TERMINAL:
             return
         self._fault_reaction = reaction
-        cause = sup.latch.cause
+        cause = latch.cause
         if self.fault == 0 and cause is not None:
             self.fault = int(cause.code)
             self.cause = cause.describe()
@@ -389,14 +391,27 @@ class Scan:
         trigger = Trigger.FAULT_STOP if reaction is Reaction.STOP else Trigger.FAULT_RETRACT
         self._fire(trigger, self.cause)
 
-    def _scan_fault(self, code: ScanFault, cause: str, retract: bool) -> None:
+    def _scan_fault(self, code: ScanFault, cause: str, trigger: Trigger) -> None:
+        """A fault of the scan itself (``code``); ``trigger``: ``FAULT_RETRACT`` or
+        ``FAULT_STOP``."""
         if self.state in TERMINAL:
             return
         if self.fault == 0:
             self.fault = int(code)
             self.cause = f"{code.name}: {cause}"
             self._post("fault_detail", self.cause, self._s_or_none(), {"code": int(code)})
-        self._fire(Trigger.FAULT_RETRACT if retract else Trigger.FAULT_STOP, self.cause)
+        self._fire(trigger, self.cause)
+
+    def _granted(self, result: RequestResult, what: str) -> bool:
+        """True if a controller request was accepted; a refusal is a scan fault."""
+        if result is _OK:
+            return True
+        self._scan_fault(
+            ScanFault.COMMAND,
+            f"controller request '{what}' refused: {result.name.lower()}",
+            Trigger.FAULT_RETRACT,
+        )
+        return False
 
     # -- controller events ---------------------------------------------------------------
     def _ev_contact_made(self) -> None:
@@ -406,7 +421,6 @@ class Scan:
         self._settled_at = self.t
 
     def _ev_contact_lost(self) -> None:
-        self.reseeking = True
         self._post(
             "recontact",
             "contact lost: re-seeking along the probe axis, sweep held",
@@ -414,22 +428,22 @@ class Scan:
         )
 
     def _ev_contact_regained(self) -> None:
-        self.reseeking = False
         self._post("contact_regained", "contact regained: sweep continues", self._s_or_none())
 
     def _ev_reseek_failed(self) -> None:
-        self.reseeking = False
         dist = self._reseek_distance
         self._scan_fault(
             ScanFault.CONTACT_LOST,
             f"contact lost at s={self.s * 1e3:.1f} mm and not regained within {dist * 1e3:.0f} mm",
-            True,
+            Trigger.FAULT_RETRACT,
         )
 
     def _ev_approach_failed(self) -> None:
         dist = self._approach_distance
         self._scan_fault(
-            ScanFault.APPROACH_FAILED, f"no contact within {dist * 1e3:.0f} mm of approach", True
+            ScanFault.APPROACH_FAILED,
+            f"no contact within {dist * 1e3:.0f} mm of approach",
+            Trigger.FAULT_RETRACT,
         )
 
     def _ev_retract_done(self) -> None:
@@ -463,9 +477,9 @@ class Scan:
             self._post(a.kind, a.cause, a.s, a.detail)
         if self.policy.force != self._force_set:
             self._force_set = self.policy.force
-            self.cycle.set_force(self._force_set)
+            self._granted(self.cycle.set_force(self._force_set), "set_force")
 
-    # -- state handlers --------------------------------------------------------------------
+    # -- the states: planning and transfer --------------------------------------------------
     def _enter_planning(self) -> None:
         c = self.cycle
         c.hold()
@@ -473,14 +487,14 @@ class Scan:
         self.planned = None
         self.plan_error = None
 
-    def _run_planning(self) -> None:
+    def _step_planning(self) -> None:
         if self.plan_error is not None:
             self.fault = int(ScanFault.PLAN_FAILED)
             self.cause = self.plan_error
             self._post("fault_detail", self.cause, None, {"code": self.fault})
             self._fire(Trigger.PLAN_FAILED, self.plan_error)
             return
-        if self.planned is not None and self.cycle.pipeline.tare.progress >= 1.0:
+        if self.planned is not None and self._inputs.tare_progress >= 1.0:
             self.length = self.planned.length
             self._fire(Trigger.PLANNED, "plan ready, F/T sensor tared")
 
@@ -490,7 +504,7 @@ class Scan:
         self.follower = JointMoveFollower(p.transfer, self.dt, self._stop_ramp)
         self._q_goal = p.q_approach.tolist()
         self.cycle.set_joint_reference(self.follower.q_ref, self.follower.qd_ref)
-        self.cycle.track_joints()
+        self._granted(self.cycle.track_joints(), "track_joints")
 
     def _follow_joint_move(self) -> None:
         f = self.follower
@@ -498,15 +512,14 @@ class Scan:
         f.update()
         self.cycle.set_joint_reference(f.q_ref, f.qd_ref)
 
-    def _run_transfer(self) -> None:
+    def _step_transfer(self) -> None:
         self._follow_joint_move()
         f = self.follower
-        p = self.planned
-        assert f is not None and p is not None
+        assert f is not None
         if f.finished:
-            inp = self.cycle.inp
-            err = _max_abs_diff(inp.q.tolist(), self._q_goal)
-            if err <= self._transfer_tol and _max_abs(inp.qd.tolist()) < ARRIVE_SPEED:
+            arm = self._inputs.arm
+            err = _max_abs_diff(arm.q.tolist(), self._q_goal)
+            if err <= self._transfer_tol and _max_abs(arm.qd.tolist()) < ARRIVE_SPEED:
                 self._fire(Trigger.ARRIVED, f"at the pre-approach pose (joint error {err:.4f} rad)")
                 return
         if self.t - self.t_state > f.duration + self._transfer_timeout:
@@ -514,7 +527,7 @@ class Scan:
                 ScanFault.TRANSFER_TIMEOUT,
                 f"not at the pre-approach pose {self._transfer_timeout:.1f} s after the "
                 f"planned {f.duration:.1f} s move",
-                False,
+                Trigger.FAULT_STOP,
             )
             self.cycle.hold()
 
@@ -526,19 +539,20 @@ class Scan:
         assert self.follower is not None
         self.follower.go()
 
+    # -- approach and settle (the controller's guarded approach; the scan waits) -----------
     def _enter_approach(self) -> None:
         p = self.planned
         assert p is not None
         c = self.cycle
         c.set_reference(p.T_path_start)
-        c.set_force(self.force)
         self._force_set = self.force
-        c.approach()
+        if self._granted(c.set_force(self.force), "set_force"):
+            self._granted(c.approach(), "approach")
 
     def _enter_settle(self) -> None:
         self._settled_at = None
 
-    def _run_settle(self) -> None:
+    def _step_settle(self) -> None:
         if self.reseeking:
             return
         if self._settled_at is not None and self.t - self._settled_at >= self._settle_time:
@@ -551,6 +565,7 @@ class Scan:
             )
             self._fire(Trigger.SETTLED, "settle timeout")
 
+    # -- sweep ---------------------------------------------------------------------------
     def _enter_sweep(self) -> None:
         p = self.planned
         assert p is not None
@@ -560,8 +575,8 @@ class Scan:
         self.s = self.s_dot = 0.0
         self._reference_at(p, 0.0, 0.0)
 
-    def _run_sweep(self) -> None:
-        res = self._sweep_step(False)
+    def _step_sweep(self) -> None:
+        res = self._sweep_step(paused=False)
         if res is TimeLawResult.FINISHED:
             self._adjust(self.policy.finish(self.t, self.s))
             self._fire(Trigger.SWEPT, "end of the path")
@@ -570,7 +585,7 @@ class Scan:
             self._fire(Trigger.PAUSE, "image quality")
 
     def _paused_sweep(self) -> None:
-        self._sweep_step(True)
+        self._sweep_step(paused=True)
         if self._pause_by != _PAUSE_BY_QUALITY:
             return
         timeout = self._pause_timeout
@@ -588,15 +603,19 @@ class Scan:
         self._adjust(self.policy.resumed(self.t, self.s))
         self._pause_by = ""
 
-    def _sweep_step(self, paused: bool) -> TimeLawResult:
+    def _sweep_step(self, *, paused: bool) -> TimeLawResult:
+        """Advance the time law (held while ``paused`` or re-seeking contact) and set the
+        reference pose and twist at the new arc length."""
         p = self.planned
         assert p is not None
         inp, out = self._law_in, self._law_out
-        inp.pause = paused or self.reseeking
+        inp.pause = paused or self.mode is _RESEEK  # held while re-seeking contact
         inp.override = self.operator_speed * self.policy.override
         res = p.law.update(inp, out)
         if res is TimeLawResult.ERROR:
-            self._scan_fault(ScanFault.TIME_LAW, "the time law rejected its input", True)
+            self._scan_fault(
+                ScanFault.TIME_LAW, "the time law rejected its input", Trigger.FAULT_RETRACT
+            )
             return res
         self.s, self.s_dot = out.s, out.s_dot
         self._reference_at(p, out.s, out.s_dot)
@@ -608,14 +627,15 @@ class Scan:
         p.twist.twist_into(s, s_dot, self._twist)
         self.cycle.set_reference(self._T_ref, self._twist)
 
+    # -- retract, pause, abort, faults (the controller's retract; the scan waits) ----------
     def _enter_retract(self) -> None:
-        self.cycle.retract()
+        self._granted(self.cycle.retract(), "retract")
 
     def _enter_paused(self) -> None:
-        self._pause_enter[self._paused_from]()
+        self._rows[self._paused_from].pause()
 
-    def _run_paused(self) -> None:
-        self._pause_run[self._paused_from]()
+    def _step_paused(self) -> None:
+        self._rows[self._paused_from].paused_step()
 
     def _hold(self) -> None:
         self.cycle.hold()
@@ -626,29 +646,26 @@ class Scan:
             assert self.follower is not None
             self.follower.stop()
         else:
-            self.cycle.retract()
+            self._granted(self.cycle.retract(), "retract")
 
     def _last_src(self) -> ScanState:
         return self.transitions[-1].src if self.transitions else ScanState.IDLE
 
-    def _run_aborting(self) -> None:
-        if self.cycle.controller.mode is not Mode.JOINT:
+    def _step_aborting(self) -> None:
+        if self.mode is not Mode.JOINT:
             return  # retracting: ends with RETRACT_DONE
         self._follow_joint_move()
         f = self.follower
         assert f is not None
-        if f.stopped and _max_abs(self.cycle.inp.qd.tolist()) < STOP_SPEED:
+        if f.stopped and _max_abs(self._inputs.arm.qd.tolist()) < STOP_SPEED:
             self.cycle.hold()
             self._fire(Trigger.STOPPED, "joint move stopped")
 
     def _enter_safe_retract(self) -> None:
-        c = self.cycle
-        stopped = c.supervisor.latch.reaction is Reaction.STOP
-        if c.controller.mode is not Mode.RETRACT and not stopped:
-            c.retract()
-
-    def _enter_terminal(self) -> None:
-        self.reseeking = False
+        # a safety RETRACT fault already switched the controller to its retract; a stop
+        # fault refuses it (ARM_STOPPED) and moves the scan on to FAULTED (_check_safety)
+        if self.mode is not Mode.RETRACT:
+            self.cycle.retract()
 
     def _finish(self) -> None:
         self.outcome = ScanOutcome(
@@ -675,10 +692,6 @@ class Scan:
         self.events.append(ev)
         if self.sink is not None:
             self.sink.post_event(self.t, kind, cause, s, int(self.state), ev.detail)
-
-
-def _nothing() -> None:
-    """A state with nothing to do per cycle."""
 
 
 def _max_abs(v: list[float]) -> float:

@@ -66,3 +66,11 @@ class UltrasoundSimConfig:
         0.01, lo=0.0, hi=0.1, unit="1/N", doc="near-field compressive strain per newton"
     )
     max_strain: float = param(0.3, lo=0.0, hi=0.6, doc="largest near-field compressive strain")
+    latency: float = param(
+        0.0,
+        lo=0.0,
+        hi=0.5,
+        unit="s",
+        doc="image latency: the frame stamped t shows the probe at t - latency (tests the "
+        "temporal calibration)",
+    )

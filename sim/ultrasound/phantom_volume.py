@@ -2,11 +2,13 @@
 pybullet phantom's coordinates (robot base frame, metres), so every point the beam samples
 has an exact tissue label. Pure numpy.
 
-Layers follow the skin (depth ``d = R - r`` below the curved skin, ``r`` the distance from
-the cylinder axis): skin, subcutaneous fat, muscle, a deeper organ. Embedded structures: two
-vessels (anechoic tubes roughly along the body axis), one hyperechoic lesion, and one rib
-(a bone bar bent along the skin, across the body) that shadows what lies below it. The bed
-(below ``bed_z``) is a strong reflector. Breathing shifts the whole body by ``dz``.
+Layers follow the skin (depth ``d`` below it, the geometry's ``depth_field``: exact for the
+cylinder): skin, subcutaneous fat, muscle, a deeper organ. Embedded structures: two vessels
+(anechoic tubes roughly along the body axis), one hyperechoic lesion, and the geometry's
+ribs (bone bars bent along the skin, across the body: one on the cylinder, the rib region
+of the torso) that shadow what lies below them; the same ribs make the tissue stiff
+(``sim.lens_contact``). The bed (below ``bed_z``) is a strong reflector. Breathing shifts
+the whole body by ``dz``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.phantom_geometry import PhantomGeometry
+from sim.phantom_geometry import CYLINDER_RIB, PhantomGeometry
 from sim.ultrasound.tissue import Tissue
 
 #: Skin thickness (m).
@@ -51,16 +53,6 @@ class Ball:
     radius: float
 
 
-@dataclass(frozen=True)
-class Rib:
-    """A bone bar across the body at axial ``y`` (m, relative to the phantom centre),
-    following the skin at ``depth`` (m, centre) with cross-section ``radius`` (m)."""
-
-    y: float
-    depth: float
-    radius: float
-
-
 #: The two vessels (different depths, slightly yawed off the body axis).
 VESSELS = (
     Tube(theta=0.10, y=0.0, depth=0.022, radius=0.004, yaw=0.05),
@@ -68,8 +60,8 @@ VESSELS = (
 )
 #: The hyperechoic lesion.
 LESION = Ball(theta=0.02, y=0.07, depth=0.030, radius=0.006)
-#: The rib.
-RIB = Rib(y=-0.09, depth=0.017, radius=0.006)
+#: The cylinder's rib (each shape's ribs: ``PhantomGeometry.ribs``).
+RIB = CYLINDER_RIB
 
 
 class PhantomVolume:
@@ -87,6 +79,11 @@ class PhantomVolume:
         c, n = g.surface_point(LESION.theta, g.center_y + LESION.y)
         self._lesion = ((c - LESION.depth * n).astype(np.float32), LESION.radius)
 
+    def vessel_lines(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """Each vessel's exact centre line: a point on it (base frame, m, no breathing
+        shift), its unit direction and the vessel's radius (m)."""
+        return [(p0.astype(float), u.astype(float), float(r)) for p0, u, r in self._tubes]
+
     def labels(self, points: np.ndarray, dz: float = 0.0) -> np.ndarray:
         """Tissue label (uint8, ``Tissue`` values) at each point (..., 3) in the base frame
         (m); ``dz`` is the breathing shift of the body (m, up)."""
@@ -99,11 +96,9 @@ class PhantomVolume:
         """``labels`` for points given as coordinate arrays (float32, same shape, m)."""
         g = self.geometry
         f32 = np.float32
-        x = px - f32(g.center_x)
         y = py - f32(g.center_y)
         zs = pz - f32(dz)  # body coordinates (breathing removed)
-        z = zs - f32(g.axis_z)
-        d = f32(g.radius) - np.sqrt(x * x + z * z)
+        d = g.depth_field(px, py, pz, dz)
         inside = (d >= 0) & (np.abs(y) <= f32(0.5 * g.length)) & (pz >= f32(g.bed_z))
 
         fat = f32(FAT_THICKNESS) + f32(FAT_VARIATION) * np.sin(y * f32(2 * np.pi / 0.25))
@@ -120,8 +115,9 @@ class PhantomVolume:
         c, radius = self._lesion
         vx, vy, vz = px - c[0], py - c[1], zs - c[2]
         lab[vx * vx + vy * vy + vz * vz < f32(radius * radius)] = Tissue.LESION
-        rib = (y - f32(RIB.y)) ** 2 + (d - f32(RIB.depth)) ** 2
-        lab[rib < f32(RIB.radius**2)] = Tissue.BONE
+        for rib in g.ribs:
+            bone = (y - f32(rib.y)) ** 2 + (d - f32(rib.depth)) ** 2
+            lab[bone < f32(rib.radius**2)] = Tissue.BONE
 
         lab[~inside] = Tissue.AIR
         lab[pz < f32(g.bed_z)] = Tissue.BED

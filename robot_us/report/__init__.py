@@ -1,0 +1,1 @@
+"""The examination report of a recorded scan: pictures (``figures``), the page (``html``)."""

@@ -1,0 +1,259 @@
+"""The operator console against a robot-side server in its own process (one per module):
+drawing and the path preview, a scan's state and progress, the E-stop (button and key)
+with its fault and cause, jogging with the deadman, a second console observing, and a
+killed and restarted server (banner, E-stop sent on return, reconnection).
+
+The server is the ``server`` fixture: switching these tests from the console stub to
+``robot-us serve`` is a change of that fixture's command line only."""
+
+from __future__ import annotations
+
+import json
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt loads: no display needed
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from gui.app import make_window
+from gui.window import ConsoleWindow
+from robot_us.protocol.client import Client
+from tests.console_server import ROOT, ServerProcess, stub_command
+
+#: Generous waits (ms): the machine running the tests may be loaded.
+WAIT = 15000
+#: Joint speed (rad/s, norm) above which the arm counts as moving during a jog.
+MOVING = 1e-3
+#: The demo's stroke, drawn on the simulated camera's image (along the top of the body).
+STROKE = np.array(json.loads((ROOT / "robot_us/scan/default_stroke.json").read_text())["pixels"])
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The robot-side server of this module's tests, started once: the console stub until
+    ``robot-us serve`` lands; then ``ServerProcess(lambda port: ["robot-us", "serve",
+    "--port", str(port), ...])`` (docs/console.md, "Testing")."""
+    proc = ServerProcess(stub_command).start()
+    yield proc
+    proc.stop()
+
+
+def open_console(qtbot, url: str, name: str = "test-console", observe: bool = False):
+    window = make_window(url, name=name, observe=observe)
+    qtbot.addWidget(window)
+    window.show()
+    window.start()
+    return window
+
+
+def settle(window: ConsoleWindow, qtbot) -> None:
+    """Wait for control and the camera image; leave no fault or scan from a test before."""
+    qtbot.waitUntil(lambda: window.link.in_control and window.camera.has_snapshot(), timeout=WAIT)
+    c = window.link.client
+    st = window.link.state
+    if st.teleop:
+        c.teleop_stop()
+    if st.faults or st.estop:
+        c.reset_faults()
+    if st.scan.state not in ("idle", "done", "aborted"):
+        c.abort_scan("test set-up")
+    qtbot.waitUntil(
+        lambda: (
+            (s := window.link.state) is not None
+            and not s.faults
+            and not s.teleop
+            and s.scan.state in ("idle", "done", "aborted")
+        ),
+        timeout=WAIT,
+    )
+
+
+@pytest.fixture
+def console(qtbot, server):
+    """A console connected to the module's server, holding control, nothing running."""
+    window = open_console(qtbot, server.url)
+    settle(window, qtbot)
+    yield window
+    window.close()
+
+
+def drag(view, points: np.ndarray) -> None:
+    """Draw ``points`` (image pixels) freehand with the mouse."""
+    vp = view.viewport()
+    kinds = (
+        [QMouseEvent.Type.MouseButtonPress]
+        + [QMouseEvent.Type.MouseMove] * (len(points) - 2)
+        + [QMouseEvent.Type.MouseButtonRelease]
+    )
+    for kind, (u, v) in zip(kinds, points, strict=True):
+        pos = QPointF(view.mapFromScene(QPointF(u, v)))
+        button = Qt.MouseButton.LeftButton
+        buttons = Qt.MouseButton.NoButton if kind == QMouseEvent.Type.MouseButtonRelease else button
+        event = QMouseEvent(
+            kind, pos, vp.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier
+        )
+        QApplication.sendEvent(vp, event)
+
+
+def moving(window: ConsoleWindow) -> bool:
+    """The arm moves (joint speeds in the newest state)."""
+    return float(np.linalg.norm(window.link.state.qd)) > MOVING
+
+
+def draw_and_preview(window: ConsoleWindow, qtbot) -> None:
+    window.camera.clear()
+    drag(window.camera, STROKE)
+    qtbot.waitUntil(lambda: window.preview is not None, timeout=WAIT)
+
+
+def test_a_drawn_stroke_comes_back_as_a_path_with_its_length(console, qtbot):
+    drag(console.camera, STROKE)
+    assert len(console.camera.pieces) == 1
+    qtbot.waitUntil(lambda: console.preview is not None, timeout=WAIT)
+    p = console.preview
+    # the stroke spans about 95 px on a 600 px focal length camera 0.9 m away: ~130 mm
+    assert 0.08 < p.length < 0.2
+    assert f"Path {p.length * 1e3:.0f} mm" in console.preview_label.text()
+    speed = console.scan_panel.speed.value()
+    assert f"{p.length / (speed / 1e3):.0f} s at {speed:.0f} mm/s" in console.preview_label.text()
+    assert "reachable" in console.preview_label.text()
+    assert console.camera._path_items, "the mapped path is drawn over the image"
+    assert console.profile._curves, "the side view shows the height profile"
+    qtbot.waitUntil(console.scan_panel.start.isEnabled, timeout=WAIT)
+    # polyline vertices, undo, clear
+    console.camera.mode = "polyline"
+    console.camera.add_piece([(340.0, 225.0)])
+    assert len(console.camera.stroke()) == len(STROKE) + 1
+    console.camera.undo()
+    assert len(console.camera.stroke()) == len(STROKE)
+    console.camera.clear()
+    qtbot.waitUntil(lambda: console.preview is None, timeout=WAIT)
+    qtbot.waitUntil(lambda: not console.scan_panel.start.isEnabled(), timeout=WAIT)
+    assert "Draw the scan path" in console.preview_label.text()
+
+
+def test_a_stroke_running_off_the_body_is_marked(console, qtbot):
+    off = np.array([(u, 225.0) for u in np.linspace(230.0, 480.0, 40)])  # past the body's edge
+    console.camera.add_piece(off)
+    qtbot.waitUntil(
+        lambda: console.preview is not None or "not mapped" in console.preview_label.text(),
+        timeout=WAIT,
+    )
+    if console.preview is not None:
+        assert "off the body" in console.preview_label.text()
+        assert console.camera.off_body_fraction() > 0.1
+    console.camera.clear()
+
+
+def test_start_pause_resume_abort_show_in_state_and_progress(console, qtbot):
+    draw_and_preview(console, qtbot)
+    qtbot.waitUntil(console.scan_panel.start.isEnabled, timeout=WAIT)
+    qtbot.mouseClick(console.scan_panel.start, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: console.link.state.scan.state == "sweep", timeout=WAIT)
+    qtbot.waitUntil(lambda: console.scan_panel.progress.value() > 20, timeout=WAIT)
+    assert "scan sweep" in console.status.scan.text()
+    assert "sweep" in console.scan_panel.progress.text()
+    first = console.scan_panel.progress.value()
+    qtbot.waitUntil(lambda: console.scan_panel.progress.value() > first, timeout=WAIT)
+    qtbot.waitUntil(lambda: bool(console.camera._progress_items), timeout=WAIT)
+    assert console.track.labels, "the quality along the swept path is recorded"
+    assert console.status.mode.text() == "mode contact"
+    qtbot.waitUntil(lambda: console.scan_panel.pause.isEnabled(), timeout=WAIT)
+    qtbot.mouseClick(console.scan_panel.pause, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "scan paused" in console.status.scan.text(), timeout=WAIT)
+    assert console.scan_panel.resume.isEnabled() and not console.scan_panel.pause.isEnabled()
+    qtbot.mouseClick(console.scan_panel.resume, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "scan sweep" in console.status.scan.text(), timeout=WAIT)
+    qtbot.mouseClick(console.scan_panel.abort, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "scan aborted" in console.status.scan.text(), timeout=WAIT)
+    qtbot.waitUntil(console.scan_panel.start.isEnabled, timeout=WAIT)
+
+
+def test_estop_by_button_and_by_key_latches_a_fault_with_its_cause(console, qtbot):
+    assert console.estop_button.isEnabled()
+    qtbot.mouseClick(console.estop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "FAULT" in console.status.faults.text(), timeout=WAIT)
+    assert "estop" in console.status.faults.text()
+    assert "operator E-stop (console)" in console.status.faults.text()
+    qtbot.waitUntil(console.scan_panel.reset.isEnabled, timeout=WAIT)
+    qtbot.mouseClick(console.scan_panel.reset, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: console.status.faults.text() == "", timeout=WAIT)
+    sent = console.link.estops_sent
+    qtbot.keyClick(console.camera, Qt.Key.Key_Escape)  # wherever the focus is
+    qtbot.waitUntil(lambda: "FAULT" in console.status.faults.text(), timeout=WAIT)
+    assert console.link.estops_sent == sent + 1
+    assert "operator E-stop (console)" in console.status.faults.text()
+    qtbot.waitUntil(lambda: not console.teleop_panel.deadman.isEnabled(), timeout=WAIT)
+
+
+def test_jog_streams_twists_only_while_the_deadman_is_held(console, qtbot):
+    jog = console.jog
+    qtbot.keyPress(console, Qt.Key.Key_Right)  # a jog key alone moves nothing
+    qtbot.wait(200)
+    assert jog.twists_sent == 0 and not jog.streaming
+    qtbot.keyPress(console, Qt.Key.Key_Space)  # deadman held: teleoperation, then the stream
+    qtbot.waitUntil(lambda: jog.streaming and jog.twists_sent > 5, timeout=WAIT)
+    qtbot.waitUntil(lambda: console.link.state.mode == "teleop", timeout=WAIT)
+    qtbot.waitUntil(lambda: moving(console), timeout=WAIT)
+    assert "mode teleop" in console.status.mode.text()
+    qtbot.keyRelease(console, Qt.Key.Key_Space)
+    assert not jog.streaming
+    stopped_at = jog.twists_sent
+    qtbot.waitUntil(lambda: not moving(console), timeout=WAIT)  # the probe stopped
+    qtbot.wait(300)
+    assert jog.twists_sent == stopped_at, "no twist without the deadman"
+    qtbot.keyRelease(console, Qt.Key.Key_Right)
+    # the on-screen deadman button and jog button do the same
+    button = console.teleop_panel.jog_buttons[("y", +1)]
+    qtbot.mousePress(console.teleop_panel.deadman, Qt.MouseButton.LeftButton)
+    qtbot.mousePress(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: moving(console), timeout=WAIT)
+    qtbot.mouseRelease(console.teleop_panel.deadman, Qt.MouseButton.LeftButton)
+    qtbot.mouseRelease(button, Qt.MouseButton.LeftButton)
+    assert not jog.streaming
+    qtbot.waitUntil(lambda: not moving(console), timeout=WAIT)
+
+
+def test_a_second_console_observes_until_it_takes_control(console, qtbot, server):
+    second = open_console(qtbot, server.url, name="second")
+    try:
+        qtbot.waitUntil(lambda: second.link.up and second.observer.isVisible(), timeout=WAIT)
+        assert "test-console" in second.observer.text()
+        assert not second.link.in_control
+        assert not second.scan_panel.force.isEnabled()
+        assert second.estop_button.isEnabled()
+        qtbot.mouseClick(second.take_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "holds control" in second.status.note.text(), timeout=WAIT)
+        qtbot.mouseClick(console.release_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: console.link.state.controller is None, timeout=WAIT)
+        qtbot.mouseClick(second.take_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: second.link.in_control, timeout=WAIT)
+        qtbot.waitUntil(lambda: console.observer.isVisible(), timeout=WAIT)
+        assert "second" in console.observer.text()
+    finally:
+        second.close()
+
+
+def test_a_killed_server_shows_the_banner_and_the_console_reconnects(console, qtbot, server):
+    server.kill()
+    qtbot.waitUntil(lambda: console.banner.isVisible(), timeout=WAIT)
+    assert "CONNECTION LOST" in console.banner.text()
+    assert not console.take_button.isEnabled()
+    assert not console.scan_panel.force.isEnabled()
+    assert not console.teleop_panel.deadman.isEnabled()
+    assert not console.snapshot_button.isEnabled()
+    assert console.estop_button.isEnabled()
+    qtbot.mouseClick(console.estop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "E-STOP will be sent" in console.banner.text(), timeout=WAIT)
+    server.start()
+    qtbot.waitUntil(lambda: not console.banner.isVisible(), timeout=WAIT * 2)
+    qtbot.waitUntil(lambda: console.link.in_control, timeout=WAIT)
+    qtbot.waitUntil(lambda: console.link.state.estop, timeout=WAIT)  # sent on return
+    assert console.link.estop_pending is None
+    qtbot.waitUntil(lambda: "FAULT" in console.status.faults.text(), timeout=WAIT)
+    with Client(server.url, name="check") as c:  # the restarted server has it too
+        assert c.wait_state(2.0).state.estop
