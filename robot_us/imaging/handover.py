@@ -24,6 +24,8 @@ def quality_sample(result: QualityResult, s: float | None = None) -> QualitySamp
         mean_confidence=result.mean_confidence,
         scanline_confidence=None if c is None else c.per_scanline.copy(),
         s=s,
+        ood=result.ood,
+        ood_reason=result.ood_reason,
     )
 
 
