@@ -49,6 +49,7 @@ CONSUMERS = {
 ENUMERATIONS = {
     "hardware.arm.ur.command": "hardware_drivers/ur_rtde_arm.py (servoj: position targets)",
     "sim.tissue.pressure": "sim/lens_contact.py (distributed, else deepest)",
+    "ultrasound.quality.imaging_area": "perception/quality/assess.py (full, track, else frame)",
 }
 #: choice key -> the names its consumer accepts (the choices are a curated subset)
 SUBSETS = {
