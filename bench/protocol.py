@@ -30,7 +30,7 @@ import zmq
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from robot_us.protocol import messages as m
-from robot_us.protocol.client import Client
+from robot_us.protocol.client import Client, RemoteError
 from robot_us.protocol.codec import decode_command, decode_server_message, encode
 from robot_us.protocol.endpoints import PORT_SPAN
 from robot_us.protocol.impairment import Impairment, ImpairmentProxy
@@ -124,12 +124,24 @@ def codec_us(body, decode, n: int = 20_000) -> tuple[float, float]:
     return (t1 - t0) / n * 1e6, (t2 - t1) / n * 1e6
 
 
-def proxy_rtt(port: int, delay: float, n: int = 10) -> list[float]:
+def proxy_rtt(port: int, delay: float, n: int = 10) -> tuple[list[float], int]:
+    """Heartbeat round trips (s) through the impairment proxy, and how many the server
+    refused as stale (older than its validity on arrival: the proxy's delay plus its
+    scheduling on a loaded machine)."""
+    rtts: list[float] = []
+    stale = 0
     with (
         ImpairmentProxy(port, Impairment(delay=delay), ports=PORT_SPAN) as px,
         Client(px.url(), name="bench-wan", timeout=5.0, streams=()) as c,
     ):
-        return [c.heartbeat().rtt for _ in range(n)]
+        for _ in range(n):
+            try:
+                rtts.append(c.heartbeat().rtt)
+            except RemoteError as e:
+                if "stale" not in str(e):
+                    raise
+                stale += 1
+    return rtts, stale
 
 
 def main() -> int:
@@ -145,7 +157,7 @@ def main() -> int:
         rtt = client_rtt(url, args.requests)
         raw = raw_rtt(url, args.requests)
         recv_hz, pub_hz, state_bytes = state_rate(f"tcp://127.0.0.1:{port + 1}", args.seconds)
-        wan = proxy_rtt(port, 0.150)
+        wan, wan_stale = proxy_rtt(port, 0.150)
     finally:
         stop.set()
         proc.join(10)
@@ -168,7 +180,8 @@ def main() -> int:
         "twist_encode_us": twist_enc_us,
         "twist_decode_us": twist_dec_us,
         "proxy_delay_ms": 150.0,
-        "proxy_rtt_ms_p50": pct(wan, 50) * 1e3,
+        "proxy_rtt_ms_p50": pct(wan, 50) * 1e3 if wan else None,
+        "proxy_heartbeats_refused_stale": wan_stale,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "protocol.json").write_text(json.dumps(res, indent=2) + "\n")

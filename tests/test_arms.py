@@ -37,7 +37,7 @@ def test_wrong_number_of_home_values_names_the_key():
 
 
 def test_unknown_arm_names_the_known_ones():
-    with pytest.raises(RegistryError, match="lbr, panda, ur10e, ur3e, ur5e"):
+    with pytest.raises(RegistryError, match="fr3, lbr, panda, ur10e, ur3e, ur5e"):
         arm_model("ur5")
 
 
@@ -95,3 +95,13 @@ def test_ur_entries_follow_the_dh_table_and_start_flange_down(name):
     T = kin.fk(kin.home())
     np.testing.assert_allclose(T[:3, 2], [0.0, 0.0, -1.0], atol=1e-9)
     assert arm_model(name).sim is None
+
+
+def test_every_arm_a_hardware_driver_drives_is_registered():
+    """``robot.model`` can name every arm a driver accepts (the choices are the registry)."""
+    from hardware_drivers.franka_arm import FrankaArm
+    from hardware_drivers.ur_rtde_arm import UrRtdeArm
+
+    for driver in (FrankaArm, UrRtdeArm):
+        for name in driver.models:
+            assert arm_model(name).n_joints == driver.n_joints, (driver.__name__, name)

@@ -121,6 +121,17 @@ def simulated_arms() -> list[str]:
 #: - FI_1 / 2 = (FI_1 / 2) tanh(FI_2 qd / 2), i.e. Coulomb FI_1 / 2 smoothed over 2 / FI_2.
 PANDA_FI_1 = (0.54615, 0.87224, 0.64068, 1.2794, 0.83904, 0.30301, 0.56489)
 PANDA_FI_2 = (5.1181, 9.0657, 10.136, 5.5903, 8.3469, 17.133, 10.336)
+#: A Franka arm under libfranka's joint velocity interface (docs/simulation.md "Actuation").
+FRANKA_ACTUATION = ActuationProfile(
+    control="joint impedance (libfranka joint velocity interface)",
+    latency_cycles=1,
+    lag=0.004,
+    joint_stiffness=(3000.0, 3000.0, 3000.0, 2500.0, 2500.0, 2000.0, 2000.0),
+    compliance_time=0.01,
+    coulomb_friction=tuple(0.5 * f for f in PANDA_FI_1),
+    friction_velocity=tuple(2.0 / f for f in PANDA_FI_2),
+    viscous_damping=(0.0,) * 7,
+)
 
 
 @cache
@@ -151,22 +162,33 @@ register_arm(
         # (checked by tests/test_sim_camera.py)
         q_home=(0.0, -0.6667, 0.0, -2.4182, 0.0, 1.7515, -0.5 * math.pi),
         q_ready=(0.0, -0.3, 0.0, -2.2, 0.0, 2.0, 0.25 * math.pi),  # roboticstoolbox's qr
-        actuation=ActuationProfile(
-            control="joint impedance (libfranka joint velocity interface)",
-            latency_cycles=1,
-            lag=0.004,
-            joint_stiffness=(3000.0, 3000.0, 3000.0, 2500.0, 2500.0, 2000.0, 2000.0),
-            compliance_time=0.01,
-            coulomb_friction=tuple(0.5 * f for f in PANDA_FI_1),
-            friction_velocity=tuple(2.0 / f for f in PANDA_FI_2),
-            viscous_damping=(0.0,) * 7,
-        ),
+        actuation=FRANKA_ACTUATION,
         sim=SimUrdf(
             path="franka_panda/panda.urdf",
             flange_link="panda_link8",
             flange_parent="panda_link8",
             drop_links=("panda_hand", "panda_leftfinger", "panda_rightfinger"),
         ),
+    )
+)
+
+
+# -- Franka Research 3 (hardware only: pybullet_data has no FR3 URDF) -----------------
+
+register_arm(
+    ArmModel(
+        name="fr3",
+        description="Franka Research 3",
+        ets=_panda_ets,  # the Panda's kinematic structure (same DH parameters)
+        # FR3 joint position and velocity limits (Franka's "Robot and interface
+        # specifications" for FR3); torques as the Panda's
+        q_lower=(-2.7437, -1.7837, -2.9007, -3.0421, -2.8065, 0.5445, -3.0159),
+        q_upper=(2.7437, 1.7837, 2.9007, -0.1518, 2.8065, 4.5169, 3.0159),
+        qd_max=(2.62, 2.62, 2.62, 2.62, 5.26, 4.18, 5.26),
+        tau_max=(87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0),
+        q_home=(0.0, -0.6667, 0.0, -2.4182, 0.0, 1.7515, -0.5 * math.pi),  # the Panda's
+        q_ready=(0.0, -0.3, 0.0, -2.2, 0.0, 2.0, 0.25 * math.pi),
+        actuation=FRANKA_ACTUATION,  # the Panda's friction (judgment)
     )
 )
 
