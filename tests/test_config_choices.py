@@ -51,6 +51,7 @@ ENUMERATIONS = {
     "sim.tissue.pressure": "sim/lens_contact.py (distributed, else deepest)",
     "server.deadman_action": "robot_us/server/control_process.py _stop_motion and "
     "robot_us/teleop_reference.py stop (retract, else hold)",
+    "ultrasound.quality.imaging_area": "perception/quality/assess.py (full, track, else frame)",
 }
 #: choice key -> the names its consumer accepts (the choices are a curated subset)
 SUBSETS = {

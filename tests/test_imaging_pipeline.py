@@ -23,6 +23,7 @@ from robot_us.imaging.protocols import ImagingRecorder, QualityAssessing, Qualit
 from robot_us.imaging.realtime import RealtimeImaging
 from robot_us.imaging.worker import QualityWorker, WorkerStats, make_quality_worker
 from robot_us.recording import Recorder
+from robot_us.scan.quality_policy import QualityObservation
 from robot_us.scan.scan import Scan
 from robot_us.scan.states import ScanState
 
@@ -82,8 +83,8 @@ class _Scan:
         self.state = ScanState.APPROACH
         self.s = 0.0
 
-    def submit_quality(self, seq: int, t: float, score: float, label: str) -> None:
-        self.got.append((seq, t, score, label))
+    def submit_quality(self, sample: QualityObservation) -> None:
+        self.got.append((sample.seq, sample.t, sample.score, sample.label))
 
     def arc_length_at(self, t: float) -> float:
         return 2.0 * t

@@ -90,9 +90,24 @@ def test_process_worker_scores_the_latest_frame():
             w.submit(frame(seq, (96, 96)))
         r = wait_for(w, 19, timeout=60)
         s = w.stats()
-    assert r.quality == QualityClass.NO_CONTACT  # an all-black frame
+    assert r.quality == QualityClass.NO_CONTACT  # an all-black frame ...
+    assert r.ood and r.ood_reason == "blank" and r.score == 0.0  # ... is blank
+    assert r.stats is not None and r.stats.spread == 0.0  # packed through shared memory
     assert r.confidence.per_scanline.shape == (32,)
     assert s.submitted == 20 and s.assessed + s.dropped == 20
+
+
+def test_a_repeated_frame_from_a_live_source_is_frozen():
+    from tests.us_helpers import on_skin, small_sim
+
+    img = small_sim().render(on_skin(), 4.0).image
+    with make_quality_worker(QualityConfig(confidence_size=32, frozen_frames=3)) as w:
+        results = []
+        for seq in range(5):
+            w.submit(UltrasoundFrame(t=seq * 0.1, image=img, spacing_m=(0, 0), seq=seq))
+            results.append(wait_for(w, seq))
+    assert [r.ood_reason for r in results] == ["", "", "", "frozen", "frozen"]
+    assert results[0].score > 0.3 and results[-1].score == 0.0
 
 
 def test_process_worker_reports_a_bad_model(tmp_path):

@@ -36,6 +36,25 @@ def test_scores_an_npz_stack(tmp_path, frames, capsys):
     assert "scored 2 frames" in capsys.readouterr().out
 
 
+def test_names_out_of_distribution_frames_and_their_reason(tmp_path, frames, capsys):
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, frames.shape[1:], dtype=np.uint8)
+    stack = np.stack([frames[0], noise, *[frames[0]] * 4])  # the 4th in a row is frozen
+    np.savez(tmp_path / "f.npz", frames=stack)
+    out = tmp_path / "scores.json"
+    args = ["quality", "--frames", str(tmp_path / "f.npz"), "--out", str(out), "--no-confidence"]
+    assert main(args) == 0
+    rep = json.loads(out.read_text())
+    rows = rep["results"]
+    assert [r["ood_reason"] for r in rows] == ["", "noise", "", "", "", "frozen"]
+    assert rows[1]["score"] == 0.0 and rows[1]["stats"]["correlation"] < 0.2
+    assert rep["out_of_distribution"] == {"noise": 1, "frozen": 1}
+    assert "out of distribution (noise) 1" in capsys.readouterr().out
+    # frames judged one by one: no frozen-frame check
+    assert main([*args, "--independent", "--overwrite"]) == 0
+    assert [r["ood_reason"] for r in json.loads(out.read_text())["results"]][-1] == ""
+
+
 def test_scores_a_png_folder(tmp_path, frames):
     d = tmp_path / "pngs"
     d.mkdir()

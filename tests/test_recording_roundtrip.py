@@ -103,7 +103,9 @@ def recorded(tmp_path_factory):
                 )
                 assert rec.add_frame(frame)
                 line = np.linspace(0.2, 0.9, 32) if i == 1 else None
-                rec.add_quality(QualitySample(k * 1e-3, i, "good", 0.75, 0.6, line, 1e-4 * k))
+                ood = ("noise" if i == 3 else "",)
+                q = QualitySample(k * 1e-3, i, "good", 0.75, 0.6, line, 1e-4 * k, i == 3, *ood)
+                rec.add_quality(q)
         rec.post_event(0.3, "slow_down", "quality 0.4 < 0.5", s=0.03, detail={"override": 0.5})
         rec.post_event(0.45, "force_step", "persisting low quality", 0.045, 2)
         rec.add_operator_command(0.2, COMMAND)
@@ -178,6 +180,7 @@ def test_every_channel_round_trips(recorded):
     assert r.quality[1].scanline_confidence.shape == (32,)
     assert r.quality[0].scanline_confidence is None
     assert r.quality[2].score == 0.75 and r.quality[2].s == pytest.approx(0.025)
+    assert [(q.ood, q.ood_reason) for q in r.quality[2:4]] == [(False, ""), (True, "noise")]
     # state: every row, bit-exact
     assert r.state_full_rate and r.state_lost == 0 and len(r.state) == 600
     assert r.state["cycle"].tolist() == list(range(600))

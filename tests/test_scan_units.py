@@ -17,7 +17,7 @@ from robot_us.scan.config import ScanConfig, check_force_limits
 from robot_us.scan.joint_move import JointMoveFollower
 from robot_us.scan.messages import ScanRequest
 from robot_us.scan.planning import PlannedScan
-from robot_us.scan.quality_policy import PolicyLevel, QualityPolicy
+from robot_us.scan.quality_policy import PolicyLevel, QualityObservation, QualityPolicy
 from robot_us.scan.states import ScanFault, ScanState, Trigger
 from robot_us.scan.sweep_twist import SweepTwist
 from robot_us.scan.transitions import (
@@ -87,13 +87,17 @@ def test_every_state_is_reachable():
 
 
 # -- quality policy ---------------------------------------------------------------------
-def feed(policy, t0, t1, score, label="shadowed", rate=30.0, speed=0.01, s0=0.0):
-    """Frames from t0 to t1 at ``rate``; the probe moves at ``speed`` x override."""
+def feed(policy, t0, t1, score, label="shadowed", rate=30.0, speed=0.01, s0=0.0, **signals):
+    """Frames from t0 to t1 at ``rate``; the probe moves at ``speed`` x override;
+    ``signals``: further ``QualityObservation`` fields (ood, coverage, ...)."""
     out, t, s = [], t0, s0
+    seq = 0
     while t < t1 - 1e-9:
-        out += [(a.kind, a) for a in policy.observe(t, s, score, label)]
+        obs = QualityObservation(seq, t, score, label, **signals)
+        out += [(a.kind, a) for a in policy.observe(obs, s)]
         t += 1.0 / rate
         s += speed * policy.override / rate
+        seq += 1
     return out, t, s
 
 
@@ -151,6 +155,72 @@ def test_policy_short_drop_is_only_slowed_and_force_steps_back_down():
     kinds = [k for k, _ in ev]
     assert kinds[:2] == ["span", "speed_restored"] and kinds.count("force_restore") == 3
     assert pol.force == 5.0
+
+
+def test_policy_names_the_confidence_signals_that_trigger_it():
+    cfg = ScanConfig()
+    pol = QualityPolicy(cfg, 5.0)
+    # a good model score but only 40 % of the scanlines confident (a lifted edge)
+    ev, t, s = feed(pol, 0.0, 1.2, 0.9, "good", coverage=0.4, coupled_confidence=0.6)
+    kinds = [k for k, _ in ev]
+    assert kinds[0] == "slow_down" and "force_up" in kinds
+    assert {a.detail["signal"] for _, a in ev} == {"coverage"}
+    assert "confident scanlines 40%" in ev[0][1].cause
+    # recovered only when the confidence signals are good again, too
+    ev, t, s = feed(pol, t, t + 0.5, 0.9, "good", s0=s, coverage=1.0, coupled_confidence=0.3)
+    assert all(k != "span" for k, _ in ev) and pol.level is not PolicyLevel.GOOD
+    ev, t, s = feed(pol, t, t + 0.5, 0.9, "good", s0=s, coverage=1.0, coupled_confidence=0.6)
+    assert [k for k, _ in ev][:2] == ["span", "speed_restored"]
+    assert pol.spans[-1].signals == {"coverage": 36, "confidence": 15}
+    # shallow confidence alone triggers too, and without a confidence map (NaN) nothing does
+    pol = QualityPolicy(cfg, 5.0)
+    ev, _, _ = feed(pol, 0.0, 0.1, 0.9, "good", coverage=1.0, coupled_confidence=0.2)
+    assert [a.detail["signal"] for _, a in ev] == ["confidence"]
+    pol = QualityPolicy(cfg, 5.0)
+    assert feed(pol, 0.0, 1.0, 0.9, "good")[0] == []
+
+
+def test_policy_treats_out_of_distribution_frames_as_an_image_fault():
+    cfg = ScanConfig()
+    pol = QualityPolicy(cfg, 5.0)
+    ev, t, s = feed(pol, 0.0, 0.1, 0.95, "good")  # a good model score: still a fault
+    ev, t, s = feed(pol, t, t + 1.0, 0.0, "good", s0=s, ood=True, ood_reason="frozen")
+    kinds = [k for k, _ in ev]
+    assert kinds == ["slow_down", "pause"]  # no force steps for a frozen grabber
+    slow, pause = ev[0][1], ev[1][1]
+    assert slow.detail["signal"] == "ood" and slow.detail["ood_reason"] == "frozen"
+    assert "image fault" in slow.cause and "frozen" in pause.cause
+    assert pause.t - slow.t == pytest.approx(cfg.persist_time, abs=0.04)
+    assert pol.force == 5.0 and pol.pause_requested
+    assert pol.span.paused and pol.span.ood_reasons == {"frozen": 30}
+    # a score drop that turns into an image fault stops raising the force
+    pol = QualityPolicy(cfg, 5.0)
+    ev, t, s = feed(pol, 0.0, 1.1, 0.3, "poor_contact")
+    assert [k for k, _ in ev].count("force_up") == 2
+    ev, t, s = feed(pol, t, t + 0.6, 0.0, "good", s0=s, ood=True, ood_reason="noise")
+    assert [k for k, _ in ev] == ["pause"] and pol.force == 7.0
+
+
+def test_observation_of_a_quality_result():
+    from perception.quality.assess import QualityResult
+    from perception.quality.classes import QualityClass
+    from perception.quality.features import ConfidenceFeatures
+
+    res = QualityResult(
+        QualityClass.SHADOWED,
+        0.3,
+        np.array([0.1, 0.1, 0.7, 0.1]),
+        ConfidenceFeatures(0.5, np.ones(4), 0.0, coverage=0.5, coupled_mean=0.6),
+        seq=7,
+        t=1.5,
+    )
+    res.mark_ood("blank")
+    obs = QualityObservation.of(res)
+    assert (obs.seq, obs.t, obs.score, obs.label) == (7, 1.5, 0.0, "shadowed")
+    assert obs.ood and obs.ood_reason == "blank"
+    assert (obs.coverage, obs.coupled_confidence) == (0.5, 0.6)
+    res.confidence = None
+    assert np.isnan(QualityObservation.of(res).coverage)
 
 
 def test_policy_closes_an_open_span_at_the_path_end():
@@ -398,7 +468,7 @@ def test_the_sweep_is_held_while_the_controller_reseeks_contact():
     loop.mode = Mode.RESEEK
     loop.step(1, Event.CONTACT_LOST)
     s_lost = scan.s
-    scan.submit_quality(1, scan.t, 0.05, "no_contact")  # ignored while re-seeking
+    scan.submit_quality(QualityObservation(1, scan.t, 0.05, "no_contact"))  # ignored: re-seeking
     loop.step(800)
     assert scan.reseeking and scan.state is S.SWEEP
     # the time law decelerates (jerk-limited) and then holds the arc length still

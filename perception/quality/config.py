@@ -26,3 +26,23 @@ class QualityConfig:
     worker: str = param(
         "thread", choices=("thread", "process"), doc="where assessment runs beside the caller"
     )
+    imaging_area: str = param(
+        "track",
+        choices=("track", "frame", "full"),
+        doc="where the image is: 'track' the union of detections over recent frames, "
+        "'frame' detected in each frame, 'full' the whole frame",
+    )
+    area_memory: int = param(
+        300,
+        lo=1,
+        hi=100000,
+        unit="frames",
+        doc="frames a tracked imaging area is remembered without being detected again",
+    )
+    frozen_frames: int = param(
+        3,
+        lo=0,
+        hi=1000,
+        unit="frames",
+        doc="identical frames in a row after which the source counts as frozen (0 = off)",
+    )

@@ -9,7 +9,18 @@ Contract ``robot-us-quality/1``:
   shadowed, no_contact (each in [0, 1], summing to 1);
 - an output ``score``, float32 [N, 1]: quality score in [0, 1] (1 = the whole field of
   view is usable);
-- optional metadata ``classes`` = "good,poor_contact,shadowed,no_contact" (checked if set).
+- optional metadata ``classes`` = "good,poor_contact,shadowed,no_contact" (checked if set);
+- optional outputs (used when present, float32 [N, 1] each): ``flipped``, the probability
+  that the frame is upside down (transducer at the bottom); ``not_bmode``, the probability
+  that it lacks the statistics of B-mode speckle; ``novelty``, a distance of the frame from
+  the model's training frames scaled so that above 1 the frame is unlike them
+  (``perception.quality.ood`` turns them into out-of-distribution reasons);
+- optional metadata ``flipped_threshold`` and ``not_bmode_threshold`` (in [0.5, 1)): the
+  probability above which those outputs count (default 0.5).
+
+The frame a model sees is the imaging area of the displayed frame (its bounding box, the
+pixels outside the area set to 0; ``perception.quality.imaging_area``), not the whole
+screen.
 """
 
 from __future__ import annotations
@@ -25,6 +36,11 @@ from perception.quality.classes import CLASS_ORDER, QualityClass
 CONTRACT = "robot-us-quality/1"
 PROBS_OUTPUT = "probs"
 SCORE_OUTPUT = "score"
+#: Optional outputs, [N, 1] each.
+FLIPPED_OUTPUT = "flipped"
+NOT_BMODE_OUTPUT = "not_bmode"
+NOVELTY_OUTPUT = "novelty"
+OPTIONAL_OUTPUTS = (FLIPPED_OUTPUT, NOT_BMODE_OUTPUT, NOVELTY_OUTPUT)
 CLASSES_METADATA = ",".join(c.value for c in CLASS_ORDER)
 #: Tolerance on the probabilities summing to one.
 PROB_SUM_TOL = 1e-3
@@ -38,11 +54,16 @@ class ModelContractError(ValueError):
 
 @dataclass
 class ModelOutput:
-    """One frame's model output: class, score (0..1), probabilities in ``CLASS_ORDER``."""
+    """One frame's model output: class, score (0..1), probabilities in ``CLASS_ORDER``,
+    and the optional outputs (None when the model has none): probability that the frame
+    is upside down, that it is not B-mode, novelty (> 1: unlike the training frames)."""
 
     quality: QualityClass
     score: float
     probs: np.ndarray
+    flipped: float | None = None
+    not_bmode: float | None = None
+    novelty: float | None = None
 
 
 def _fixed_dim(d: object) -> int | None:
@@ -103,7 +124,23 @@ class QualityModel:
             fixed = _fixed_dim(o.shape[1]) if len(o.shape) == 2 else None
             if len(o.shape) != 2 or (fixed is not None and fixed != width):
                 raise self._fail(f"output '{name}' must be [N, {width}], is {o.shape}")
+        self.optional = tuple(n for n in OPTIONAL_OUTPUTS if n in outs)
+        for name in self.optional:
+            o = outs[name]
+            fixed = _fixed_dim(o.shape[1]) if len(o.shape) == 2 else None
+            if o.type != "tensor(float)" or len(o.shape) != 2 or fixed not in (None, 1):
+                raise self._fail(f"optional output '{name}' must be float32 [N, 1], is {o.shape}")
         meta = s.get_modelmeta().custom_metadata_map
+        self.head_thresholds = {}
+        for name in (FLIPPED_OUTPUT, NOT_BMODE_OUTPUT):
+            raw = meta.get(f"{name}_threshold", "0.5")
+            try:
+                value = float(raw)
+            except ValueError:
+                value = float("nan")
+            if not 0.5 <= value < 1.0:
+                raise self._fail(f"metadata {name}_threshold '{raw}' is not a number in [0.5, 1)")
+            self.head_thresholds[name] = value
         if "classes" in meta and meta["classes"] != CLASSES_METADATA:
             raise self._fail(
                 f"metadata classes '{meta['classes']}' differ from '{CLASSES_METADATA}'"
@@ -112,7 +149,7 @@ class QualityModel:
         rng = np.random.default_rng(0)
         probe = np.stack([np.zeros((1, h, w)), rng.random((1, h, w))]).astype(np.float32)
         try:
-            probs, score = self._run(probe)
+            probs, score, extra = self._run(probe)
         except Exception as exc:  # a model that cannot run a batch of 2 is unusable
             raise self._fail(f"dry run on a [2, 1, {h}, {w}] batch failed ({exc})") from exc
         if probs.shape != (2, len(CLASS_ORDER)) or score.shape not in ((2, 1), (2,)):
@@ -126,13 +163,16 @@ class QualityModel:
             raise self._fail("'probs' are not probabilities (non-negative, summing to 1)")
         if np.any(score < -1e-6) or np.any(score > 1 + 1e-6):
             raise self._fail("'score' is outside [0, 1]")
+        for name, value in extra.items():
+            if value.size != 2 or not np.all(np.isfinite(value)):
+                raise self._fail(f"dry run output '{name}' is not 2 finite values")
         return h, w
 
-    def _run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        probs, score = self.session.run(
-            [PROBS_OUTPUT, SCORE_OUTPUT], {self.input_name: batch.astype(np.float32)}
-        )
-        return np.asarray(probs), np.asarray(score)
+    def _run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        names = [PROBS_OUTPUT, SCORE_OUTPUT, *self.optional]
+        out = self.session.run(names, {self.input_name: batch.astype(np.float32)})
+        extra = {n: np.asarray(v).reshape(-1) for n, v in zip(self.optional, out[2:], strict=True)}
+        return np.asarray(out[0]), np.asarray(out[1]), extra
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
         """A frame (HxW uint8) as the model's [1, H, W] float32 input."""
@@ -148,15 +188,20 @@ class QualityModel:
     def predict(self, images: list[np.ndarray] | np.ndarray) -> list[ModelOutput]:
         """Model outputs for a batch of frames (each HxW uint8)."""
         batch = np.stack([self.preprocess(im) for im in images])
-        probs, score = self._run(batch)
+        probs, score, extra = self._run(batch)
         score = score.reshape(len(batch))
+        flipped, novelty = extra.get(FLIPPED_OUTPUT), extra.get(NOVELTY_OUTPUT)
+        not_bmode = extra.get(NOT_BMODE_OUTPUT)
         return [
             ModelOutput(
                 quality=CLASS_ORDER[int(np.argmax(p))],
                 score=float(np.clip(s, 0.0, 1.0)),
                 probs=p.astype(np.float64),
+                flipped=None if flipped is None else float(flipped[k]),
+                not_bmode=None if not_bmode is None else float(not_bmode[k]),
+                novelty=None if novelty is None else float(novelty[k]),
             )
-            for p, s in zip(probs, score, strict=True)
+            for k, (p, s) in enumerate(zip(probs, score, strict=True))
         ]
 
     def __call__(self, image: np.ndarray) -> ModelOutput:

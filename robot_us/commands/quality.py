@@ -1,5 +1,7 @@
 """``robot-us quality``: score a folder of PNG frames or an .npz frame stack; writes per
-frame the quality class, the score and the mean confidence to a JSON file."""
+frame the quality class, the score, the out-of-distribution flag and reason and the
+confidence features to a JSON file. Frames are a sequence (one scanner session, in order:
+the imaging area is tracked, repeated frames count as frozen) unless ``--independent``."""
 
 from __future__ import annotations
 
@@ -21,6 +23,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="ONNX quality model (default: the shipped one)")
     p.add_argument("--config", action="append", default=[], help="TOML config file(s)")
     p.add_argument("--no-confidence", action="store_true", help="skip the confidence map (faster)")
+    p.add_argument(
+        "--independent",
+        action="store_true",
+        help="frames are unrelated: find the imaging area in each, no frozen-frame check",
+    )
     add_overwrite_flag(p)
 
 
@@ -48,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise FrameFileError(f"frames not found: {path}")
     model = load_quality_model(args.model if args.model is not None else qcfg.model)
-    assessor = QualityAssessor(qcfg, model)
+    assessor = QualityAssessor(qcfg, model, sequence=not args.independent)
     rows = []
     while (frame := source.grab()) is not None:
         try:
@@ -63,8 +70,11 @@ def run(args: argparse.Namespace) -> int:
         del row["seq"], row["t"]
         rows.append(row)
     counts: dict[str, int] = {}
+    ood: dict[str, int] = {}
     for r in rows:
         counts[r["class"]] = counts.get(r["class"], 0) + 1
+        if r["ood"]:
+            ood[r["ood_reason"]] = ood.get(r["ood_reason"], 0) + 1
     report = {
         "frames": str(path),
         "model": model.name,
@@ -77,11 +87,14 @@ def run(args: argparse.Namespace) -> int:
             "size": qcfg.confidence_size,
         },
         "counts": counts,
+        "out_of_distribution": ood,
         "results": rows,
     }
     with new_file(out, args.overwrite) as tmp:
         tmp.write_text(json.dumps(report, indent=2) + "\n")
     print(
-        f"scored {len(rows)} frames -> {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+        f"scored {len(rows)} frames -> {out}: "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+        + "".join(f", out of distribution ({k}) {v}" for k, v in ood.items())
     )
     return 0

@@ -13,6 +13,7 @@ control loop. See ``docs/ultrasound.md``.
 | ``realtime.py`` | ``RealtimeImaging``: the pipeline stepped in a thread |
 | ``frame_log.py`` | ``FrameLog``, ``KeptImage``: the lockstep scan's per-frame log |
 | ``models.py`` | loading the shipped or a user's ONNX quality model |
+| ``network.py`` | the shipped model's network, its losses and novelty fit (the ``train`` extra) |
 | ``training.py`` | training the shipped model (the ``train`` extra) |
 
 Import from the modules (``from robot_us.imaging.pipeline import ImagingPipeline``): the

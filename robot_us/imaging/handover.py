@@ -9,6 +9,7 @@ from perception.quality.assess import QualityResult
 from robot_us.core.types import UltrasoundFrame
 from robot_us.imaging.protocols import ImagingRecorder, QualityReceiver
 from robot_us.recording.contents import QualitySample
+from robot_us.scan.quality_policy import QualityObservation
 
 
 def quality_sample(result: QualityResult, s: float | None = None) -> QualitySample:
@@ -23,6 +24,8 @@ def quality_sample(result: QualityResult, s: float | None = None) -> QualitySamp
         mean_confidence=result.mean_confidence,
         scanline_confidence=None if c is None else c.per_scanline.copy(),
         s=s,
+        ood=result.ood,
+        ood_reason=result.ood_reason,
     )
 
 
@@ -40,6 +43,6 @@ class ResultHandover:
 
     def result(self, result: QualityResult, s: float | None) -> None:
         """Hand a result to the scan and record it at arc length ``s`` (m)."""
-        self.scan.submit_quality(result.seq, result.t, result.score, result.quality.value)
+        self.scan.submit_quality(QualityObservation.of(result))
         if self.recorder is not None:
             self.recorder.add_quality(quality_sample(result, s))

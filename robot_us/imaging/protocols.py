@@ -20,8 +20,10 @@ from typing import Protocol
 import numpy as np
 
 from perception.quality.assess import QualityResult
+from perception.quality.imaging_area import ImagingArea
 from robot_us.core.types import UltrasoundFrame
 from robot_us.recording.contents import QualitySample
+from robot_us.scan.quality_policy import QualityObservation
 from robot_us.scan.states import ScanState
 
 
@@ -35,18 +37,21 @@ class QualityAssessing(Protocol):
         with_confidence: bool = True,
         seq: int = 0,
         t: float = 0.0,
+        area: ImagingArea | None = None,
     ) -> QualityResult:
         """Quality of ``image`` (HxW uint8; ``width_m`` the imaged width in m if known),
-        stamped with the frame's ``seq`` and time ``t`` (s)."""
+        stamped with the frame's ``seq`` and time ``t`` (s); ``area`` its imaging area if
+        known (else tracked or detected)."""
         ...
 
 
 class QualityReceiver(Protocol):
     """The scan side of the result hand-over: cheap, callable from any thread."""
 
-    def submit_quality(self, seq: int, t: float, score: float, label: str) -> None:
-        """Take the quality of frame ``seq`` (frame time ``t`` in loop time, s; score
-        0..1; class name); the scan's next cycle uses the newest."""
+    def submit_quality(self, sample: QualityObservation) -> None:
+        """Take a frame's quality (``QualityObservation.of(result)``: frame ``seq``, frame
+        time in loop time, score, class, out-of-distribution flag, confidence signals); the
+        scan's next cycle uses the newest."""
         ...
 
     def arc_length_at(self, t: float) -> float:

@@ -1,6 +1,8 @@
 """Reproducible training of the shipped quality model (needs the ``train`` extra: torch and
-onnx). Simulated frames with ground-truth labels (``sim.ultrasound.dataset``) -> a small CNN
-(class + score heads) -> ONNX meeting ``perception.quality.model``'s contract.
+onnx). Simulated frames with ground-truth labels (``sim.ultrasound.dataset``: training probe
+presets and phantoms, augmented, raw and as screen grabs, cut to the imaging area) -> a
+small CNN (``robot_us.imaging.network``: class, score, flipped and not-B-mode heads, and a
+novelty output) -> ONNX meeting ``perception.quality.model``'s contract.
 
 Run: ``robot-us train-quality`` (writes ``perception/quality/models/quality_cnn.onnx`` and a
 ``quality_cnn.json`` training report beside it). Same seed, same data, same weights.
@@ -17,10 +19,19 @@ from pathlib import Path
 import numpy as np
 
 from perception.quality.classes import CLASS_ORDER
-from perception.quality.model import CLASSES_METADATA, CONTRACT, PROBS_OUTPUT, SCORE_OUTPUT
+from perception.quality.model import CLASSES_METADATA, CONTRACT
 from robot_us.config import Config
 from robot_us.imaging.models import SHIPPED_PACKAGE, SHIPPED_RESOURCE
-from sim.ultrasound.dataset import FrameSampler, LabelledFrames
+from robot_us.imaging.network import (
+    OUTPUT_NAMES,
+    batch_loss,
+    build_exported,
+    build_network,
+    fit_novelty,
+    head_accuracy,
+    ood_calibration,
+)
+from sim.ultrasound.dataset import LabelledFrames, quality_training_frames
 
 #: Model input side (px).
 INPUT_SIZE = 64
@@ -41,12 +52,16 @@ class TrainSettings:
 
     per_class: int = 600
     val_per_class: int = 100
-    epochs: int = 25
+    epochs: int = 30
     batch: int = 64
     lr: float = 3e-3
     score_weight: float = 4.0
     seed: int = 0
     threads: int = 2
+    #: Fractions of each batch turned upside down, and made surrogates (without B-mode
+    #: speckle statistics), for the flipped and not-B-mode heads (``robot_us.imaging.network``).
+    flip_fraction: float = 0.15
+    surrogate_fraction: float = 0.15
 
 
 @dataclass
@@ -65,51 +80,10 @@ class TrainReport:
     train_s: float
     settings: dict
     onnx_bytes: int
-
-
-def _network():
-    import torch  # the optional 'train' extra: loaded only when training
-    from torch import nn
-
-    class QualityNet(nn.Module):
-        """Four 3x3 conv blocks, global average pool, class and score heads."""
-
-        def __init__(self) -> None:
-            super().__init__()
-
-            def block(cin: int, cout: int) -> list[nn.Module]:
-                return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]
-
-            self.features = nn.Sequential(
-                *block(1, 16),
-                nn.MaxPool2d(2),
-                *block(16, 32),
-                nn.MaxPool2d(2),
-                *block(32, 48),
-                nn.MaxPool2d(2),
-                *block(48, 64),
-                nn.AdaptiveAvgPool2d(1),
-                nn.Flatten(),
-            )
-            self.cls = nn.Linear(64, len(CLASS_ORDER))
-            self.score = nn.Linear(64, 1)
-
-        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            f = self.features(x)
-            return self.cls(f), self.score(f)
-
-    class Exported(nn.Module):
-        """The trained net with softmax and sigmoid, as the ONNX contract wants."""
-
-        def __init__(self, net: nn.Module) -> None:
-            super().__init__()
-            self.net = net
-
-        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            logits, score = self.net(x)
-            return torch.softmax(logits, dim=1), torch.sigmoid(score)
-
-    return QualityNet, Exported
+    heads: dict | None = None
+    novelty: dict | None = None
+    ood_calibration: dict | None = None
+    presets: list[str] | None = None
 
 
 def make_datasets(
@@ -117,12 +91,12 @@ def make_datasets(
 ) -> tuple[LabelledFrames, LabelledFrames]:
     """Training and validation frames (N x 64 x 64 uint8) with labels and scores."""
     cfg = Config()
-    sampler = FrameSampler(cfg.sim, cfg.probe, cfg.ultrasound.sim)
+    sections = (cfg.sim, cfg.probe, cfg.ultrasound.sim)
     size = (INPUT_SIZE, INPUT_SIZE)
     log(f"rendering {settings.per_class} training frames per class ...")
-    train = sampler.generate(settings.per_class, seed=settings.seed, size=size)
+    train = quality_training_frames(*sections, settings.per_class, settings.seed, size)
     log(f"rendering {settings.val_per_class} validation frames per class ...")
-    val = sampler.generate(settings.val_per_class, seed=settings.seed + 1, size=size)
+    val = quality_training_frames(*sections, settings.val_per_class, settings.seed + 1, size)
     return train, val
 
 
@@ -135,7 +109,6 @@ def train_quality_model(
     report. Deterministic for ``settings.seed``."""
     try:  # the optional 'train' extra: loaded only when training
         import torch
-        from torch import nn
     except ImportError as exc:
         raise RuntimeError(
             "training needs the 'train' extra: pip install 'robot-us[train]'"
@@ -154,12 +127,10 @@ def train_quality_model(
 
     xt, yt, st = tensors(train)
     xv, yv, sv = tensors(val)
-    QualityNet, Exported = _network()
-    net = QualityNet()
+    net = build_network()
     opt = torch.optim.AdamW(net.parameters(), lr=s.lr, weight_decay=1e-4)
     steps = s.epochs * int(np.ceil(len(xt) / s.batch))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.lr, total_steps=steps)
-    ce, mse = nn.CrossEntropyLoss(), nn.MSELoss()
     gen = torch.Generator().manual_seed(s.seed)
     t1 = time.perf_counter()
     for epoch in range(s.epochs):
@@ -171,8 +142,7 @@ def train_quality_model(
             xb = xt[idx]
             flip = torch.rand(len(idx), generator=gen) < 0.5  # left-right mirror is valid
             xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
-            logits, score = net(xb)
-            loss = ce(logits, yt[idx]) + s.score_weight * mse(torch.sigmoid(score), st[idx])
+            loss = batch_loss(net, xb, yt[idx], st[idx], s, gen)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -185,10 +155,14 @@ def train_quality_model(
         )
     train_s = time.perf_counter() - t1
     acc, per_class, mae = _evaluate(net, xv, yv, sv)
+    heads = head_accuracy(net, xv, gen)
+    novelty = fit_novelty(net, xt, xv)
+    log(f"heads on validation frames {heads}; novelty reference {novelty['reference']:.2f}")
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    export_onnx(Exported(net).eval(), out)
+    thresholds = {k: v for k, v in heads.items() if k.endswith("_threshold")}
+    export_onnx(build_exported(net, novelty), out, thresholds)
     report = TrainReport(
         contract=CONTRACT,
         classes=[c.value for c in CLASS_ORDER],
@@ -201,6 +175,10 @@ def train_quality_model(
         train_s=round(train_s, 1),
         settings=asdict(s),
         onnx_bytes=out.stat().st_size,
+        heads=heads,
+        novelty={k: v for k, v in novelty.items() if k not in ("mean", "chol")},
+        ood_calibration=ood_calibration(train.stats),
+        presets=sorted(set(train.preset)),
     )
     out.with_suffix(".json").write_text(json.dumps(asdict(report), indent=2) + "\n")
     return report
@@ -211,14 +189,14 @@ def _evaluate(net, x, y, s) -> tuple[float, dict[str, float], float]:
 
     net.eval()
     with torch.no_grad():
-        logits, score = net(x)
+        logits, score = net(x)[:2]
     pred = logits.argmax(1)
     per = {c.value: float((pred[y == k] == k).float().mean()) for k, c in enumerate(CLASS_ORDER)}
     mae = float((torch.sigmoid(score) - s).abs().mean())
     return float((pred == y).float().mean()), per, mae
 
 
-def export_onnx(model, path: Path) -> None:
+def export_onnx(model, path: Path, metadata: dict | None = None) -> None:
     """Export ``model`` (input [N, 1, 64, 64]) to ONNX at ``path`` with the contract's names
     and class metadata (TorchScript exporter: needs only ``onnx``, works offline)."""
     import onnx  # the optional 'train' extra
@@ -230,13 +208,14 @@ def export_onnx(model, path: Path) -> None:
         (dummy,),
         str(path),
         input_names=["image"],
-        output_names=[PROBS_OUTPUT, SCORE_OUTPUT],
-        dynamic_axes={"image": {0: "n"}, PROBS_OUTPUT: {0: "n"}, SCORE_OUTPUT: {0: "n"}},
+        output_names=list(OUTPUT_NAMES),
+        dynamic_axes={"image": {0: "n"}, **{name: {0: "n"} for name in OUTPUT_NAMES}},
         opset_version=OPSET,
         dynamo=False,
     )
     m = onnx.load(str(path))
-    for key, value in (("classes", CLASSES_METADATA), ("contract", CONTRACT)):
+    extra = {k: str(v) for k, v in (metadata or {}).items()}
+    for key, value in (("classes", CLASSES_METADATA), ("contract", CONTRACT), *extra.items()):
         entry = m.metadata_props.add()
         entry.key, entry.value = key, value
     m.producer_name = "robot-us train-quality"

@@ -31,7 +31,7 @@ from multiprocessing.synchronize import Event, Lock
 
 import numpy as np
 
-from perception.quality.assess import QualityAssessor, QualityResult
+from perception.quality.assess import EXTRA_LEN, QualityAssessor, QualityResult
 from perception.quality.classes import CLASS_ORDER
 from perception.quality.config import QualityConfig
 from perception.quality.features import ConfidenceFeatures
@@ -198,8 +198,10 @@ class InlineQualityWorker(QualityWorker):
 # frame header (float64): [frame_id, seq, t, h, w, width_m (nan = unknown)]
 _FH = 6
 # result header (float64): [result_id, seq, t, class, score, mean_conf, bary, bary_m,
-#   assess_s, assessed, failed, skipped, n_cols, probs x4] followed by per-scanline confidence
-_RH = 17
+#   assess_s, assessed, failed, skipped, n_cols, probs x4, QualityResult.pack_extra()]
+#   followed by per-scanline confidence
+_RX = 17  # start of the packed extra fields
+_RH = _RX + EXTRA_LEN
 _R_FAILED = 10  # index of the failed-frames counter in the result header
 
 
@@ -250,7 +252,7 @@ def _process_main(
         assert c is not None  # assess computes the confidence map unless told not to
         cols = c.per_scanline
         with rlock:
-            rbuf[1:_RH] = [
+            rbuf[1:_RX] = [
                 seq,
                 t,
                 CLASS_ORDER.index(res.quality),
@@ -265,6 +267,7 @@ def _process_main(
                 len(cols),
                 *res.probs,
             ]
+            rbuf[_RX:_RH] = res.pack_extra()
             rbuf[_RH : _RH + len(cols)] = cols
             rbuf[0] += 1
     fshm.close()
@@ -367,7 +370,7 @@ class ProcessQualityWorker(QualityWorker):
             ),
             seq=int(r[1]),
             t=float(r[2]),
-        )
+        ).unpack_extra(r[_RX:_RH])
 
     def stats(self) -> WorkerStats:
         out = WorkerStats(**vars(self._stats))

@@ -21,6 +21,8 @@ class QualitySample:
     mean_confidence: float
     scanline_confidence: np.ndarray | None = None
     s: float | None = None  # arc length on the path at the frame's time (m)
+    ood: bool = False  # not a B-mode image the model can judge (an image fault)
+    ood_reason: str = ""  # why (perception.quality.ood), '' when in distribution
 
 
 @dataclass

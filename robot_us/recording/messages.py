@@ -239,6 +239,8 @@ def quality_msg(t_ns: int, q: QualitySample) -> dict[str, Any]:
         "score": float(q.score),
         "mean_confidence": float(q.mean_confidence),
         "s": q.s,
+        "ood": bool(q.ood),
+        "ood_reason": str(q.ood_reason),
     }
     if q.scanline_confidence is not None:
         msg["scanline_confidence"] = np.asarray(q.scanline_confidence, dtype=np.float64)
@@ -258,6 +260,8 @@ def decode_quality(msg: dict[str, Any], topic: str) -> QualitySample:
             mean_confidence=_num(msg["mean_confidence"]),
             scanline_confidence=None if lines is None else np.array(lines, dtype=np.float64),
             s=None if s is None else float(s),
+            ood=bool(msg.get("ood", False)),
+            ood_reason=str(msg.get("ood_reason", "")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise MessageError(f"{topic}: malformed robot_us.Quality: {exc}") from exc

@@ -79,6 +79,8 @@ class Quality(TypedDict):
     mean_confidence: Num
     s: NotRequired[Num]
     scanline_confidence: NotRequired[list[Num] | None]
+    ood: NotRequired[bool]
+    ood_reason: NotRequired[str]
     timestamp: NotRequired[dict[str, int]]
 
 

@@ -59,6 +59,18 @@ class ScanConfig:
         hi=0.5,
         doc="quality counts as recovered at threshold + hysteresis",
     )
+    coverage_threshold: float = param(
+        0.6,
+        lo=0.0,
+        hi=1.0,
+        doc="fraction of confident scanlines (confidence map) below which the sweep slows down",
+    )
+    confidence_threshold: float = param(
+        0.4,
+        lo=0.0,
+        hi=1.0,
+        doc="mean confidence of the confident scanlines below which the sweep slows down",
+    )
     slow_override: float = param(
         0.3,
         lo=0.05,

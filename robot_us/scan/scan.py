@@ -56,7 +56,7 @@ from robot_us.scan.config import check_force_limits
 from robot_us.scan.joint_move import JointMoveFollower
 from robot_us.scan.messages import EventSink, ScanOutcome, ScanRequest, Transition
 from robot_us.scan.planning import PlannedScan, ScanPlanningError, plan_scan
-from robot_us.scan.quality_policy import Adjustment, QualityPolicy
+from robot_us.scan.quality_policy import Adjustment, QualityObservation, QualityPolicy
 from robot_us.scan.states import RESULT_OF, ScanFault, ScanResult, ScanState, Trigger
 from robot_us.scan.transitions import RESUME_PREVIOUS, TERMINAL, next_state
 from trajectory.time_law import TimeLawInput, TimeLawOutput, TimeLawResult
@@ -162,7 +162,7 @@ class Scan:
         # commands and quality hand-over (any thread -> the loop)
         self._commands: deque[tuple[Trigger | str, Any]] = deque(maxlen=MAX_COMMANDS)
         self.commands_dropped = 0
-        self._quality: tuple[int, float, float, str] | None = None  # (seq, t, score, label)
+        self._quality: QualityObservation | None = None
         self._quality_seen = -1
         self.quality_seen = 0
 
@@ -248,10 +248,11 @@ class Scan:
             self.commands_dropped += 1
         self._commands.append((what, arg))
 
-    def submit_quality(self, seq: int, t: float, score: float, label: str) -> None:
-        """Hand over a frame's quality (frame ``seq``, frame time ``t`` in loop time, score
-        0..1, class); the next cycle takes the newest one. Any thread."""
-        self._quality = (int(seq), float(t), float(score), str(label))
+    def submit_quality(self, sample: QualityObservation) -> None:
+        """Hand over a frame's quality (``QualityObservation.of(result)``: frame ``seq``,
+        frame time in loop time, score, class, OOD flag, confidence signals); the next
+        cycle takes the newest one. Any thread."""
+        self._quality = sample
 
     # -- outside the loop ---------------------------------------------------------------
     def service(self) -> None:
@@ -470,14 +471,13 @@ class Scan:
     # -- quality ---------------------------------------------------------------------------
     def _take_quality(self) -> None:
         q = self._quality
-        if q is None or q[0] == self._quality_seen:
+        if q is None or q.seq == self._quality_seen:
             return
-        seq, t, score, label = q
-        self._quality_seen = seq
+        self._quality_seen = q.seq
         self.quality_seen += 1
-        if self.active_state is not ScanState.SWEEP or self.reseeking or t < self._t_sweep:
+        if self.active_state is not ScanState.SWEEP or self.reseeking or q.t < self._t_sweep:
             return  # (a frame taken before the sweep began: real time delivers them late)
-        self._adjust(self.policy.observe(t, self._s_at(t), score, label))
+        self._adjust(self.policy.observe(q, self._s_at(q.t)))
 
     def arc_length_at(self, t: float) -> float:
         """Arc length (m) at loop time ``t``: from the last ``ARC_HISTORY`` cycles, else the

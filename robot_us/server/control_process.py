@@ -49,6 +49,7 @@ from robot_us.reference_provider import (
 )
 from robot_us.safety import SafetyResetError
 from robot_us.scan.messages import ScanRequest
+from robot_us.scan.quality_policy import QualityObservation
 from robot_us.scan.scan import Scan
 from robot_us.scan.states import STATE_NAMES, ScanState, Trigger
 from robot_us.scan.transitions import next_state
@@ -402,7 +403,18 @@ class ControlIntake:
 
     def _on_quality(self, msg: links.Quality) -> None:
         if self.scan is not None and not self.scan.finished:
-            self.scan.submit_quality(msg.seq, msg.t_loop, msg.score, msg.label)
+            self.scan.submit_quality(
+                QualityObservation(
+                    msg.seq,
+                    msg.t_loop,
+                    msg.score,
+                    msg.label,
+                    msg.ood,
+                    msg.ood_reason,
+                    msg.coverage,
+                    msg.coupled_confidence,
+                )
+            )
 
     def _on_shutdown(self, msg: links.Shutdown) -> None:
         self.cycle.hold()

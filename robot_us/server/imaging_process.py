@@ -40,6 +40,7 @@ from robot_us.core.backends import ULTRASOUND_SOURCES
 from robot_us.core.types import UltrasoundFrame
 from robot_us.imaging.pipeline import ImagingPipeline
 from robot_us.imaging.worker import QualityWorker, WorkerStats, make_quality_worker
+from robot_us.scan.quality_policy import QualityObservation
 from robot_us.server import links
 from robot_us.state_log import StateLog
 
@@ -206,8 +207,17 @@ def _serve(
         res = pipeline.latest_result
         q = None
         if res is not None:
+            obs = QualityObservation.of(res)
             q = links.QualityInfo(
-                res.seq, res.t, res.quality.value, float(res.score), float(res.mean_confidence)
+                res.seq,
+                res.t,
+                obs.label,
+                obs.score,
+                float(res.mean_confidence),
+                obs.ood,
+                obs.ood_reason,
+                obs.coverage,
+                obs.coupled_confidence,
             )
         fresh = res is not None and res is not last_quality
         last_quality = res

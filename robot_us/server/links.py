@@ -75,12 +75,18 @@ class Command(msgspec.Struct, tag="command"):
 
 
 class Quality(msgspec.Struct, tag="quality"):
-    """A frame's quality for the scan: frame ``seq``, its loop time, score and class."""
+    """A frame's quality for the scan: frame ``seq``, its loop time, score and class,
+    out-of-distribution flag and reason, lateral coverage of confident scanlines and mean
+    confidence below the coupled face (NaN: no confidence map)."""
 
     seq: int
     t_loop: float
     score: float
     label: str
+    ood: bool = False
+    ood_reason: str = ""
+    coverage: float = float("nan")
+    coupled_confidence: float = float("nan")
 
 
 class Shutdown(msgspec.Struct, tag="shutdown"):
@@ -146,13 +152,18 @@ class ImagingReady(msgspec.Struct, tag="ready"):
 
 class QualityInfo(msgspec.Struct):
     """The newest quality result when a frame is sent: of frame ``seq`` (loop time
-    ``t_loop``), class, score, mean confidence (NaN if not computed)."""
+    ``t_loop``), class, score, mean confidence (NaN if not computed), and what the scan's
+    quality policy reads besides (``Quality``'s fields)."""
 
     seq: int
     t_loop: float
     label: str
     score: float
     mean_confidence: float
+    ood: bool = False
+    ood_reason: str = ""
+    coverage: float = float("nan")
+    coupled_confidence: float = float("nan")
 
 
 class FrameInfo(msgspec.Struct, tag="frame"):

@@ -875,7 +875,19 @@ class RobotServer:
                 frame_seq=q.seq, label=q.label, score=q.score, mean_confidence=q.mean_confidence
             )
             if info.fresh:
-                links.send(self.ctrl, links.Quality(q.seq, q.t_loop, q.score, q.label))
+                links.send(
+                    self.ctrl,
+                    links.Quality(
+                        q.seq,
+                        q.t_loop,
+                        q.score,
+                        q.label,
+                        q.ood,
+                        q.ood_reason,
+                        q.coverage,
+                        q.coupled_confidence,
+                    ),
+                )
         body = m.Frame(
             frame_seq=info.seq,
             t=info.t_unix,

@@ -22,6 +22,7 @@ Input: (T_base_probe, contact force N, breathing dz m) -> ``SimFrame``. Pure num
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -84,6 +85,23 @@ def _random_rotation(rng: np.random.Generator) -> np.ndarray:
     return q * np.sign(np.diag(r))
 
 
+@lru_cache(maxsize=4)
+def scatterer_field(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The seeded scatterer field (n^3 complex64, unit RMS, flattened) and its random
+    rotation (3x3): the simulated patient's speckle. Shared (read-only) by every simulator
+    of the same seed and size; the datasets build many."""
+    rng = np.random.default_rng(seed)
+    field = rng.normal(size=(2, n, n, n)).astype(np.float32)
+    for part in field:  # spatially correlated scatterers: speckle survives small motion
+        gaussian_filter(part, SCATTERER_CORRELATION, mode="wrap", output=part)
+    field = (field[0] + 1j * field[1]).ravel()
+    field = (field / np.sqrt(np.mean(np.abs(field) ** 2))).astype(np.complex64)
+    rotation = _random_rotation(rng)
+    field.flags.writeable = False
+    rotation.flags.writeable = False
+    return field, rotation
+
+
 class BModeSimulator:
     """Renders B-mode frames of the phantom for a probe pose (see module docstring)."""
 
@@ -95,15 +113,10 @@ class BModeSimulator:
         self.volume = PhantomVolume(geometry)
         self.scan: ScanGeometry = make_scan_geometry(probe, cfg)
         sc = self.scan
-        rng = np.random.default_rng(cfg.seed)
         n = cfg.scatterer_grid
-        field = rng.normal(size=(2, n, n, n)).astype(np.float32)
-        for part in field:  # spatially correlated scatterers: speckle survives small motion
-            gaussian_filter(part, SCATTERER_CORRELATION, mode="wrap", output=part)
-        field = (field[0] + 1j * field[1]).ravel()
-        self._field = (field / np.sqrt(np.mean(np.abs(field) ** 2))).astype(np.complex64)
+        self._field, rotation = scatterer_field(cfg.seed, n)
         self._grid = n
-        self._tex_rot = (_random_rotation(rng) / cfg.scatterer_size).astype(np.float32)
+        self._tex_rot = (rotation / cfg.scatterer_size).astype(np.float32)
         self._noise_rng = np.random.default_rng(cfg.seed + 1)
         noise_amp = np.float32(10.0 ** (cfg.noise / 20.0))
         shape = (NOISE_BANK_FRAMES * sc.n_samples, sc.n_lines, 2)  # fresh offset per frame

@@ -1,0 +1,197 @@
+"""The imaging area of an ultrasound frame: where the B-mode image is, as opposed to the
+black background and the scanner's burned-in interface (text, depth rulers, grey bars,
+markers) around it. Works for linear (rectangular) and convex (sector) images, raw frames
+and screen grabs of any size and aspect.
+
+Single-frame detection (``detect_imaging_area``), on a copy scaled to at most
+``WORK_SIDE`` px: pixels brighter than the background, kept where most of their
+neighbourhood is bright (speckle is dense, text is sparse), opened with a disc wider than a
+text stroke or a ruler tick; the largest remaining region, filled to its convex hull (a
+sector or a rectangle is convex). A region smaller than ``MIN_AREA_FRACTION`` of the frame
+or lower than ``MIN_HEIGHT_FRACTION`` of it means no imaging area was found (``found``
+False): the whole frame is used.
+
+One frame cannot tell scanlines that are dark (the probe lifted at one edge, a shadow) from
+the edge of the imaging area. Where frames come from a live source or a sequence,
+``ImagingAreaTracker`` keeps the union of recent detections (it forgets an area after
+``memory`` frames without it), so a lifted edge stays inside the area; a probe preset or
+the configuration can also give the mask outright. Pure numpy/OpenCV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+#: Longest side (px) of the working copy detection runs on.
+WORK_SIDE = 256
+#: Grey levels above the background at which a pixel may belong to the image.
+CONTENT_LEVEL = 12
+#: The frame's border is a flat background when this fraction of it lies within
+#: +-``FLAT_SPREAD`` grey levels of its most common value (else the background is black).
+FLAT_FRACTION = 0.3
+FLAT_SPREAD = 2
+#: A flat border brighter than this is not a screen background (a saturated frame).
+MAX_BACKGROUND = 60
+#: Regions at least this fraction of the largest one join it (a dark layer or shadow can
+#: split the image in parts).
+JOIN_FRACTION = 0.1
+#: Fraction of a 7 x 7 (working px) neighbourhood that must be content.
+DENSITY = 0.5
+#: Diameter (working px) of the opening that removes text, ticks and thin lines.
+OPEN_SIDE = 7
+#: An area smaller than this fraction of the frame is not an imaging area.
+MIN_AREA_FRACTION = 0.04
+#: Regions narrower or lower than this fraction of the frame are interface (grey bars,
+#: rulers), not image.
+MIN_SIDE_FRACTION = 0.06
+#: An imaging area spans at least this fraction of the frame's height (a band of lens
+#: reverberation under a lifted probe is not one).
+MIN_HEIGHT_FRACTION = 0.25
+#: Dilation (working px) of the hull, so the area's edge pixels are kept.
+EDGE_MARGIN = 1
+
+
+@dataclass
+class ImagingArea:
+    """Where the image is in a frame: ``mask`` (HxW bool, full resolution), its bounding
+    box ``(row0, row1, col0, col1)`` (end exclusive), and whether it was ``found`` (False:
+    the whole frame stands in for it)."""
+
+    mask: np.ndarray
+    bbox: tuple[int, int, int, int]
+    found: bool
+
+    @property
+    def fraction(self) -> float:
+        """Fraction of the frame inside the imaging area."""
+        return float(self.mask.mean())
+
+
+def whole_frame(shape: tuple[int, int]) -> ImagingArea:
+    """The whole frame as the imaging area (``found`` False)."""
+    h, w = shape
+    return ImagingArea(np.ones((h, w), bool), (0, h, 0, w), False)
+
+
+def area_from_mask(mask: np.ndarray, found: bool = True) -> ImagingArea:
+    """An ``ImagingArea`` from a given mask (HxW bool); an empty mask gives the whole frame."""
+    m = np.asarray(mask, dtype=bool)
+    if m.ndim != 2:
+        raise ValueError(f"an imaging-area mask must be 2-D, got shape {m.shape}")
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    if rows.size == 0:
+        return whole_frame(m.shape)
+    return ImagingArea(m, (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1), found)
+
+
+def _work_copy(image: np.ndarray) -> tuple[np.ndarray, float]:
+    h, w = image.shape
+    scale = min(1.0, WORK_SIDE / max(h, w))
+    if scale == 1.0:
+        return image, 1.0
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+def background_level(image: np.ndarray) -> int:
+    """Grey level of a flat, dark screen background around the image (0 if the frame's
+    border is not flat, e.g. a raw frame whose image reaches the border, or is bright)."""
+    h, w = image.shape
+    b = max(1, min(h, w) // 50)
+    ring = np.concatenate(
+        [image[:b].ravel(), image[-b:].ravel(), image[:, :b].ravel(), image[:, -b:].ravel()]
+    )
+    counts = np.bincount(ring, minlength=256)
+    mode = int(np.argmax(counts))
+    near = counts[max(0, mode - FLAT_SPREAD) : mode + FLAT_SPREAD + 1].sum()
+    flat = near >= FLAT_FRACTION * ring.size
+    return mode if flat and mode <= MAX_BACKGROUND else 0
+
+
+def _disc(side: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+
+
+def detect_imaging_area(image: np.ndarray) -> ImagingArea:
+    """The imaging area of one frame (HxW uint8); see the module doc."""
+    img = np.asarray(image)
+    if img.ndim != 2 or img.dtype != np.uint8:
+        raise ValueError(
+            f"detect_imaging_area takes an HxW uint8 frame, got {img.dtype} {img.shape}"
+        )
+    h, w = img.shape
+    small, _ = _work_copy(img)
+    content = (small > background_level(small) + CONTENT_LEVEL).astype(np.float32)
+    density = cv2.blur(content, (7, 7), borderType=cv2.BORDER_CONSTANT)
+    dense = (density >= DENSITY).astype(np.uint8)
+    opened = cv2.morphologyEx(dense, cv2.MORPH_OPEN, _disc(OPEN_SIDE))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    if n <= 1:
+        return whole_frame((h, w))
+    sh, sw = small.shape
+    areas = stats[1:, cv2.CC_STAT_AREA].copy()
+    thin = (stats[1:, cv2.CC_STAT_WIDTH] < MIN_SIDE_FRACTION * sw) | (
+        stats[1:, cv2.CC_STAT_HEIGHT] < MIN_SIDE_FRACTION * sh
+    )
+    areas[thin] = 0
+    if areas.max() < MIN_AREA_FRACTION * small.size:
+        return whole_frame((h, w))
+    keep = 1 + np.flatnonzero(areas >= JOIN_FRACTION * areas.max())
+    pts = cv2.findNonZero(np.isin(labels, keep).astype(np.uint8))
+    if np.ptp(pts[:, 0, 1]) + 1 < MIN_HEIGHT_FRACTION * sh:
+        return whole_frame((h, w))
+    hull = cv2.convexHull(pts)
+    # the hull in full-resolution pixel coordinates (pixel centres scale about 0.5)
+    fx, fy = w / sw, h / sh
+    full = hull.astype(np.float64).reshape(-1, 2)
+    full = np.stack([(full[:, 0] + 0.5) * fx - 0.5, (full[:, 1] + 0.5) * fy - 0.5], axis=1)
+    mask = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(mask, np.round(full).astype(np.int32), 1)
+    margin = max(1, round(EDGE_MARGIN * max(fx, fy)))
+    mask = cv2.dilate(mask, _disc(2 * margin + 1))
+    return area_from_mask(mask.astype(bool))
+
+
+class ImagingAreaTracker:
+    """The imaging area of a frame sequence: the union of the single-frame detections of
+    the last ``memory`` frames (each pixel is kept while it was inside a detection within
+    that many frames). Holds one HxW counter; a frame of another size starts afresh."""
+
+    def __init__(self, memory: int = 300) -> None:
+        if memory < 1:
+            raise ValueError(f"ImagingAreaTracker memory must be >= 1 frame, got {memory}")
+        self.memory = memory
+        self._age: np.ndarray | None = None  # frames since each pixel was last detected
+        self._any = False
+
+    def reset(self) -> None:
+        """Forget what was seen."""
+        self._age = None
+        self._any = False
+
+    def update(self, image: np.ndarray) -> ImagingArea:
+        """Detect the area of ``image`` (HxW uint8) and return the tracked area."""
+        area = detect_imaging_area(image)
+        shape = area.mask.shape
+        if self._age is None or self._age.shape != shape:
+            self._age = np.full(shape, np.iinfo(np.int32).max // 2, np.int32)
+            self._any = False
+        age = self._age
+        age += 1
+        if area.found:
+            age[area.mask] = 0
+            self._any = True
+        if not self._any:
+            return area
+        return area_from_mask(age < self.memory, found=True)
+
+
+def crop_to_area(image: np.ndarray, area: ImagingArea) -> np.ndarray:
+    """The bounding box of the imaging area, pixels outside the area set to 0 (uint8)."""
+    r0, r1, c0, c1 = area.bbox
+    crop = np.asarray(image)[r0:r1, c0:c1].copy()
+    crop[~area.mask[r0:r1, c0:c1]] = 0
+    return crop
