@@ -4,13 +4,14 @@ or a plaintext client gets nothing (no replies, no state), and the bind rule."""
 import shutil
 import stat
 
+import msgspec
 import pytest
 
 from robot_us.cli import main
 from robot_us.protocol.client import AuthenticationRefusedError, Client, NotConnectedError
 from robot_us.protocol.endpoints import bind_refusal
 from robot_us.protocol.security import ClientKeys, ServerKeys, list_keys
-from tests.protocol_stub import StubServer
+from tests.protocol_stub import STUB_LIMITS, StubServer
 
 
 @pytest.fixture
@@ -59,7 +60,13 @@ def test_allowed_key_connects_unknown_key_and_plaintext_do_not(keys):
     server_keys = ServerKeys.load(keys / "server")
     console = client_keys(keys, "console")
     with (
-        StubServer(keys=server_keys, state_rate_hz=100) as srv,
+        # a deadman of 1 s: this test is about keys, and a loaded machine can delay a
+        # heartbeat past the stub's default 0.1 s
+        StubServer(
+            keys=server_keys,
+            state_rate_hz=100,
+            limits=msgspec.structs.replace(STUB_LIMITS, deadman=1.0),
+        ) as srv,
         Client(srv.url, name="c", keys=console) as good,
     ):
         assert good.welcome.curve
