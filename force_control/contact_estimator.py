@@ -36,6 +36,10 @@ import math
 
 #: Largest exponent of the stiffening law's prediction (exp(0.5) = 1.65x per step).
 MAX_EXPONENT = 0.5
+#: A sample further than this many standard deviations from the prediction is not the
+#: tissue law (contact lost or made elsewhere, a knock): the force is reset to it and
+#: the stiffness and skin velocity learn nothing from it.
+GATE_SIGMAS = 4.0
 
 
 class ContactEstimator:
@@ -104,6 +108,7 @@ class ContactEstimator:
         self.stiffness = 0.0
         self.surface_velocity = 0.0
         self.samples = 0
+        self.rejected = 0  # samples outside the gate (``GATE_SIGMAS``)
 
     @property
     def kappa(self) -> float:
@@ -197,6 +202,15 @@ class ContactEstimator:
         # correction with y = F + noise
         s_inn = pff + self.r
         innov = y - f
+        if self.in_contact and innov * innov > GATE_SIGMAS * GATE_SIGMAS * s_inn:
+            # outside the model: take the sample, keep the stiffness and skin velocity
+            self.f_a, self.p_ff = y, self.r
+            self.p_fl = self.p_fv = 0.0
+            self.p_ll, self.p_lv, self.p_vv = pll, plv, pvv
+            self.t_a, self.s_a = t_new, s_new
+            self.rejected += 1
+            self._contact_change(y)
+            return
         kf, kl, kv = pff / s_inn, pfl / s_inn, pfv / s_inn
         f += kf * innov
         if self.in_contact:
