@@ -462,6 +462,7 @@ def cell_config(base: Config, profile: str, stiffness: float, motion: str) -> Co
             "sim.phantom.stiffness": stiffness,
         }
     )
+    cfg = replace(cfg, force_control=base.force_control)
     if motion == "breathing":
         ph = replace(
             cfg.sim.phantom, breathing_amplitude=BREATHING_AMPLITUDE, breathing_hz=BREATHING_HZ
@@ -568,15 +569,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", nargs="+", choices=PROFILES, help="profiles of the matrix")
     ap.add_argument("--stiffness", nargs="+", type=float, help="tissue stiffness (N/m at 5 N)")
     ap.add_argument("--shape", default="torso", choices=("cylinder", "torso"))
-    args = ap.parse_args(argv)
-    base = load_config(
-        overrides={
-            "robot.model": args.robot,
-            "loop.seed": args.seed,
-            "sim.ft.seed": args.seed,
-            "sim.phantom.shape": args.shape,
-        }
+    ap.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=JSON",
+        help="force_control settings to try, e.g. force_control.schedule.force_rate=30",
     )
+    args = ap.parse_args(argv)
+    overrides = {
+        "robot.model": args.robot,
+        "loop.seed": args.seed,
+        "sim.ft.seed": args.seed,
+        "sim.phantom.shape": args.shape,
+    }
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if not key.startswith("force_control."):
+            ap.error(f"--set {item}: only force_control.* keys (the plant is the matrix's)")
+        overrides[key] = json.loads(value)
+    base = load_config(overrides=overrides)
     if args.quick:
         plants = list(QUICK)
     else:

@@ -127,7 +127,12 @@ class EstimatorConfig:
         "blurs stiffness and skin motion)",
     )
     surface_speed: float = param(
-        0.01, lo=0.0, hi=1.0, unit="m/s", doc="skin speed assumed (1 sigma) at first contact"
+        0.003,
+        lo=0.0,
+        hi=1.0,
+        unit="m/s",
+        doc="skin speed assumed (1 sigma) at first contact (0.01 let a stiff linear contact "
+        "be read as skin motion: the stiffness estimate collapsed, 10000 N/m ideal plant)",
     )
     stiffness_min: float = param(200.0, lo=1.0, hi=1e6, unit="N/m", doc="lowest stiffness")
     stiffness_max: float = param(30000.0, lo=1.0, hi=1e7, unit="N/m", doc="highest stiffness")
