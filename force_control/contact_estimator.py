@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import math
 
+from force_control.config import EstimatorConfig
+
 #: Largest exponent of the stiffening law's prediction (exp(0.5) = 1.65x per step).
 MAX_EXPONENT = 0.5
 #: A sample further than this many standard deviations from the prediction is not the
@@ -109,6 +111,28 @@ class ContactEstimator:
         self.surface_velocity = 0.0
         self.samples = 0
         self.rejected = 0  # samples outside the gate (``GATE_SIGMAS``)
+
+    @classmethod
+    def from_config(cls, cfg: EstimatorConfig, dt: float, **changes) -> ContactEstimator:
+        """The estimator ``cfg`` describes at period ``dt`` (s); ``changes``: keyword
+        arguments that replace the configured ones."""
+        args = {
+            "noise": cfg.noise,
+            "stiffness_prior": cfg.stiffness_prior,
+            "stiffness_spread": cfg.stiffness_spread,
+            "stiffening_force": cfg.stiffening_force,
+            "reference_force": cfg.reference_force,
+            "contact_force": cfg.contact_force,
+            "force_process": cfg.force_process,
+            "stiffness_process": cfg.stiffness_process,
+            "surface_acceleration": cfg.surface_acceleration,
+            "surface_speed": cfg.surface_speed,
+            "stiffness_min": cfg.stiffness_min,
+            "stiffness_max": cfg.stiffness_max,
+            "history": max(2, math.ceil(cfg.history / dt)),
+        }
+        args.update(changes)
+        return cls(dt, **args)
 
     @property
     def kappa(self) -> float:

@@ -200,22 +200,7 @@ class ProbeController:
         est = cfg.estimator
         self.estimator: ContactEstimator | None = None
         if est.enabled:
-            self.estimator = ContactEstimator(
-                dt,
-                noise=est.noise,
-                stiffness_prior=est.stiffness_prior,
-                stiffness_spread=est.stiffness_spread,
-                stiffening_force=est.stiffening_force,
-                reference_force=est.reference_force,
-                contact_force=est.contact_force,
-                force_process=est.force_process,
-                stiffness_process=est.stiffness_process,
-                surface_acceleration=est.surface_acceleration,
-                surface_speed=est.surface_speed,
-                stiffness_min=est.stiffness_min,
-                stiffness_max=est.stiffness_max,
-                history=max(2, math.ceil(est.history / dt)),
-            )
+            self.estimator = ContactEstimator.from_config(est, dt)
         sch = cfg.schedule
         self.scheduled = bool(sch.enabled and self.estimator is not None)
         self.k_ref = sch.reference_stiffness
@@ -516,9 +501,11 @@ class ProbeController:
         e = self._err_ref.update_values()
         ff = self._ff_from_ref()
         v_ff = self._schedule(self._vmax_contact, _NO_LIMIT)
-        if fc != fc0 and self.scheduled:
-            # the ramp's own motion: d(setpoint)/dt over the stiffness, fed forward
-            v_ff += (fc - fc0) / (self.dt * self.out.stiffness)
+        if fc != fc0 and self.scheduled and self.estimator is not None:
+            # the ramp's own motion: d(setpoint)/dt over the stiffness at the target (the
+            # stiffest along the ramp on stiffening tissue: too slow rather than too fast)
+            k = self.estimator.stiffness_at(max(fc, target))
+            v_ff += (fc - fc0) / (self.dt * k)
         if v_ff != 0.0:
             ff[2] += v_ff
         self.law.update(

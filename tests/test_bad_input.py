@@ -267,7 +267,9 @@ def test_demo_refuses_an_output_folder_holding_an_earlier_run(tmp_path, capsys):
     out.mkdir()
     (out / "scan.mcap").write_bytes(b"41 MB of an earlier scan")
     (out / "report.json").write_text("{}")
-    code, err = _cli(capsys, ["demo", "--out", str(out), "--quiet"])
+    code, err = _cli(
+        capsys, ["demo", "--profile", "ideal", "--shape", "cylinder", "--out", str(out), "--quiet"]
+    )
     assert code == EXIT_INPUT
     line = _one_error_line(err, "demo")
     assert "report.json, scan.mcap" in line

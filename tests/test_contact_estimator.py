@@ -15,24 +15,7 @@ DT = 1e-3
 
 
 def make_estimator(**kw) -> ContactEstimator:
-    est = ForceControlConfig().estimator
-    args = dict(
-        noise=est.noise,
-        stiffness_prior=est.stiffness_prior,
-        stiffness_spread=est.stiffness_spread,
-        stiffening_force=est.stiffening_force,
-        reference_force=est.reference_force,
-        contact_force=est.contact_force,
-        force_process=est.force_process,
-        stiffness_process=est.stiffness_process,
-        surface_acceleration=est.surface_acceleration,
-        surface_speed=est.surface_speed,
-        stiffness_min=est.stiffness_min,
-        stiffness_max=est.stiffness_max,
-        history=60,
-    )
-    args.update(kw)
-    return ContactEstimator(DT, **args)
+    return ContactEstimator.from_config(ForceControlConfig().estimator, DT, history=60, **kw)
 
 
 def drive_spring(est, k, *, seconds=2.0, every=10, latency=0.008, noise=0.05):

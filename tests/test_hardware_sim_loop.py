@@ -123,7 +123,19 @@ def test_demo_completes_a_scan_through_the_emulated_ft300(tmp_path, capsys):
     toml = tmp_path / "short.toml"
     toml.write_text("[trajectory]\nstandoff = 0.02\n")
     out = tmp_path / "out"
-    args = ["demo", "--out", str(out), "--stroke", str(stroke), "--config", str(toml)]
+    args = [
+        "demo",
+        "--profile",
+        "ideal",
+        "--shape",
+        "cylinder",
+        "--out",
+        str(out),
+        "--stroke",
+        str(stroke),
+        "--config",
+        str(toml),
+    ]
     args += ["--ft-transport", "robotiq-ft300-emulated", "--no-pictures", "--quiet"]
     assert main(args) == 0, capsys.readouterr().err
     text = capsys.readouterr().out

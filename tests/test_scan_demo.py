@@ -40,7 +40,19 @@ def test_demo_scans_over_the_rib_slows_pauses_and_reports_the_span(tmp_path, cap
     # about 20 mm from the start
     stroke, toml = _files(tmp_path, (0.0, 0.0), (-0.07, -0.11))
     out = tmp_path / "out"
-    args = ["demo", "--out", str(out), "--stroke", str(stroke), "--config", str(toml)]
+    args = [
+        "demo",
+        "--profile",
+        "ideal",
+        "--shape",
+        "cylinder",
+        "--out",
+        str(out),
+        "--stroke",
+        str(stroke),
+        "--config",
+        str(toml),
+    ]
     assert main([*args, "--quiet"]) == 0, capsys.readouterr().err
     text = capsys.readouterr().out
     assert "force error RMS / max" in text and "not_imaged" in text
@@ -89,7 +101,20 @@ def _start_demo(tmp_path):
     returns (process, output folder)."""
     stroke, toml = _files(tmp_path, (0.0, 0.0), (-0.03, 0.05))
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "robot_us", "demo", "--out", str(out), "--stroke", str(stroke)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "robot_us",
+        "demo",
+        "--profile",
+        "ideal",
+        "--shape",
+        "cylinder",
+        "--out",
+        str(out),
+        "--stroke",
+        str(stroke),
+    ]
     cmd += ["--config", str(toml), "--plane", "config", "--no-pictures"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
@@ -131,7 +156,23 @@ def test_demo_with_a_stroke_off_the_body_fails_cleanly(tmp_path, capsys):
     stroke = tmp_path / "bed.json"
     save_stroke(stroke, stroke_on_skin(cfg, (0.0, 0.0), (-0.05, 0.05)) + np.array([0.0, 200.0]))
     out = tmp_path / "out"
-    assert main(["demo", "--out", str(out), "--stroke", str(stroke), "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "demo",
+                "--profile",
+                "ideal",
+                "--shape",
+                "cylinder",
+                "--out",
+                str(out),
+                "--stroke",
+                str(stroke),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "robot-us demo: error: mapping the stroke:" in err and "off the body" in err
     rec = read_recording(out / "scan.mcap")
