@@ -123,7 +123,7 @@ class ControlCycle:
         self.inp.wrench = self.pipeline.wrench
         self.inp.wrench_raw = self.pipeline.wrench_unfiltered
         # the transport time a sample's age leaves out (the simulated sensor stamps arrival)
-        self._wrench_latency = float(getattr(cell.wrench, "latency", 0.0))
+        self._wrench_latency = float(cell.wrench.latency)
         self._R_base_probe = self.inp.T_base_probe[:3, :3]
         self.signals = SafetySignals(
             n,
