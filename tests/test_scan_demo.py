@@ -72,6 +72,9 @@ def test_demo_scans_over_the_rib_slows_pauses_and_reports_the_span(tmp_path, cap
     slow = rep["adjustments"][0]
     assert slow["s_mm"] == pytest.approx(span["from_mm"], abs=0.5) and "shadowed" in slow["cause"]
     assert set(rep["duration"]["states_s"]) >= {"transfer", "approach", "sweep", "paused"}
+    # the F/T was re-tared after the retract (out of contact) and its drift reported
+    assert len(rep["ft_bias_correction"]) == 6
+    assert [e["kind"] for e in rep["events"]].count("retare") == 1
     assert rep["loop"]["cycles"] > 5000 and rep["loop"]["frame_assess_ms_p50"] > 0
     for name in ("force.png", "path_quality.png", "frames.png"):
         assert (out / name).stat().st_size > 10_000
