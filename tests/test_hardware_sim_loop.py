@@ -19,7 +19,7 @@ from robot_us.core.config_schema import ConfigError
 from robot_us.core.types import WrenchSample
 from robot_us.perception_files import save_stroke
 from robot_us.sim_ft_transport import EmulatedFtLink
-from tests.scan_helpers import short_config, stroke_on_skin
+from tests.scan_helpers import DEMO_IDEAL_CYLINDER, short_config, stroke_on_skin
 
 
 class SimClock:
@@ -125,10 +125,7 @@ def test_demo_completes_a_scan_through_the_emulated_ft300(tmp_path, capsys):
     out = tmp_path / "out"
     args = [
         "demo",
-        "--profile",
-        "ideal",
-        "--shape",
-        "cylinder",
+        *DEMO_IDEAL_CYLINDER,
         "--out",
         str(out),
         "--stroke",

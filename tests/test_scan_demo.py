@@ -18,7 +18,7 @@ import pytest
 from robot_us.cli import main
 from robot_us.perception_files import load_stroke, save_stroke
 from robot_us.recording import read_recording
-from tests.scan_helpers import short_config, stroke_on_skin
+from tests.scan_helpers import DEMO_IDEAL_CYLINDER, short_config, stroke_on_skin
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Test config: a short stand-off (quick approach), the ideal plant.
@@ -42,10 +42,7 @@ def test_demo_scans_over_the_rib_slows_pauses_and_reports_the_span(tmp_path, cap
     out = tmp_path / "out"
     args = [
         "demo",
-        "--profile",
-        "ideal",
-        "--shape",
-        "cylinder",
+        *DEMO_IDEAL_CYLINDER,
         "--out",
         str(out),
         "--stroke",
@@ -109,10 +106,7 @@ def _start_demo(tmp_path):
         "-m",
         "robot_us",
         "demo",
-        "--profile",
-        "ideal",
-        "--shape",
-        "cylinder",
+        *DEMO_IDEAL_CYLINDER,
         "--out",
         str(out),
         "--stroke",
@@ -159,23 +153,8 @@ def test_demo_with_a_stroke_off_the_body_fails_cleanly(tmp_path, capsys):
     stroke = tmp_path / "bed.json"
     save_stroke(stroke, stroke_on_skin(cfg, (0.0, 0.0), (-0.05, 0.05)) + np.array([0.0, 200.0]))
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "demo",
-                "--profile",
-                "ideal",
-                "--shape",
-                "cylinder",
-                "--out",
-                str(out),
-                "--stroke",
-                str(stroke),
-                "--quiet",
-            ]
-        )
-        == 2
-    )
+    args = ["demo", *DEMO_IDEAL_CYLINDER, "--out", str(out), "--stroke", str(stroke)]
+    assert main([*args, "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "robot-us demo: error: mapping the stroke:" in err and "off the body" in err
     rec = read_recording(out / "scan.mcap")
