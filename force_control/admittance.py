@@ -49,6 +49,11 @@ class Admittance:
         self.beta = ((1.0 - alpha) / damping).tolist()  # drive -> velocity per period
         self.ki = np.asarray(integral_gain, float).tolist()
         self.integral_limit = np.asarray(integral_limit, float).tolist()
+        # configured gains, and the scale each axis runs at (``scale_axis``)
+        self._beta0 = list(self.beta)
+        self._ki0 = list(self.ki)
+        self._ilim0 = list(self.integral_limit)
+        self.scale = [1.0] * 6
         self.vmax = np.asarray(velocity_limit, float).tolist()
         # axes whose integral term is active (the others skip the integration)
         self._integrating = tuple(k for k in _AXES if self.ki[k] != 0.0)
@@ -76,6 +81,19 @@ class Admittance:
         self._v = [float(v0)] * 6
         self._i = [float(integral)] * 6
         self._out = [self._v[k] + self.ki[k] * self._i[k] for k in _AXES]
+
+    def scale_axis(self, k: int, scale: float) -> None:
+        """Run axis ``k`` at ``scale`` times its configured gains: the damping and mass
+        divided by ``scale`` (same D/M), the integral gain times ``scale``. The integral's
+        velocity contribution and clamp are kept (bumpless when the scale changes)."""
+        old = self.scale[k]
+        if scale == old:
+            return
+        self.scale[k] = scale
+        self.beta[k] = self._beta0[k] * scale
+        self.ki[k] = self._ki0[k] * scale
+        self.integral_limit[k] = self._ilim0[k] / scale
+        self._i[k] *= old / scale
 
     def reset_integral(self) -> None:
         """Zero the integral, keep the velocity state."""

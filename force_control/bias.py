@@ -36,6 +36,10 @@ class BiasEstimator:
         self._g = np.zeros(6)
         self._count = 0
         self.version = 0  # incremented whenever ``bias`` changes
+        #: what the last completed tare changed (new minus old bias, sensor frame, N and
+        #: N·m): the offset the sensor had drifted by since the tare before it
+        self.correction = np.zeros(6)
+        self.tares = 0  # completed tares
 
     def set_bias(self, bias: np.ndarray) -> None:
         """Use ``bias`` (sensor frame, N and N·m) from now on."""
@@ -48,6 +52,11 @@ class BiasEstimator:
         self._count = 0
         self.status = TareStatus.RUNNING
 
+    def cancel(self) -> None:
+        """Drop a running tare (the probe touched something); the last bias stays."""
+        if self.status is TareStatus.RUNNING:
+            self.status = TareStatus.IDLE
+
     def add(self, raw: np.ndarray, R_base_sensor: np.ndarray) -> TareStatus:
         """Accumulate one new raw sample (sensor frame) taken at orientation
         ``R_base_sensor``; returns DONE once (the bias is then updated)."""
@@ -58,7 +67,10 @@ class BiasEstimator:
             self._sum -= self.load.wrench(R_base_sensor, self._g)
         self._count += 1
         if self._count >= self.n_samples:
+            np.multiply(self.bias, -1.0, out=self.correction)
             np.multiply(self._sum, 1.0 / self._count, out=self.bias)
+            self.correction += self.bias
+            self.tares += 1
             self.version += 1
             self.status = TareStatus.DONE
         return self.status

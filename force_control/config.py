@@ -74,6 +74,104 @@ class AdmittanceConfig:
 
 
 @dataclass(frozen=True)
+class EstimatorConfig:
+    """Contact force, tissue stiffness and skin motion along the probe axis, estimated
+    from the (slow, late) force samples and the probe's measured travel
+    (``force_control.contact_estimator``)."""
+
+    enabled: bool = param(
+        True,
+        doc="estimate the force now from the samples and the travel (off: the filtered "
+        "sample-and-hold force, fixed gains)",
+    )
+    noise: float = param(
+        0.1, lo=0.001, hi=5.0, unit="N", doc="standard deviation of one axial force sample"
+    )
+    stiffness_prior: float = param(
+        3000.0,
+        lo=10.0,
+        hi=1e6,
+        unit="N/m",
+        doc="tissue stiffness assumed at reference_force before any contact",
+    )
+    stiffness_spread: float = param(
+        3.0, lo=1.01, hi=100.0, doc="factor of uncertainty (1 sigma) of stiffness_prior"
+    )
+    stiffening_force: float = param(
+        2.5,
+        lo=0.1,
+        hi=1000.0,
+        unit="N",
+        doc="F0 of the tissue law dF/dd = kappa (F + F0): tangent stiffness grows with "
+        "the force (large F0: a linear spring)",
+    )
+    reference_force: float = param(
+        5.0, lo=0.1, hi=50.0, unit="N", doc="force at which stiffness_prior holds"
+    )
+    contact_force: float = param(
+        0.3, lo=0.01, hi=5.0, unit="N", doc="above this estimated force the tissue model runs"
+    )
+    force_process: float = param(
+        1.0, lo=0.0, hi=100.0, unit="N/sqrt(s)", doc="force change the model leaves out"
+    )
+    stiffness_process: float = param(
+        0.5, lo=0.0, hi=10.0, unit="1/sqrt(s)", doc="relative stiffness change per sqrt(s)"
+    )
+    surface_acceleration: float = param(
+        0.005,
+        lo=0.0,
+        hi=10.0,
+        unit="m/s²/sqrt(s)",
+        doc="how fast the skin's velocity along the probe axis may change (breathing at "
+        "+-5 mm, 0.3 Hz: up to 0.018 m/s²; 0.001 left 0.55 N RMS on 10000 N/m; more "
+        "blurs stiffness and skin motion)",
+    )
+    surface_speed: float = param(
+        0.003,
+        lo=0.0,
+        hi=1.0,
+        unit="m/s",
+        doc="skin speed assumed (1 sigma) at first contact (0.01 let a stiff linear contact "
+        "be read as skin motion: the stiffness estimate collapsed, 10000 N/m ideal plant)",
+    )
+    stiffness_min: float = param(200.0, lo=1.0, hi=1e6, unit="N/m", doc="lowest stiffness")
+    stiffness_max: float = param(30000.0, lo=1.0, hi=1e7, unit="N/m", doc="highest stiffness")
+    history: float = param(
+        0.06,
+        lo=0.005,
+        hi=1.0,
+        unit="s",
+        doc="travel kept for delayed samples (sample period + transport latency + margin)",
+    )
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """Probe-axis admittance gains scheduled by the estimated tissue stiffness: the loop
+    gain (stiffness / damping) stays what ``admittance`` gives at ``reference_stiffness``."""
+
+    enabled: bool = param(True, doc="scale the probe-axis gains with the estimated stiffness")
+    reference_stiffness: float = param(
+        2000.0,
+        lo=10.0,
+        hi=1e6,
+        unit="N/m",
+        doc="stiffness at which admittance.damping and integral_gain (probe axis) hold",
+    )
+    force_rate: float = param(
+        40.0,
+        lo=1.0,
+        hi=1000.0,
+        unit="N/s",
+        doc="the controller's own force-rate limit: probe speed relative to the skin <= "
+        "force_rate / stiffness (the safety layer's limit stays as it is)",
+    )
+    surface_feedforward: float = param(
+        1.0, lo=0.0, hi=1.0, doc="share of the estimated skin velocity fed forward in contact"
+    )
+
+
+@dataclass(frozen=True)
 class PoseConfig:
     """Pose tracking of the position-controlled axes (probe frame)."""
 
@@ -184,6 +282,8 @@ class ForceControlConfig:
     )
     wrench: WrenchConfig = section(WrenchConfig)
     admittance: AdmittanceConfig = section(AdmittanceConfig)
+    estimator: EstimatorConfig = section(EstimatorConfig)
+    schedule: ScheduleConfig = section(ScheduleConfig)
     pose: PoseConfig = section(PoseConfig)
     ik: IkConfig = section(IkConfig)
     contact: ContactConfig = section(ContactConfig)

@@ -30,6 +30,7 @@ import numpy as np
 from force_control.admittance import Admittance
 from force_control.config import ForceControlConfig
 from force_control.contact import ContactChange, ContactDetector
+from force_control.contact_estimator import ContactEstimator
 from force_control.damped_least_squares import DampedLeastSquares
 from force_control.hybrid_law import HybridLaw, Selection
 from force_control.joint_rate_limiter import JointRateLimiter
@@ -48,6 +49,9 @@ DEFAULT_COMPLIANCE_STIFFNESS = (300.0, 300.0, 300.0, 10.0, 10.0, 10.0)
 _NO_LIMIT = 1e9
 #: Gain (1/s) of the joint-space tracking mode on the joint position error.
 JOINT_GAIN = 10.0
+#: A probe travel larger than this in one cycle (m) is a discontinuity (a teleported
+#: simulation, a reset), not motion: the contact estimator does not integrate it.
+MAX_STEP_TRAVEL = 0.005
 
 
 class Mode(IntEnum):
@@ -88,12 +92,18 @@ class ControllerInput(JointKinematics):
     and probe kinematics (``JointKinematics``) and
 
     ``wrench``: filtered pressing wrench at the probe tip, probe frame (N, N·m).
+    ``wrench_raw``: the same unfiltered, as of the latest sensor sample; ``wrench_new``:
+    whether that sample arrived this cycle; ``wrench_delay``: how long before this cycle
+    it was acquired (s: its age plus the transport latency its stamp leaves out).
     ``T_base_ref``/``twist_ref``: reference probe pose (4x4) and twist ([v; w], base frame,
     m/s and rad/s). ``force_setpoint``: pressing force along the probe axis (N).
     ``q_ref``/``qd_ref``: joint reference (rad, rad/s) of the ``JOINT`` mode.
     """
 
     wrench: np.ndarray = field(default_factory=lambda: np.zeros(6))
+    wrench_raw: np.ndarray = field(default_factory=lambda: np.zeros(6))
+    wrench_new: bool = False
+    wrench_delay: float = 0.0
     T_base_ref: np.ndarray = field(default_factory=lambda: np.eye(4))
     twist_ref: np.ndarray = field(default_factory=lambda: np.zeros(6))
     force_setpoint: float = 0.0
@@ -114,7 +124,9 @@ class ControllerOutput:
     mode: Mode = Mode.IDLE
     event: Event = Event.NONE
     in_contact: bool = False
-    axial_force: float = 0.0  # filtered pressing force along the probe axis (N)
+    axial_force: float = 0.0  # pressing force along the probe axis (N): the estimate now
+    stiffness: float = 0.0  # estimated tangent stiffness of the tissue (N/m; 0: none)
+    surface_velocity: float = 0.0  # estimated skin velocity along the probe axis (m/s)
     force_command: float = 0.0  # the (ramped) force setpoint in use (N)
     saturation: float = 1.0  # achieved fraction of the twist (1 = not limited)
     manipulability: float = 0.0
@@ -185,6 +197,18 @@ class ProbeController:
             limits.velocity * ik.velocity_scale, ik.acceleration_limit, dt
         )
         self.contact = ContactDetector(c.detect_force, c.detect_time, c.loss_force, c.loss_time, dt)
+        est = cfg.estimator
+        self.estimator: ContactEstimator | None = None
+        if est.enabled:
+            self.estimator = ContactEstimator.from_config(est, dt)
+        sch = cfg.schedule
+        self.scheduled = bool(sch.enabled and self.estimator is not None)
+        self.k_ref = sch.reference_stiffness
+        self.force_rate = sch.force_rate
+        self.surface_ff = sch.surface_feedforward
+        self._p_prev: list[float] | None = None
+        self._vmax_contact = [_NO_LIMIT] * 6
+        self._w = [0.0] * 6  # the wrench the law sees: filtered, the axial force estimated
         self.default_force = cfg.force_setpoint
         self.approach_speed = c.approach_speed
         self.approach_max_distance = c.approach_max_distance
@@ -288,7 +312,7 @@ class ProbeController:
             mode, self._pending = self._pending, None
             self.mode = mode
             self._enter[mode]()
-        out.axial_force = self.inp.wrench.item(2)
+        self._estimate()
         self._handlers[self.mode]()
         out.mode = self.mode
         out.in_contact = self.contact.in_contact
@@ -296,6 +320,48 @@ class ProbeController:
         return out
 
     # -- shared steps --------------------------------------------------------------------
+    def _estimate(self) -> None:
+        """The axial force now (the contact estimator, or the filtered sample) into
+        ``out.axial_force`` and the wrench the law sees (``_w``)."""
+        inp, out = self.inp, self.out
+        w = self._w
+        w[:] = inp.wrench.tolist()
+        est = self.estimator
+        if est is None:
+            out.axial_force = w[2]
+            return
+        p = self._p.tolist()
+        prev = self._p_prev
+        ds = 0.0
+        if prev is not None:
+            zx, zy, zz = self._zaxis.tolist()
+            ds = zx * (p[0] - prev[0]) + zy * (p[1] - prev[1]) + zz * (p[2] - prev[2])
+            if abs(ds) > MAX_STEP_TRAVEL:
+                ds = 0.0
+        self._p_prev = p
+        f = est.update(ds, inp.wrench_new, inp.wrench_raw.item(2), inp.wrench_delay)
+        w[2] = f
+        out.axial_force = f
+        out.stiffness = est.stiffness
+        out.surface_velocity = est.surface_velocity
+
+    def _schedule(self, vmax: list[float], limit: float) -> float:
+        """Probe-axis gains for the estimated stiffness k: on tissue stiffer than
+        ``k_ref`` the damping is the configured one times k / k_ref (the loop gain k / D
+        stays), on softer tissue the configured one (a floor: the admittance's damping
+        must stay well above the tissue's own, whose velocity-to-force feedthrough
+        does not scale with k); ``vmax[2]`` = min(``limit``, force_rate / k). Returns
+        the skin velocity to feed forward along the probe axis (m/s)."""
+        est = self.estimator
+        if not self.scheduled or est is None:
+            vmax[2] = limit
+            return 0.0
+        k = est.stiffness
+        self.admittance.scale_axis(2, self.k_ref / k if k > self.k_ref else 1.0)
+        v = self.force_rate / k
+        vmax[2] = v if v < limit else limit
+        return self.surface_ff * est.surface_velocity
+
     def _ff_from_ref(self) -> np.ndarray:
         """Reference twist in the probe frame."""
         np.dot(self._twist_ref_rows, self._R, out=self._ff_rows)
@@ -385,12 +451,13 @@ class ProbeController:
         inp = self.inp
         self._force_cmd = inp.force_setpoint
         self._wdes[2] = inp.force_setpoint
-        change = self.contact.update(inp.wrench.item(2))
+        change = self.contact.update(self.out.axial_force)
         e = self._err_ref.update_values()
+        self._schedule(self._vmax_guarded, self.approach_speed)
         self.law.update(
             self._sel_guarded,
             e,
-            inp.wrench,
+            self._w,
             self._wdes,
             self._ff_from_ref(),
             integrate=False,
@@ -416,7 +483,7 @@ class ProbeController:
         # measured now so the probe eases into the target instead of overshooting
         inp = self.inp
         self.admittance.reset_integral()
-        self._force_cmd = min(max(float(inp.wrench[2]), 0.0), inp.force_setpoint)
+        self._force_cmd = min(max(self.out.axial_force, 0.0), inp.force_setpoint)
         self.contact.reset(in_contact=True)
         self._settle_count = 0
         self._settled = False
@@ -425,15 +492,30 @@ class ProbeController:
         inp = self.inp
         target = inp.force_setpoint
         step = self.setpoint_step
-        fc = self._force_cmd
-        fc = min(fc + step, target) if fc < target else max(fc - step, target)
+        fc0 = self._force_cmd
+        fc = min(fc0 + step, target) if fc0 < target else max(fc0 - step, target)
         self._force_cmd = fc
         self._wdes[2] = fc
-        fz = inp.wrench.item(2)
+        fz = self.out.axial_force
         change = self.contact.update(fz)
         e = self._err_ref.update_values()
+        ff = self._ff_from_ref()
+        v_ff = self._schedule(self._vmax_contact, _NO_LIMIT)
+        if fc != fc0 and self.scheduled and self.estimator is not None:
+            # the ramp's own motion: d(setpoint)/dt over the stiffness at the target (the
+            # stiffest along the ramp on stiffening tissue: too slow rather than too fast)
+            k = self.estimator.stiffness_at(max(fc, target))
+            v_ff += (fc - fc0) / (self.dt * k)
+        if v_ff != 0.0:
+            ff[2] += v_ff
         self.law.update(
-            self.sel_contact, e, inp.wrench, self._wdes, self._ff_from_ref(), integrate=True
+            self.sel_contact,
+            e,
+            self._w,
+            self._wdes,
+            ff,
+            integrate=True,
+            vmax=self._vmax_contact,
         )
         self._to_joints()
         if not self._settled:

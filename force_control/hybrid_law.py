@@ -75,7 +75,7 @@ class HybridLaw:
         self,
         sel: Selection,
         pose_error: np.ndarray | Sequence[float],
-        wrench: np.ndarray,
+        wrench: np.ndarray | Sequence[float],
         wrench_setpoint: Sequence[float],
         twist_ff: np.ndarray | Sequence[float],
         *,
@@ -83,18 +83,19 @@ class HybridLaw:
         vmax: Sequence[float] | None = None,
     ) -> np.ndarray:
         """One period with selection ``sel``: ``pose_error`` (6, probe frame), ``wrench``
-        (6, pressing, probe frame) and ``wrench_setpoint`` (6 floats), ``twist_ff``
+        (6, pressing, probe frame; array or floats) and ``wrench_setpoint`` (6 floats), ``twist_ff``
         (6, probe frame); ``integrate``: whether the admittance integrates the force error
         this cycle; ``vmax``: per-axis admittance velocity clamp. Returns the probe-frame
         twist (``self.twist``)."""
         e = pose_error.tolist() if isinstance(pose_error, np.ndarray) else pose_error
+        w = wrench.tolist() if isinstance(wrench, np.ndarray) else wrench
         ff = twist_ff.tolist() if isinstance(twist_ff, np.ndarray) else twist_ff
         kp, s = sel.kp_free, sel.s
         tw = self._tw
         if sel.any_force or self.use_spring:
             sew, drive = self._sew, self._drive
             for k, (wd, wk, sk, kck, ek) in enumerate(
-                zip(wrench_setpoint, wrench.tolist(), s, self.kc, e, strict=True)
+                zip(wrench_setpoint, w, s, self.kc, e, strict=True)
             ):
                 x = wd - wk
                 sew[k] = sk * x

@@ -44,7 +44,8 @@ from enum import IntEnum
 
 import numpy as np
 
-from force_control import WrenchPipeline, make_controller
+from force_control import Mode, WrenchPipeline, make_controller
+from force_control.bias import TareStatus
 from robot_us.config import Config
 from robot_us.core.backends import Cell
 from robot_us.core.kinematics import ArmKinematics, probe_transform
@@ -72,9 +73,13 @@ class RequestResult(IntEnum):
     FAULT_LATCHED = 1  # motion refused: a safety fault is latched (reset it first)
     ARM_STOPPED = 2  # retract refused: a fault stopped the arm
     FORCE_OUT_OF_RANGE = 3  # force setpoint outside [0, safety.force_soft_limit)
+    IN_CONTACT = 4  # re-tare refused: the probe is (or may be) touching something
 
 
 _OK = RequestResult.OK
+#: Controller modes in which the probe may touch the skin: no tare runs in them.
+CONTACT_MODES = frozenset((Mode.APPROACH, Mode.CONTACT, Mode.RESEEK))
+_TARE_RUNNING = TareStatus.RUNNING
 
 
 class ControlCycle:
@@ -109,11 +114,16 @@ class ControlCycle:
         self.inp = self.controller.inp
         self.inp.force_setpoint = cfg.force_control.force_setpoint
         self._force_limit = cfg.safety.force_soft_limit
+        # a re-tare is refused while the sensed force says the probe touches something
+        self._free_force = cfg.force_control.contact.detect_force
         # no copies per cycle: the arm reads straight into the controller input, whose
         # wrench is the pipeline's output; the safety signals view the same arrays
         self.state = ArmState(n, q=self.inp.q, qd=self.inp.qd)
         self.sample = WrenchSample()
         self.inp.wrench = self.pipeline.wrench
+        self.inp.wrench_raw = self.pipeline.wrench_unfiltered
+        # the transport time a sample's age leaves out (the simulated sensor stamps arrival)
+        self._wrench_latency = float(cell.wrench.latency)
         self._R_base_probe = self.inp.T_base_probe[:3, :3]
         self.signals = SafetySignals(
             n,
@@ -207,6 +217,34 @@ class ControlCycle:
         """Estimate the F/T bias now (keep the probe still and out of contact)."""
         self.pipeline.start_tare()
 
+    def retare(self) -> RequestResult:
+        """Re-estimate the F/T bias (sensor drift) while the probe is known to be out of
+        contact (after a retract, during a transfer); refused (``IN_CONTACT``) in the
+        approach, contact and re-seek modes, while the contact detector holds contact or
+        while the sensed axial force reaches ``contact.detect_force``. A running tare is
+        dropped if the controller enters one of those modes. What the tare corrected is
+        ``bias_correction`` once ``tares`` has counted it."""
+        ctl = self.controller
+        if (
+            ctl.mode in CONTACT_MODES
+            or ctl.contact.in_contact
+            or abs(self.pipeline.wrench.item(2)) >= self._free_force
+        ):
+            return RequestResult.IN_CONTACT
+        self.pipeline.start_tare()
+        return _OK
+
+    @property
+    def tares(self) -> int:
+        """Completed F/T tares."""
+        return self.pipeline.tare.tares
+
+    @property
+    def bias_correction(self) -> np.ndarray:
+        """What the last completed tare changed in the F/T bias (sensor frame, N and
+        N·m): the drift since the tare before it."""
+        return self.pipeline.tare.correction
+
     def reset_faults(self) -> None:
         """Clear latched faults (outside the cycle; raises ``SafetyResetError`` while an
         E-stop is engaged); the controller holds the pose it is in."""
@@ -241,7 +279,12 @@ class ControlCycle:
         inp = self.inp
         self.kin.fk(inp.q, out=inp.T_base_probe)
         self.kin.jacobian(inp.q, out=inp.J)
-        self.pipeline.update(self.sample.wrench, self._R_base_probe, self._wrench_new)
+        pipe = self.pipeline
+        if pipe.tare.status is _TARE_RUNNING and self.controller.mode in CONTACT_MODES:
+            pipe.tare.cancel()  # never average a reading that may include contact
+        pipe.update(self.sample.wrench, self._R_base_probe, self._wrench_new)
+        inp.wrench_new = self._wrench_new
+        inp.wrench_delay = self.sample.age + self._wrench_latency
 
     def _reference(self, clock: LoopClock) -> ReferenceResult:
         """The provider sets this cycle's reference."""

@@ -1,6 +1,11 @@
-"""Test helper: an ideal velocity-controlled arm (first-order joint velocity lag) whose
-probe presses on a horizontal spring surface (optionally moving). Synthetic input for
-the controller's unit tests; the real plant is the pybullet cell in ``sim/``."""
+"""Test helper: a velocity-controlled arm (command latency, first-order joint velocity
+lag) whose probe presses on a horizontal tissue surface (optionally moving), read by a
+force sensor at its own rate and latency. Synthetic input for the controller's unit
+tests; the real plant is the pybullet cell in ``sim/``.
+
+The tissue law is the simulator's exponential one (``sim.tissue_law``, without
+relaxation): F = (k0 / beta) (exp(beta d) - 1) with tangent stiffness ``stiffness`` at
+5 N and ``stiffening`` times softer at first touch (1: the linear spring F = k d)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from force_control.wrench_filter import LowPassFilter
 from robot_us.core.kinematics import ArmKinematics
 
 TIP_OFFSET = 0.1375
+#: Force at which ``stiffness`` is the tangent stiffness (N).
+REFERENCE_FORCE = 5.0
 
 
 def probe_down_pose(x: float, y: float, z: float) -> np.ndarray:
@@ -36,6 +43,12 @@ class PlanePlant:
         noise: float = 0.0,
         seed: int = 0,
         dt: float = 1e-3,
+        *,
+        stiffening: float = 1.0,
+        sensor_hz: float = 1000.0,
+        latency: float = 0.0,
+        command_latency: int = 0,
+        lag: float = 0.003,
     ) -> None:
         T = np.eye(4)
         T[2, 3] = TIP_OFFSET
@@ -48,6 +61,8 @@ class PlanePlant:
         self.inp = self.ctl.inp
         self.inp.force_setpoint = self.cfg.force_setpoint
         self.k = stiffness
+        self.k0 = stiffness / stiffening
+        self.beta = (stiffness - self.k0) / REFERENCE_FORCE
         self.z0 = z_surface
         self.amp = amplitude
         self.w = 2 * math.pi * freq_hz
@@ -55,9 +70,24 @@ class PlanePlant:
         self.rng = np.random.default_rng(seed)
         self.lp = LowPassFilter(self.cfg.wrench.filter_cutoff_hz, 1.0 / dt)
         self.t = 0.0
+        self.k_cycle = 0
         self.force = 0.0
         self.surface_removed = False
-        self.tau = 0.003
+        self.tau = max(lag, dt)
+        self.sensor_every = max(1, round(1.0 / (sensor_hz * dt)))
+        self.latency_cycles = round(latency / dt)
+        self._pending: list[tuple[int, np.ndarray]] = []  # (arrival cycle, wrench)
+        self._sample = np.zeros(6)
+        self._arrived_at = 0
+        self._commands = [np.zeros(7) for _ in range(command_latency + 1)]
+
+    def law(self, depth: float) -> float:
+        """Tissue force (N) at indentation ``depth`` (m)."""
+        if depth <= 0.0:
+            return 0.0
+        if self.beta <= 0.0:
+            return self.k * depth
+        return self.k0 / self.beta * math.expm1(min(self.beta * depth, 50.0))
 
     def surface_z(self) -> float:
         """Current surface height (m)."""
@@ -71,16 +101,29 @@ class PlanePlant:
         T = self.kin.fk(self.q, out=inp.T_base_probe)
         self.kin.jacobian(self.q, out=inp.J)
         pen = self.surface_z() - T[2, 3]
-        self.force = 0.0 if self.surface_removed else self.k * max(pen, 0.0)
-        w = np.zeros(6)
-        w[:3] = T[:3, :3].T @ np.array([0.0, 0.0, -self.force])  # pressing wrench
-        if self.noise:
-            w[:3] += self.rng.normal(0.0, self.noise, 3)
-        inp.wrench[:] = self.lp.update(w)
+        self.force = 0.0 if self.surface_removed else self.law(pen)
+        if self.k_cycle % self.sensor_every == 0:  # acquire a sample
+            w = np.zeros(6)
+            w[:3] = T[:3, :3].T @ np.array([0.0, 0.0, -self.force])  # pressing wrench
+            if self.noise:
+                w[:3] += self.rng.normal(0.0, self.noise, 3)
+            self._pending.append((self.k_cycle + self.latency_cycles, w))
+        new = False
+        while self._pending and self._pending[0][0] <= self.k_cycle:
+            arrival, self._sample = self._pending.pop(0)
+            self._arrived_at = arrival
+            new = True
+        inp.wrench_raw[:] = self._sample
+        inp.wrench_new = new
+        inp.wrench_delay = (self.k_cycle - self._arrived_at + self.latency_cycles) * self.dt
+        inp.wrench[:] = self.lp.update(self._sample)
         out = self.ctl.update()
-        self.qd += (out.qd - self.qd) * (self.dt / self.tau)
+        self._commands.append(out.qd.copy())
+        cmd = self._commands.pop(0)
+        self.qd += (cmd - self.qd) * (self.dt / self.tau)
         self.q += self.qd * self.dt
         self.t += self.dt
+        self.k_cycle += 1
         return out
 
     def tip(self) -> np.ndarray:

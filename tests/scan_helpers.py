@@ -58,3 +58,8 @@ class InjectingWrench(WrenchSensor):
         new = self.inner.read(out)
         out.wrench += self.offset
         return new
+
+
+#: ``robot-us demo`` arguments that pin the plant the tests' strokes and figures were made
+#: for (the demo's own default is the realistic torso).
+DEMO_IDEAL_CYLINDER = ("--profile", "ideal", "--shape", "cylinder")

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from robot_us.cli import EXIT_BUG, EXIT_INPUT, main
 from robot_us.perception_files import save_scene, save_stroke
 from tests.perception_scene import default_frame, skin_stroke
+from tests.scan_helpers import DEMO_IDEAL_CYLINDER
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Address-space limit of the subprocess cases (bytes): numpy, pybullet and
@@ -267,7 +268,7 @@ def test_demo_refuses_an_output_folder_holding_an_earlier_run(tmp_path, capsys):
     out.mkdir()
     (out / "scan.mcap").write_bytes(b"41 MB of an earlier scan")
     (out / "report.json").write_text("{}")
-    code, err = _cli(capsys, ["demo", "--out", str(out), "--quiet"])
+    code, err = _cli(capsys, ["demo", *DEMO_IDEAL_CYLINDER, "--out", str(out), "--quiet"])
     assert code == EXIT_INPUT
     line = _one_error_line(err, "demo")
     assert "report.json, scan.mcap" in line

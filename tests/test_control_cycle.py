@@ -177,3 +177,62 @@ def test_an_exception_in_a_stage_propagates(rig):
     provider.update = bad_update
     with pytest.raises(ValueError, match="broadcast"):
         cycle(LoopClock(cycle.dt))
+
+
+class OffsetWrench(WrenchSensor):
+    """A fresh reading every cycle: a settable offset on the bias-free sensor (no probe
+    weight: the test config carries none)."""
+
+    rate_hz = 1000.0
+
+    def __init__(self) -> None:
+        self.offset = np.zeros(6)
+
+    def read(self, out) -> bool:
+        out.wrench[:] = self.offset
+        return True
+
+
+def test_retare_runs_only_out_of_contact_and_reports_the_drift():
+    cfg = load_config(overrides={"force_control.wrench.gravity_compensation": False})
+    kin = ArmKinematics(cfg.robot.model)
+    sensor = OffsetWrench()
+    cell = Cell("offset", JournalArm([], kin.q_ready.copy()), sensor)
+    cycle = ControlCycle(cfg, cell)
+    clock = LoopClock(cycle.dt)
+
+    def run(n):
+        for _ in range(n):
+            cycle(clock)
+            clock.k += 1
+
+    n_tare = cfg.force_control.wrench.tare_samples
+    cycle.start_tare()
+    run(n_tare + 1)
+    assert cycle.tares == 1
+    # the sensor drifts by 0.2 N along z: the pressing force reads -0.2 N
+    sensor.offset[2] = 0.2
+    run(20)
+    assert cycle.pipeline.wrench[2] == pytest.approx(-0.2, abs=0.01)
+    assert cycle.retare() is RequestResult.OK
+    run(n_tare + 1)
+    assert cycle.tares == 2
+    assert cycle.bias_correction[2] == pytest.approx(0.2)
+    run(20)
+    assert cycle.pipeline.wrench[2] == pytest.approx(0.0, abs=1e-3)
+    # a force the size of a contact: refused
+    for x in np.linspace(0.0, 2.0 * cfg.force_control.contact.detect_force, 100):
+        sensor.offset[2] = -x  # slower than the safety's force-rate limit
+        run(1)
+    run(50)
+    assert cycle.retare() is RequestResult.IN_CONTACT
+    sensor.offset[2] = 0.0
+    run(50)
+    assert not cycle.supervisor.faulted
+    # in a mode that may touch the skin: refused, and a running tare is dropped
+    cycle.start_tare()
+    assert cycle.approach() is RequestResult.OK
+    run(n_tare + 1)
+    assert cycle.controller.mode is Mode.APPROACH
+    assert cycle.retare() is RequestResult.IN_CONTACT
+    assert cycle.tares == 2 and cycle.pipeline.tare.progress == 1.0

@@ -19,7 +19,7 @@ from robot_us.core.config_schema import ConfigError
 from robot_us.core.types import WrenchSample
 from robot_us.perception_files import save_stroke
 from robot_us.sim_ft_transport import EmulatedFtLink
-from tests.scan_helpers import short_config, stroke_on_skin
+from tests.scan_helpers import DEMO_IDEAL_CYLINDER, short_config, stroke_on_skin
 
 
 class SimClock:
@@ -123,7 +123,16 @@ def test_demo_completes_a_scan_through_the_emulated_ft300(tmp_path, capsys):
     toml = tmp_path / "short.toml"
     toml.write_text("[trajectory]\nstandoff = 0.02\n")
     out = tmp_path / "out"
-    args = ["demo", "--out", str(out), "--stroke", str(stroke), "--config", str(toml)]
+    args = [
+        "demo",
+        *DEMO_IDEAL_CYLINDER,
+        "--out",
+        str(out),
+        "--stroke",
+        str(stroke),
+        "--config",
+        str(toml),
+    ]
     args += ["--ft-transport", "robotiq-ft300-emulated", "--no-pictures", "--quiet"]
     assert main(args) == 0, capsys.readouterr().err
     text = capsys.readouterr().out

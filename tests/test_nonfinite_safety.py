@@ -121,7 +121,8 @@ def test_supervisor_refuses_a_nan_workspace_corner():
 
 @pytest.mark.parametrize("bad", [NAN, INF, -INF])
 def test_force_setpoint_request_refuses_non_finite(bad):
-    cycle = ControlCycle(load_config(), SimpleNamespace(estop=None))
+    cell = SimpleNamespace(estop=None, wrench=SimpleNamespace(latency=0.0))  # only read
+    cycle = ControlCycle(load_config(), cell)
     before = cycle.inp.force_setpoint
     assert cycle.set_force(bad) is RequestResult.FORCE_OUT_OF_RANGE
     assert cycle.inp.force_setpoint == before

@@ -18,7 +18,7 @@ import pytest
 from robot_us.cli import main
 from robot_us.perception_files import load_stroke, save_stroke
 from robot_us.recording import read_recording
-from tests.scan_helpers import short_config, stroke_on_skin
+from tests.scan_helpers import DEMO_IDEAL_CYLINDER, short_config, stroke_on_skin
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Test config: a short stand-off (quick approach), the ideal plant.
@@ -40,7 +40,16 @@ def test_demo_scans_over_the_rib_slows_pauses_and_reports_the_span(tmp_path, cap
     # about 20 mm from the start
     stroke, toml = _files(tmp_path, (0.0, 0.0), (-0.07, -0.11))
     out = tmp_path / "out"
-    args = ["demo", "--out", str(out), "--stroke", str(stroke), "--config", str(toml)]
+    args = [
+        "demo",
+        *DEMO_IDEAL_CYLINDER,
+        "--out",
+        str(out),
+        "--stroke",
+        str(stroke),
+        "--config",
+        str(toml),
+    ]
     assert main([*args, "--quiet"]) == 0, capsys.readouterr().err
     text = capsys.readouterr().out
     assert "force error RMS / max" in text and "not_imaged" in text
@@ -60,6 +69,9 @@ def test_demo_scans_over_the_rib_slows_pauses_and_reports_the_span(tmp_path, cap
     slow = rep["adjustments"][0]
     assert slow["s_mm"] == pytest.approx(span["from_mm"], abs=0.5) and "shadowed" in slow["cause"]
     assert set(rep["duration"]["states_s"]) >= {"transfer", "approach", "sweep", "paused"}
+    # the F/T was re-tared after the retract (out of contact) and its drift reported
+    assert len(rep["ft_bias_correction"]) == 6
+    assert [e["kind"] for e in rep["events"]].count("retare") == 1
     assert rep["loop"]["cycles"] > 5000 and rep["loop"]["frame_assess_ms_p50"] > 0
     for name in ("force.png", "path_quality.png", "frames.png"):
         assert (out / name).stat().st_size > 10_000
@@ -89,7 +101,17 @@ def _start_demo(tmp_path):
     returns (process, output folder)."""
     stroke, toml = _files(tmp_path, (0.0, 0.0), (-0.03, 0.05))
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "robot_us", "demo", "--out", str(out), "--stroke", str(stroke)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "robot_us",
+        "demo",
+        *DEMO_IDEAL_CYLINDER,
+        "--out",
+        str(out),
+        "--stroke",
+        str(stroke),
+    ]
     cmd += ["--config", str(toml), "--plane", "config", "--no-pictures"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
@@ -131,7 +153,8 @@ def test_demo_with_a_stroke_off_the_body_fails_cleanly(tmp_path, capsys):
     stroke = tmp_path / "bed.json"
     save_stroke(stroke, stroke_on_skin(cfg, (0.0, 0.0), (-0.05, 0.05)) + np.array([0.0, 200.0]))
     out = tmp_path / "out"
-    assert main(["demo", "--out", str(out), "--stroke", str(stroke), "--quiet"]) == 2
+    args = ["demo", *DEMO_IDEAL_CYLINDER, "--out", str(out), "--stroke", str(stroke)]
+    assert main([*args, "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "robot-us demo: error: mapping the stroke:" in err and "off the body" in err
     rec = read_recording(out / "scan.mcap")

@@ -314,6 +314,8 @@ class FakeCycle:
         self.T_ref = np.eye(4)
         self.q_ref = np.zeros(n)
         self.force: float | None = None
+        self.tares = 0  # completed F/T tares
+        self.bias_correction = np.zeros(6)
 
     def _ask(self, name: str) -> RequestResult:
         self.requests.append(name)
@@ -345,6 +347,13 @@ class FakeCycle:
 
     def start_tare(self) -> None:
         self.requests.append("start_tare")
+
+    def retare(self) -> RequestResult:
+        res = self._ask("retare")
+        if res is RequestResult.OK:  # done at once, having found a drift
+            self.tares += 1
+            self.bias_correction[:] = [0.0, 0.0, 0.12, 0.0, 0.0, 0.0]
+        return res
 
 
 class FakeLoop:
@@ -454,8 +463,32 @@ def test_the_scan_reacts_to_a_controller_event_in_the_cycle_it_happens():
     assert scan.state is S.RETRACT and loop.cycle.requests[-1] == "retract"
     loop.mode = Mode.RETRACT
     loop.step(3)
+    loop.scan._retare = False  # no re-tare: RETRACT_DONE finishes the scan in that cycle
     assert loop.step(1, Event.RETRACT_DONE) is ReferenceResult.FINISHED
     assert scan.state is S.DONE and scan.outcome.s == pytest.approx(0.04)
+    assert scan.outcome.bias_correction is None
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_the_scan_retares_after_the_final_retract_and_reports_the_drift(refused):
+    loop = FakeLoop()
+    loop.to_sweep()
+    scan = loop.scan
+    loop.step(6000)
+    loop.mode = Mode.RETRACT
+    if refused:  # the cycle says the probe is in contact: no tare, nothing reported
+        loop.cycle.refuse["retare"] = RequestResult.IN_CONTACT
+    res = loop.step(1, Event.RETRACT_DONE)
+    assert loop.cycle.requests[-1] == "retare"
+    if refused:
+        assert res is ReferenceResult.FINISHED and scan.outcome.bias_correction is None
+        return
+    assert res is ReferenceResult.WORKING and scan.state is S.RETRACT  # the tare runs
+    assert loop.step(1) is ReferenceResult.FINISHED
+    assert scan.state is S.DONE
+    assert scan.outcome.bias_correction == pytest.approx([0.0, 0.0, 0.12, 0.0, 0.0, 0.0])
+    ev = [e for e in scan.events if e.kind == "retare"]
+    assert len(ev) == 1 and ev[0].detail["force_residual_N"] == pytest.approx(0.12)
 
 
 def test_the_sweep_is_held_while_the_controller_reseeks_contact():

@@ -49,6 +49,9 @@ class WrenchSensor(ABC):
     """A 6-axis force/torque sensor (raw reading, sensor frame, bias included)."""
 
     rate_hz: float
+    #: transport time (s) between acquisition and arrival that a sample's ``age`` leaves
+    #: out (0 when the stamp is the acquisition time, as the threaded drivers give)
+    latency: float = 0.0
 
     @abstractmethod
     def read(self, out: WrenchSample) -> bool:

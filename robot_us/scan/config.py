@@ -47,6 +47,11 @@ class ScanConfig:
         unit="s",
         doc="how long a joint move takes to come to a stop (pause or abort in the transfer)",
     )
+    retare_after_retract: bool = param(
+        True,
+        doc="re-tare the F/T sensor once the final retract is done (probe out of contact) "
+        "and report what the sensor had drifted by (event ``retare``, ``ScanOutcome``)",
+    )
     quality_threshold: float = param(
         0.6,
         lo=0.0,

@@ -68,7 +68,9 @@ class Transition:
 class ScanOutcome:
     """How a scan ended: result code, final state, the cause (fault description or abort
     reason; empty when done), the fault id (0 = none), loop time (s) and arc length (m)
-    at the end, the path length (m) and the spans of poor image quality."""
+    at the end, the path length (m) and the spans of poor image quality;
+    ``bias_correction``: what the re-tare after the final retract changed in the F/T bias
+    (sensor frame, N and N·m; the drift over the scan), None when none ran."""
 
     result: ScanResult
     state: ScanState
@@ -78,6 +80,7 @@ class ScanOutcome:
     s: float
     length: float
     spans: list[QualitySpan] = field(default_factory=list)
+    bias_correction: list[float] | None = None
 
 
 class EventSink(Protocol):

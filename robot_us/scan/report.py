@@ -137,6 +137,11 @@ def build_report(run) -> dict[str, Any]:
         "robot": cfg.robot.model,
         "probe": cfg.probe.geometry,
         "controller": cfg.force_control.controller,
+        # what the re-tare after the final retract changed in the F/T bias (sensor frame,
+        # N and N·m): the sensor's drift over the scan; None when no re-tare completed
+        "ft_bias_correction": None
+        if oc.bias_correction is None
+        else [_r(x, 4) for x in oc.bias_correction],
         "stroke": {
             "source": run.options.stroke_source,
             "pixels": len(scan.request.stroke) if scan.request.stroke is not None else 0,

@@ -114,6 +114,10 @@ class Scan:
         self._pause_timeout = sc.pause_timeout
         self._reseek_distance = cfg.force_control.contact.reseek_distance
         self._approach_distance = cfg.force_control.contact.approach_max_distance
+        self._retare = sc.retare_after_retract
+        self._retaring = False  # the final retract is done; the F/T re-tare runs
+        self._tares = 0  # completed tares when the re-tare started
+        self.bias_correction: list[float] | None = None
         self.cycle = cycle
         self.dt = cycle.dt
         self.sink = events
@@ -189,7 +193,10 @@ class Scan:
                 resume=self._resume_sweep,
             ),
             S.RETRACT: StateRow(
-                enter=self._enter_retract, pause=self._hold, resume=self._enter_retract
+                enter=self._enter_retract,
+                step=self._step_retract,
+                pause=self._hold,
+                resume=self._enter_retract,
             ),
             S.DONE: StateRow(),
             S.PAUSED: StateRow(enter=self._enter_paused, step=self._step_paused),
@@ -466,6 +473,11 @@ class Scan:
         )
 
     def _ev_retract_done(self) -> None:
+        if self.state is ScanState.RETRACT and self._retare:
+            self._tares = self.cycle.tares
+            if self.cycle.retare() is _OK:
+                self._retaring = True  # RETRACTED once the tare is done (_step_retract)
+                return
         self._fire(Trigger.RETRACTED, "retract finished")
 
     # -- quality ---------------------------------------------------------------------------
@@ -649,7 +661,24 @@ class Scan:
 
     # -- retract, pause, abort, faults (the controller's retract; the scan waits) ----------
     def _enter_retract(self) -> None:
+        self._retaring = False
         self._granted(self.cycle.retract(), "retract")
+
+    def _step_retract(self) -> None:
+        """After the retract: wait for the F/T re-tare, report what it corrected."""
+        if not self._retaring or self._inputs.tare_progress < 1.0:
+            return
+        self._retaring = False
+        if self.cycle.tares > self._tares:  # completed (not dropped)
+            c = self.cycle.bias_correction.tolist()
+            self.bias_correction = c
+            residual = math.sqrt(c[0] * c[0] + c[1] * c[1] + c[2] * c[2])
+            self._post(
+                "retare",
+                f"F/T re-tared out of contact: the bias had drifted {residual:.3f} N",
+                detail={"bias_correction": c, "force_residual_N": residual},
+            )
+        self._fire(Trigger.RETRACTED, "retract finished, F/T re-tared")
 
     def _enter_paused(self) -> None:
         self._rows[self._paused_from].pause()
@@ -697,6 +726,7 @@ class Scan:
             s=self.s,
             length=self.length,
             spans=list(self.policy.spans),
+            bias_correction=self.bias_correction,
         )
 
     # -- events ----------------------------------------------------------------------------
