@@ -77,6 +77,7 @@ def teleop():
 
 def test_tare_approach_then_slide_at_the_commanded_speed_holding_the_force(teleop):
     teleop.to_skin()
+    assert teleop.cycle.tares == 1  # tared out of contact before the approach began
     kinds = [k for k, _ in teleop.events]
     assert kinds and all(k == "teleop" for k in kinds)
     assert teleop.cycle.controller.mode is Mode.CONTACT
