@@ -22,13 +22,16 @@ def link_text(up: bool, link: LinkSummary) -> str:
     return f"link  rtt {_ms(link.rtt_p50)}  jitter {_ms(link.jitter)}"
 
 
-def faults_text(state: m.State | None) -> str:
-    """The latched faults with their causes, one line ("" when none)."""
+def faults_text(state: m.State | None, estop_cause: str | None = None) -> str:
+    """The latched faults with their causes, one line ("" when none); ``estop_cause`` is
+    who pressed an engaged E-stop and why (the server's ``estop`` event: its fault names
+    only the E-stop input)."""
     if state is None:
         return ""
-    parts = [f"{f.name}: {f.cause}" for f in state.faults]
+    who = f" ({estop_cause})" if estop_cause and state.estop else ""
+    parts = [f"{f.name}{who if f.name == 'estop' else ''}: {f.cause}" for f in state.faults]
     if state.estop and not any(f.name == "estop" for f in state.faults):
-        parts.insert(0, "E-stop engaged")
+        parts.insert(0, f"E-stop engaged{who}")
     return "FAULT  " + " · ".join(parts) if parts else ""
 
 
@@ -75,15 +78,23 @@ class StatusBar(QStatusBar):
         chip.setText(text)
         chip.setStyleSheet(theme.chip_style(colour))
 
-    def update_from(self, state: m.State | None, up: bool, link: LinkSummary, control: str) -> None:
-        """Refresh every chip; ``control`` is the control line ("you", "observing: ...")."""
+    def update_from(
+        self,
+        state: m.State | None,
+        up: bool,
+        link: LinkSummary,
+        control: str,
+        estop_cause: str | None = None,
+    ) -> None:
+        """Refresh every chip; ``control`` is the control line ("you", "observing: ..."),
+        ``estop_cause`` who pressed the E-stop and why (``faults_text``)."""
         self._set(self.link, link_text(up, link), theme.OK if up else theme.FAULT)
         you = control == "this console has control"
         self._set(self.control, control, theme.OK if you else theme.WARN)
         if state is None or not up:
             self._set(self.mode, "mode -", theme.IDLE)
             self._set(self.scan, "scan -", theme.IDLE)
-            self._faults(faults_text(state) if up else "")
+            self._faults(faults_text(state, estop_cause) if up else "")
             return
         self._set(self.mode, f"mode {state.mode}", theme.colour(state.mode, theme.MODE_COLOURS))
         self._set(
@@ -91,7 +102,7 @@ class StatusBar(QStatusBar):
             f"scan {state.scan.state.replace('_', ' ')}",
             theme.colour(state.scan.state, theme.SCAN_STATE_COLOURS),
         )
-        self._faults(faults_text(state))
+        self._faults(faults_text(state, estop_cause))
         self.loop.setText(loop_text(state.loop))
 
     def _faults(self, text: str) -> None:

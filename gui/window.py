@@ -10,6 +10,8 @@ in the status bar as one line.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -45,6 +47,9 @@ SWEEPING = frozenset({"sweep", "paused"})
 #: Event kinds shown as errors, and those not shown (counted per client in the state).
 ALARM_EVENTS = frozenset({"fault", "estop", "deadman"})
 QUIET_EVENTS = frozenset({"stale"})
+#: An E-stop's cause (its event) is forgotten once a state without the E-stop comes this
+#: long (s) after the event: states published before the press may still arrive first.
+ESTOP_CAUSE_HOLD_S = 1.0
 #: Width of the controls column (px).
 CONTROLS_WIDTH = 440
 
@@ -68,6 +73,7 @@ class ConsoleWindow(QMainWindow):
         self.preview: m.PathPreview | None = None
         self.plan: m.PlanResult | None = None
         self.scan_preview: m.PathPreview | None = None  # the preview of the running scan
+        self._estop_cause: tuple[str, float] | None = None  # (cause, monotonic s seen)
         self.track = ProgressTrack()
         self._map_generation = 0
         self._frame_seq_tracked: int | None = None
@@ -382,6 +388,9 @@ class ConsoleWindow(QMainWindow):
             return
         text = f"{event.kind}: {event.cause}" if event.cause else event.kind
         self.status.say(text, event.kind in ALARM_EVENTS)
+        if event.kind == "estop":
+            by = f" by {event.client}" if event.client else ""
+            self._estop_cause = (f"{event.cause or 'E-stop'}{by}", time.monotonic())
 
     # --- refresh ---------------------------------------------------------------------
 
@@ -428,7 +437,19 @@ class ConsoleWindow(QMainWindow):
         if frame is not None and up:
             self.ultrasound.show_frame(frame)
         self.force_plot.refresh()
-        self.status.update_from(st, up, link.client.link.summary(), self._control_text)
+        self.status.update_from(
+            st, up, link.client.link.summary(), self._control_text, self.estop_cause(st)
+        )
+
+    def estop_cause(self, st: m.State | None) -> str | None:
+        """Who pressed the engaged E-stop and why, from its event (None when unknown)."""
+        if self._estop_cause is None:
+            return None
+        cause, seen = self._estop_cause
+        if st is not None and not st.estop and time.monotonic() - seen > ESTOP_CAUSE_HOLD_S:
+            self._estop_cause = None  # released since
+            return None
+        return cause
 
     def _refresh_scan(self, st: m.State) -> None:
         self.camera.set_probe(st.T_base_probe)

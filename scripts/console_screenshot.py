@@ -57,7 +57,9 @@ def server_command(kind: str) -> Callable[[int], list[str]]:
     from tests.console_server import stub_command
 
     if kind == "serve":
-        return lambda port: ["robot-us", "serve", "--port", str(port)]
+        return lambda port: [
+            *(sys.executable, "-m", "robot_us", "serve", "--port", str(port), "--no-record")
+        ]
     return lambda port: stub_command(port, "--view", "pybullet", "--frames", "bmode")
 
 

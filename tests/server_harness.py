@@ -128,9 +128,12 @@ def fifo_allowed() -> bool:
 
 
 @cache
-def home_above_skin(model: str = "panda") -> tuple[float, ...]:
+def home_above_skin(
+    model: str = "panda", offset: tuple[float, float] = (0.0, 0.0)
+) -> tuple[float, ...]:
     """Joints (rad) with the probe pointing straight down ``HOME_CLEARANCE`` above the top
-    of the default body, its x axis along base x."""
+    of the default body, ``offset`` (m, base x and y) from its centre, its x axis along
+    base x."""
     from robot_us.config import load_config
     from robot_us.core.arms import arm_model
     from robot_us.core.kinematics import ArmKinematics, probe_transform
@@ -140,7 +143,8 @@ def home_above_skin(model: str = "panda") -> tuple[float, ...]:
     top = cfg.sim.bed.top_z + cfg.sim.phantom.height
     T = np.eye(4)
     T[:3, :3] = np.diag([1.0, -1.0, -1.0])
-    T[:3, 3] = (cfg.sim.phantom.center_xy[0], cfg.sim.phantom.center_xy[1], top + HOME_CLEARANCE)
+    x, y = (c + d for c, d in zip(cfg.sim.phantom.center_xy, offset, strict=True))
+    T[:3, 3] = (x, y, top + HOME_CLEARANCE)
     q, ok, why = kin.ik(T, np.array(arm_model(model).q_home))
     if not ok:
         raise RuntimeError(f"no joints for the teleop home pose: {why}")
