@@ -151,7 +151,9 @@ class StubServer:
     # --- life cycle --------------------------------------------------------------------
 
     def start(self) -> StubServer:
-        """Serve from a daemon thread."""
+        """Serve from a daemon thread (once: two threads on the same sockets abort libzmq)."""
+        if self._thread is not None:
+            raise RuntimeError("the stub server is already serving (start() or `with`, not both)")
         self._thread = threading.Thread(target=self.run, name="stub-server", daemon=True)
         self._thread.start()
         return self

@@ -87,7 +87,7 @@ def test_replayed_frames_arrive_in_the_base_frame(sweep_recording):
 
 @pytest.mark.slow
 def test_live_frames_from_the_stub_server_reach_a_pyigtl_client():
-    with StubServer(frame_rate_hz=30.0, frame_size=(64, 80)).start() as stub:
+    with StubServer(frame_rate_hz=30.0, frame_size=(64, 80)) as stub:
         got, out = _run_bridge(3, "--connect", stub.url, "--frames", "20")
     assert "sent 20 frames" in out and len(got) == 3
     img, tr = got[-1]
