@@ -353,9 +353,10 @@ class ProbeController:
         does not scale with k); ``vmax[2]`` = min(``limit``, force_rate / k). Returns
         the skin velocity to feed forward along the probe axis (m/s)."""
         est = self.estimator
-        if not self.scheduled or est is None:
+        if not self.scheduled:
             vmax[2] = limit
             return 0.0
+        assert est is not None  # ``scheduled`` implies an estimator
         k = est.stiffness
         self.admittance.scale_axis(2, self.k_ref / k if k > self.k_ref else 1.0)
         v = self.force_rate / k
@@ -501,10 +502,10 @@ class ProbeController:
         e = self._err_ref.update_values()
         ff = self._ff_from_ref()
         v_ff = self._schedule(self._vmax_contact, _NO_LIMIT)
-        if fc != fc0 and self.scheduled and self.estimator is not None:
+        if fc != fc0 and self.scheduled:
             # the ramp's own motion: d(setpoint)/dt over the stiffness at the target (the
             # stiffest along the ramp on stiffening tissue: too slow rather than too fast)
-            k = self.estimator.stiffness_at(max(fc, target))
+            k = self.estimator.stiffness_at(max(fc, target))  # type: ignore[union-attr]
             v_ff += (fc - fc0) / (self.dt * k)
         if v_ff != 0.0:
             ff[2] += v_ff

@@ -214,8 +214,11 @@ class ControlCycle:
         return _OK
 
     def start_tare(self) -> None:
-        """Estimate the F/T bias now (keep the probe still and out of contact)."""
+        """Estimate the F/T bias now (keep the probe still and out of contact). The
+        provider's ``inputs.tare_progress`` says so at once, also to a provider that
+        asked for the tare in this cycle's reference stage."""
         self.pipeline.start_tare()
+        self.inputs.tare_progress = self.pipeline.tare.progress
 
     def retare(self) -> RequestResult:
         """Re-estimate the F/T bias (sensor drift) while the probe is known to be out of
@@ -231,7 +234,7 @@ class ControlCycle:
             or abs(self.pipeline.wrench.item(2)) >= self._free_force
         ):
             return RequestResult.IN_CONTACT
-        self.pipeline.start_tare()
+        self.start_tare()
         return _OK
 
     @property

@@ -157,10 +157,7 @@ class TeleopReference:
         """Reference stage: the phase's step."""
         self.t = inputs.t
         if not self._started:
-            # this cycle's tare progress predates the tare ``_start`` asks for: the
-            # approach waits for the next cycles' (it was taken as done at once before)
             self._start(inputs)
-            return _WORKING
         phase = self.phase
         if phase is TeleopPhase.SLIDE:
             self._slide(inputs)
