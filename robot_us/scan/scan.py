@@ -139,6 +139,8 @@ class Scan:
         self.operator_speed = 1.0
         self.events: deque[ScanEvent] = deque(maxlen=MAX_EVENTS)
         self.transitions: deque[Transition] = deque(maxlen=MAX_EVENTS)
+        #: transitions made since construction (the deque keeps the last MAX_EVENTS)
+        self.transition_count = 0
         self.outcome: ScanOutcome | None = None
 
         # what the cycle reported (the controller's mode, the sensed joints, the tare)
@@ -352,6 +354,7 @@ class Scan:
         self.state = dst
         self.t_state = self.t
         self.transitions.append(Transition(self.t, src, dst, trigger.name.lower(), cause))
+        self.transition_count += 1
         if src is ScanState.PAUSED and trigger is Trigger.RESUME:
             self._rows[dst].resume()
         else:

@@ -311,10 +311,11 @@ class ControlIntake:
             )
         self._faults_seen = n
         scan = self.scan
-        if scan is not None and len(scan.transitions) != self._transitions_seen:
-            new = list(scan.transitions)[self._transitions_seen :]
-            self._transitions_seen = len(scan.transitions)
-            for tr in new:
+        if scan is not None and scan.transition_count != self._transitions_seen:
+            # counted, not measured by the bounded deque's length (constant once full)
+            fresh = min(scan.transition_count - self._transitions_seen, len(scan.transitions))
+            self._transitions_seen = scan.transition_count
+            for tr in list(scan.transitions)[-fresh:]:
                 self.outbox.post_event(
                     tr.t,
                     "transition",
