@@ -47,6 +47,11 @@ from robot_us.control_cycle import ControlCycle  # noqa: E402
 from robot_us.core.arms import simulated_arms  # noqa: E402
 from robot_us.core.backends import CELLS  # noqa: E402
 from robot_us.loop import LoopClock  # noqa: E402
+from robot_us.plant_choice import (  # noqa: E402
+    add_plant_arguments,
+    plant_figures,
+    plant_overrides,
+)
 
 STANDOFF = 0.005  # m above the skin where the probe starts
 SWEEP_SPEED = 0.01  # m/s, reference motion along base y in contact
@@ -250,8 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="bench-results", help="output folder")
     ap.add_argument("--robot", default="panda", choices=simulated_arms())
     ap.add_argument("--cycles", type=int, default=3000, help="cycles in HOLD and in CONTACT")
+    add_plant_arguments(ap)
     args = ap.parse_args(argv)
-    cfg = load_config(overrides={"robot.model": args.robot})
+    cfg = load_config(overrides={"robot.model": args.robot, **plant_overrides(args)})
     load_before = os.getloadavg()
     plain = run_scenario(cfg, args.cycles, None)
     staged = run_scenario(cfg, args.cycles, StageTimer())
@@ -287,13 +293,15 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_1min": [load_before[0], load_after[0]],
         "cpu_count": os.cpu_count(),
         "robot": args.robot,
+        **plant_figures(cfg),
     }
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "control_stages.json").write_text(json.dumps(result, indent=2) + "\n")
 
     print(
-        f"control_stages ({args.robot}) -> {out_dir / 'control_stages.json'}  "
+        f"control_stages ({args.robot}, {cfg.sim.profile} plant, {cfg.sim.phantom.shape}, "
+        f"F/T {cfg.sim.ft.rate_hz:.0f} Hz) -> {out_dir / 'control_stages.json'}  "
         f"load average {load_before[0]:.2f} -> {load_after[0]:.2f}"
     )
     print("whole cycle (physics excluded), us:")

@@ -12,7 +12,11 @@ Writes DIR/loop_timing.json with rate_hz, compute_us_p50, compute_us_p99,
 compute_us_max, lateness_us_p99, overruns, realtime_factor (+ plant_us_p50/p99,
 skipped_cycles, late_wakeups, lockstep compute figures, control_cycle_* figures).
 
-    python bench/loop_timing.py [--seconds N] [--out DIR]
+The plant is the realistic profile on the torso unless ``--profile`` / ``--shape`` say
+otherwise (robot_us/plant_choice.py); the JSON records which (``sim_profile``,
+``phantom_shape``, ``ft_rate_hz``).
+
+    python bench/loop_timing.py [--seconds N] [--out DIR] [--profile P] [--shape S]
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from robot_us.control_cycle import ControlCycle
 from robot_us.core.backends import CELLS
 from robot_us.core.types import ArmState, WrenchSample
 from robot_us.loop import LoopRunner, LoopStats
+from robot_us.plant_choice import add_plant_arguments, plant_figures, plant_overrides
 
 #: Cycles run before measuring (warms up every code path and completes the F/T tare).
 WARMUP_CYCLES = 500
@@ -84,9 +89,9 @@ def _control_figures(rt: LoopStats, ls: LoopStats, faults: list) -> dict:
     }
 
 
-def run(seconds: float, out_dir: Path) -> dict:
+def run(seconds: float, out_dir: Path, overrides: dict[str, object] | None = None) -> dict:
     """Time both cycles in both modes and write ``out_dir/loop_timing.json``."""
-    cfg = load_config()
+    cfg = load_config(overrides=overrides or {})
     rate, prio = cfg.loop.rate_hz, cfg.loop.realtime_priority
     cell = CELLS.create("sim", cfg)
     try:
@@ -121,6 +126,7 @@ def run(seconds: float, out_dir: Path) -> dict:
         "lockstep_plant_us_p50": ls.plant_us_p50,
         "lockstep_plant_us_p99": ls.plant_us_p99,
         **_control_figures(crt, cls_, faults),
+        **plant_figures(cfg),
         "load_average_1min": os.getloadavg()[0],
         "cpu_count": os.cpu_count(),
     }
@@ -134,10 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=20.0, help="real-time run length (s)")
     ap.add_argument("--out", type=Path, default=Path("bench-results"), help="output folder")
+    add_plant_arguments(ap)
     args = ap.parse_args(argv)
     if not 0.1 <= args.seconds <= 3600:
         ap.error(f"--seconds {args.seconds} outside [0.1, 3600]")
-    f = run(args.seconds, args.out)
+    f = run(args.seconds, args.out, plant_overrides(args))
     rows = [
         ("rate", f"{f['rate_hz']:.0f} Hz"),
         ("compute p50 / p99 / max", "{:.0f} / {:.0f} / {:.0f} us".format(
@@ -155,7 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         ("load average (1 min)", f"{f['load_average_1min']:.2f} on {f['cpu_count']} cores"),
     ]  # fmt: skip
     width = max(len(r[0]) for r in rows)
-    print(f"loop_timing ({args.seconds:g} s real time, sim cell)")
+    print(
+        f"loop_timing ({args.seconds:g} s real time, sim cell: {f['sim_profile']} plant, "
+        f"{f['phantom_shape']}, F/T {f['ft_rate_hz']:.0f} Hz)"
+    )
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
     print(f"  -> {args.out / 'loop_timing.json'}")

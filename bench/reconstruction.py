@@ -1,10 +1,11 @@
 """Benchmark of tracked 3D ultrasound reconstruction from the robot's own recordings.
 
 Two simulated sweeps (lockstep simulation, Panda arm, linear probe 256 x 256 at 30 Hz,
-5 N set-point, cylinder phantom of the default configuration):
+5 N set-point; the plant of ``--profile`` / ``--shape``, default the realistic profile on
+the torso, robot_us/plant_choice.py):
 - the demo sweep: `robot-us demo`'s default stroke, 130 mm along the body at 10 mm/s,
   transverse plane (the vessels in cross-section, the rib's shadow skipped);
-- a second sweep: 100 mm across the body (skin angle -0.25..0.25 rad at y = +20 mm),
+- a second sweep: about 100 mm across the body (centred on the top at y = +20 mm),
   transverse plane (the image plane along the body axis), with a 40 ms image latency
   injected in the simulator (`ultrasound.sim.latency`).
 Figures: reconstruction time of the demo sweep at 0.5 mm voxels (compounding + hole
@@ -13,7 +14,7 @@ vessels on both sweeps (with the default compression correction, and without it)
 error of the lag estimated on the second sweep.
 Writes DIR/reconstruction.json and prints a table.
 
-    python bench/reconstruction.py --out bench-results
+    python bench/reconstruction.py --out bench-results [--profile P] [--shape S]
 """
 
 from __future__ import annotations
@@ -32,23 +33,38 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from robot_us.config import load_config
+from robot_us.plant_choice import add_plant_arguments, plant_figures, plant_overrides
 from robot_us.reconstruction.accuracy import accuracy, recorded_phantom
 from robot_us.reconstruction.outputs import compression_summary
 from robot_us.reconstruction.reconstruct import reconstruct
 from robot_us.recording import read_recording
 from robot_us.scan.runner import RunOptions, run_scan
+from sim.phantom_geometry import PhantomGeometry
 from tests.scan_helpers import stroke_on_skin
 
 #: The lag injected in the second sweep (s).
 INJECTED_LAG = 0.04
 #: Reconstruction timing repeats.
 REPEATS = 3
+#: The second sweep: arc length across the body (m) at this axial position (m).
+ACROSS_LENGTH = 0.09
+ACROSS_Y = 0.02
 
 
-def _sweep(out: Path, stroke, latency: float) -> Path:
+def _across_u(cfg) -> tuple[float, float]:
+    """Surface parameters u of a stroke of ``ACROSS_LENGTH`` centred on the top (any shape)."""
+    g = PhantomGeometry.from_config(cfg.sim.phantom, cfg.sim.bed)
+    h = 1e-4
+    a, _ = g.surface_point(-h, ACROSS_Y)
+    b, _ = g.surface_point(h, ACROSS_Y)
+    half = 0.5 * ACROSS_LENGTH / (float(np.linalg.norm(b - a)) / (2 * h))
+    return (-half, half)
+
+
+def _sweep(out: Path, stroke, latency: float, plant: dict[str, object]) -> Path:
     if (out / "scan.mcap").exists():  # --recordings: reuse
         return out / "scan.mcap"
-    cfg = load_config(overrides={"ultrasound.sim.latency": latency})
+    cfg = load_config(overrides={**plant, "ultrasound.sim.latency": latency})
     opts = RunOptions(out_dir=out, stroke=stroke, plane="transverse", pictures=False)
     run = run_scan(cfg, opts)
     if run.recording is None:
@@ -98,15 +114,17 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="folder of the two recordings: made there if missing, reused if present",
     )
+    add_plant_arguments(ap)
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     work = args.recordings or Path(tempfile.mkdtemp(prefix="recon-bench-"))
-    cfg = load_config()
+    plant = plant_overrides(args)
+    cfg = load_config(overrides=plant)
     t0 = time.perf_counter()
-    demo = _sweep(work / "demo", None, 0.0)
-    across = stroke_on_skin(cfg, (-0.25, 0.25), (0.02, 0.02))
-    second = _sweep(work / "across", across, INJECTED_LAG)
+    demo = _sweep(work / "demo", None, 0.0, plant)
+    across = stroke_on_skin(cfg, _across_u(cfg), (ACROSS_Y, ACROSS_Y))
+    second = _sweep(work / "across", across, INJECTED_LAG, plant)
     sim_s = time.perf_counter() - t0
     load_before = os.getloadavg()[0]
     d = _figures(demo, estimate=True)
@@ -115,10 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         "conditions": {
             "simulation": "lockstep, Panda, linear probe 60 mm, 256 x 256 px at 30 Hz, 5 N "
             "set-point, default [ultrasound.sim] (near field compresses 1 %/N over 30 mm)",
-            "phantom": "cylinder phantom (sim.phantom defaults: radius 200 mm), two vessels "
+            "phantom": f"{cfg.sim.phantom.shape} phantom, two vessels "
             "(r 4.0 mm at 22 mm, r 5.5 mm at 36 mm depth)",
+            **plant_figures(cfg),
             "demo_sweep": "default stroke, 130 mm along the body, 10 mm/s, transverse plane",
-            "second_sweep": "100 mm across the body at y = +20 mm, transverse plane, "
+            "second_sweep": f"{ACROSS_LENGTH * 1e3:.0f} mm across the body at y = "
+            f"{ACROSS_Y * 1e3:+.0f} mm, transverse plane, "
             f"{INJECTED_LAG * 1e3:.0f} ms image latency injected",
             "voxel_mm": 0.5,
             "machine": f"{os.cpu_count()} cores, load average {load_before:.1f} before the "
@@ -140,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         "demo_lag_estimate_ms": d["lag_ms"],
         "demo": d,
         "second": s,
+        **plant_figures(cfg),
         "simulation_wall_s": sim_s,  # ~0 when --recordings held both sweeps already
     }
     (out / "reconstruction.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -1,12 +1,15 @@
 """Benchmark: strokes on the simulated camera image -> skin paths, against the exact phantom.
 
 Seeded random strokes (smooth curves of 4-8 mouse samples, 40-250 mm long) over the
-visible skin of the simulated phantom, depth noise sigma 1 mm and 2 % dropout (the sim's
-own RGB-D camera, pybullet). For every mapped point: the distance to the exact skin
-(closest point) and the angle between its normal and the exact normal there. Mapping is
-timed per stroke, wall clock (``map_ms_p50``) and process CPU time (``map_cpu_ms_p50``,
-less sensitive to other processes on a shared machine), with the sim's body mask; without
-the mask (geometric segmentation) as extras.
+visible skin of the simulated phantom (the sim's own RGB-D camera, pybullet), with the
+depth noise, dropout, edge dropout and holes of the plant profile (default realistic on the
+torso: robot_us/plant_choice.py; ``--profile ideal --shape cylinder`` adds the former 1 mm
+white noise and 2 % dropout so the figures stay comparable with earlier runs). For every
+mapped point: the distance to the exact skin (closest point) and the angle between its
+normal and the exact normal there. Mapping is timed per stroke, wall clock
+(``map_ms_p50``) and process CPU time (``map_cpu_ms_p50``, less sensitive to other
+processes on a shared machine), with the sim's body mask; without the mask (geometric
+segmentation) as extras.
 
 Scaling (``scaling``): one 40-250 mm stroke of the same set sampled with 100, 1 000,
 10 000 and 100 000 mouse samples along its polyline (a pen at up to 1 kHz): map time
@@ -14,7 +17,7 @@ Scaling (``scaling``): one 40-250 mm stroke of the same set sampled with 100, 1 
 during the map. Mapping is O(N) in the samples and linear in the stroke's length, so the
 time grows at most linearly with N.
 
-    python bench/stroke_mapping.py --out bench-results
+    python bench/stroke_mapping.py --out bench-results [--profile P] [--shape S]
 """
 
 from __future__ import annotations
@@ -34,40 +37,55 @@ from perception.camera_model import CameraModel
 from perception.stroke import StrokeError, densify
 from perception.stroke_mapping import StrokeMapper
 from robot_us.config import load_config
+from robot_us.plant_choice import add_plant_arguments, plant_figures, plant_overrides
 
 NAME = "stroke_mapping"
 N_STROKES = 60
 STROKES_PER_FRAME = 10  # a fresh capture (fresh noise) every this many strokes
-DEPTH_NOISE = 0.001
-DROPOUT = 0.02
+#: Depth noise (m) and dropout added on the ideal profile, whose camera is noiseless.
+IDEAL_DEPTH_NOISE = 0.001
+IDEAL_DROPOUT = 0.02
 SEED = 1234
-#: Stroke ends: angle on the skin from the top towards the camera side (rad), axial y (m).
-THETA_RANGE = (-0.55, 0.85)
+#: Stroke ends: surface parameter u as a fraction of the skin's |u| range at that y
+#: (negative away from the camera, positive towards it), axial y (m). Shape-agnostic:
+#: on the cylinder u is the angle from the top (rad), on the torso a normalised u.
+U_FRACTION_RANGE = (-0.35, 0.55)
 Y_MARGIN = 0.025  # stay this far from the body's ends (m)
 #: Mouse samples of the scaling series, and timed runs per size.
 SCALING_SIZES = (100, 1_000, 10_000, 100_000)
 SCALING_RUNS = 3
 
 
+def _metres_per_u(geom, u: float, y: float, h: float = 1e-4) -> float:
+    """Skin arc length per unit of the surface parameter u at (u, y) (m)."""
+    a, _ = geom.surface_point(u - h, y)
+    b, _ = geom.surface_point(u + h, y)
+    return float(np.linalg.norm(b - a) / (2 * h))
+
+
 def random_stroke(rng, geom, cam, T_cam_base, frame):
-    """Mouse samples (pixels) of a smooth random curve on the visible skin, or None."""
+    """Mouse samples (pixels) of a smooth random curve on the visible skin, or None.
+    Ends drawn in the skin's (u, y) parameters, so it works on any phantom shape."""
     half = geom.length / 2 - Y_MARGIN
     for _ in range(100):
-        th = rng.uniform(*THETA_RANGE, 2)
         y = rng.uniform(geom.center_y - half, geom.center_y + half, 2)
-        chord = np.hypot(geom.radius * (th[1] - th[0]), y[1] - y[0])
+        u = rng.uniform(*U_FRACTION_RANGE, 2) * geom.u_max(y)
+        p_ends, _ = geom.surface_point(u, y)
+        chord = float(np.linalg.norm(p_ends[1] - p_ends[0]))
         if not 0.04 <= chord <= 0.25:
             continue
         n = int(rng.integers(4, 9))
         s = np.linspace(0.0, 1.0, n)
+        m_u = _metres_per_u(geom, float(u.mean()), float(y.mean()))
         bulge = rng.uniform(-0.3, 0.3) * np.sin(np.pi * s)  # sideways, as a fraction
-        t_s = th[0] + s * (th[1] - th[0]) + bulge * (y[1] - y[0]) / geom.radius
-        y_s = y[0] + s * (y[1] - y[0]) - bulge * geom.radius * (th[1] - th[0])
-        if np.any(t_s < THETA_RANGE[0]) or np.any(t_s > THETA_RANGE[1]):
+        u_s = u[0] + s * (u[1] - u[0]) + bulge * (y[1] - y[0]) / m_u
+        y_s = y[0] + s * (y[1] - y[0]) - bulge * m_u * (u[1] - u[0])
+        frac = u_s / geom.u_max(y_s)
+        if np.any(frac < U_FRACTION_RANGE[0]) or np.any(frac > U_FRACTION_RANGE[1]):
             continue
         if np.any(np.abs(y_s - geom.center_y) > half):
             continue
-        p, _ = geom.surface_point(t_s, y_s)
+        p, _ = geom.surface_point(u_s, y_s)
         pc = p @ T_cam_base[:3, :3].T + T_cam_base[:3, 3]
         px = cam.project(pc)
         if not np.all(cam.in_image(px)):
@@ -110,16 +128,14 @@ def scaling(mapper: StrokeMapper, frame, px: np.ndarray) -> dict:
     return out
 
 
-def run(out_dir: Path) -> dict:
+def run(out_dir: Path, overrides: dict[str, object] | None = None) -> dict:
     from sim.cell import make_sim_cell
 
-    cfg = load_config(
-        overrides={
-            "sim.camera.depth_noise_std": DEPTH_NOISE,
-            "sim.camera.dropout": DROPOUT,
-            "sim.camera.seed": SEED,
-        }
-    )
+    overrides = {**(overrides or {}), "sim.camera.seed": SEED}
+    if load_config(overrides=overrides).sim.profile == "ideal":
+        overrides["sim.camera.depth_noise_std"] = IDEAL_DEPTH_NOISE
+        overrides["sim.camera.dropout"] = IDEAL_DROPOUT
+    cfg = load_config(overrides=overrides)
     cell = make_sim_cell(cfg)
     geom = cell.sim.geometry
     mapper = StrokeMapper(cfg.perception)
@@ -184,8 +200,12 @@ def run(out_dir: Path) -> dict:
         "no_mask_point_err_mm_mean": float(np.mean(pe2)),
         "no_mask_point_err_mm_p95": float(np.percentile(pe2, 95)),
         "no_mask_map_ms_p50": float(np.median(ms_nomask)) if ms_nomask else None,
-        "depth_noise_m": DEPTH_NOISE,
-        "dropout": DROPOUT,
+        "depth_noise_m": cfg.sim.camera.depth_noise_std,
+        "depth_noise_quadratic_per_m": cfg.sim.camera.depth_noise_quadratic,
+        "dropout": cfg.sim.camera.dropout,
+        "edge_dropout": cfg.sim.camera.edge_dropout,
+        "holes": cfg.sim.camera.holes,
+        **plant_figures(cfg),
         "normal_radius_m": cfg.perception.normal_radius,
         "scaling": scale,
         "failures": failures,
@@ -198,8 +218,10 @@ def run(out_dir: Path) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="bench-results", help="output directory")
+    add_plant_arguments(ap)
     args = ap.parse_args()
-    r = run(Path(args.out))
+    r = run(Path(args.out), plant_overrides(args))
+    print(f"plant: {r['sim_profile']} profile, {r['phantom_shape']} phantom")
     targets = {
         "point_err_mm_mean": 1.0,
         "point_err_mm_p95": 2.0,

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from robot_us.core.arms import simulated_arms
+from robot_us.plant_choice import add_plant_arguments, plant_overrides
 
 HELP = "run a whole simulated scan (stroke -> map -> plan -> sweep) and write its report"
 
@@ -18,11 +19,6 @@ HELP = "run a whole simulated scan (stroke -> map -> plan -> sweep) and write it
 DEFAULT_OUT = "demo-output"
 #: The demo's imaging plane unless told otherwise.
 DEFAULT_PLANE = "transverse"
-#: The demo's plant (``sim.profile``) and phantom (``sim.phantom.shape``) unless told
-#: otherwise: a 100 Hz F/T with latency and drift, the arm's actuation, nonlinear tissue
-#: with stiff ribs, on the torso (docs/simulation.md). The packaged config stays ideal.
-DEFAULT_PROFILE = "realistic"
-DEFAULT_SHAPE = "torso"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -44,18 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help=f"imaging plane (default {DEFAULT_PLANE}: vessels in cross-section, and the rib's "
         "shadow exercises the image-quality policy; 'config' = trajectory.plane)",
     )
-    p.add_argument(
-        "--profile",
-        choices=("ideal", "realistic", "harsh", "config"),
-        default=DEFAULT_PROFILE,
-        help=f"plant profile (default {DEFAULT_PROFILE}; 'config' = sim.profile)",
-    )
-    p.add_argument(
-        "--shape",
-        choices=("cylinder", "torso", "config"),
-        default=DEFAULT_SHAPE,
-        help=f"phantom shape (default {DEFAULT_SHAPE}; 'config' = sim.phantom.shape)",
-    )
+    add_plant_arguments(p)
     p.add_argument(
         "--speed", type=float, metavar="MM_S", help="sweep speed in mm/s (default: config)"
     )
@@ -80,11 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from robot_us.scan.signal_abort import SignalAbort
     from trajectory.config import MAX_SCAN_SPEED
 
-    overrides: dict[str, object] = {}
-    if args.profile != "config":
-        overrides["sim.profile"] = args.profile
-    if args.shape != "config":
-        overrides["sim.phantom.shape"] = args.shape
+    overrides = plant_overrides(args)
     if args.robot:
         overrides["robot.model"] = args.robot
     if args.ft_transport:
