@@ -34,7 +34,7 @@ SLIDING = 3e-3
 STILL = 1e-3
 #: The demo's stroke, drawn on the simulated camera's image (along the top of the body).
 STROKE = np.array(json.loads((ROOT / "robot_us/scan/default_stroke.json").read_text())["pixels"])
-#: The server's test configuration (over tests/server_harness.py's: looser overrun limit,
+#: The server's test configuration (over tests/server_harness.py's: looser missed-deadline limit,
 #: real-time priorities where allowed): home with the probe a few mm above the body 0.12 m
 #: along its axis from the centre, beyond the stroke's end (there teleoperation's approach
 #: to the skin takes a second, and the arm hides none of the stroke from the camera; the
