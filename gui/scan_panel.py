@@ -22,8 +22,10 @@ from robot_us.protocol import messages as m
 
 #: Scan planes the server knows (``trajectory.plane``), as offered to the operator.
 PLANES: dict[str, str] = {"longitudinal": "longitudinal", "transverse": "transverse"}
-#: Scan states from which a new scan may start, and those a scan can be aborted in.
-STARTABLE = frozenset({"idle", "done", "aborted"})
+#: Scan states from which a new scan may start (no scan yet, or the last one ended: done,
+#: aborted or faulted; after a fault once the faults are reset), and those a scan can be
+#: aborted in.
+STARTABLE = frozenset({"idle", "done", "aborted", "faulted"})
 ABORTABLE = frozenset({"planning", "transfer", "approach", "settle", "sweep", "paused", "retract"})
 #: Default sweep speed (mm/s) and force (N) before the server's limits are known.
 DEFAULT_SPEED_MM_S = 10.0

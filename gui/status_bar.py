@@ -1,12 +1,14 @@
 """The status bar: link (round trip and jitter, or lost), who holds control, controller
 mode, scan state, latched faults with their causes, the control loop's timing, and the
-last message for the operator. Each item is a chip coloured by what it means."""
+last message for the operator. Each item is a chip coloured by what it means; the faults
+and the message line, when too long, are cut with "…" and the full text is their tooltip."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar
+from PySide6.QtWidgets import QLabel, QStatusBar
 
 from gui import theme
+from gui.elided_label import ElidedLabel
 from robot_us.protocol import messages as m
 from robot_us.protocol.link_stats import LinkSummary
 
@@ -55,13 +57,12 @@ class StatusBar(QStatusBar):
         self.control = self._chip()
         self.mode = self._chip()
         self.scan = self._chip()
-        self.faults = QLabel("")
+        # long lines are cut with "…" (full text in the tooltip), never widen the window
+        self.faults = ElidedLabel()
         self.faults.setStyleSheet(f"color: {theme.FAULT}; font-weight: 700;")
         self.loop = QLabel("loop -")
         self.loop.setObjectName("muted")
-        self.note = QLabel("")
-        for label in (self.faults, self.note):  # long lines are cut, never widen the window
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.note = ElidedLabel()
         for w in (self.link, self.control, self.mode, self.scan):
             self.addWidget(w)
         self.addWidget(self.faults, 3)

@@ -312,7 +312,7 @@ class ControlCycle:
         sig.wrench_new = self._wrench_new
         sig.wrench_age = self.sample.age
         sig.arm_stop = self.state.stop
-        sig.consecutive_overruns = clock.consecutive_overruns
+        sig.missed_in_row = clock.missed_in_row
         res = sup.check(sig, cmd)
         if res.new_fault is not None:
             self._on_fault(res.new_fault)

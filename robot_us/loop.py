@@ -1,6 +1,6 @@
 """The 1 kHz loop runner: lockstep (simulated time, as fast as the machine allows) or real
-time (absolute monotonic deadlines; late wake-ups and overruns counted; missed cycles
-skipped, never caught up). ``LoopStats`` reports p50/p99/max of the compute time, the
+time (absolute monotonic deadlines; late wake-ups, overruns and missed deadlines counted;
+missed cycles skipped, never caught up). ``LoopStats`` reports p50/p99/max of the compute time, the
 wake-up lateness and the plant step over the whole run.
 
 Real-time contract for the cycle callback: it receives the same ``LoopClock`` object every
@@ -58,9 +58,9 @@ class LoopClock:
     t: float = 0.0  # loop time (s): simulated in lockstep, since start in real time
     last_compute_us: float = 0.0  # compute time of the previous cycle's callback
     last_lateness_us: float = 0.0  # wake-up lateness of this cycle
-    consecutive_overruns: int = 0
-    overruns: int = 0
-    skipped_cycles: int = 0
+    missed_in_row: int = 0  # deadlines missed since the last cycle that kept its own
+    overruns: int = 0  # cycles that ended after their deadline
+    skipped_cycles: int = 0  # deadlines missed in all (each skipped, never caught up)
 
 
 @dataclass
@@ -119,8 +119,8 @@ class Pacer(Protocol):
         ...
 
     def advance(self, clock: LoopClock, t_end_ns: int) -> bool:
-        """After a cycle that ended at ``t_end_ns``: advance ``clock.k``, count overruns;
-        return whether the cycle overran."""
+        """After a cycle that ended at ``t_end_ns``: advance ``clock.k``, count overruns
+        and missed deadlines (``clock.missed_in_row``); return whether the cycle overran."""
         ...
 
 
@@ -187,15 +187,17 @@ class RealtimePacer:
         clock.t = (deadline - self.start_ns) * 1e-9
 
     def advance(self, clock: LoopClock, t_end_ns: int) -> bool:
-        """Next deadline on the grid; an overrun skips every deadline already passed."""
+        """Next deadline on the grid; an overrun skips every deadline already passed.
+        ``clock.missed_in_row`` grows by the deadlines this cycle missed (a stall of N
+        periods misses N) and falls to 0 after a cycle that ended by its deadline."""
         self.deadline, missed = next_deadline(self.deadline, self.period_ns, t_end_ns)
         clock.k += missed + 1
         if missed:
             clock.skipped_cycles += missed
             clock.overruns += 1
-            clock.consecutive_overruns += 1
+            clock.missed_in_row += missed
         else:
-            clock.consecutive_overruns = 0
+            clock.missed_in_row = 0
         return missed > 0
 
 

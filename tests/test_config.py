@@ -40,6 +40,22 @@ def test_unknown_key_names_the_key(tmp_path):
         load_config(f)
 
 
+def test_a_replaced_key_is_refused_naming_its_replacement(tmp_path):
+    f = tmp_path / "old.toml"
+    f.write_text("[safety]\nmax_consecutive_overruns = 5\n")
+    with pytest.raises(
+        ConfigError,
+        match=r"^config key 'safety\.max_consecutive_overruns' was replaced by "
+        r"'safety\.max_missed_deadlines': it counts loop deadlines missed in a row",
+    ):
+        load_config(f)
+    with pytest.raises(ConfigError, match=r"replaced by 'safety\.max_missed_deadlines'"):
+        load_config(overrides={"safety.max_consecutive_overruns": 5})
+    cfg = load_config(overrides={"safety.max_missed_deadlines": 19})
+    assert cfg.safety.max_missed_deadlines == 19
+    assert Config().safety.max_missed_deadlines == 20
+
+
 def test_out_of_range_names_key_and_range():
     with pytest.raises(ConfigError, match=r"'sim\.ft\.rate_hz'.*\[100\.0, 1000\.0\]"):
         load_config(overrides={"sim.ft.rate_hz": 5000})

@@ -18,6 +18,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from gui.app import make_window
+from gui.scan_panel import STARTABLE
 from gui.window import ConsoleWindow
 from robot_us.config import load_config
 from robot_us.core.kinematics import ArmKinematics, probe_transform
@@ -34,7 +35,7 @@ SLIDING = 3e-3
 STILL = 1e-3
 #: The demo's stroke, drawn on the simulated camera's image (along the top of the body).
 STROKE = np.array(json.loads((ROOT / "robot_us/scan/default_stroke.json").read_text())["pixels"])
-#: The server's test configuration (over tests/server_harness.py's: looser overrun limit,
+#: The server's test configuration (over tests/server_harness.py's: looser missed-deadline limit,
 #: real-time priorities where allowed): home with the probe a few mm above the body 0.12 m
 #: along its axis from the centre, beyond the stroke's end (there teleoperation's approach
 #: to the skin takes a second, and the arm hides none of the stroke from the camera; the
@@ -81,14 +82,14 @@ def settle(window: ConsoleWindow, qtbot) -> None:
         c.teleop_stop()
     if st.faults or st.estop:
         c.reset_faults()
-    if st.scan.state not in ("idle", "done", "aborted"):
+    if st.scan.state not in STARTABLE:
         c.abort_scan("test set-up")
     qtbot.waitUntil(
         lambda: (
             (s := window.link.state) is not None
             and not s.faults
             and not s.teleop
-            and s.scan.state in ("idle", "done", "aborted")
+            and s.scan.state in STARTABLE
         ),
         timeout=WAIT,
     )
@@ -222,6 +223,28 @@ def test_estop_by_button_and_by_key_latches_a_fault_with_its_cause(console, qtbo
     assert console.link.estops_sent == sent + 1
     qtbot.waitUntil(lambda: cause in console.status.faults.text(), timeout=WAIT)
     qtbot.waitUntil(lambda: not console.teleop_panel.deadman.isEnabled(), timeout=WAIT)
+
+
+def test_after_a_faulted_scan_start_is_offered_again_once_faults_are_reset(console, qtbot):
+    draw_and_preview(console, qtbot)
+    qtbot.waitUntil(console.scan_panel.start.isEnabled, timeout=WAIT)
+    qtbot.mouseClick(console.scan_panel.start, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: console.link.state.scan.state not in STARTABLE, timeout=WAIT)
+    qtbot.mouseClick(console.estop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "scan faulted" in console.status.scan.text(), timeout=WAIT)
+    assert not console.scan_panel.start.isEnabled()  # the fault is still latched (same refresh)
+    qtbot.waitUntil(console.scan_panel.reset.isEnabled, timeout=WAIT)
+    qtbot.mouseClick(console.scan_panel.reset, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: console.status.faults.text() == "", timeout=WAIT)
+    qtbot.waitUntil(console.scan_panel.start.isEnabled, timeout=WAIT)
+    assert console.link.state.scan.state == "faulted"  # the last scan's end, until a new one
+    faulted_plan = console.link.state.scan.plan_id
+    qtbot.mouseClick(console.scan_panel.start, Qt.MouseButton.LeftButton)  # the server agrees
+    qtbot.waitUntil(lambda: console.link.state.scan.state not in STARTABLE, timeout=WAIT)
+    assert console.link.state.scan.plan_id != faulted_plan  # a new scan
+    qtbot.waitUntil(console.scan_panel.abort.isEnabled, timeout=WAIT)
+    qtbot.mouseClick(console.scan_panel.abort, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: console.link.state.scan.state == "aborted", timeout=WAIT)
 
 
 def test_jog_streams_twists_only_while_the_deadman_is_held(console, qtbot, kin):

@@ -11,9 +11,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt loads: no dis
 
 import sys
 
+import msgspec
 import numpy as np
 import pytest
 
+from gui.elided_label import ELLIPSIS
 from gui.link import ForceHistory, describe
 from gui.path_overlay import (
     ProgressTrack,
@@ -24,11 +26,14 @@ from gui.path_overlay import (
     span_category,
 )
 from gui.profile_view import normal_strokes
+from gui.scan_panel import ScanPanel, ScanView
+from gui.status_bar import StatusBar
 from robot_us import cli
 from robot_us.protocol import messages as m
 from robot_us.protocol.client import NotConnectedError, RemoteError
 from robot_us.protocol.errors import ErrorCode
 from robot_us.protocol.security import ClientKeys, generate_keys
+from tests.protocol_samples import SAMPLES
 
 K = np.array([[600.0, 0.0, 320.0], [0.0, 600.0, 240.0], [0.0, 0.0, 1.0]])
 
@@ -152,3 +157,61 @@ def test_gui_without_the_gui_extra_is_one_line_naming_the_install(monkeypatch, c
 def test_gui_with_a_bad_url_is_an_input_error(capsys):
     assert cli.main(["gui", "--connect", "localhost:5560"]) == cli.EXIT_INPUT
     assert "tcp://HOST:PORT" in capsys.readouterr().err
+
+
+def scan_state(scan: str, faults: tuple = (), estop: bool = False) -> m.State:
+    """A state with the scan in ``scan`` (what the scan panel reads of it)."""
+    st = SAMPLES["state"]
+    assert isinstance(st, m.State)
+    return msgspec.structs.replace(
+        st,
+        scan=msgspec.structs.replace(st.scan, state=scan),
+        faults=list(faults),
+        estop=estop,
+        teleop=False,
+    )
+
+
+def test_start_is_offered_after_any_ended_scan_but_not_while_a_fault_is_latched(qtbot):
+    panel = ScanPanel()
+    qtbot.addWidget(panel)
+    preview = SAMPLES["path_preview"]
+    assert isinstance(preview, m.PathPreview) and preview.feasible
+    for scan in ("idle", "done", "aborted", "faulted"):
+        panel.set_view(ScanView(scan_state(scan), True, preview))
+        assert panel.start.isEnabled(), scan
+    for scan in ("sweep", "paused", "safe_retract", "retract"):
+        panel.set_view(ScanView(scan_state(scan), True, preview))
+        assert not panel.start.isEnabled(), scan
+    fault = m.Fault(code=10, name="estop", cause="E-stop input 0 pressed", t=1.7e9)
+    panel.set_view(ScanView(scan_state("faulted", (fault,)), True, preview))
+    assert not panel.start.isEnabled() and panel.reset.isEnabled()
+    panel.set_view(ScanView(scan_state("faulted", estop=True), True, preview))
+    assert not panel.start.isEnabled()
+    panel.set_view(ScanView(scan_state("faulted"), False, preview))  # observing
+    assert not panel.start.isEnabled()
+
+
+def test_a_long_status_line_is_cut_with_an_ellipsis_and_the_full_text_in_its_tooltip(qtbot):
+    bar = StatusBar()
+    qtbot.addWidget(bar)
+    bar.resize(900, 40)
+    bar.show()
+    qtbot.waitExposed(bar)
+    note = bar.note
+    bar.say("connected", False)
+    assert note.shown() == "connected" and note.toolTip() == "" and not note.elided()
+    long = "refused: " + " ".join(f"reason{i}" for i in range(20))  # ~1200 px
+    bar.say(long, True)
+    assert note.text() == long and note.elided()
+    shown = note.shown()
+    assert shown.endswith(ELLIPSIS) and long.startswith(shown[:-1]) and len(shown) > 5
+    assert note.fontMetrics().horizontalAdvance(shown) <= note.contentsRect().width()
+    assert note.toolTip() == long
+    bar.resize(8000, 40)  # room enough: the whole line, no tooltip
+    qtbot.waitUntil(lambda: not note.elided())
+    assert note.shown() == long and note.toolTip() == ""
+    bar.resize(900, 40)
+    qtbot.waitUntil(note.elided)
+    bar.say("short again", False)
+    assert note.shown() == "short again" and note.toolTip() == ""

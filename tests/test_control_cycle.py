@@ -142,7 +142,7 @@ def test_observe_sees_this_cycles_fault_and_motion_is_refused_after_it(rig):
     cycle, provider, _, log = rig
     clock = LoopClock(cycle.dt)
     cycle(clock)
-    clock.k, clock.consecutive_overruns = 1, 5  # the overrun layer stops the arm
+    clock.k, clock.missed_in_row = 1, 20  # the missed-deadline layer stops the arm
     cycle(clock)
     assert provider.seen_reaction == [Reaction.NONE, Reaction.STOP]
     assert cycle.supervisor.latch.cause.code is FaultCode.OVERRUN

@@ -1,5 +1,6 @@
 """Loop runner: lockstep time, real-time deadlines driven by a fake clock (overruns skip
-missed deadlines and never catch up, lateness, overrun counters), the timing histogram."""
+missed deadlines and never catch up, lateness, overrun and missed-deadline counters), the
+timing histogram."""
 
 import os
 from pathlib import Path
@@ -19,31 +20,7 @@ from robot_us.loop import (
     next_deadline,
 )
 from robot_us.timing_histogram import TimingHistogram
-
-MS = 1_000_000  # ns
-
-
-class FakeClock:
-    """Monotonic time (ns) that moves only when someone sleeps or a cycle costs time."""
-
-    def __init__(self, oversleep_ns: int = 0) -> None:
-        self.ns = 0
-        self.oversleep_ns = oversleep_ns
-        self.sleeps: list[int] = []
-
-    def now(self) -> int:
-        return self.ns
-
-    def sleep(self, s: float) -> None:
-        self.sleeps.append(round(s * 1e9))
-        self.ns += round(s * 1e9) + self.oversleep_ns
-
-    def work(self, ns: int) -> None:
-        self.ns += ns
-
-
-def realtime(fake: FakeClock, rate_hz: float = 1000.0) -> LoopRunner:
-    return LoopRunner(rate_hz, LoopMode.REALTIME, now=fake.now, sleep=fake.sleep)
+from tests.fake_clock import MS, FakeClock, realtime
 
 
 # -- the deadline rule ------------------------------------------------------------------
@@ -105,16 +82,23 @@ def test_every_cycle_starts_on_the_first_deadline_after_the_previous_one(work):
     clock = LoopClock(1e-3)
     pacer.start(clock)
     seen = []
+    in_row, expected_in_row, run = [], [], 0
     for w in [*work, 0]:
         pacer.wait(clock)
         seen.append((fake.ns, clock.k, clock.t))
         fake.work(w)
         pacer.advance(clock, fake.ns)
+        missed = max(0, (w - 1) // MS)  # deadlines passed while it worked
+        in_row.append(clock.missed_in_row)
+        run = run + missed if missed else 0
+        expected_in_row.append(run)
     for (wake, k, t), (next_wake, _, _), w in zip(seen, seen[1:], work, strict=False):
         assert wake == k * MS and t == pytest.approx(k * 1e-3)
         assert next_wake == -(-max(wake + w, wake + MS) // MS) * MS  # ceil to the grid
     assert clock.overruns == sum(w > MS for w in work)
     assert clock.skipped_cycles == seen[-1][1] - len(work)  # k counts the skipped ones
+    # missed deadlines in a row: summed over overrunning cycles, cleared by an on-time one
+    assert in_row == expected_in_row
 
 
 def test_realtime_cycles_that_always_overrun_run_every_other_deadline():
@@ -123,22 +107,40 @@ def test_realtime_cycles_that_always_overrun_run_every_other_deadline():
     worst = []
 
     def cycle(c: LoopClock) -> bool:
-        worst.append(c.consecutive_overruns)
+        worst.append(c.missed_in_row)
         fake.work(1_500_000)  # 1.5 periods
         return True
 
     stats = runner.run(cycle, duration_s=0.1)
     assert stats.cycles == 50 and stats.skipped_cycles == 50 and stats.overruns == 50
-    assert worst[:4] == [0, 1, 2, 3]  # the counter the safety supervisor reads
+    assert worst == list(range(50))  # the counter the safety supervisor reads: one a cycle
 
 
-def test_realtime_on_time_cycles_run_every_deadline_and_reset_the_overrun_counter():
+def test_a_stall_of_n_periods_counts_n_missed_deadlines_in_a_row():
+    fake = FakeClock()
+    runner = realtime(fake)
+    seen: dict[int, int] = {}
+    work = {2: 19 * MS + 1, 22: MS + MS // 2}  # a 19-period stall, then one late cycle
+
+    def cycle(c: LoopClock) -> bool:
+        seen[c.k] = c.missed_in_row
+        fake.work(work.get(c.k, 300_000))
+        return True
+
+    runner.run(cycle, max_cycles=30)
+    assert 3 not in seen and 21 not in seen  # the stall skipped deadlines 3 .. 21
+    assert seen[2] == 0 and seen[22] == 19  # 19 deadlines missed by one cycle
+    assert 23 not in seen and seen[24] == 20  # one more: still in a row
+    assert seen[25] == 0  # the cycle at 24 kept its deadline
+
+
+def test_realtime_on_time_cycles_run_every_deadline_and_reset_the_missed_counter():
     fake = FakeClock()
     runner = realtime(fake)
     seen = []
 
     def cycle(c: LoopClock) -> bool:
-        seen.append(c.consecutive_overruns)
+        seen.append(c.missed_in_row)
         fake.work(1_200_000 if c.k == 3 else 300_000)  # one overrun at k = 3
         return True
 

@@ -18,7 +18,7 @@ from robot_us.safety.force_ceiling import ForceCeiling
 from robot_us.safety.force_rate import ForceRate
 from robot_us.safety.joint_position import JointPosition
 from robot_us.safety.joint_velocity import JointVelocity
-from robot_us.safety.overruns import Overruns
+from robot_us.safety.missed_deadlines import MissedDeadlines
 from robot_us.safety.supervisor import make_supervisor
 from robot_us.safety.tool_speed import ToolSpeed
 from robot_us.safety.workspace import Workspace
@@ -85,7 +85,7 @@ LAYERS = {
     "joint hard margin": lambda x: JointPosition(-np.ones(2), np.ones(2), 0.1, x),
     "joint velocity": lambda x: JointVelocity(np.array([1.0, x]), 1.1),
     "joint velocity tolerance": lambda x: JointVelocity(np.ones(2), x),
-    "overruns": lambda x: Overruns(x),
+    "missed deadlines": lambda x: MissedDeadlines(x),
     "wrench timeout": lambda x: WrenchStaleness(x, 1e-3),
 }
 

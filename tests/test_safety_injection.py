@@ -16,10 +16,12 @@ from robot_us.loop import LoopClock
 from robot_us.safety import FaultCode, Reaction, SafetyResetError
 from robot_us.state_log import StateLog
 from sim.cell import make_sim_cell
+from tests.fake_clock import MS, FakeClock, realtime
 from tests.scan_helpers import InjectingWrench
 from tests.sim_helpers import sim_config
 
 STANDOFF = 0.005  # m above the skin where the contact tests start
+MISSED_LIMIT = 20  # safety.max_missed_deadlines, as docs/safety.md states it
 
 
 class InjectingArm(ArmBackend):
@@ -188,17 +190,90 @@ def test_stale_wrench_stops(sim_cell):
     assert np.all(rig.cycle.cmd == 0.0)
 
 
-def test_overruns_stop(sim_cell):
+def run_realtime(rig: Rig, work_ns, max_cycles: int) -> list[int]:
+    """Run the rig's control cycle in the real-time loop on a fake clock, the cycle at
+    index k costing ``work_ns(k)`` (ns; the plant step is free), until the first fault or
+    ``max_cycles`` periods; the index of every cycle run."""
+    fake = FakeClock()
+    runner = realtime(fake, 1.0 / rig.cycle.dt)
+    ks: list[int] = []
+
+    def cycle(clock: LoopClock) -> bool:
+        ks.append(clock.k)
+        rig.cycle(clock)
+        fake.work(work_ns(clock.k))
+        return not rig.cycle.supervisor.faulted
+
+    runner.run(cycle, plant_step=rig.cell.step_plant, max_cycles=max_cycles)
+    return ks
+
+
+def test_default_missed_deadline_limit_is_the_documented_one(sim_cell):
+    assert Rig(sim_cell).cfg.safety.max_missed_deadlines == MISSED_LIMIT
+
+
+@pytest.mark.parametrize("stall", [MISSED_LIMIT - 1, MISSED_LIMIT, 3 * MISSED_LIMIT])
+def test_a_stall_of_the_limit_in_periods_stops_in_the_next_cycle(sim_cell, stall):
+    """docs/safety.md: a cycle that stalls ``max_missed_deadlines`` periods or more stops
+    the arm in the next cycle; one period less does not."""
     rig = Rig(sim_cell)
     rig.tare()
-    rig.clock.consecutive_overruns = 4
-    rig.step(1)
-    assert not rig.cycle.supervisor.faulted
-    k_inj = rig.clock.k
-    rig.clock.consecutive_overruns = 5
-    rig.step(1)
+    k_stall = 50
+
+    def work(k: int) -> int:
+        return stall * MS + MS // 2 if k == k_stall else MS // 4
+
+    ks = run_realtime(rig, work, 300)
+    i = ks.index(k_stall)
+    assert ks[i + 1] == k_stall + stall + 1  # the stall skipped `stall` deadlines
+    if stall < MISSED_LIMIT:
+        assert not rig.cycle.supervisor.faulted and ks[-1] == 299
+        return
     f = rig.fault()
-    assert f.code is FaultCode.OVERRUN and f.cycle == k_inj
+    assert f.code is FaultCode.OVERRUN and f.reaction is Reaction.STOP
+    assert f.cycle == ks[i + 1] == ks[-1]  # the first cycle after the stall
+    assert (f.value, f.limit) == (stall, MISSED_LIMIT)
+    assert np.all(rig.cycle.cmd == 0.0)
+
+
+@pytest.mark.parametrize("late_cycles", [MISSED_LIMIT - 1, MISSED_LIMIT])
+def test_an_always_late_loop_stops_within_twice_the_limit_in_periods(sim_cell, late_cycles):
+    """docs/safety.md: cycles that each end just after their deadline (one missed each)
+    stop the arm 2 x ``max_missed_deadlines`` periods after the first late one starts;
+    one on-time cycle before that clears the count."""
+    rig = Rig(sim_cell)
+    rig.tare()
+    k_first = 10
+    late_until = k_first + 2 * late_cycles  # late cycles run every other period
+
+    def work(k: int) -> int:
+        return MS + MS // 2 if k_first <= k < late_until else MS // 4
+
+    ks = run_realtime(rig, work, 300)
+    if late_cycles < MISSED_LIMIT:
+        assert not rig.cycle.supervisor.faulted and ks[-1] == 299
+        return
+    f = rig.fault()
+    assert f.code is FaultCode.OVERRUN and f.reaction is Reaction.STOP
+    assert f.cycle - k_first == 2 * MISSED_LIMIT == ks[-1] - k_first
+    assert f.value == MISSED_LIMIT
+
+
+def test_stalls_and_late_cycles_in_a_row_add_up(sim_cell):
+    """A stall of 10 periods, 5 late cycles and a stall of 5 periods: 20 deadlines missed
+    in a row -> stop in the cycle after the second stall."""
+    rig = Rig(sim_cell)
+    rig.tare()
+    costs = {20: 10 * MS + 1, 31: MS + 1, 33: MS + 1, 35: MS + 1, 37: MS + 1, 39: MS + 1}
+    costs[41] = 5 * MS + 1
+
+    def work(k: int) -> int:
+        return costs.get(k, MS // 4)
+
+    ks = run_realtime(rig, work, 300)
+    assert ks[ks.index(20) :] == [20, 31, 33, 35, 37, 39, 41, 47]
+    f = rig.fault()
+    assert f.code is FaultCode.OVERRUN and f.cycle == 47 and f.value == MISSED_LIMIT
 
 
 def test_estop_latches_until_reset(sim_cell):

@@ -15,7 +15,7 @@ from robot_us.safety.force_ceiling import ForceCeiling
 from robot_us.safety.force_rate import ForceRate
 from robot_us.safety.joint_position import JointPosition
 from robot_us.safety.joint_velocity import JointVelocity
-from robot_us.safety.overruns import Overruns
+from robot_us.safety.missed_deadlines import MissedDeadlines
 from robot_us.safety.supervisor import SafetySupervisor, make_supervisor
 from robot_us.safety.tool_speed import ToolSpeed
 from robot_us.safety.workspace import Workspace
@@ -141,13 +141,14 @@ def test_arm_stopped_layer_stops_on_any_controller_stop():
         assert layer.code is FaultCode.ARM_STOPPED and layer.value == float(stop)
 
 
-def test_overruns_and_estop():
-    layer = Overruns(5)
+def test_missed_deadlines_and_estop():
+    layer = MissedDeadlines(20)
     s, cmd = signals(), np.zeros(3)
-    s.consecutive_overruns = 4
+    s.missed_in_row = 19
     assert layer.check(s, cmd) is Reaction.NONE
-    s.consecutive_overruns = 5
+    s.missed_in_row = 20
     assert layer.check(s, cmd) is Reaction.STOP and layer.code is FaultCode.OVERRUN
+    assert (layer.value, layer.limit) == (20, 20)
     hw, sw = SoftwareEStop(), SoftwareEStop()
     e = EStopLayer([sw, hw])
     assert e.check(s, cmd) is Reaction.NONE

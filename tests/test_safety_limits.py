@@ -21,7 +21,7 @@ from robot_us.safety.force_ceiling import ForceCeiling
 from robot_us.safety.force_rate import ForceRate
 from robot_us.safety.joint_position import LIMIT_TIME_CONSTANT_S, JointPosition
 from robot_us.safety.joint_velocity import JointVelocity
-from robot_us.safety.overruns import Overruns
+from robot_us.safety.missed_deadlines import MissedDeadlines
 from robot_us.safety.supervisor import SafetySupervisor, make_supervisor
 from robot_us.safety.tool_speed import ToolSpeed
 from robot_us.safety.workspace import WALL_BUFFER_M, WALL_TIME_CONSTANT_S, Workspace
@@ -313,7 +313,7 @@ def test_safety_config_allows_a_hard_joint_margin_without_a_soft_one():
     dataclasses.replace(SafetyConfig(), force_soft_limit=24.9).validate("s")
 
 
-# -- joint velocity, tool speed, overruns, staleness, e-stop ---------------------------
+# -- joint velocity, tool speed, missed deadlines, staleness, e-stop ---------------------------
 
 
 def test_joint_velocity_within_limits_is_untouched():
@@ -360,15 +360,15 @@ def test_tool_speed_refuses_bad_limits():
             ToolSpeed(limit, tolerance)
 
 
-def test_overruns_fault_reports_the_count():
-    layer = Overruns(1)  # a single overrun may already stop
+def test_missed_deadlines_fault_reports_the_count():
+    layer = MissedDeadlines(1)  # a single missed deadline may already stop
     s = signals()
     assert layer.check(s, np.zeros(3)) is NONE
-    s.consecutive_overruns = 3
+    s.missed_in_row = 3
     assert layer.check(s, np.zeros(3)) is STOP
     assert cause(layer) == (FaultCode.OVERRUN, 3, 1, -1)
-    with pytest.raises(ValueError, match=r"^max consecutive overruns must be >= 1$"):
-        Overruns(0)
+    with pytest.raises(ValueError, match=r"^max missed deadlines must be >= 1, got 0$"):
+        MissedDeadlines(0)
 
 
 def test_wrench_staleness_timeout_in_cycles_and_reset():
@@ -414,7 +414,7 @@ def test_arm_stopped_reports_the_stop_code():
         (lambda x: ForceRate(x, 0.01, DT), "force rate", "limit"),
         (lambda x: ToolSpeed(x, 1.2), "tool speed", "limit"),
         (lambda x: ToolSpeed(0.25, x), "tool speed", "tolerance"),
-        (lambda x: Overruns(x), "loop overruns", "max_consecutive"),
+        (lambda x: MissedDeadlines(x), "missed deadlines", "max_missed"),
         (lambda x: WrenchStaleness(x, DT), "wrench staleness", "timeout"),
         (lambda x: WrenchStaleness(0.02, x), "wrench staleness", "dt"),
         (lambda x: JointVelocity(np.array([1.0, x]), 1.1), "joint velocity", "limit"),

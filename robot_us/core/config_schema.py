@@ -100,14 +100,21 @@ def _scalar_type(tp: Any) -> tuple[type, bool]:
 
 def build_section(cls: type, data: dict, prefix: str) -> Any:
     """Build a config dataclass ``cls`` from ``data``, validating every key and value.
-    Unknown keys and values out of range raise ``ConfigError`` naming the full key."""
+    Unknown keys and values out of range raise ``ConfigError`` naming the full key; a key
+    of an earlier version (the class's ``replaced_keys``: old name -> (new name, why))
+    names its replacement."""
     if not isinstance(data, dict):
         raise ConfigError(f"config key '{prefix}' must be a table")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    replaced: dict[str, tuple[str, str]] = getattr(cls, "replaced_keys", {})
     for key in data:
         if key not in fields:
             full = f"{prefix}.{key}" if prefix else key
+            if key in replaced:
+                new, why = replaced[key]
+                new_full = f"{prefix}.{new}" if prefix else new
+                raise ConfigError(f"config key '{full}' was replaced by '{new_full}': {why}")
             known = ", ".join(sorted(fields))
             raise ConfigError(f"unknown config key '{full}'; known keys here: {known}")
     kwargs = {}

@@ -1,6 +1,6 @@
 """The safety supervisor: independent layers enforced every control cycle (force ceiling,
 force rate, workspace box, tool speed, joint position margins, joint velocity limits,
-stale F/T sensor, loop overruns, E-stop); faults latch with their cause until reset."""
+stale F/T sensor, missed loop deadlines, E-stop); faults latch with their cause until reset."""
 
 from robot_us.safety.config import SafetyConfig
 from robot_us.safety.faults import Fault, FaultCode, FaultLatch, Reaction

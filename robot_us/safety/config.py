@@ -5,11 +5,15 @@ here only: the layers' constructors take every limit explicitly."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from robot_us.core.config_schema import ConfigError, param
 
 #: Highest force hard limit the configuration accepts (N).
 MAX_FORCE_HARD_LIMIT = 35.0
+#: Default number of loop deadlines missed in a row that stops the arm (libfranka's
+#: communication reflex allows about 20 lost commands in a row at 1 kHz).
+DEFAULT_MAX_MISSED_DEADLINES = 20
 
 
 @dataclass(frozen=True)
@@ -76,9 +80,24 @@ class SafetyConfig:
     wrench_timeout: float = param(
         0.02, lo=0.001, hi=1.0, unit="s", doc="no new F/T sample for this long -> stop"
     )
-    max_consecutive_overruns: int = param(
-        5, lo=1, hi=1000, unit="cycles", doc="this many loop overruns in a row -> stop"
+    max_missed_deadlines: int = param(
+        DEFAULT_MAX_MISSED_DEADLINES,
+        lo=1,
+        hi=1000,
+        unit="periods",
+        doc="this many loop deadlines missed in a row (a stall of N periods misses N) -> stop",
     )
+
+    #: Keys of earlier versions (old name -> new name, why): a file still using one is
+    #: refused with an error naming the new key.
+    replaced_keys: ClassVar[dict[str, tuple[str, str]]] = {
+        "max_consecutive_overruns": (
+            "max_missed_deadlines",
+            "it counts loop deadlines missed in a row, not overrunning cycles (a stall of N "
+            f"periods misses N; default {DEFAULT_MAX_MISSED_DEADLINES}), so the old value "
+            "does not carry over",
+        )
+    }
 
     def validate(self, prefix: str) -> None:
         """Cross-key checks (called by the config loader)."""

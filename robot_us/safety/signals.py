@@ -20,6 +20,7 @@ class SafetySignals(JointKinematics):
     low-pass (N). ``wrench_new``: the F/T sensor delivered a new sample this cycle;
     ``wrench_age``: how old the sample in use was when read (s, the sensor's clock).
     ``arm_stop``: the arm controller's own stop state (``ArmStop``, 0 = running).
+    ``missed_in_row``: loop deadlines missed in a row (``LoopClock.missed_in_row``).
     """
 
     cycle: int = 0
@@ -28,5 +29,5 @@ class SafetySignals(JointKinematics):
     force_filtered: np.ndarray = field(default_factory=lambda: np.zeros(3))
     wrench_new: bool = True
     wrench_age: float = 0.0
-    consecutive_overruns: int = 0
+    missed_in_row: int = 0
     arm_stop: int = 0

@@ -10,9 +10,9 @@ was being sent, within the joint acceleration limit: zeroing the command abruptl
 jolt the probe against the tissue. CLIP means a layer limited the command; it is not a
 fault.
 
-Layer order: inputs that invalidate everything first (E-stop, overruns, stale sensor),
-then force, workspace and joint-position limits, and the velocity clips last so that
-nothing after them can raise a clipped command again.
+Layer order: inputs that invalidate everything first (E-stop, arm stopped, missed
+deadlines, stale sensor), then force, workspace and joint-position limits, and the
+velocity clips last so that nothing after them can raise a clipped command again.
 
 Real-time contract: ``check`` allocates nothing except the ``Fault`` record when a new
 fault is latched; layers were built from the config at construction. The layers' bound
@@ -38,7 +38,7 @@ from robot_us.safety.force_rate import ForceRate
 from robot_us.safety.joint_position import JointPosition
 from robot_us.safety.joint_velocity import JointVelocity
 from robot_us.safety.layer import SafetyLayer
-from robot_us.safety.overruns import Overruns
+from robot_us.safety.missed_deadlines import MissedDeadlines
 from robot_us.safety.signals import SafetySignals
 from robot_us.safety.tool_speed import ToolSpeed
 from robot_us.safety.workspace import Workspace
@@ -132,7 +132,7 @@ def make_supervisor(
     layers: list[SafetyLayer] = [
         EStopLayer(estops),
         ArmStopped(),
-        Overruns(cfg.max_consecutive_overruns),
+        MissedDeadlines(cfg.max_missed_deadlines),
         WrenchStaleness(cfg.wrench_timeout, dt),
         ForceCeiling(cfg.force_soft_limit, cfg.force_hard_limit),
         ForceRate(cfg.force_rate_limit, cfg.force_rate_window, dt),
