@@ -12,10 +12,14 @@ image keeps its geometry:
   and the bottom arc below are left out; the line with the most points within ``TRIM``
   px, refitted to them), meet at the apex. The sector is then every pixel whose
   angle about the apex lies within the lit pixels' angles and whose distance lies within
-  theirs: the transducer face band (lens reverberation along the whole face, also where it
-  is lifted) spans the full fan, so a lifted edge is inside again.
+  theirs, widened along the transducer face band: lens reverberation lights the whole face,
+  also where it is lifted, in a band (``FACE_BAND`` of the depth range) below the face
+  arc; often thinner than the lit region's opening keeps, it is followed in the frame's
+  bright pixels from the lit fan outwards, one pixel of arc at a time, until a gap of more
+  than ``FACE_GAP`` pixels. So a lifted edge is inside again.
 - a **rectangle** (linear probe): both boundaries upright (slopes within ``UPRIGHT``):
-  the lit region's bounding box; in a raw frame (the lit region starts at the
+  the lit region's bounding box, widened along the face band's reverberation lines as a
+  sector is; in a raw frame (the lit region starts at the
   frame's top row: no screen around it) a linear image fills the frame, so the area is the
   whole frame.
 
@@ -35,13 +39,16 @@ import cv2
 import numpy as np
 
 from perception.quality.imaging_area import (
+    CONTENT_LEVEL,
     ImagingArea,
     area_from_mask,
+    background_level,
     edge_margin,
     hull_area,
     lit_region,
     to_frame_coords,
     whole_frame,
+    work_copy,
 )
 
 #: Fraction of the lit region's height from its top where the edge fit starts (below the
@@ -63,6 +70,10 @@ PARALLEL = 0.05
 UPRIGHT = 0.1
 #: Widest fan (deg) a completed sector may have.
 MAX_FAN_DEG = 150.0
+#: Depth of the transducer face band, as a fraction of the sector's depth range.
+FACE_BAND = 0.04
+#: Largest gap (one-pixel steps along the face) in a face band.
+FACE_GAP = 1
 #: Points along each arc of a drawn sector.
 ARC_POINTS = 90
 #: The lit region starts within this many working px of the frame's top row: a raw frame.
@@ -105,20 +116,88 @@ def _edges(lit: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]] |
     return _fit_edge(ys, left), _fit_edge(ys, right)
 
 
+def _face_band(
+    content: np.ndarray, apex: tuple[float, float], angles: tuple[float, float], radii: tuple
+) -> tuple[float, float]:
+    """``angles`` (rad) widened along the transducer face band: bright pixels of
+    ``content`` (working copy) within ``FACE_BAND`` of the depth range below the face
+    (radius ``radii[0]``), in one-pixel angular steps, as far as they continue without a
+    gap of more than ``FACE_GAP`` steps from the lit fan."""
+    (ax, ay), (a0, a1), (r0, r1) = apex, angles, radii
+    if r0 < 1.0:
+        return a0, a1  # no face arc (a phased array's apex)
+    band = max(2.0, FACE_BAND * (r1 - r0))
+    yy, xx = np.nonzero(content)
+    rad = np.hypot(xx - ax, yy - ay)
+    near = (rad >= r0 - 1.0) & (rad <= r0 + band)
+    if not near.any():
+        return a0, a1
+    ang = np.arctan2(xx[near] - ax, yy[near] - ay)
+    step = 1.0 / r0  # one pixel along the face arc
+    reach = math.radians(MAX_FAN_DEG) / 2.0
+    out = []
+    for edge, sign in ((a0, -1.0), (a1, 1.0)):
+        k = np.floor(sign * (ang - edge) / step).astype(int)  # steps outwards from the edge
+        seen = set(k[(k >= 0) & (k * step <= reach)].tolist())
+        last, gap = 0, 0
+        for j in range(1, int(reach / step) + 1):
+            if j in seen:
+                last, gap = j, 0
+            else:
+                gap += 1
+                if gap > FACE_GAP:
+                    break
+        out.append(edge + sign * last * step)
+    return out[0], out[1]
+
+
+def _walk(occupied: np.ndarray, start: int, sign: int) -> int:
+    """The last index from ``start`` outwards (``sign`` +-1) of a run of ``occupied`` steps
+    with gaps of at most ``FACE_GAP`` (``start`` itself if none)."""
+    last, gap, j = start, 0, start + sign
+    while 0 <= j < occupied.size:
+        if occupied[j]:
+            last, gap = j, 0
+        else:
+            gap += 1
+            if gap > FACE_GAP:
+                break
+        j += sign
+    return last
+
+
+def _face_columns(
+    content: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]
+) -> tuple[int, int]:
+    """A rectangle's columns ``cols`` (working px) widened along its face band: columns with
+    bright pixels of ``content`` within ``FACE_BAND`` of its height (``rows``) below its top
+    (lens reverberation under a lifted edge), continuing from the lit columns."""
+    top, bottom = rows
+    band = max(2, round(FACE_BAND * (bottom - top)))
+    occupied = content[max(0, top - 1) : top + band + 1].any(axis=0)
+    return _walk(occupied, cols[0], -1), _walk(occupied, cols[1], 1)
+
+
 def _sector_mask(
-    lit: np.ndarray, apex: tuple[float, float], shape: tuple[int, int]
+    lit: np.ndarray,
+    apex: tuple[float, float],
+    shape: tuple[int, int],
+    content: np.ndarray | None = None,
 ) -> np.ndarray | None:
-    """The sector about ``apex`` (working px) spanning the lit pixels' angles and
-    distances, drawn as a polygon (``ARC_POINTS`` per arc) in a frame of ``shape``; None
-    for a fan wider than ``MAX_FAN_DEG``."""
+    """The sector about ``apex`` (working px) spanning the lit pixels' angles (widened
+    along the face band of ``content`` when given) and distances, drawn as a polygon
+    (``ARC_POINTS`` per arc) in a frame of ``shape``; None for a fan wider than
+    ``MAX_FAN_DEG``."""
     ax, ay = apex
     yy, xx = np.nonzero(lit)
     ang = np.arctan2(xx - ax, yy - ay)
     rad = np.hypot(xx - ax, yy - ay)
     a0, a1 = float(ang.min()), float(ang.max())
+    r0, r1 = float(rad.min()), float(rad.max())
+    if content is not None:
+        a0, a1 = _face_band(content, apex, (a0, a1), (r0, r1))
     if math.degrees(a1 - a0) > MAX_FAN_DEG:
         return None
-    r0, r1 = float(rad.min()), float(rad.max())
     t = np.linspace(a0, a1, ARC_POINTS)
     arcs = [(r1, t), (r0, t[::-1])] if r0 > 0 else [(r1, t), (0.0, t[:1])]
     pts = np.concatenate(
@@ -130,10 +209,13 @@ def _sector_mask(
     return mask
 
 
-def complete_area(lit: np.ndarray, shape: tuple[int, int]) -> ImagingArea | None:
+def complete_area(
+    lit: np.ndarray, shape: tuple[int, int], content: np.ndarray | None = None
+) -> ImagingArea | None:
     """The whole imaging area of a frame of ``shape`` from its working-copy ``lit`` mask
-    (``imaging_area.lit_region``): the sector or rectangle it belongs to (see the module
-    doc), or None when the lit region is neither."""
+    (``imaging_area.lit_region``) and, optionally, its bright pixels ``content`` (working
+    copy; the face band, thinner than the lit region's opening keeps, is found in it): the
+    sector or rectangle it belongs to (see the module doc), or None when it is neither."""
     m = np.asarray(lit, dtype=bool)
     if m.ndim != 2 or not m.any():
         raise ValueError(f"complete_area needs a 2-D lit mask with lit pixels, got {m.shape}")
@@ -147,8 +229,11 @@ def complete_area(lit: np.ndarray, shape: tuple[int, int]) -> ImagingArea | None
         if top <= RAW_TOP:
             return area_from_mask(np.ones(shape, bool))  # a raw linear frame is all image
         cols = np.flatnonzero(m.any(axis=0))
+        c0, c1 = int(cols[0]), int(cols[-1])
+        if content is not None:
+            c0, c1 = _face_columns(content, (top, int(rows[-1])), (c0, c1))
         box = np.zeros(m.shape, np.uint8)
-        box[top : rows[-1] + 1, cols[0] : cols[-1] + 1] = 1
+        box[top : rows[-1] + 1, c0 : c1 + 1] = 1
         return _to_frame(box, shape)
     if abs(br - bl) < PARALLEL:
         return None  # parallel but slanted: a strip of a sector, apex unknown
@@ -157,7 +242,7 @@ def complete_area(lit: np.ndarray, shape: tuple[int, int]) -> ImagingArea | None
     y_apex = (al - ar) / (br - bl)
     if y_apex >= top:
         return None
-    sector = _sector_mask(m, (al + bl * y_apex, y_apex), shape)
+    sector = _sector_mask(m, (al + bl * y_apex, y_apex), shape, content)
     if sector is None:
         return None
     margin = edge_margin(m.shape, shape)
@@ -182,5 +267,7 @@ def detect_complete_area(image: np.ndarray) -> ImagingArea:
     lit = lit_region(img)
     if lit is None:
         return whole_frame(img.shape)
-    area = complete_area(lit, img.shape)
+    small, _ = work_copy(img)
+    content = small > background_level(small) + CONTENT_LEVEL
+    area = complete_area(lit, img.shape, content)
     return area if area is not None else hull_area(lit, img.shape)
