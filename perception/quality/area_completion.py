@@ -117,7 +117,10 @@ def _edges(lit: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]] |
 
 
 def _face_band(
-    content: np.ndarray, apex: tuple[float, float], angles: tuple[float, float], radii: tuple
+    content: np.ndarray,
+    apex: tuple[float, float],
+    angles: tuple[float, float],
+    radii: tuple[float, float],
 ) -> tuple[float, float]:
     """``angles`` (rad) widened along the transducer face band: bright pixels of
     ``content`` (working copy) within ``FACE_BAND`` of the depth range below the face
@@ -130,24 +133,15 @@ def _face_band(
     yy, xx = np.nonzero(content)
     rad = np.hypot(xx - ax, yy - ay)
     near = (rad >= r0 - 1.0) & (rad <= r0 + band)
-    if not near.any():
-        return a0, a1
     ang = np.arctan2(xx[near] - ax, yy[near] - ay)
     step = 1.0 / r0  # one pixel along the face arc
-    reach = math.radians(MAX_FAN_DEG) / 2.0
+    steps = int(math.radians(MAX_FAN_DEG) / step) + 1
     out = []
     for edge, sign in ((a0, -1.0), (a1, 1.0)):
         k = np.floor(sign * (ang - edge) / step).astype(int)  # steps outwards from the edge
-        seen = set(k[(k >= 0) & (k * step <= reach)].tolist())
-        last, gap = 0, 0
-        for j in range(1, int(reach / step) + 1):
-            if j in seen:
-                last, gap = j, 0
-            else:
-                gap += 1
-                if gap > FACE_GAP:
-                    break
-        out.append(edge + sign * last * step)
+        occupied = np.zeros(steps + 1, bool)
+        occupied[k[(k >= 0) & (k <= steps)]] = True
+        out.append(edge + sign * _walk(occupied, 0, 1) * step)
     return out[0], out[1]
 
 

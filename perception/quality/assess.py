@@ -3,10 +3,12 @@ the model can judge (out-of-distribution checks with a reason), the learned mode
 and score on the imaging area, the score lowered by blur, low gain and saturation, and
 the confidence-map features. Pure: arrays in, a result out.
 
-Per frame: imaging area (given, e.g. by a tracker over a live source, else detected) ->
-its scanline view (a sector resampled to scanlines, ``sector.py``) -> model on the view
--> image statistics of the area -> out-of-distribution reason (an OOD frame scores 0) ->
-score = model score x degradation factor -> confidence map of the view.
+Per frame: imaging area (given, e.g. by a tracker over a live source, else detected: the
+lit part completed to its sector or rectangle, ``area_completion``) -> its scanline view
+(a sector resampled to scanlines, ``sector.py``) -> model on the view -> image statistics
+of the area -> out-of-distribution reason (an OOD frame scores 0; the model's flipped
+output counts only when the area is not an upright sector, which shows the orientation
+itself) -> score = model score x degradation factor -> confidence map of the view.
 """
 
 from __future__ import annotations
