@@ -10,7 +10,7 @@ from perception.quality import augment
 from perception.quality.degradation import degradation
 from perception.quality.frozen import FrozenFrameDetector
 from perception.quality.image_stats import image_stats
-from perception.quality.imaging_area import detect_imaging_area, whole_frame
+from perception.quality.imaging_area import area_from_mask, detect_imaging_area, whole_frame
 from perception.quality.ood import OodReason, check_frame
 from sim.ultrasound import ood_set
 from tests.us_helpers import RIB_Y, on_skin, small_sim
@@ -137,3 +137,21 @@ def test_result_extra_fields_pack_into_a_vector_and_back(valid):
     assert (back.confidence.coverage, back.confidence.coupled_mean) == (0.7, 0.6)
     assert np.isnan(back.novelty)
     assert res.to_dict()["ood_reason"] == "no_speckle"
+
+
+def test_low_gain_does_not_sharpen_a_frame_with_a_dim_layer():
+    """A convex frame with a dim layer (a fifth of its grey levels over a band of rows):
+    at -10 dB the layer sinks under the display floor and the whole-area sharpness rises,
+    but ``detail`` (the blur factor's statistic) stays, so the score's degradation factor
+    falls with every gain step (gain 0, -10, -20, -30 dB)."""
+    sim = small_sim("convex", 256)
+    fov = sim.scan.fov_mask
+    area = area_from_mask(fov)
+    for theta, y in ((0.1, 0.03), (0.0, 0.05), (-0.2, 0.12)):
+        img = sim.render(on_skin(theta, y), 4.0).image.copy()
+        img[80:120] = (img[80:120] * 0.2).astype(np.uint8)
+        st = [image_stats(augment.gain(img, g, 50, fov), area) for g in (0, -10, -20, -30)]
+        assert st[1].sharpness > 1.1 * st[0].sharpness  # what made the score rise before
+        assert st[1].detail == pytest.approx(st[0].detail, rel=0.05)
+        factor = [degradation(s).factor for s in st]
+        assert all(b < a for a, b in itertools.pairwise(factor)), factor

@@ -3,10 +3,12 @@ the model can judge (out-of-distribution checks with a reason), the learned mode
 and score on the imaging area, the score lowered by blur, low gain and saturation, and
 the confidence-map features. Pure: arrays in, a result out.
 
-Per frame: imaging area (given, e.g. by a tracker over a live source, else detected) ->
-its scanline view (a sector resampled to scanlines, ``sector.py``) -> model on the view
--> image statistics of the area -> out-of-distribution reason (an OOD frame scores 0) ->
-score = model score x degradation factor -> confidence map of the view.
+Per frame: imaging area (given, e.g. by a tracker over a live source, else detected: the
+lit part completed to its sector or rectangle, ``area_completion``) -> its scanline view
+(a sector resampled to scanlines, ``sector.py``) -> model on the view -> image statistics
+of the area -> out-of-distribution reason (an OOD frame scores 0; the model's flipped
+output counts only when the area is not an upright sector, which shows the orientation
+itself) -> score = model score x degradation factor -> confidence map of the view.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, fields
 import cv2
 import numpy as np
 
+from perception.quality.area_completion import detect_complete_area
 from perception.quality.classes import QualityClass
 from perception.quality.confidence import confidence_map
 from perception.quality.config import QualityConfig
@@ -25,15 +28,10 @@ from perception.quality.degradation import degradation
 from perception.quality.features import ConfidenceFeatures, confidence_features
 from perception.quality.frozen import FrozenFrameDetector
 from perception.quality.image_stats import ImageStats, image_stats
-from perception.quality.imaging_area import (
-    ImagingArea,
-    ImagingAreaTracker,
-    detect_imaging_area,
-    whole_frame,
-)
+from perception.quality.imaging_area import ImagingArea, ImagingAreaTracker, whole_frame
 from perception.quality.model import QualityModel
 from perception.quality.ood import REASON_ORDER, THRESHOLDS, OodReason, check_frame
-from perception.quality.sector import scanline_view
+from perception.quality.sector import fit_sector, scanline_view
 
 _NAN = float("nan")
 #: Image statistics in a packed result, in this order.
@@ -169,7 +167,7 @@ class QualityAssessor:
             not_bmode=heads.get("not_bmode", THRESHOLDS.not_bmode),
         )
         track = sequence and cfg.imaging_area == "track"
-        self.tracker = ImagingAreaTracker(cfg.area_memory) if track else None
+        self.tracker = ImagingAreaTracker(cfg.area_memory, detect_complete_area) if track else None
         frozen = sequence and cfg.frozen_frames > 0
         self.frozen = FrozenFrameDetector(cfg.frozen_frames) if frozen else None
 
@@ -187,7 +185,7 @@ class QualityAssessor:
             return whole_frame(image.shape)
         if self.tracker is not None:
             return self.tracker.update(image)
-        return detect_imaging_area(image)
+        return detect_complete_area(image)
 
     def assess(
         self,
@@ -209,13 +207,16 @@ class QualityAssessor:
         frozen = self.frozen is not None and self.frozen.update(img)
         if area is None or area.mask.shape != img.shape:
             area = self.imaging_area(img)
-        view, view_mask = scanline_view(img, area)
+        sector = fit_sector(area.mask) if area.found else None
+        view, view_mask = scanline_view(img, area, sector)
         out = self.model(view)
         stats = image_stats(img, area)
+        # an upright sector shows the orientation: the flipped head judges the rest
+        flipped = None if sector is not None else out.flipped
         reason = (
             OodReason.FROZEN
             if frozen
-            else check_frame(stats, out.flipped, out.novelty, self.limits, out.not_bmode)
+            else check_frame(stats, flipped, out.novelty, self.limits, out.not_bmode)
         )
         deg = degradation(stats)
         score = 0.0 if reason is not OodReason.NONE else out.score * deg.factor

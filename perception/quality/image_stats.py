@@ -19,6 +19,12 @@ smaller area is measured as it is), away from its edge.
 - ``skewness``: of the grey levels of the area's unclipped pixels: log-compressed speckle
   has a long dark tail (negative skew; -1.14 for fully developed speckle in dB), an
   inverted frame a bright one;
+- ``detail``: the sharpness of the pixels within ``DETAIL_RANGE`` grey levels below
+  ``bright`` (and not white): the same at any gain as long as that range stays above the
+  display floor (gain shifts every grey level alike), where ``sharpness`` rises when gain
+  falls, because a dim layer and the dark tail of the speckle sink under the floor and
+  leave the pixels it is measured on (their variance shrinks). The blur factor of the
+  score uses it (``degradation``); the out-of-distribution checks use ``sharpness``.
 
 Pure numpy/OpenCV.
 """
@@ -45,6 +51,9 @@ EDGE = 3
 MIN_PIXELS = 200
 #: Gradient (grey levels per analysis px) below which a pixel counts as flat.
 FLAT_GRADIENT = 1.0
+#: Grey levels below the 90th percentile that ``detail`` is measured over (20 dB of a
+#: 50 dB display).
+DETAIL_RANGE = 100.0
 
 
 @dataclass
@@ -60,6 +69,7 @@ class ImageStats:
     sharpness: float
     correlation: float
     skewness: float
+    detail: float = float("nan")
 
     def as_dict(self) -> dict[str, float]:
         """Rounded, JSON-ready."""
@@ -79,6 +89,17 @@ def _lag1(x: np.ndarray, m: np.ndarray, axis: int) -> float:
     if sa == 0 or sb == 0:
         return float("nan")
     return float(np.mean((a - a.mean()) * (b - b.mean())) / (sa * sb))
+
+
+def _sharpness(x: np.ndarray, gy: np.ndarray, gx: np.ndarray, pixels: np.ndarray) -> float:
+    """sqrt(mean |grad|^2 / variance) over ``pixels`` (bool), the gradient only where the
+    four neighbours are in ``pixels`` too; NaN with too few pixels or no variance."""
+    both = pixels & np.roll(pixels, 1, 0) & np.roll(pixels, -1, 0)
+    both &= np.roll(pixels, 1, 1) & np.roll(pixels, -1, 1)
+    var = float(x[pixels].var()) if pixels.any() else 0.0
+    if both.sum() < MIN_PIXELS or var <= 0:
+        return float("nan")
+    return float(np.sqrt(np.mean(gx[both] ** 2 + gy[both] ** 2) / var))
 
 
 def image_stats(image: np.ndarray, area: ImagingArea) -> ImageStats:
@@ -105,7 +126,7 @@ def image_stats(image: np.ndarray, area: ImagingArea) -> ImageStats:
     unclipped = inner & (x > dark) & (x < WHITE)
     textured = float(unclipped.sum() / max(1, inner.sum()))
     nan = float("nan")
-    sharp = corr = skew = flat = nan
+    sharp = corr = skew = flat = detail = nan
     if unclipped.sum() >= MIN_PIXELS:
         gy, gx = np.gradient(x)
         both = unclipped & np.roll(unclipped, 1, 0) & np.roll(unclipped, -1, 0)
@@ -121,6 +142,9 @@ def image_stats(image: np.ndarray, area: ImagingArea) -> ImageStats:
         corr = max(lags) if lags else nan
         if var > 0:
             skew = float(np.mean((v - v.mean()) ** 3) / var**1.5)
+        upper = unclipped & (x > bright - DETAIL_RANGE)
+        if upper.sum() >= MIN_PIXELS:
+            detail = _sharpness(x, gy, gx, upper)
 
     return ImageStats(
         spread=float(int(img.max()) - int(img.min())),
@@ -131,4 +155,5 @@ def image_stats(image: np.ndarray, area: ImagingArea) -> ImageStats:
         sharpness=sharp,
         correlation=float(corr),
         skewness=skew,
+        detail=detail,
     )

@@ -3,23 +3,27 @@ black background and the scanner's burned-in interface (text, depth rulers, grey
 markers) around it. Works for linear (rectangular) and convex (sector) images, raw frames
 and screen grabs of any size and aspect.
 
-Single-frame detection (``detect_imaging_area``), on a copy scaled to at most
-``WORK_SIDE`` px: pixels brighter than the background, kept where most of their
+The lit part of one frame (``lit_region``), on a copy scaled to at most ``WORK_SIDE`` px
+(``work_copy``): pixels brighter than the background, kept where most of their
 neighbourhood is bright (speckle is dense, text is sparse), opened with a disc wider than a
-text stroke or a ruler tick; the largest remaining region, filled to its convex hull (a
-sector or a rectangle is convex). A region smaller than ``MIN_AREA_FRACTION`` of the frame
-or lower than ``MIN_HEIGHT_FRACTION`` of it means no imaging area was found (``found``
-False): the whole frame is used.
+text stroke or a ruler tick; the largest remaining region and those at least
+``JOIN_FRACTION`` of it. A region smaller than ``MIN_AREA_FRACTION`` of the frame or lower
+than ``MIN_HEIGHT_FRACTION`` of it means no imaging area was found (``found`` False): the
+whole frame is used. ``detect_imaging_area`` fills the lit part to its convex hull (a
+sector or a rectangle is convex).
 
-One frame cannot tell scanlines that are dark (the probe lifted at one edge, a shadow) from
-the edge of the imaging area. Where frames come from a live source or a sequence,
-``ImagingAreaTracker`` keeps the union of recent detections (it forgets an area after
-``memory`` frames without it), so a lifted edge stays inside the area; a probe preset or
-the configuration can also give the mask outright. Pure numpy/OpenCV.
+The lit part is not the whole imaging area where scanlines are dark (the probe lifted at
+one edge, poor contact, a shadow): ``area_completion.detect_complete_area`` completes it to
+the sector or rectangle it belongs to (what the quality assessor uses). Where frames come
+from a live source or a sequence, ``ImagingAreaTracker`` keeps the union of recent
+detections (it forgets an area after ``memory`` frames without it), so a lifted edge stays
+inside the area; a probe preset or the configuration can also give the mask outright.
+Pure numpy/OpenCV.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -87,13 +91,30 @@ def area_from_mask(mask: np.ndarray, found: bool = True) -> ImagingArea:
     return ImagingArea(m, (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1), found)
 
 
-def _work_copy(image: np.ndarray) -> tuple[np.ndarray, float]:
+def work_copy(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """The frame (HxW) scaled down to at most ``WORK_SIDE`` px on its longest side with area
+    averaging (never up), and the scale (working px per frame px)."""
     h, w = image.shape
     scale = min(1.0, WORK_SIDE / max(h, w))
     if scale == 1.0:
         return image, 1.0
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+def to_frame_coords(
+    points: np.ndarray, work_shape: tuple[int, int], shape: tuple[int, int]
+) -> np.ndarray:
+    """Working-copy pixel coordinates (N x 2, x then y) in the frame of ``shape`` (pixel
+    centres scale about 0.5)."""
+    (sh, sw), (h, w) = work_shape, shape
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    return np.stack([(p[:, 0] + 0.5) * w / sw - 0.5, (p[:, 1] + 0.5) * h / sh - 0.5], axis=1)
+
+
+def edge_margin(work_shape: tuple[int, int], shape: tuple[int, int]) -> int:
+    """``EDGE_MARGIN`` working px in frame px (at least 1)."""
+    return max(1, round(EDGE_MARGIN * max(shape[1] / work_shape[1], shape[0] / work_shape[0])))
 
 
 def background_level(image: np.ndarray) -> int:
@@ -115,22 +136,26 @@ def _disc(side: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
 
 
-def detect_imaging_area(image: np.ndarray) -> ImagingArea:
-    """The imaging area of one frame (HxW uint8); see the module doc."""
+def _check_frame(image: np.ndarray, who: str) -> np.ndarray:
     img = np.asarray(image)
     if img.ndim != 2 or img.dtype != np.uint8:
-        raise ValueError(
-            f"detect_imaging_area takes an HxW uint8 frame, got {img.dtype} {img.shape}"
-        )
-    h, w = img.shape
-    small, _ = _work_copy(img)
+        raise ValueError(f"{who} takes an HxW uint8 frame, got {img.dtype} {img.shape}")
+    return img
+
+
+def lit_region(image: np.ndarray) -> np.ndarray | None:
+    """The lit part of one frame (HxW uint8) on its working copy (``work_copy``), as a bool
+    mask: dense bright pixels, opened, the largest region and those at least
+    ``JOIN_FRACTION`` of it; None when no imaging area is found (see the module doc)."""
+    img = _check_frame(image, "lit_region")
+    small, _ = work_copy(img)
     content = (small > background_level(small) + CONTENT_LEVEL).astype(np.float32)
     density = cv2.blur(content, (7, 7), borderType=cv2.BORDER_CONSTANT)
     dense = (density >= DENSITY).astype(np.uint8)
     opened = cv2.morphologyEx(dense, cv2.MORPH_OPEN, _disc(OPEN_SIDE))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
     if n <= 1:
-        return whole_frame((h, w))
+        return None
     sh, sw = small.shape
     areas = stats[1:, cv2.CC_STAT_AREA].copy()
     thin = (stats[1:, cv2.CC_STAT_WIDTH] < MIN_SIDE_FRACTION * sw) | (
@@ -138,32 +163,51 @@ def detect_imaging_area(image: np.ndarray) -> ImagingArea:
     )
     areas[thin] = 0
     if areas.max() < MIN_AREA_FRACTION * small.size:
-        return whole_frame((h, w))
-    keep = 1 + np.flatnonzero(areas >= JOIN_FRACTION * areas.max())
-    pts = cv2.findNonZero(np.isin(labels, keep).astype(np.uint8))
-    if np.ptp(pts[:, 0, 1]) + 1 < MIN_HEIGHT_FRACTION * sh:
-        return whole_frame((h, w))
-    hull = cv2.convexHull(pts)
-    # the hull in full-resolution pixel coordinates (pixel centres scale about 0.5)
-    fx, fy = w / sw, h / sh
-    full = hull.astype(np.float64).reshape(-1, 2)
-    full = np.stack([(full[:, 0] + 0.5) * fx - 0.5, (full[:, 1] + 0.5) * fy - 0.5], axis=1)
+        return None
+    lit = np.isin(labels, 1 + np.flatnonzero(areas >= JOIN_FRACTION * areas.max()))
+    rows = np.flatnonzero(lit.any(axis=1))
+    if rows[-1] - rows[0] + 1 < MIN_HEIGHT_FRACTION * sh:
+        return None
+    return lit
+
+
+def hull_area(lit: np.ndarray, shape: tuple[int, int]) -> ImagingArea:
+    """The convex hull of a working-copy ``lit`` mask as the imaging area of a frame of
+    ``shape`` (widened by ``EDGE_MARGIN``)."""
+    h, w = shape
+    hull = cv2.convexHull(cv2.findNonZero(lit.astype(np.uint8)))
+    full = to_frame_coords(hull, lit.shape, shape)
     mask = np.zeros((h, w), np.uint8)
     cv2.fillConvexPoly(mask, np.round(full).astype(np.int32), 1)
-    margin = max(1, round(EDGE_MARGIN * max(fx, fy)))
-    mask = cv2.dilate(mask, _disc(2 * margin + 1))
+    mask = cv2.dilate(mask, _disc(2 * edge_margin(lit.shape, shape) + 1))
     return area_from_mask(mask.astype(bool))
 
 
-class ImagingAreaTracker:
-    """The imaging area of a frame sequence: the union of the single-frame detections of
-    the last ``memory`` frames (each pixel is kept while it was inside a detection within
-    that many frames). Holds one HxW counter; a frame of another size starts afresh."""
+def detect_imaging_area(image: np.ndarray) -> ImagingArea:
+    """The imaging area of one frame (HxW uint8) as its lit part shows it: the convex hull
+    of ``lit_region`` (a dark edge or a shadow stays outside; ``area_completion``
+    completes it to the whole sector or rectangle)."""
+    img = _check_frame(image, "detect_imaging_area")
+    lit = lit_region(img)
+    return whole_frame(img.shape) if lit is None else hull_area(lit, img.shape)
 
-    def __init__(self, memory: int = 300) -> None:
+
+class ImagingAreaTracker:
+    """The imaging area of a frame sequence: the union of the single-frame detections
+    (``detect``, default the lit part's hull; the assessor gives
+    ``area_completion.detect_complete_area``) of the last ``memory`` frames (each pixel is
+    kept while it was inside a detection within that many frames). Holds one HxW counter; a
+    frame of another size starts afresh."""
+
+    def __init__(
+        self,
+        memory: int = 300,
+        detect: Callable[[np.ndarray], ImagingArea] = detect_imaging_area,
+    ) -> None:
         if memory < 1:
             raise ValueError(f"ImagingAreaTracker memory must be >= 1 frame, got {memory}")
         self.memory = memory
+        self.detect = detect
         self._age: np.ndarray | None = None  # frames since each pixel was last detected
         self._any = False
 
@@ -174,7 +218,7 @@ class ImagingAreaTracker:
 
     def update(self, image: np.ndarray) -> ImagingArea:
         """Detect the area of ``image`` (HxW uint8) and return the tracked area."""
-        area = detect_imaging_area(image)
+        area = self.detect(image)
         shape = area.mask.shape
         if self._age is None or self._age.shape != shape:
             self._age = np.full(shape, np.iinfo(np.int32).max // 2, np.int32)

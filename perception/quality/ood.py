@@ -9,7 +9,8 @@ can judge, and if not, why. The first check that fires names the reason:
 - ``noise``: textured, but neighbouring pixels are uncorrelated: noise, no image;
 - ``no_speckle``: textured, but without speckle (too smooth or piecewise flat): heavy
   blur, a gradient, a drawing;
-- ``flipped``: the model's optional ``flipped`` output says upside down;
+- ``flipped``: the model's optional ``flipped`` output says upside down (the assessor
+  passes it only when the imaging area is not an upright sector);
 - ``not_bmode``: the model's optional ``not_bmode`` output says the frame lacks the
   statistics of B-mode speckle (a texture, a picture);
 - ``unlike_training``: the model's optional ``novelty`` output is above 1: not an

@@ -23,9 +23,10 @@ import cv2
 import numpy as np
 
 from perception.quality import augment
+from perception.quality.area_completion import detect_complete_area
 from perception.quality.classes import CLASS_ORDER
 from perception.quality.image_stats import ImageStats, image_stats
-from perception.quality.imaging_area import ImagingArea, area_from_mask, detect_imaging_area
+from perception.quality.imaging_area import ImagingArea, area_from_mask
 from perception.quality.sector import scanline_view
 from robot_us.core.probe import ProbeConfig
 from sim.config import SimConfig
@@ -404,7 +405,7 @@ class QualityFrameGenerator:
         image, area, screen = self.display(r, rng)
         detected = None
         if self.aug.detect_fraction > 0 and rng.random() < self.aug.detect_fraction:
-            detected = detect_imaging_area(image)
+            detected = detect_complete_area(image)
         if detected is not None and (self.aug.detect_any or _covers(detected, area)):
             area = detected
         else:
