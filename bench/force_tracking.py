@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from force_control import Event  # noqa: E402
+from force_control import Event, Mode  # noqa: E402
 from force_control.pose_error import rotation_log  # noqa: E402
 from perception.camera_model import CameraModel  # noqa: E402
 from perception.deprojection import transform_points  # noqa: E402
@@ -77,6 +77,9 @@ BREATHING_AMPLITUDE = 0.005  # m
 BREATHING_HZ = 0.3
 MAX_SIM_TIME = 40.0  # s, a scenario that has not finished by then is a failure
 NORMAL_RADIUS = 0.03  # m, depth points around a path point for its normal
+#: Controller modes in which the force-rate peak is measured (``peak_force_rate``): not
+#: the free-space ones, where a tare switching in moves the sensed force in one step.
+_RATE_MODES = (Mode.APPROACH, Mode.CONTACT, Mode.RESEEK, Mode.RETRACT)
 MIN_NORMAL_POINTS = 30  # fewer depth points than this around the path: the camera failed
 NORMAL_SMOOTHING = 101  # path samples (of PATH_SAMPLES over 100 mm) averaged per normal
 SETTLE_BAND = 0.25  # N, the force counts as settled within this of the setpoint ...
@@ -355,6 +358,10 @@ def run_scenario(cfg: Config, name: str, camera_normal: bool = False) -> dict:
         out["fault"] = fault
         out["control_us"] = log.column("control_us")
         out["control_cpu_us"] = log.column("control_cpu_us")
+        out["force_filtered"] = log.column("wrench")[:, :3]
+        out["mode"] = log.column("mode")
+        out["force_rate_window_s"] = cfg.safety.force_rate_window
+        out["dt"] = dt
         out["ref"] = ref
         out["geometry"] = world.geometry
         out["loop"] = stats
@@ -397,6 +404,21 @@ def sweep_figures(r: dict) -> dict:
         "lateral_max_mm": 1e3 * _max(lateral),
         "sweep_s": float(sweep.sum()) * 1e-3,
     }
+
+
+def peak_force_rate(r: dict) -> float:
+    """Highest rise rate (N/s) of the filtered sensed force magnitude over the safety
+    layer's window (what ``safety.force_rate_limit`` is checked against), over windows
+    that lie in ``_RATE_MODES`` (a cell that faulted reports the peak after the fault's
+    retract began, above the value that tripped it); NaN if none."""
+    n = max(1, round(r["force_rate_window_s"] / r["dt"]))
+    mag = np.linalg.norm(r["force_filtered"], axis=1)
+    guarded = np.isin(r["mode"], [int(m) for m in _RATE_MODES])
+    if len(mag) <= n:
+        return float("nan")
+    rate = (mag[n:] - mag[:-n]) / (n * r["dt"])
+    both = guarded[n:] & guarded[:-n]
+    return float(rate[both].max()) if both.any() else float("nan")
 
 
 def phase_lag_deg(r: dict, freq_hz: float) -> float:
@@ -485,6 +507,7 @@ def run_cell(job: tuple) -> dict:
         ft_latency_s=cfg.sim.ft.latency,
         fault=r["fault"],
         settle_time_s=settle_time_s(r),
+        peak_force_rate_N_per_s=peak_force_rate(r),
         wall_s=r["wall_s"],
         control_us=r["control_us"],
         control_cpu_us=r["control_cpu_us"],
@@ -514,12 +537,17 @@ def summarise(cells: list[dict]) -> dict:
         "faults": sum(1 for c in cells if c["fault"]),
         "settle_time_s_p95": float(np.percentile(settle, 95)) if settle else float("nan"),
         "unsettled_cells": len(cells) - len(settle),
+        "worst_force_rate_N_per_s": _nanmax([c["peak_force_rate_N_per_s"] for c in cells]),
     }
-    for key in ("worst_force_rms_N", "worst_breathing_force_rms_N", "worst_overshoot_N"):
-        pool = breathing if key == "worst_breathing_force_rms_N" else static
-        if key == "worst_overshoot_N":
-            pool = cells
-        fig = "contact_overshoot_N" if key == "worst_overshoot_N" else "force_rms_N"
+    worst_of = {
+        "worst_force_rms_N": (static, "force_rms_N"),
+        "worst_breathing_force_rms_N": (breathing, "force_rms_N"),
+        "worst_overshoot_N": (cells, "contact_overshoot_N"),
+        "worst_force_rate_N_per_s": (cells, "peak_force_rate_N_per_s"),
+    }
+    for key, (pool, fig) in worst_of.items():
+        if not pool:
+            continue
         worst = max(pool, key=lambda c, f=fig: c[f] if np.isfinite(c[f]) else -1.0)
         out[key + "_cell"] = f"{worst['profile']}/{worst['stiffness_N_per_m']:g}/{worst['motion']}"
     return out
@@ -634,20 +662,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{'profile':10s} {'N/m':>6s} {'motion':10s} {'F rms':>6s} {'F max':>6s} "
-        f"{'overs':>6s} {'ori':>5s} {'lat mm':>6s} {'settle':>6s} fault"
+        f"{'overs':>6s} {'ori':>5s} {'lat mm':>6s} {'settle':>6s} {'dF/dt':>6s} fault"
     )
     for c in cells:
         print(
             f"{c['profile']:10s} {c['stiffness_N_per_m']:6.0f} {c['motion']:10s} "
             f"{c['force_rms_N']:6.3f} {c['force_max_abs_err_N']:6.3f} "
             f"{c['contact_overshoot_N']:6.3f} {c['orientation_rms_deg']:5.2f} "
-            f"{c['lateral_rms_mm']:6.3f} {c['settle_time_s']:6.2f} {c['fault'] or ''}"
+            f"{c['lateral_rms_mm']:6.3f} {c['settle_time_s']:6.2f} "
+            f"{c['peak_force_rate_N_per_s']:6.1f} {c['fault'] or ''}"
         )
     for key, target in WORST_TARGETS.items():
         mark = "ok" if result[key] <= target else "MISS"
         print(f"{key:30s} {result[key]:8.3f}  <= {target:g} {mark}")
     print(f"{'faults':30s} {result['faults']:8d}")
     print(f"{'settle_time_s_p95':30s} {result['settle_time_s_p95']:8.3f}")
+    print(
+        f"{'worst_force_rate_N_per_s':30s} {result['worst_force_rate_N_per_s']:8.1f}  "
+        f"(safety limit {base.safety.force_rate_limit:g}, "
+        f"{result.get('worst_force_rate_N_per_s_cell', '-')})"
+    )
     for key in FIGURES:
         if key in result:
             print(f"headline {key:28s} {result[key]:10.3f}")
