@@ -473,8 +473,11 @@ def settle_time_s(r: dict) -> float:
     return float(r["t"][i0 + ok[0]] - r["t"][i0]) if len(ok) else float("nan")
 
 
-def cell_config(base: Config, profile: str, stiffness: float, motion: str) -> Config:
-    """``base`` with the plant of one matrix cell."""
+def cell_config(
+    base: Config, profile: str, stiffness: float, motion: str, alignment: bool | None = None
+) -> Config:
+    """``base`` with the plant of one matrix cell; ``alignment``: force
+    ``force_control.alignment.enabled`` (None: as configured)."""
     cfg = load_config(
         overrides={
             "robot.model": base.robot.model,
@@ -484,7 +487,10 @@ def cell_config(base: Config, profile: str, stiffness: float, motion: str) -> Co
             "sim.phantom.stiffness": stiffness,
         }
     )
-    cfg = replace(cfg, force_control=base.force_control)
+    fc = base.force_control
+    if alignment is not None:
+        fc = replace(fc, alignment=replace(fc.alignment, enabled=alignment))
+    cfg = replace(cfg, force_control=fc)
     if motion == "breathing":
         ph = replace(
             cfg.sim.phantom, breathing_amplitude=BREATHING_AMPLITUDE, breathing_hz=BREATHING_HZ
@@ -495,14 +501,15 @@ def cell_config(base: Config, profile: str, stiffness: float, motion: str) -> Co
 
 def run_cell(job: tuple) -> dict:
     """One matrix cell (a worker process): its figures, fault and timing."""
-    base, profile, stiffness, motion = job
-    cfg = cell_config(base, profile, stiffness, motion)
+    base, profile, stiffness, motion, alignment = job
+    cfg = cell_config(base, profile, stiffness, motion, alignment)
     r = run_scenario(cfg, f"{profile}/{stiffness:g}/{motion}", camera_normal=True)
     fig = sweep_figures(r)
     fig.update(
         profile=profile,
         stiffness_N_per_m=stiffness,
         motion=motion,
+        alignment=cfg.force_control.alignment.enabled,
         ft_rate_hz=cfg.sim.ft.rate_hz,
         ft_latency_s=cfg.sim.ft.latency,
         fault=r["fault"],
@@ -553,6 +560,41 @@ def summarise(cells: list[dict]) -> dict:
     return out
 
 
+def alignment_compare(cells: list[dict], other: list[dict]) -> dict:
+    """The same matrix with ``force_control.alignment`` off and on (``cells`` as
+    configured, ``other`` flipped, same order): orientation per cell and the worst case
+    and faults of each."""
+    by_state = {}
+    for group in (cells, other):
+        state = "on" if group[0]["alignment"] else "off"
+        summary = summarise(group)
+        worst = max(
+            group,
+            key=lambda c: c["orientation_rms_deg"] if np.isfinite(c["orientation_rms_deg"]) else -1,
+        )
+        by_state[state] = {
+            "worst_orientation_rms_deg": summary["worst_orientation_rms_deg"],
+            "worst_orientation_rms_deg_cell": f"{worst['profile']}/"
+            f"{worst['stiffness_N_per_m']:g}/{worst['motion']}",
+            "worst_force_rms_N": summary["worst_force_rms_N"],
+            "worst_breathing_force_rms_N": summary["worst_breathing_force_rms_N"],
+            "faults": summary["faults"],
+        }
+    on = other if other[0]["alignment"] else cells
+    off = cells if on is other else other
+    rows = [
+        {
+            "cell": f"{a['profile']}/{a['stiffness_N_per_m']:g}/{a['motion']}",
+            "orientation_rms_deg_off": a["orientation_rms_deg"],
+            "orientation_rms_deg_on": b["orientation_rms_deg"],
+            "fault_off": a["fault"],
+            "fault_on": b["fault"],
+        }
+        for a, b in zip(off, on, strict=True)
+    ]
+    return {**by_state, "cells": rows}
+
+
 def headline(cells: list[dict]) -> dict:
     """The figures of earlier versions, from the realistic profile on medium tissue."""
     pick = {c["motion"]: c for c in cells if (c["profile"], c["stiffness_N_per_m"]) == HEADLINE}
@@ -598,6 +640,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stiffness", nargs="+", type=float, help="tissue stiffness (N/m at 5 N)")
     ap.add_argument("--shape", default="torso", choices=("cylinder", "torso"))
     ap.add_argument(
+        "--alignment",
+        default="config",
+        choices=("config", "both"),
+        help="both: run every cell also with force_control.alignment.enabled flipped and "
+        "report its orientation, force and faults under 'alignment_compare'",
+    )
+    ap.add_argument(
         "--set",
         nargs="*",
         default=[],
@@ -622,7 +671,10 @@ def main(argv: list[str] | None = None) -> int:
         plants = [
             (p, k) for p in (args.profile or PROFILES) for k in (args.stiffness or STIFFNESSES)
         ]
-    jobs = [(base, p, k, m) for p, k in plants for m in MOTIONS]
+    jobs = [(base, p, k, m, None) for p, k in plants for m in MOTIONS]
+    flipped = not base.force_control.alignment.enabled
+    if args.alignment == "both":
+        jobs += [(base, p, k, m, flipped) for p, k in plants for m in MOTIONS]
     load_before = os.getloadavg()
     wall0 = time.perf_counter()
     if args.jobs > 1:
@@ -632,6 +684,10 @@ def main(argv: list[str] | None = None) -> int:
         cells = [run_cell(j) for j in jobs]
     wall = time.perf_counter() - wall0
     load_after = os.getloadavg()
+    compare = None
+    if args.alignment == "both":
+        cells, other = cells[: len(cells) // 2], cells[len(cells) // 2 :]
+        compare = alignment_compare(cells, other)
 
     result = headline(cells)
     result.update(summarise(cells))
@@ -650,8 +706,11 @@ def main(argv: list[str] | None = None) -> int:
             "shape": args.shape,
             "headline_cell": f"{HEADLINE[0]}/{HEADLINE[1]:g}",
             "normals": f"simulated depth camera, plane fit within {NORMAL_RADIUS * 1e3:g} mm",
+            "alignment_enabled": base.force_control.alignment.enabled,
         }
     )
+    if compare is not None:
+        result["alignment_compare"] = compare
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "force_tracking.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -682,6 +741,19 @@ def main(argv: list[str] | None = None) -> int:
         f"(safety limit {base.safety.force_rate_limit:g}, "
         f"{result.get('worst_force_rate_N_per_s_cell', '-')})"
     )
+    if compare is not None:
+        for state in ("off", "on"):
+            c = compare[state]
+            print(
+                f"alignment {state:3s}: worst orientation RMS {c['worst_orientation_rms_deg']:.3f} "
+                f"deg ({c['worst_orientation_rms_deg_cell']}), worst force RMS "
+                f"{c['worst_force_rms_N']:.3f} N, faults {c['faults']}"
+            )
+        for row in compare["cells"]:
+            print(
+                f"  {row['cell']:26s} orientation RMS off {row['orientation_rms_deg_off']:.3f} "
+                f"on {row['orientation_rms_deg_on']:.3f} deg"
+            )
     for key in FIGURES:
         if key in result:
             print(f"headline {key:28s} {result[key]:10.3f}")

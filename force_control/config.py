@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from force_control.alignment import AlignmentConfig
 from robot_us.core.config_schema import ConfigError, param, section
 
 
@@ -304,6 +305,7 @@ class ForceControlConfig:
     pose: PoseConfig = section(PoseConfig)
     ik: IkConfig = section(IkConfig)
     contact: ContactConfig = section(ContactConfig)
+    alignment: AlignmentConfig = section(AlignmentConfig)
 
     def validate(self, prefix: str) -> None:
         """Cross-key checks (called by the config loader)."""

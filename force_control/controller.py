@@ -28,6 +28,7 @@ from enum import IntEnum
 import numpy as np
 
 from force_control.admittance import Admittance
+from force_control.alignment import ProbeAlignment
 from force_control.config import ForceControlConfig
 from force_control.contact import ContactChange, ContactDetector
 from force_control.contact_estimator import ContactEstimator
@@ -208,6 +209,8 @@ class ProbeController:
         self.scheduled = bool(sch.enabled and self.estimator is not None)
         self.k_ref = sch.reference_stiffness
         self.force_rate = sch.force_rate
+        #: online tilt correction from the contact moments (None: off)
+        self.alignment = ProbeAlignment.from_config(cfg.alignment, dt)
         self.surface_ff = sch.surface_feedforward
         self._p_prev: list[float] | None = None
         self._vmax_contact = [_NO_LIMIT] * 6
@@ -456,6 +459,8 @@ class ProbeController:
         self.admittance.reset()
         self.contact.reset(in_contact=False)
         self._mark_start()
+        if self.alignment is not None:
+            self.alignment.reset()
         self._guard_limit = self.approach_max_distance
         self._force_cmd = self.inp.force_setpoint
         self._touched = False
@@ -531,6 +536,18 @@ class ProbeController:
         fz = self.out.axial_force
         change = self.contact.update(fz)
         e = self._err_ref.update_values()
+        al = self.alignment
+        if al is not None:
+            # track R_ref Rot(tilt): the tilt adds to the rotation error (small angles);
+            # it learns only once the contact has settled (the stiffness estimate of the
+            # first touch overshoots, the moments of the settling are not the skin's)
+            if self._settled:
+                w = self._w
+                k = self.out.stiffness if self.estimator is not None else math.inf
+                tx, ty = al.update(fz, w[3], w[4], k)
+            else:
+                tx, ty = al.tilt_x, al.tilt_y
+            e = (e[0], e[1], e[2], e[3] + tx, e[4] + ty, e[5])
         ff = self._ff_from_ref()
         v_ff = self._schedule(self._vmax_contact, _NO_LIMIT)
         if fc != fc0 and self.scheduled:

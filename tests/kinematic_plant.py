@@ -68,6 +68,9 @@ class PlanePlant:
         self.beta = (stiffness - self.k0) / REFERENCE_FORCE
         self.z0 = z_surface
         self.damping = damping
+        #: pressing moments about the tip added to every sample (N·m, probe x, y): the
+        #: plane itself gives none
+        self.moment = np.zeros(2)
         self._pen_prev: float | None = None
         self.amp = amplitude
         self.w = 2 * math.pi * freq_hz
@@ -115,6 +118,7 @@ class PlanePlant:
         if self.k_cycle % self.sensor_every == 0:  # acquire a sample
             w = np.zeros(6)
             w[:3] = T[:3, :3].T @ np.array([0.0, 0.0, -self.force])  # pressing wrench
+            w[3:5] = self.moment
             if self.noise:
                 w[:3] += self.rng.normal(0.0, self.noise, 3)
             self._pending.append((self.k_cycle + self.latency_cycles, w))
