@@ -11,6 +11,7 @@ its true normal), never against the controller's own estimates.
 
     python bench/force_tracking.py [--out bench-results] [--robot panda|lbr] [--seed 0]
         [--quick] [--jobs 2] [--profile P ...] [--stiffness K ...] [--shape torso]
+        [--alignment config|both] [--plan-tilt DEG]
 
 Writes ``force_tracking.json``: per-cell figures (``cells``), the worst case over the
 matrix (``worst_*``, ``faults``, ``settle_time_s_p95``) and, as the top-level figures of
@@ -18,7 +19,9 @@ earlier versions (``force_rms_N``, ``breathing_force_rms_N``, ``contact_overshoo
 ``orientation_rms_deg``, ``lateral_rms_mm``, ``controller_us_p99``), those of the
 realistic profile on medium tissue (2000 N/m). ``--quick`` runs realistic/2000 and
 harsh/10000 only. A scenario that faults is reported with the figures of what it ran
-(NaN for a sweep it never reached), not raised.
+(NaN for a sweep it never reached), not raised. ``--alignment both`` runs every cell also
+with ``force_control.alignment.enabled`` flipped (``alignment_compare``); ``--plan-tilt``
+turns the planned orientations about the probe's y axis (a plan off the normal).
 
 The reference path: a helix-like line over the curved top, u -0.2 -> +0.2 (the angle
 around the body) while y goes -30 -> +30 mm, probe x along the path; a constant-speed
@@ -301,7 +304,17 @@ class ScriptedSweep:
         return ReferenceResult.WORKING
 
 
-def run_scenario(cfg: Config, name: str, camera_normal: bool = False) -> dict:
+def tilt_plan(ref: dict, angle: float) -> None:
+    """Rotate every planned probe orientation by ``angle`` (rad) about its own y axis (in
+    the array plane), in place: a plan that is off the skin's normal by that much."""
+    c, s = math.cos(angle), math.sin(angle)
+    R_y = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+    ref["T"][:, :3, :3] = ref["T"][:, :3, :3] @ R_y
+
+
+def run_scenario(
+    cfg: Config, name: str, camera_normal: bool = False, plan_tilt: float = 0.0
+) -> dict:
     """Tare, approach, settle, sweep, retract on a fresh simulated cell; returns the
     ground-truth traces and timing. ``camera_normal``: the probe follows normals measured
     with the cell's depth camera (``camera_normals``) instead of the exact ones."""
@@ -316,6 +329,8 @@ def run_scenario(cfg: Config, name: str, camera_normal: bool = False) -> dict:
         if camera_normal and cell.camera is not None:
             normals = camera_normals(cell.camera.capture())
         ref = reference(world.geometry, dt, normals)
+        if plan_tilt:
+            tilt_plan(ref, plan_tilt)
         q0 = solve_ik(cycle.kin, pose_offset(ref["T"][0], STANDOFF), world.q_home)
         world.reset_joints(q0)
         rec = {
@@ -501,9 +516,11 @@ def cell_config(
 
 def run_cell(job: tuple) -> dict:
     """One matrix cell (a worker process): its figures, fault and timing."""
-    base, profile, stiffness, motion, alignment = job
+    base, profile, stiffness, motion, alignment, plan_tilt = job
     cfg = cell_config(base, profile, stiffness, motion, alignment)
-    r = run_scenario(cfg, f"{profile}/{stiffness:g}/{motion}", camera_normal=True)
+    r = run_scenario(
+        cfg, f"{profile}/{stiffness:g}/{motion}", camera_normal=True, plan_tilt=plan_tilt
+    )
     fig = sweep_figures(r)
     fig.update(
         profile=profile,
@@ -640,6 +657,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stiffness", nargs="+", type=float, help="tissue stiffness (N/m at 5 N)")
     ap.add_argument("--shape", default="torso", choices=("cylinder", "torso"))
     ap.add_argument(
+        "--plan-tilt",
+        type=float,
+        default=0.0,
+        metavar="DEG",
+        help="tilt the planned orientation this much about the probe's y axis (a plan off "
+        "the normal: what the alignment from the F/T moments is for)",
+    )
+    ap.add_argument(
         "--alignment",
         default="config",
         choices=("config", "both"),
@@ -671,10 +696,11 @@ def main(argv: list[str] | None = None) -> int:
         plants = [
             (p, k) for p in (args.profile or PROFILES) for k in (args.stiffness or STIFFNESSES)
         ]
-    jobs = [(base, p, k, m, None) for p, k in plants for m in MOTIONS]
+    tilt = math.radians(args.plan_tilt)
+    jobs = [(base, p, k, m, None, tilt) for p, k in plants for m in MOTIONS]
     flipped = not base.force_control.alignment.enabled
     if args.alignment == "both":
-        jobs += [(base, p, k, m, flipped) for p, k in plants for m in MOTIONS]
+        jobs += [(base, p, k, m, flipped, tilt) for p, k in plants for m in MOTIONS]
     load_before = os.getloadavg()
     wall0 = time.perf_counter()
     if args.jobs > 1:
@@ -707,6 +733,7 @@ def main(argv: list[str] | None = None) -> int:
             "headline_cell": f"{HEADLINE[0]}/{HEADLINE[1]:g}",
             "normals": f"simulated depth camera, plane fit within {NORMAL_RADIUS * 1e3:g} mm",
             "alignment_enabled": base.force_control.alignment.enabled,
+            "plan_tilt_deg": args.plan_tilt,
         }
     )
     if compare is not None:
