@@ -11,6 +11,7 @@ its true normal), never against the controller's own estimates.
 
     python bench/force_tracking.py [--out bench-results] [--robot panda|lbr] [--seed 0]
         [--quick] [--jobs 2] [--profile P ...] [--stiffness K ...] [--shape torso]
+        [--alignment config|both] [--plan-tilt DEG]
 
 Writes ``force_tracking.json``: per-cell figures (``cells``), the worst case over the
 matrix (``worst_*``, ``faults``, ``settle_time_s_p95``) and, as the top-level figures of
@@ -18,7 +19,9 @@ earlier versions (``force_rms_N``, ``breathing_force_rms_N``, ``contact_overshoo
 ``orientation_rms_deg``, ``lateral_rms_mm``, ``controller_us_p99``), those of the
 realistic profile on medium tissue (2000 N/m). ``--quick`` runs realistic/2000 and
 harsh/10000 only. A scenario that faults is reported with the figures of what it ran
-(NaN for a sweep it never reached), not raised.
+(NaN for a sweep it never reached), not raised. ``--alignment both`` runs every cell also
+with ``force_control.alignment.enabled`` flipped (``alignment_compare``); ``--plan-tilt``
+turns the planned orientations about the probe's y axis (a plan off the normal).
 
 The reference path: a helix-like line over the curved top, u -0.2 -> +0.2 (the angle
 around the body) while y goes -30 -> +30 mm, probe x along the path; a constant-speed
@@ -45,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from force_control import Event  # noqa: E402
+from force_control import Event, Mode  # noqa: E402
 from force_control.pose_error import rotation_log  # noqa: E402
 from perception.camera_model import CameraModel  # noqa: E402
 from perception.deprojection import transform_points  # noqa: E402
@@ -77,6 +80,9 @@ BREATHING_AMPLITUDE = 0.005  # m
 BREATHING_HZ = 0.3
 MAX_SIM_TIME = 40.0  # s, a scenario that has not finished by then is a failure
 NORMAL_RADIUS = 0.03  # m, depth points around a path point for its normal
+#: Controller modes in which the force-rate peak is measured (``peak_force_rate``): not
+#: the free-space ones, where a tare switching in moves the sensed force in one step.
+_RATE_MODES = (Mode.APPROACH, Mode.CONTACT, Mode.RESEEK, Mode.RETRACT)
 MIN_NORMAL_POINTS = 30  # fewer depth points than this around the path: the camera failed
 NORMAL_SMOOTHING = 101  # path samples (of PATH_SAMPLES over 100 mm) averaged per normal
 SETTLE_BAND = 0.25  # N, the force counts as settled within this of the setpoint ...
@@ -298,7 +304,17 @@ class ScriptedSweep:
         return ReferenceResult.WORKING
 
 
-def run_scenario(cfg: Config, name: str, camera_normal: bool = False) -> dict:
+def tilt_plan(ref: dict, angle: float) -> None:
+    """Rotate every planned probe orientation by ``angle`` (rad) about its own y axis (in
+    the array plane), in place: a plan that is off the skin's normal by that much."""
+    c, s = math.cos(angle), math.sin(angle)
+    R_y = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+    ref["T"][:, :3, :3] = ref["T"][:, :3, :3] @ R_y
+
+
+def run_scenario(
+    cfg: Config, name: str, camera_normal: bool = False, plan_tilt: float = 0.0
+) -> dict:
     """Tare, approach, settle, sweep, retract on a fresh simulated cell; returns the
     ground-truth traces and timing. ``camera_normal``: the probe follows normals measured
     with the cell's depth camera (``camera_normals``) instead of the exact ones."""
@@ -313,6 +329,8 @@ def run_scenario(cfg: Config, name: str, camera_normal: bool = False) -> dict:
         if camera_normal and cell.camera is not None:
             normals = camera_normals(cell.camera.capture())
         ref = reference(world.geometry, dt, normals)
+        if plan_tilt:
+            tilt_plan(ref, plan_tilt)
         q0 = solve_ik(cycle.kin, pose_offset(ref["T"][0], STANDOFF), world.q_home)
         world.reset_joints(q0)
         rec = {
@@ -355,6 +373,10 @@ def run_scenario(cfg: Config, name: str, camera_normal: bool = False) -> dict:
         out["fault"] = fault
         out["control_us"] = log.column("control_us")
         out["control_cpu_us"] = log.column("control_cpu_us")
+        out["force_filtered"] = log.column("wrench")[:, :3]
+        out["mode"] = log.column("mode")
+        out["force_rate_window_s"] = cfg.safety.force_rate_window
+        out["dt"] = dt
         out["ref"] = ref
         out["geometry"] = world.geometry
         out["loop"] = stats
@@ -397,6 +419,21 @@ def sweep_figures(r: dict) -> dict:
         "lateral_max_mm": 1e3 * _max(lateral),
         "sweep_s": float(sweep.sum()) * 1e-3,
     }
+
+
+def peak_force_rate(r: dict) -> float:
+    """Highest rise rate (N/s) of the filtered sensed force magnitude over the safety
+    layer's window (what ``safety.force_rate_limit`` is checked against), over windows
+    that lie in ``_RATE_MODES`` (a cell that faulted reports the peak after the fault's
+    retract began, above the value that tripped it); NaN if none."""
+    n = max(1, round(r["force_rate_window_s"] / r["dt"]))
+    mag = np.linalg.norm(r["force_filtered"], axis=1)
+    guarded = np.isin(r["mode"], [int(m) for m in _RATE_MODES])
+    if len(mag) <= n:
+        return float("nan")
+    rate = (mag[n:] - mag[:-n]) / (n * r["dt"])
+    both = guarded[n:] & guarded[:-n]
+    return float(rate[both].max()) if both.any() else float("nan")
 
 
 def phase_lag_deg(r: dict, freq_hz: float) -> float:
@@ -451,8 +488,11 @@ def settle_time_s(r: dict) -> float:
     return float(r["t"][i0 + ok[0]] - r["t"][i0]) if len(ok) else float("nan")
 
 
-def cell_config(base: Config, profile: str, stiffness: float, motion: str) -> Config:
-    """``base`` with the plant of one matrix cell."""
+def cell_config(
+    base: Config, profile: str, stiffness: float, motion: str, alignment: bool | None = None
+) -> Config:
+    """``base`` with the plant of one matrix cell; ``alignment``: force
+    ``force_control.alignment.enabled`` (None: as configured)."""
     cfg = load_config(
         overrides={
             "robot.model": base.robot.model,
@@ -462,7 +502,10 @@ def cell_config(base: Config, profile: str, stiffness: float, motion: str) -> Co
             "sim.phantom.stiffness": stiffness,
         }
     )
-    cfg = replace(cfg, force_control=base.force_control)
+    fc = base.force_control
+    if alignment is not None:
+        fc = replace(fc, alignment=replace(fc.alignment, enabled=alignment))
+    cfg = replace(cfg, force_control=fc)
     if motion == "breathing":
         ph = replace(
             cfg.sim.phantom, breathing_amplitude=BREATHING_AMPLITUDE, breathing_hz=BREATHING_HZ
@@ -473,18 +516,22 @@ def cell_config(base: Config, profile: str, stiffness: float, motion: str) -> Co
 
 def run_cell(job: tuple) -> dict:
     """One matrix cell (a worker process): its figures, fault and timing."""
-    base, profile, stiffness, motion = job
-    cfg = cell_config(base, profile, stiffness, motion)
-    r = run_scenario(cfg, f"{profile}/{stiffness:g}/{motion}", camera_normal=True)
+    base, profile, stiffness, motion, alignment, plan_tilt = job
+    cfg = cell_config(base, profile, stiffness, motion, alignment)
+    r = run_scenario(
+        cfg, f"{profile}/{stiffness:g}/{motion}", camera_normal=True, plan_tilt=plan_tilt
+    )
     fig = sweep_figures(r)
     fig.update(
         profile=profile,
         stiffness_N_per_m=stiffness,
         motion=motion,
+        alignment=cfg.force_control.alignment.enabled,
         ft_rate_hz=cfg.sim.ft.rate_hz,
         ft_latency_s=cfg.sim.ft.latency,
         fault=r["fault"],
         settle_time_s=settle_time_s(r),
+        peak_force_rate_N_per_s=peak_force_rate(r),
         wall_s=r["wall_s"],
         control_us=r["control_us"],
         control_cpu_us=r["control_cpu_us"],
@@ -514,15 +561,55 @@ def summarise(cells: list[dict]) -> dict:
         "faults": sum(1 for c in cells if c["fault"]),
         "settle_time_s_p95": float(np.percentile(settle, 95)) if settle else float("nan"),
         "unsettled_cells": len(cells) - len(settle),
+        "worst_force_rate_N_per_s": _nanmax([c["peak_force_rate_N_per_s"] for c in cells]),
     }
-    for key in ("worst_force_rms_N", "worst_breathing_force_rms_N", "worst_overshoot_N"):
-        pool = breathing if key == "worst_breathing_force_rms_N" else static
-        if key == "worst_overshoot_N":
-            pool = cells
-        fig = "contact_overshoot_N" if key == "worst_overshoot_N" else "force_rms_N"
+    worst_of = {
+        "worst_force_rms_N": (static, "force_rms_N"),
+        "worst_breathing_force_rms_N": (breathing, "force_rms_N"),
+        "worst_overshoot_N": (cells, "contact_overshoot_N"),
+        "worst_force_rate_N_per_s": (cells, "peak_force_rate_N_per_s"),
+    }
+    for key, (pool, fig) in worst_of.items():
+        if not pool:
+            continue
         worst = max(pool, key=lambda c, f=fig: c[f] if np.isfinite(c[f]) else -1.0)
         out[key + "_cell"] = f"{worst['profile']}/{worst['stiffness_N_per_m']:g}/{worst['motion']}"
     return out
+
+
+def alignment_compare(cells: list[dict], other: list[dict]) -> dict:
+    """The same matrix with ``force_control.alignment`` off and on (``cells`` as
+    configured, ``other`` flipped, same order): orientation per cell and the worst case
+    and faults of each."""
+    by_state = {}
+    for group in (cells, other):
+        state = "on" if group[0]["alignment"] else "off"
+        summary = summarise(group)
+        worst = max(
+            group,
+            key=lambda c: c["orientation_rms_deg"] if np.isfinite(c["orientation_rms_deg"]) else -1,
+        )
+        by_state[state] = {
+            "worst_orientation_rms_deg": summary["worst_orientation_rms_deg"],
+            "worst_orientation_rms_deg_cell": f"{worst['profile']}/"
+            f"{worst['stiffness_N_per_m']:g}/{worst['motion']}",
+            "worst_force_rms_N": summary["worst_force_rms_N"],
+            "worst_breathing_force_rms_N": summary["worst_breathing_force_rms_N"],
+            "faults": summary["faults"],
+        }
+    on = other if other[0]["alignment"] else cells
+    off = cells if on is other else other
+    rows = [
+        {
+            "cell": f"{a['profile']}/{a['stiffness_N_per_m']:g}/{a['motion']}",
+            "orientation_rms_deg_off": a["orientation_rms_deg"],
+            "orientation_rms_deg_on": b["orientation_rms_deg"],
+            "fault_off": a["fault"],
+            "fault_on": b["fault"],
+        }
+        for a, b in zip(off, on, strict=True)
+    ]
+    return {**by_state, "cells": rows}
 
 
 def headline(cells: list[dict]) -> dict:
@@ -570,6 +657,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stiffness", nargs="+", type=float, help="tissue stiffness (N/m at 5 N)")
     ap.add_argument("--shape", default="torso", choices=("cylinder", "torso"))
     ap.add_argument(
+        "--plan-tilt",
+        type=float,
+        default=0.0,
+        metavar="DEG",
+        help="tilt the planned orientation this much about the probe's y axis (a plan off "
+        "the normal: what the alignment from the F/T moments is for)",
+    )
+    ap.add_argument(
+        "--alignment",
+        default="config",
+        choices=("config", "both"),
+        help="both: run every cell also with force_control.alignment.enabled flipped and "
+        "report its orientation, force and faults under 'alignment_compare'",
+    )
+    ap.add_argument(
         "--set",
         nargs="*",
         default=[],
@@ -594,7 +696,11 @@ def main(argv: list[str] | None = None) -> int:
         plants = [
             (p, k) for p in (args.profile or PROFILES) for k in (args.stiffness or STIFFNESSES)
         ]
-    jobs = [(base, p, k, m) for p, k in plants for m in MOTIONS]
+    tilt = math.radians(args.plan_tilt)
+    jobs = [(base, p, k, m, None, tilt) for p, k in plants for m in MOTIONS]
+    flipped = not base.force_control.alignment.enabled
+    if args.alignment == "both":
+        jobs += [(base, p, k, m, flipped, tilt) for p, k in plants for m in MOTIONS]
     load_before = os.getloadavg()
     wall0 = time.perf_counter()
     if args.jobs > 1:
@@ -604,6 +710,10 @@ def main(argv: list[str] | None = None) -> int:
         cells = [run_cell(j) for j in jobs]
     wall = time.perf_counter() - wall0
     load_after = os.getloadavg()
+    compare = None
+    if args.alignment == "both":
+        cells, other = cells[: len(cells) // 2], cells[len(cells) // 2 :]
+        compare = alignment_compare(cells, other)
 
     result = headline(cells)
     result.update(summarise(cells))
@@ -622,8 +732,12 @@ def main(argv: list[str] | None = None) -> int:
             "shape": args.shape,
             "headline_cell": f"{HEADLINE[0]}/{HEADLINE[1]:g}",
             "normals": f"simulated depth camera, plane fit within {NORMAL_RADIUS * 1e3:g} mm",
+            "alignment_enabled": base.force_control.alignment.enabled,
+            "plan_tilt_deg": args.plan_tilt,
         }
     )
+    if compare is not None:
+        result["alignment_compare"] = compare
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "force_tracking.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -634,20 +748,39 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{'profile':10s} {'N/m':>6s} {'motion':10s} {'F rms':>6s} {'F max':>6s} "
-        f"{'overs':>6s} {'ori':>5s} {'lat mm':>6s} {'settle':>6s} fault"
+        f"{'overs':>6s} {'ori':>5s} {'lat mm':>6s} {'settle':>6s} {'dF/dt':>6s} fault"
     )
     for c in cells:
         print(
             f"{c['profile']:10s} {c['stiffness_N_per_m']:6.0f} {c['motion']:10s} "
             f"{c['force_rms_N']:6.3f} {c['force_max_abs_err_N']:6.3f} "
             f"{c['contact_overshoot_N']:6.3f} {c['orientation_rms_deg']:5.2f} "
-            f"{c['lateral_rms_mm']:6.3f} {c['settle_time_s']:6.2f} {c['fault'] or ''}"
+            f"{c['lateral_rms_mm']:6.3f} {c['settle_time_s']:6.2f} "
+            f"{c['peak_force_rate_N_per_s']:6.1f} {c['fault'] or ''}"
         )
     for key, target in WORST_TARGETS.items():
         mark = "ok" if result[key] <= target else "MISS"
         print(f"{key:30s} {result[key]:8.3f}  <= {target:g} {mark}")
     print(f"{'faults':30s} {result['faults']:8d}")
     print(f"{'settle_time_s_p95':30s} {result['settle_time_s_p95']:8.3f}")
+    print(
+        f"{'worst_force_rate_N_per_s':30s} {result['worst_force_rate_N_per_s']:8.1f}  "
+        f"(safety limit {base.safety.force_rate_limit:g}, "
+        f"{result.get('worst_force_rate_N_per_s_cell', '-')})"
+    )
+    if compare is not None:
+        for state in ("off", "on"):
+            c = compare[state]
+            print(
+                f"alignment {state:3s}: worst orientation RMS {c['worst_orientation_rms_deg']:.3f} "
+                f"deg ({c['worst_orientation_rms_deg_cell']}), worst force RMS "
+                f"{c['worst_force_rms_N']:.3f} N, faults {c['faults']}"
+            )
+        for row in compare["cells"]:
+            print(
+                f"  {row['cell']:26s} orientation RMS off {row['orientation_rms_deg_off']:.3f} "
+                f"on {row['orientation_rms_deg_on']:.3f} deg"
+            )
     for key in FIGURES:
         if key in result:
             print(f"headline {key:28s} {result[key]:10.3f}")

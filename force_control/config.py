@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from force_control.alignment import AlignmentConfig
 from robot_us.core.config_schema import ConfigError, param, section
 
 
@@ -233,6 +234,23 @@ class ContactConfig:
     approach_max_distance: float = param(
         0.1, lo=0.001, hi=0.5, unit="m", doc="give up the approach after this distance"
     )
+    touch_force: float = param(
+        0.3,
+        lo=0.01,
+        hi=10.0,
+        unit="N",
+        doc="first touch: above this axial force the guarded approach (and re-seek) "
+        "slows to touch_speed until contact is detected (below detect_force)",
+    )
+    touch_speed: float = param(
+        0.003,
+        lo=0.0005,
+        hi=0.05,
+        unit="m/s",
+        doc="guarded speed along the probe axis after the first touch (the approach "
+        "speed if that is slower): limits the force rise on stiff tissue moving into "
+        "the probe",
+    )
     detect_force: float = param(
         1.0, lo=0.1, hi=10.0, unit="N", doc="contact when the axial force exceeds this"
     )
@@ -287,6 +305,7 @@ class ForceControlConfig:
     pose: PoseConfig = section(PoseConfig)
     ik: IkConfig = section(IkConfig)
     contact: ContactConfig = section(ContactConfig)
+    alignment: AlignmentConfig = section(AlignmentConfig)
 
     def validate(self, prefix: str) -> None:
         """Cross-key checks (called by the config loader)."""
@@ -295,6 +314,12 @@ class ForceControlConfig:
             raise ConfigError(
                 f"config key '{prefix}.contact.loss_force' ({c.loss_force} N) must be below "
                 f"'{prefix}.contact.detect_force' ({c.detect_force} N)"
+            )
+        if c.touch_force >= c.detect_force:
+            raise ConfigError(
+                f"config key '{prefix}.contact.touch_force' ({c.touch_force} N) must be below "
+                f"'{prefix}.contact.detect_force' ({c.detect_force} N): the approach slows "
+                "at first touch, before contact is detected"
             )
         if self.ik.singular_damping < self.ik.damping:
             raise ConfigError(

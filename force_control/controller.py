@@ -28,6 +28,7 @@ from enum import IntEnum
 import numpy as np
 
 from force_control.admittance import Admittance
+from force_control.alignment import ProbeAlignment
 from force_control.config import ForceControlConfig
 from force_control.contact import ContactChange, ContactDetector
 from force_control.contact_estimator import ContactEstimator
@@ -49,6 +50,9 @@ DEFAULT_COMPLIANCE_STIFFNESS = (300.0, 300.0, 300.0, 10.0, 10.0, 10.0)
 _NO_LIMIT = 1e9
 #: Gain (1/s) of the joint-space tracking mode on the joint position error.
 JOINT_GAIN = 10.0
+#: The first-touch slowdown ends when the axial force falls below this share of
+#: ``contact.touch_force`` (skin that touched and moved away: approach at speed again).
+TOUCH_RELEASE = 0.5
 #: A probe travel larger than this in one cycle (m) is a discontinuity (a teleported
 #: simulation, a reset), not motion: the contact estimator does not integrate it.
 MAX_STEP_TRAVEL = 0.005
@@ -205,12 +209,22 @@ class ProbeController:
         self.scheduled = bool(sch.enabled and self.estimator is not None)
         self.k_ref = sch.reference_stiffness
         self.force_rate = sch.force_rate
+        #: online tilt correction from the contact moments (None: off)
+        self.alignment = ProbeAlignment.from_config(cfg.alignment, dt)
         self.surface_ff = sch.surface_feedforward
         self._p_prev: list[float] | None = None
         self._vmax_contact = [_NO_LIMIT] * 6
         self._w = [0.0] * 6  # the wrench the law sees: filtered, the axial force estimated
         self.default_force = cfg.force_setpoint
         self.approach_speed = c.approach_speed
+        if c.touch_force >= c.detect_force:
+            raise ValueError(
+                f"touch force {c.touch_force} N must be below the contact detect force "
+                f"{c.detect_force} N (the approach slows at first touch, before contact)"
+            )
+        self.touch_force = c.touch_force
+        self.touch_release = TOUCH_RELEASE * c.touch_force
+        self.touch_speed = min(c.touch_speed, c.approach_speed)
         self.approach_max_distance = c.approach_max_distance
         self.reseek_distance = c.reseek_distance
         self.setpoint_step = c.setpoint_rate * dt
@@ -250,6 +264,7 @@ class ProbeController:
         self._retract_d = 0.0
         self._retract_v = 0.0
         self._guard_limit = 0.0
+        self._touched = False  # the guarded move has felt the skin (touch_force)
 
         self._handlers: dict[Mode, Callable[[ControllerInput], None]] = {
             Mode.IDLE: self._run_idle,
@@ -301,6 +316,13 @@ class ProbeController:
         """Tell the controller what was actually sent (after the safety supervisor), so
         the acceleration limit ramps from it."""
         self.rate_limiter.prev[:] = qd_sent
+
+    @property
+    def touched(self) -> bool:
+        """Whether the current guarded move (approach, re-seek) feels the skin (the axial
+        force passed ``contact.touch_force`` and has not fallen below ``TOUCH_RELEASE``
+        of it) and so runs at ``contact.touch_speed``."""
+        return self._touched
 
     # -- per cycle ---------------------------------------------------------------------
     def update(self) -> ControllerOutput:
@@ -437,24 +459,38 @@ class ProbeController:
         self.admittance.reset()
         self.contact.reset(in_contact=False)
         self._mark_start()
+        if self.alignment is not None:
+            self.alignment.reset()
         self._guard_limit = self.approach_max_distance
         self._force_cmd = self.inp.force_setpoint
+        self._touched = False
 
     def _enter_reseek(self) -> None:
         # keep the admittance velocity (bumpless), drop the integral
         self.admittance.reset_integral()
         self._mark_start()
         self._guard_limit = self.reseek_distance
+        self._touched = False
 
     def _run_guarded(self) -> None:
         """APPROACH and RESEEK: force-controlled along the probe axis with the velocity
-        clamped to the approach speed and no integral; pose tracking elsewhere."""
+        clamped to the approach speed, and to the touch speed once the axial force
+        exceeds ``touch_force`` until contact (or until the force falls below
+        ``TOUCH_RELEASE`` of it: skin that touched and moved away, e.g. breathing out,
+        is followed at the approach speed); no integral; pose tracking elsewhere."""
         inp = self.inp
         self._force_cmd = inp.force_setpoint
         self._wdes[2] = inp.force_setpoint
-        change = self.contact.update(self.out.axial_force)
+        fz = self.out.axial_force
+        change = self.contact.update(fz)
         e = self._err_ref.update_values()
-        self._schedule(self._vmax_guarded, self.approach_speed)
+        if self._touched:
+            self._touched = fz >= self.touch_release
+        else:
+            self._touched = fz > self.touch_force
+        self._schedule(
+            self._vmax_guarded, self.touch_speed if self._touched else self.approach_speed
+        )
         self.law.update(
             self._sel_guarded,
             e,
@@ -500,6 +536,18 @@ class ProbeController:
         fz = self.out.axial_force
         change = self.contact.update(fz)
         e = self._err_ref.update_values()
+        al = self.alignment
+        if al is not None:
+            # track R_ref Rot(tilt): the tilt adds to the rotation error (small angles);
+            # it learns only once the contact has settled (the stiffness estimate of the
+            # first touch overshoots, the moments of the settling are not the skin's)
+            if self._settled:
+                w = self._w
+                k = self.out.stiffness if self.estimator is not None else math.inf
+                tx, ty = al.update(fz, w[3], w[4], k)
+            else:
+                tx, ty = al.tilt_x, al.tilt_y
+            e = (e[0], e[1], e[2], e[3] + tx, e[4] + ty, e[5])
         ff = self._ff_from_ref()
         v_ff = self._schedule(self._vmax_contact, _NO_LIMIT)
         if fc != fc0 and self.scheduled:

@@ -5,7 +5,9 @@ tests; the real plant is the pybullet cell in ``sim/``.
 
 The tissue law is the simulator's exponential one (``sim.tissue_law``, without
 relaxation): F = (k0 / beta) (exp(beta d) - 1) with tangent stiffness ``stiffness`` at
-5 N and ``stiffening`` times softer at first touch (1: the linear spring F = k d)."""
+5 N and ``stiffening`` times softer at first touch (1: the linear spring F = k d), plus
+``damping`` times the indentation rate while in contact (Kelvin-Voigt, as the simulator's
+``sim.phantom.damping``; the force never pulls)."""
 
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ class PlanePlant:
         latency: float = 0.0,
         command_latency: int = 0,
         lag: float = 0.003,
+        damping: float = 0.0,
     ) -> None:
         T = np.eye(4)
         T[2, 3] = TIP_OFFSET
@@ -64,6 +67,11 @@ class PlanePlant:
         self.k0 = stiffness / stiffening
         self.beta = (stiffness - self.k0) / REFERENCE_FORCE
         self.z0 = z_surface
+        self.damping = damping
+        #: pressing moments about the tip added to every sample (N·m, probe x, y): the
+        #: plane itself gives none
+        self.moment = np.zeros(2)
+        self._pen_prev: float | None = None
         self.amp = amplitude
         self.w = 2 * math.pi * freq_hz
         self.noise = noise
@@ -101,10 +109,16 @@ class PlanePlant:
         T = self.kin.fk(self.q, out=inp.T_base_probe)
         self.kin.jacobian(self.q, out=inp.J)
         pen = self.surface_z() - T[2, 3]
-        self.force = 0.0 if self.surface_removed else self.law(pen)
+        rate = 0.0 if self._pen_prev is None else (pen - self._pen_prev) / self.dt
+        self._pen_prev = pen
+        force = self.law(pen)
+        if pen > 0.0 and self.damping:
+            force = max(force + self.damping * rate, 0.0)
+        self.force = 0.0 if self.surface_removed else force
         if self.k_cycle % self.sensor_every == 0:  # acquire a sample
             w = np.zeros(6)
             w[:3] = T[:3, :3].T @ np.array([0.0, 0.0, -self.force])  # pressing wrench
+            w[3:5] = self.moment
             if self.noise:
                 w[:3] += self.rng.normal(0.0, self.noise, 3)
             self._pending.append((self.k_cycle + self.latency_cycles, w))

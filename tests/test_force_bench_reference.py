@@ -48,3 +48,18 @@ def test_reference_lies_on_the_skin_with_probe_on_the_normal(ft):
     assert np.abs(dp - ref["twist"][:-1, :3]).max() < 1e-4
     z_pred = T[:-1, :3, 2] + np.cross(ref["twist"][:-1, 3:], T[:-1, :3, 2]) * dt
     assert np.abs(z_pred - T[1:, :3, 2]).max() < 1e-8
+
+
+def test_tilted_plan_turns_about_the_probe_y_axis_at_the_tip(ft):
+    cfg = load_config()
+    g = PhantomGeometry.from_config(cfg.sim.phantom, cfg.sim.bed)
+    ref = ft.reference(g, 1e-3)
+    T0 = ref["T"].copy()
+    ft.tilt_plan(ref, math.radians(2.0))
+    T = ref["T"]
+    assert np.array_equal(T[:, :3, 3], T0[:, :3, 3])  # the tip stays on the path
+    assert np.allclose(T[:, :3, 1], T0[:, :3, 1])  # about the probe's y axis
+    cos = np.einsum("ki,ki->k", T[:, :3, 2], T0[:, :3, 2])
+    assert np.allclose(np.degrees(np.arccos(np.clip(cos, -1, 1))), 2.0, atol=1e-6)
+    # +x edge lifted: the x axis turns away from the tissue (towards -z of the plan)
+    assert np.all(np.einsum("ki,ki->k", T[:, :3, 0], T0[:, :3, 2]) < 0)
