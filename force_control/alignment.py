@@ -24,58 +24,10 @@ Real-time contract: ``update`` runs on Python floats and preallocated state only
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-from robot_us.core.config_schema import param
+from force_control.config import AlignmentConfig
 
-
-@dataclass(frozen=True)
-class AlignmentConfig:
-    """Probe alignment to the skin from the F/T moments about the probe's x/y axes."""
-
-    enabled: bool = param(
-        False,
-        doc="tilt the probe in contact until the moments about its x/y axes vanish (off: "
-        "the planned orientation, i.e. the depth-camera normals)",
-    )
-    gain: float = param(
-        20.0,
-        lo=0.0,
-        hi=1000.0,
-        unit="rad/(s·m)",
-        doc="tilt rate per metre of centre-of-pressure offset (20: 1 mm -> 1.1 deg/s)",
-    )
-    deadband: float = param(
-        0.001,
-        lo=0.0,
-        hi=0.05,
-        unit="m",
-        doc="centre-of-pressure offsets below this are noise and bias: no correction",
-    )
-    max_tilt: float = param(
-        0.05, lo=0.0, hi=0.3, unit="rad", doc="largest correction from the planned orientation"
-    )
-    min_force: float = param(
-        2.0, lo=0.1, hi=30.0, unit="N", doc="no correction below this axial force"
-    )
-    min_stiffness: float = param(
-        4000.0,
-        lo=0.0,
-        hi=1e6,
-        unit="N/m",
-        doc="no correction on tissue softer than this (estimated tangent stiffness): the "
-        "moment per degree scales with it, and on soft tissue the moment-free tilt was "
-        "2 deg from the true normal (realistic 700 N/m)",
-    )
-    axes: tuple[float, ...] = param(
-        (0.0, 1.0),
-        length=2,
-        lo=0.0,
-        hi=1.0,
-        doc="share of the correction about probe [x, y]: a linear probe's lens rolls about "
-        "its array axis x (no restoring moment: the x correction only integrates noise and "
-        "bias; measured 0.44 -> 0.71 deg on realistic 2000 N/m)",
-    )
+__all__ = ["AlignmentConfig", "ProbeAlignment"]
 
 
 class ProbeAlignment:
