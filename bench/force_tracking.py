@@ -64,6 +64,8 @@ from robot_us.reference_provider import (  # noqa: E402
     ReferenceResult,
     ReferenceStatus,
 )
+from robot_us.safety.force_rate import ForceRate  # noqa: E402
+from robot_us.safety.signals import SafetySignals  # noqa: E402
 from robot_us.scan.ground_truth import probe_axis_angles_deg  # noqa: E402
 from robot_us.state_log import StateLog  # noqa: E402
 
@@ -83,6 +85,8 @@ NORMAL_RADIUS = 0.03  # m, depth points around a path point for its normal
 #: Controller modes in which the force-rate peak is measured (``peak_force_rate``): not
 #: the free-space ones, where a tare switching in moves the sensed force in one step.
 _RATE_MODES = (Mode.APPROACH, Mode.CONTACT, Mode.RESEEK, Mode.RETRACT)
+#: A force-rate limit (N/s) the replay never trips (``peak_force_rate`` only reads rates).
+_NEVER = 1e12
 MIN_NORMAL_POINTS = 30  # fewer depth points than this around the path: the camera failed
 NORMAL_SMOOTHING = 101  # path samples (of PATH_SAMPLES over 100 mm) averaged per normal
 SETTLE_BAND = 0.25  # N, the force counts as settled within this of the setpoint ...
@@ -422,18 +426,21 @@ def sweep_figures(r: dict) -> dict:
 
 
 def peak_force_rate(r: dict) -> float:
-    """Highest rise rate (N/s) of the filtered sensed force magnitude over the safety
-    layer's window (what ``safety.force_rate_limit`` is checked against), over windows
-    that lie in ``_RATE_MODES`` (a cell that faulted reports the peak after the fault's
-    retract began, above the value that tripped it); NaN if none."""
-    n = max(1, round(r["force_rate_window_s"] / r["dt"]))
-    mag = np.linalg.norm(r["force_filtered"], axis=1)
+    """Highest force rise rate (N/s) the safety layer (``ForceRate``, the same window as
+    ``safety.force_rate_window``) saw over the run, replayed on the logged filtered wrench,
+    counting windows that lie in ``_RATE_MODES`` (a cell that faulted reports the peak
+    after the fault's retract began, above the value that tripped it); NaN if none."""
+    layer = ForceRate(_NEVER, r["force_rate_window_s"], r["dt"])
+    sig, cmd = SafetySignals(0), np.zeros(0)
     guarded = np.isin(r["mode"], [int(m) for m in _RATE_MODES])
-    if len(mag) <= n:
-        return float("nan")
-    rate = (mag[n:] - mag[:-n]) / (n * r["dt"])
-    both = guarded[n:] & guarded[:-n]
-    return float(rate[both].max()) if both.any() else float("nan")
+    peak, since = -math.inf, 0  # cycles in _RATE_MODES in a row
+    for f, g in zip(r["force_filtered"], guarded, strict=True):
+        sig.force_filtered = f
+        layer.check(sig, cmd)
+        since = since + 1 if g else 0
+        if since > layer.n:  # the whole window (both ends) in _RATE_MODES
+            peak = max(peak, layer.rate)
+    return peak if peak > -math.inf else float("nan")
 
 
 def phase_lag_deg(r: dict, freq_hz: float) -> float:
@@ -547,33 +554,34 @@ def _nanmax(values: list[float]) -> float:
     return float(max(v)) if v else float("nan")
 
 
+def _cell_name(c: dict) -> str:
+    return f"{c['profile']}/{c['stiffness_N_per_m']:g}/{c['motion']}"
+
+
 def summarise(cells: list[dict]) -> dict:
-    """The worst case over the matrix and the headline (realistic, medium) figures."""
+    """The worst case over the matrix (each ``worst_*`` with its cell, ``worst_*_cell``),
+    faults and settle time."""
     static = [c for c in cells if c["motion"] == "static"]
     breathing = [c for c in cells if c["motion"] == "breathing"]
     settle = [c["settle_time_s"] for c in cells if np.isfinite(c["settle_time_s"])]
     out = {
-        "worst_force_rms_N": _nanmax([c["force_rms_N"] for c in static]),
-        "worst_breathing_force_rms_N": _nanmax([c["force_rms_N"] for c in breathing]),
-        "worst_overshoot_N": _nanmax([c["contact_overshoot_N"] for c in cells]),
-        "worst_orientation_rms_deg": _nanmax([c["orientation_rms_deg"] for c in cells]),
-        "worst_lateral_rms_mm": _nanmax([c["lateral_rms_mm"] for c in cells]),
         "faults": sum(1 for c in cells if c["fault"]),
         "settle_time_s_p95": float(np.percentile(settle, 95)) if settle else float("nan"),
         "unsettled_cells": len(cells) - len(settle),
-        "worst_force_rate_N_per_s": _nanmax([c["peak_force_rate_N_per_s"] for c in cells]),
     }
     worst_of = {
         "worst_force_rms_N": (static, "force_rms_N"),
         "worst_breathing_force_rms_N": (breathing, "force_rms_N"),
         "worst_overshoot_N": (cells, "contact_overshoot_N"),
+        "worst_orientation_rms_deg": (cells, "orientation_rms_deg"),
+        "worst_lateral_rms_mm": (cells, "lateral_rms_mm"),
         "worst_force_rate_N_per_s": (cells, "peak_force_rate_N_per_s"),
     }
     for key, (pool, fig) in worst_of.items():
-        if not pool:
-            continue
-        worst = max(pool, key=lambda c, f=fig: c[f] if np.isfinite(c[f]) else -1.0)
-        out[key + "_cell"] = f"{worst['profile']}/{worst['stiffness_N_per_m']:g}/{worst['motion']}"
+        out[key] = _nanmax([c[fig] for c in pool])
+        if pool:
+            worst = max(pool, key=lambda c, f=fig: c[f] if np.isfinite(c[f]) else -1.0)
+            out[key + "_cell"] = _cell_name(worst)
     return out
 
 
@@ -582,26 +590,21 @@ def alignment_compare(cells: list[dict], other: list[dict]) -> dict:
     configured, ``other`` flipped, same order): orientation per cell and the worst case
     and faults of each."""
     by_state = {}
+    keys = (
+        "worst_orientation_rms_deg",
+        "worst_orientation_rms_deg_cell",
+        "worst_force_rms_N",
+        "worst_breathing_force_rms_N",
+        "faults",
+    )
     for group in (cells, other):
-        state = "on" if group[0]["alignment"] else "off"
         summary = summarise(group)
-        worst = max(
-            group,
-            key=lambda c: c["orientation_rms_deg"] if np.isfinite(c["orientation_rms_deg"]) else -1,
-        )
-        by_state[state] = {
-            "worst_orientation_rms_deg": summary["worst_orientation_rms_deg"],
-            "worst_orientation_rms_deg_cell": f"{worst['profile']}/"
-            f"{worst['stiffness_N_per_m']:g}/{worst['motion']}",
-            "worst_force_rms_N": summary["worst_force_rms_N"],
-            "worst_breathing_force_rms_N": summary["worst_breathing_force_rms_N"],
-            "faults": summary["faults"],
-        }
+        by_state["on" if group[0]["alignment"] else "off"] = {k: summary[k] for k in keys}
     on = other if other[0]["alignment"] else cells
     off = cells if on is other else other
     rows = [
         {
-            "cell": f"{a['profile']}/{a['stiffness_N_per_m']:g}/{a['motion']}",
+            "cell": _cell_name(a),
             "orientation_rms_deg_off": a["orientation_rms_deg"],
             "orientation_rms_deg_on": b["orientation_rms_deg"],
             "fault_off": a["fault"],
