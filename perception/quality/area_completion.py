@@ -39,16 +39,13 @@ import cv2
 import numpy as np
 
 from perception.quality.imaging_area import (
-    CONTENT_LEVEL,
     ImagingArea,
     area_from_mask,
-    background_level,
-    edge_margin,
     hull_area,
     lit_region,
     to_frame_coords,
     whole_frame,
-    work_copy,
+    widened_area,
 )
 
 #: Fraction of the lit region's height from its top where the edge fit starts (below the
@@ -228,7 +225,8 @@ def complete_area(
             c0, c1 = _face_columns(content, (top, int(rows[-1])), (c0, c1))
         box = np.zeros(m.shape, np.uint8)
         box[top : rows[-1] + 1, c0 : c1 + 1] = 1
-        return _to_frame(box, shape)
+        h, w = shape
+        return widened_area(cv2.resize(box, (w, h), interpolation=cv2.INTER_NEAREST), m.shape)
     if abs(br - bl) < PARALLEL:
         return None  # parallel but slanted: a strip of a sector, apex unknown
     if br <= bl:
@@ -239,18 +237,7 @@ def complete_area(
     sector = _sector_mask(m, (al + bl * y_apex, y_apex), shape, content)
     if sector is None:
         return None
-    margin = edge_margin(m.shape, shape)
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1,) * 2)
-    return area_from_mask(cv2.dilate(sector, k) > 0)
-
-
-def _to_frame(box: np.ndarray, shape: tuple[int, int]) -> ImagingArea:
-    """A working-copy mask resized to the frame (nearest), widened by the edge margin."""
-    h, w = shape
-    full = cv2.resize(box, (w, h), interpolation=cv2.INTER_NEAREST)
-    margin = edge_margin(box.shape, shape)
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1,) * 2)
-    return area_from_mask(cv2.dilate(full, k) > 0)
+    return widened_area(sector, m.shape)
 
 
 def detect_complete_area(image: np.ndarray) -> ImagingArea:
@@ -261,7 +248,5 @@ def detect_complete_area(image: np.ndarray) -> ImagingArea:
     lit = lit_region(img)
     if lit is None:
         return whole_frame(img.shape)
-    small, _ = work_copy(img)
-    content = small > background_level(small) + CONTENT_LEVEL
-    area = complete_area(lit, img.shape, content)
-    return area if area is not None else hull_area(lit, img.shape)
+    area = complete_area(lit.mask, img.shape, lit.content)
+    return area if area is not None else hull_area(lit.mask, img.shape)

@@ -91,15 +91,21 @@ def _lag1(x: np.ndarray, m: np.ndarray, axis: int) -> float:
     return float(np.mean((a - a.mean()) * (b - b.mean())) / (sa * sb))
 
 
-def _sharpness(x: np.ndarray, gy: np.ndarray, gx: np.ndarray, pixels: np.ndarray) -> float:
-    """sqrt(mean |grad|^2 / variance) over ``pixels`` (bool), the gradient only where the
-    four neighbours are in ``pixels`` too; NaN with too few pixels or no variance."""
+def _interior(pixels: np.ndarray) -> np.ndarray:
+    """The ``pixels`` (bool) whose four neighbours are ``pixels`` too (their gradient is
+    theirs alone)."""
     both = pixels & np.roll(pixels, 1, 0) & np.roll(pixels, -1, 0)
-    both &= np.roll(pixels, 1, 1) & np.roll(pixels, -1, 1)
+    return both & np.roll(pixels, 1, 1) & np.roll(pixels, -1, 1)
+
+
+def _sharpness(x: np.ndarray, g2: np.ndarray, pixels: np.ndarray) -> float:
+    """sqrt(mean |grad|^2 / variance) over ``pixels`` (bool; ``g2`` the squared gradient),
+    the gradient only at their interior; NaN with too few pixels or no variance."""
+    both = _interior(pixels)
     var = float(x[pixels].var()) if pixels.any() else 0.0
     if both.sum() < MIN_PIXELS or var <= 0:
         return float("nan")
-    return float(np.sqrt(np.mean(gx[both] ** 2 + gy[both] ** 2) / var))
+    return float(np.sqrt(np.mean(g2[both]) / var))
 
 
 def image_stats(image: np.ndarray, area: ImagingArea) -> ImageStats:
@@ -129,22 +135,18 @@ def image_stats(image: np.ndarray, area: ImagingArea) -> ImageStats:
     sharp = corr = skew = flat = detail = nan
     if unclipped.sum() >= MIN_PIXELS:
         gy, gx = np.gradient(x)
-        both = unclipped & np.roll(unclipped, 1, 0) & np.roll(unclipped, -1, 0)
-        both &= np.roll(unclipped, 1, 1) & np.roll(unclipped, -1, 1)
+        g2 = gx**2 + gy**2
         v = x[unclipped]
         var = float(v.var())
-        g2 = gx[both] ** 2 + gy[both] ** 2
-        if both.sum() >= MIN_PIXELS and var > 0:
-            sharp = float(np.sqrt(np.mean(g2) / var))
+        sharp = _sharpness(x, g2, unclipped)
+        both = _interior(unclipped)
         if both.sum() >= MIN_PIXELS:
-            flat = float(np.mean(g2 < FLAT_GRADIENT**2))
+            flat = float(np.mean(g2[both] < FLAT_GRADIENT**2))
         lags = [c for c in (_lag1(x, unclipped, 0), _lag1(x, unclipped, 1)) if not np.isnan(c)]
         corr = max(lags) if lags else nan
         if var > 0:
             skew = float(np.mean((v - v.mean()) ** 3) / var**1.5)
-        upper = unclipped & (x > bright - DETAIL_RANGE)
-        if upper.sum() >= MIN_PIXELS:
-            detail = _sharpness(x, gy, gx, upper)
+        detail = _sharpness(x, g2, unclipped & (x > bright - DETAIL_RANGE))
 
     return ImageStats(
         spread=float(int(img.max()) - int(img.min())),

@@ -112,9 +112,13 @@ def to_frame_coords(
     return np.stack([(p[:, 0] + 0.5) * w / sw - 0.5, (p[:, 1] + 0.5) * h / sh - 0.5], axis=1)
 
 
-def edge_margin(work_shape: tuple[int, int], shape: tuple[int, int]) -> int:
-    """``EDGE_MARGIN`` working px in frame px (at least 1)."""
-    return max(1, round(EDGE_MARGIN * max(shape[1] / work_shape[1], shape[0] / work_shape[0])))
+def widened_area(mask: np.ndarray, work_shape: tuple[int, int]) -> ImagingArea:
+    """A frame-size area ``mask`` (uint8) drawn from a working copy of ``work_shape``,
+    widened by ``EDGE_MARGIN`` working px (at least 1 frame px) so its edge pixels stay
+    inside."""
+    h, w = mask.shape
+    margin = max(1, round(EDGE_MARGIN * max(w / work_shape[1], h / work_shape[0])))
+    return area_from_mask(cv2.dilate(mask, _disc(2 * margin + 1)) > 0)
 
 
 def background_level(image: np.ndarray) -> int:
@@ -143,14 +147,24 @@ def _check_frame(image: np.ndarray, who: str) -> np.ndarray:
     return img
 
 
-def lit_region(image: np.ndarray) -> np.ndarray | None:
-    """The lit part of one frame (HxW uint8) on its working copy (``work_copy``), as a bool
-    mask: dense bright pixels, opened, the largest region and those at least
-    ``JOIN_FRACTION`` of it; None when no imaging area is found (see the module doc)."""
+@dataclass
+class LitRegion:
+    """The lit part of a frame on its working copy (``work_copy``): ``mask`` (bool), and
+    ``content``, every pixel brighter than the background (bool; also the thin structures
+    the opening removed, e.g. a lifted probe's face band)."""
+
+    mask: np.ndarray
+    content: np.ndarray
+
+
+def lit_region(image: np.ndarray) -> LitRegion | None:
+    """The lit part of one frame (HxW uint8) on its working copy: dense bright pixels,
+    opened, the largest region and those at least ``JOIN_FRACTION`` of it; None when no
+    imaging area is found (see the module doc)."""
     img = _check_frame(image, "lit_region")
     small, _ = work_copy(img)
-    content = (small > background_level(small) + CONTENT_LEVEL).astype(np.float32)
-    density = cv2.blur(content, (7, 7), borderType=cv2.BORDER_CONSTANT)
+    bright = small > background_level(small) + CONTENT_LEVEL
+    density = cv2.blur(bright.astype(np.float32), (7, 7), borderType=cv2.BORDER_CONSTANT)
     dense = (density >= DENSITY).astype(np.uint8)
     opened = cv2.morphologyEx(dense, cv2.MORPH_OPEN, _disc(OPEN_SIDE))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
@@ -168,7 +182,7 @@ def lit_region(image: np.ndarray) -> np.ndarray | None:
     rows = np.flatnonzero(lit.any(axis=1))
     if rows[-1] - rows[0] + 1 < MIN_HEIGHT_FRACTION * sh:
         return None
-    return lit
+    return LitRegion(lit, bright)
 
 
 def hull_area(lit: np.ndarray, shape: tuple[int, int]) -> ImagingArea:
@@ -179,8 +193,7 @@ def hull_area(lit: np.ndarray, shape: tuple[int, int]) -> ImagingArea:
     full = to_frame_coords(hull, lit.shape, shape)
     mask = np.zeros((h, w), np.uint8)
     cv2.fillConvexPoly(mask, np.round(full).astype(np.int32), 1)
-    mask = cv2.dilate(mask, _disc(2 * edge_margin(lit.shape, shape) + 1))
-    return area_from_mask(mask.astype(bool))
+    return widened_area(mask, lit.shape)
 
 
 def detect_imaging_area(image: np.ndarray) -> ImagingArea:
@@ -189,7 +202,7 @@ def detect_imaging_area(image: np.ndarray) -> ImagingArea:
     completes it to the whole sector or rectangle)."""
     img = _check_frame(image, "detect_imaging_area")
     lit = lit_region(img)
-    return whole_frame(img.shape) if lit is None else hull_area(lit, img.shape)
+    return whole_frame(img.shape) if lit is None else hull_area(lit.mask, img.shape)
 
 
 class ImagingAreaTracker:

@@ -106,19 +106,25 @@ def sector_maps(sector: Sector, shape: tuple[int, int]) -> tuple[np.ndarray, np.
     return (x0 + r * np.sin(a)).astype(np.float32), (y0 + r * np.cos(a)).astype(np.float32)
 
 
+#: ``scanline_view``'s ``sector`` when the caller has not fitted it.
+FIT = object()
+
+
 def scanline_view(
-    image: np.ndarray, area: ImagingArea, sector: Sector | None = None
+    image: np.ndarray, area: ImagingArea, sector: Sector | object | None = FIT
 ) -> tuple[np.ndarray, np.ndarray]:
     """What the model and the confidence map see of a frame (HxW uint8): its sector
     resampled to scanlines, or, for a rectangular area, the area's box (outside 0); and
     the mask of the imaging area in that view. An upside-down sector (apex below) gives
     its scanlines upside down, as the frame shows them (the model's flipped head sees
-    that). ``sector``: ``fit_sector(area.mask)`` when the caller has it already."""
-    if sector is None:
+    that). ``sector``: the area's ``fit_sector`` result (None: not a sector) when the
+    caller has it already; by default it is fitted here."""
+    if sector is FIT:
         sector = fit_sector(area.mask) if area.found else None
-    if sector is None and area.found and fit_sector(area.mask[::-1]) is not None:
+    upside_down = fit_sector(area.mask[::-1]) if sector is None and area.found else None
+    if upside_down is not None:
         flipped = area_from_mask(area.mask[::-1])
-        view, inside = scanline_view(np.ascontiguousarray(image[::-1]), flipped)
+        view, inside = scanline_view(np.ascontiguousarray(image[::-1]), flipped, upside_down)
         return np.ascontiguousarray(view[::-1]), np.ascontiguousarray(inside[::-1])
     if sector is None:
         r0, r1, c0, c1 = area.bbox
