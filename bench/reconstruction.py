@@ -54,10 +54,7 @@ ACROSS_Y = 0.02
 def _across_u(cfg) -> tuple[float, float]:
     """Surface parameters u of a stroke of ``ACROSS_LENGTH`` centred on the top (any shape)."""
     g = PhantomGeometry.from_config(cfg.sim.phantom, cfg.sim.bed)
-    h = 1e-4
-    a, _ = g.surface_point(-h, ACROSS_Y)
-    b, _ = g.surface_point(h, ACROSS_Y)
-    half = 0.5 * ACROSS_LENGTH / (float(np.linalg.norm(b - a)) / (2 * h))
+    half = 0.5 * ACROSS_LENGTH / g.arc_per_u(0.0, ACROSS_Y)
     return (-half, half)
 
 

@@ -56,13 +56,6 @@ SCALING_SIZES = (100, 1_000, 10_000, 100_000)
 SCALING_RUNS = 3
 
 
-def _metres_per_u(geom, u: float, y: float, h: float = 1e-4) -> float:
-    """Skin arc length per unit of the surface parameter u at (u, y) (m)."""
-    a, _ = geom.surface_point(u - h, y)
-    b, _ = geom.surface_point(u + h, y)
-    return float(np.linalg.norm(b - a) / (2 * h))
-
-
 def random_stroke(rng, geom, cam, T_cam_base, frame):
     """Mouse samples (pixels) of a smooth random curve on the visible skin, or None.
     Ends drawn in the skin's (u, y) parameters, so it works on any phantom shape."""
@@ -76,7 +69,7 @@ def random_stroke(rng, geom, cam, T_cam_base, frame):
             continue
         n = int(rng.integers(4, 9))
         s = np.linspace(0.0, 1.0, n)
-        m_u = _metres_per_u(geom, float(u.mean()), float(y.mean()))
+        m_u = geom.arc_per_u(float(u.mean()), float(y.mean()))
         bulge = rng.uniform(-0.3, 0.3) * np.sin(np.pi * s)  # sideways, as a fraction
         u_s = u[0] + s * (u[1] - u[0]) + bulge * (y[1] - y[0]) / m_u
         y_s = y[0] + s * (y[1] - y[0]) - bulge * m_u * (u[1] - u[0])

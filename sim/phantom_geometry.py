@@ -137,6 +137,13 @@ class PhantomGeometry(ABC):
         inside = along & (np.abs(u) < self.u_max(y))
         return inside.reshape(q.shape[:-1])
 
+    def arc_per_u(self, u: float, y: float, h: float = 1e-4) -> float:
+        """Skin arc length per unit of the surface parameter u at (u, y) (m): the angle's
+        radius on the cylinder, the local scale of the normalised u on the torso."""
+        a, _ = self.surface_point(u - h, y)
+        b, _ = self.surface_point(u + h, y)
+        return float(np.linalg.norm(b - a) / (2 * h))
+
     def rib_weight(self, y: np.ndarray) -> np.ndarray:
         """How much of a rib lies under skin points at axial ``y`` (m, base frame): 1 over
         a rib, falling off over the soft tissue around it (Gaussian over the rib's radius

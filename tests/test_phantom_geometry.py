@@ -54,3 +54,17 @@ def test_over_skin_and_ray_entry():
     assert np.allclose(t[:2], [0.3 - 0.11, 0.05 - 0.11])  # entry below the origin inside
     assert t[2] == 0.0  # misses the cylinder
     assert g.ray_entry(o[:1], np.array([[0.0, 1.0, 0.0]]))[0] == 0.0  # along the axis
+
+
+def test_arc_per_u_is_the_skin_length_per_unit_of_u():
+    """The cylinder's u is the angle: arc per u is its radius; on the torso it matches the
+    length of the skin polyline over a small span of u."""
+    from robot_us.config import load_config
+
+    assert abs(geom().arc_per_u(0.3, 0.0) - 0.2) < 1e-6
+    cfg = load_config(overrides={"sim.phantom.shape": "torso"})
+    g = PhantomGeometry.from_config(cfg.sim.phantom, cfg.sim.bed)
+    for u, y in ((0.0, 0.02), (0.4, -0.05)):
+        p, _ = g.surface_point(np.linspace(u - 0.01, u + 0.01, 201), np.full(201, y))
+        arc = np.linalg.norm(np.diff(p, axis=0), axis=1).sum()
+        assert abs(g.arc_per_u(u, y) - arc / 0.02) < 1e-3 * arc / 0.02
