@@ -54,8 +54,6 @@ ATTEMPTS = 5
 #: picture's progress.
 CONNECT_TIMEOUT_S = 60.0
 SWEEP_TIMEOUT_S = 180.0
-#: Scan states of no scan or an ended one.
-ENDED = ("idle", "done", "aborted", "faulted")
 #: A scan paused this long (s) is resumed (longer than the quality policy's own pause,
 #: ``scan.pause_timeout`` = 2 s by default).
 RESUME_AFTER_S = 4.0
@@ -205,6 +203,8 @@ class Shooter:
     def sweep_to(self, at: float) -> int:
         """Start the scan (again after a fault) until it reaches ``at`` of its sweep;
         returns the attempts it took."""
+        from gui.scan_panel import STARTABLE  # states of no scan or an ended one
+
         panel = self.window.scan_panel
         for attempt in range(1, self.attempts + 1):
             try:
@@ -220,7 +220,7 @@ class Shooter:
                 print(f"attempt {attempt}: Start", flush=True)
                 panel.start.click()
                 self.wait_until(
-                    lambda: self.state().scan.state not in ENDED or bool(self.latched()),
+                    lambda: self.state().scan.state not in STARTABLE or bool(self.latched()),
                     "the scan to start",
                     CONNECT_TIMEOUT_S,
                 )
